@@ -1,0 +1,50 @@
+// Package kernels is the swappable compute-kernel layer of the inference
+// executor for the Inception CNN family (GoogLeNet, BN-Inception, Inception
+// v3/v4, Inception-ResNet).
+//
+// # Layout
+//
+// All activation tensors are dense float32 in NCHW order: element (n, c, h, w)
+// of a [N, C, H, W] tensor lives at index ((n*C+c)*H+h)*W+w. Convolution
+// weights are [OutC, C/Groups, KH, KW] (ONNX / PyTorch layout), fully-connected
+// weights are [out, in] (PyTorch layout). Matrices passed to Sgemm/GemmEpi are
+// row-major with an explicit row stride (lda/ldb/ldc).
+//
+// Kernels that produce an NCHW tensor (Conv2D, MaxPool2D, AvgPool2D) can write
+// into a channel slice of a wider destination tensor: the destination has
+// dstC channels and the kernel's output occupies channels [dstOff,
+// dstOff+OutC). This lets the branches of an Inception concat block write
+// straight into their slice of the concatenated output; the other channels of
+// the destination are never read or written.
+//
+// # Concurrency
+//
+// Every kernel is a pure function of its arguments: there is no hidden global
+// mutable state (apart from an internal sync.Pool of GEMM packing buffers),
+// so kernels may be called concurrently from many goroutines as long as the
+// callers' output slices (and workspaces) do not overlap. Large calls are
+// themselves split across runtime.GOMAXPROCS(0) goroutines; small calls run on
+// the calling goroutine.
+//
+// # Workspace contract
+//
+// Kernels never allocate large buffers per call. Conv2D needs scratch space
+// for its im2col matrix; the caller provides it as ws, with at least
+// ConvParams.WorkspaceLen() elements (0 for 1x1 stride-1 unpadded convs, which
+// feed the input directly to GEMM, and for depthwise-style convs, which use a
+// direct loop). The workspace's contents on entry are ignored and on return
+// are unspecified; a workspace must not be shared by concurrent calls. GEMM
+// packing buffers come from an internal sync.Pool, so in the steady state no
+// per-call heap allocation of data buffers happens (goroutine dispatch for
+// parallel calls has a small constant cost).
+//
+// # Errors
+//
+// Kernels panic only on programmer errors (inconsistent shapes, slices that
+// are too short); the panic message names the kernel and the offending
+// argument.
+//
+// All arithmetic is pure Go (builds with CGO_ENABLED=0, no assembly). The GEMM
+// register-blocked micro-kernel is a separate small function (kern4x4 in
+// gemm.go) so an assembly implementation can be swapped in later.
+package kernels
