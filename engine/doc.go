@@ -1,0 +1,15 @@
+// Package engine compiles a lowered block graph (nn.Graph) and its
+// parameters into an execution plan and runs it on float32 NCHW tensors of
+// any batch size.
+//
+// Compile folds BatchNorm and per-channel scales into the preceding conv,
+// fuses ReLUs into conv, linear and affine epilogues, lets concat branches
+// write straight into their channel slice of the concat output, runs
+// element-wise ops in place where their input dies, and assigns activation
+// buffers by liveness so buffers are reused within a run. A Model is
+// immutable after Compile and safe for concurrent use: each Run takes a
+// workspace (all activation buffers for one batch size) from a pool and
+// returns it afterwards, so buffers are also reused across calls.
+//
+// The kernels live in engine/kernels; the plan only calls them.
+package engine
