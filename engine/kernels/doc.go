@@ -45,6 +45,6 @@
 // argument.
 //
 // All arithmetic is pure Go (builds with CGO_ENABLED=0, no assembly). The GEMM
-// register-blocked micro-kernel is a separate small function (kern4x4 in
+// register-blocked micro-kernel is a separate small function (kern4x2 in
 // gemm.go) so an assembly implementation can be swapped in later.
 package kernels

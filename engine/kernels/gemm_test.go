@@ -112,9 +112,15 @@ func TestSgemmKZeroAndBetaZeroIgnoresNaN(t *testing.T) {
 }
 
 func TestSgemmPanics(t *testing.T) {
-	mustPanic(t, "short a", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2) })
-	mustPanic(t, "short c", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2) })
-	mustPanic(t, "bad ldb", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 1, 0, make([]float32, 4), 2) })
+	mustPanic(t, "short a", func() {
+		Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+	})
+	mustPanic(t, "short c", func() {
+		Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+	})
+	mustPanic(t, "bad ldb", func() {
+		Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 1, 0, make([]float32, 4), 2)
+	})
 	mustPanic(t, "short bias", func() {
 		GemmEpi(2, 2, 2, make([]float32, 4), 2, make([]float32, 4), 2, make([]float32, 4), 2, Epilogue{Bias: []float32{1}})
 	})

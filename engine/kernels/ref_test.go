@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -81,5 +80,3 @@ func TestParallelForCoversRange(t *testing.T) {
 		}
 	}
 }
-
-var _ = fmt.Sprintf

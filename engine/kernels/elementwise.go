@@ -1,0 +1,251 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// LRN is local response normalisation across channels with ONNX semantics:
+// y = x / (bias + alpha/size * sum_{c' in [c-floor((size-1)/2), c+ceil((size-1)/2)] ∩ [0,C)} x[c']^2)^beta.
+// x and y are [n, c, hw]; they must not overlap.
+func LRN(n, c, hw, size int, alpha, beta, bias float32, x, y []float32) {
+	if n < 0 || c <= 0 || hw <= 0 || size < 1 || len(x) < n*c*hw || len(y) < n*c*hw {
+		panic(fmt.Sprintf("kernels.LRN: n=%d c=%d hw=%d size=%d len(x)=%d len(y)=%d", n, c, hw, size, len(x), len(y)))
+	}
+	const blk = 64
+	lo, hi := (size-1)/2, size/2 // floor and ceil of (size-1)/2
+	nb := (hw + blk - 1) / blk
+	k := float64(alpha) / float64(size)
+	b64, beta64 := float64(bias), float64(beta)
+	parallelForWork(n*nb, blk*c*(size+8), func(t0, t1 int) {
+		var sum [blk]float32
+		for t := t0; t < t1; t++ {
+			img, bi := t/nb, t%nb
+			p0 := bi * blk
+			p1 := min(p0+blk, hw)
+			xi := x[img*c*hw : (img+1)*c*hw]
+			yi := y[img*c*hw : (img+1)*c*hw]
+			for ch := 0; ch < c; ch++ {
+				s := sum[:p1-p0]
+				clear(s)
+				for cc := max(0, ch-lo); cc <= min(c-1, ch+hi); cc++ {
+					for j, v := range xi[cc*hw+p0 : cc*hw+p1] {
+						s[j] += v * v
+					}
+				}
+				xr := xi[ch*hw+p0 : ch*hw+p1]
+				yr := yi[ch*hw+p0 : ch*hw+p1]
+				for j, v := range xr {
+					d := b64 + k*float64(s[j])
+					var f float64
+					if beta64 == 0.75 {
+						sq := math.Sqrt(d)
+						f = 1 / (sq * math.Sqrt(sq))
+					} else {
+						f = math.Pow(d, -beta64)
+					}
+					yr[j] = float32(float64(v) * f)
+				}
+			}
+		}
+	})
+}
+
+// Softmax computes a numerically stable softmax over each row of a
+// [rows×cols] matrix. x and y may be the same slice.
+func Softmax(rows, cols int, x, y []float32) {
+	if rows < 0 || cols <= 0 || len(x) < rows*cols || len(y) < rows*cols {
+		panic(fmt.Sprintf("kernels.Softmax: rows=%d cols=%d len(x)=%d len(y)=%d", rows, cols, len(x), len(y)))
+	}
+	parallelForWork(rows, cols*20, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := x[r*cols : (r+1)*cols]
+			yr := y[r*cols : (r+1)*cols]
+			m := xr[0]
+			for _, v := range xr {
+				if v > m {
+					m = v
+				}
+			}
+			var s float64
+			for j, v := range xr {
+				e := math.Exp(float64(v - m))
+				s += e
+				yr[j] = float32(e)
+			}
+			inv := float32(1 / s)
+			for j := range yr {
+				yr[j] *= inv
+			}
+		}
+	})
+}
+
+// ChannelAffine computes y[n,c,i] = x[n,c,i]*scale[c] + shift[c], then ReLU
+// if relu. scale or shift may be nil (meaning 1 and 0). x and y may be the
+// same slice.
+func ChannelAffine(n, c, hw int, x, scale, shift []float32, relu bool, y []float32) {
+	if n < 0 || c < 0 || hw < 0 || len(x) < n*c*hw || len(y) < n*c*hw ||
+		(scale != nil && len(scale) < c) || (shift != nil && len(shift) < c) {
+		panic(fmt.Sprintf("kernels.ChannelAffine: n=%d c=%d hw=%d len(x)=%d len(y)=%d len(scale)=%d len(shift)=%d",
+			n, c, hw, len(x), len(y), len(scale), len(shift)))
+	}
+	parallelForWork(n*c, hw, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			ch := t % c
+			sc, sh := float32(1), float32(0)
+			if scale != nil {
+				sc = scale[ch]
+			}
+			if shift != nil {
+				sh = shift[ch]
+			}
+			xr := x[t*hw : (t+1)*hw]
+			yr := y[t*hw : (t+1)*hw]
+			for i, v := range xr {
+				v = v*sc + sh
+				if relu && v < 0 {
+					v = 0
+				}
+				yr[i] = v
+			}
+		}
+	})
+}
+
+const elemChunk = 4096
+
+// ReLU computes y = max(x, 0) element-wise (len(y) >= len(x)); x and y may be
+// the same slice. NaNs propagate.
+func ReLU(x, y []float32) {
+	if len(y) < len(x) {
+		panic(fmt.Sprintf("kernels.ReLU: len(y)=%d < len(x)=%d", len(y), len(x)))
+	}
+	nchunk := (len(x) + elemChunk - 1) / elemChunk
+	parallelForWork(nchunk, elemChunk, func(lo, hi int) {
+		xs := x[lo*elemChunk : min(hi*elemChunk, len(x))]
+		ys := y[lo*elemChunk : lo*elemChunk+len(xs)]
+		for i, v := range xs {
+			if v < 0 {
+				v = 0
+			}
+			ys[i] = v
+		}
+	})
+}
+
+// AddScaled computes y = x + s*r, then ReLU if relu. All slices have the same
+// length (y at least); y may alias x or r.
+func AddScaled(x, r []float32, s float32, relu bool, y []float32) {
+	if len(r) < len(x) || len(y) < len(x) {
+		panic(fmt.Sprintf("kernels.AddScaled: len(x)=%d len(r)=%d len(y)=%d", len(x), len(r), len(y)))
+	}
+	nchunk := (len(x) + elemChunk - 1) / elemChunk
+	parallelForWork(nchunk, elemChunk, func(lo, hi int) {
+		a, b := lo*elemChunk, min(hi*elemChunk, len(x))
+		xs, rs, ys := x[a:b], r[a:b], y[a:b]
+		for i, v := range xs {
+			v += s * rs[i]
+			if relu && v < 0 {
+				v = 0
+			}
+			ys[i] = v
+		}
+	})
+}
+
+// Linear computes y[n×out] = x[n×in] · wᵀ + b with w of shape [out×in]
+// (PyTorch layout); b may be nil; ReLU optional.
+func Linear(n, in, out int, x, w, b []float32, relu bool, y []float32) {
+	if n < 0 || in <= 0 || out <= 0 || len(x) < n*in || len(w) < out*in || len(y) < n*out || (b != nil && len(b) < out) {
+		panic(fmt.Sprintf("kernels.Linear: n=%d in=%d out=%d len(x)=%d len(w)=%d len(b)=%d len(y)=%d",
+			n, in, out, len(x), len(w), len(b), len(y)))
+	}
+	if n >= 8 {
+		gemm(false, true, n, out, in, 1, x, in, w, in, 0, y, out, nil, false)
+		for i := 0; i < n; i++ {
+			row := y[i*out : (i+1)*out]
+			for j := range row {
+				v := row[j]
+				if b != nil {
+					v += b[j]
+				}
+				if relu && v < 0 {
+					v = 0
+				}
+				row[j] = v
+			}
+		}
+		return
+	}
+	// Small batch: one dot product per output, both operands contiguous.
+	parallelForWork(out, 2*n*in, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			wr := w[o*in : (o+1)*in]
+			for i := 0; i < n; i++ {
+				v := dot(x[i*in:(i+1)*in], wr)
+				if b != nil {
+					v += b[o]
+				}
+				if relu && v < 0 {
+					v = 0
+				}
+				y[i*out+o] = v
+			}
+		}
+	})
+}
+
+// dot returns Σ a[i]*b[i] over len(a) (len(b) >= len(a)).
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		aa := a[i : i+4 : i+4]
+		bb := b[i : i+4 : i+4]
+		s0 += aa[0] * bb[0]
+		s1 += aa[1] * bb[1]
+		s2 += aa[2] * bb[2]
+		s3 += aa[3] * bb[3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// FoldBatchNorm folds an inference-mode batch norm following a conv into the
+// conv's weights and bias, returning new slices:
+// w' = w*gamma/sqrt(var+eps), b' = (b-mean)*gamma/sqrt(var+eps)+beta.
+// w is [outC, ...]; bias nil means zero; gamma nil means 1, beta nil means 0.
+// The per-channel factor is computed in float64.
+func FoldBatchNorm(w []float32, bias []float32, outC int, gamma, beta, mean, variance []float32, eps float32) (newW, newBias []float32) {
+	if outC <= 0 || len(w)%outC != 0 || len(mean) < outC || len(variance) < outC ||
+		(bias != nil && len(bias) < outC) || (gamma != nil && len(gamma) < outC) || (beta != nil && len(beta) < outC) {
+		panic(fmt.Sprintf("kernels.FoldBatchNorm: outC=%d len(w)=%d len(bias)=%d len(gamma)=%d len(beta)=%d len(mean)=%d len(var)=%d",
+			outC, len(w), len(bias), len(gamma), len(beta), len(mean), len(variance)))
+	}
+	per := len(w) / outC
+	newW = make([]float32, len(w))
+	newBias = make([]float32, outC)
+	for o := 0; o < outC; o++ {
+		g := 1.0
+		if gamma != nil {
+			g = float64(gamma[o])
+		}
+		f := g / math.Sqrt(float64(variance[o])+float64(eps))
+		for i := o * per; i < (o+1)*per; i++ {
+			newW[i] = float32(float64(w[i]) * f)
+		}
+		var b0, sh float64
+		if bias != nil {
+			b0 = float64(bias[o])
+		}
+		if beta != nil {
+			sh = float64(beta[o])
+		}
+		newBias[o] = float32((b0-float64(mean[o]))*f + sh)
+	}
+	return newW, newBias
+}

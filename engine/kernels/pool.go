@@ -1,0 +1,220 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// PoolParams describes a 2-D max or average pooling over an NCHW input.
+// A zero DilH/DilW is treated as 1.
+type PoolParams struct {
+	N, C, H, W             int
+	KH, KW                 int
+	StrideH, StrideW       int
+	PadT, PadL, PadB, PadR int
+	DilH, DilW             int // MaxPool only (ONNX opset>=10); 1 for AvgPool
+	CeilMode               bool
+}
+
+func (p PoolParams) dil() (dh, dw int) {
+	dh, dw = max(p.DilH, 1), max(p.DilW, 1)
+	return
+}
+
+func (p PoolParams) validate(name string) {
+	if p.N < 0 || p.C < 0 || p.H <= 0 || p.W <= 0 || p.KH <= 0 || p.KW <= 0 || p.StrideH < 1 || p.StrideW < 1 ||
+		p.DilH < 0 || p.DilW < 0 || p.PadT < 0 || p.PadL < 0 || p.PadB < 0 || p.PadR < 0 {
+		panic(fmt.Sprintf("kernels.%s: bad params %+v", name, p))
+	}
+	dh, dw := p.dil()
+	if p.H+p.PadT+p.PadB < dh*(p.KH-1)+1 || p.W+p.PadL+p.PadR < dw*(p.KW-1)+1 {
+		panic(fmt.Sprintf("kernels.%s: window larger than padded input: %+v", name, p))
+	}
+}
+
+func poolOut(in, padA, padB, k, s, d int, ceil bool) int {
+	num := in + padA + padB - d*(k-1) - 1
+	if !ceil {
+		return num/s + 1
+	}
+	o := (num+s-1)/s + 1
+	// PyTorch/ONNX: drop a last window that starts in the bottom padding/overhang.
+	if (o-1)*s >= in+padA {
+		o--
+	}
+	return o
+}
+
+// OutHW returns the pooled output size: floor (or ceil, in CeilMode) of
+// (H+PadT+PadB-DilH*(KH-1)-1)/StrideH + 1; in CeilMode a last window that
+// would start at or beyond H+PadT is dropped (PyTorch/ONNX rule).
+func (p PoolParams) OutHW() (oh, ow int) {
+	p.validate("PoolParams.OutHW")
+	dh, dw := p.dil()
+	return poolOut(p.H, p.PadT, p.PadB, p.KH, p.StrideH, dh, p.CeilMode),
+		poolOut(p.W, p.PadL, p.PadR, p.KW, p.StrideW, dw, p.CeilMode)
+}
+
+func (p PoolParams) checkIO(name string, x, y []float32, dstC, dstOff int) (oh, ow int) {
+	oh, ow = p.OutHW()
+	if len(x) < p.N*p.C*p.H*p.W {
+		panic(fmt.Sprintf("kernels.%s: len(x)=%d < N*C*H*W=%d", name, len(x), p.N*p.C*p.H*p.W))
+	}
+	if dstOff < 0 || dstOff+p.C > dstC {
+		panic(fmt.Sprintf("kernels.%s: channel slice [%d,%d) outside dstC=%d", name, dstOff, dstOff+p.C, dstC))
+	}
+	if len(y) < p.N*dstC*oh*ow {
+		panic(fmt.Sprintf("kernels.%s: len(y)=%d < N*dstC*oh*ow=%d", name, len(y), p.N*dstC*oh*ow))
+	}
+	return oh, ow
+}
+
+// validRange returns the k indices [k0, k1) for which start + k*d lies in [0, n).
+func validRange(start, k, d, n int) (k0, k1 int) {
+	if start < 0 {
+		k0 = (-start + d - 1) / d
+	}
+	if start > n-1 {
+		return 0, 0
+	}
+	k1 = min(k, (n-1-start)/d+1)
+	if k1 < k0 {
+		k1 = k0
+	}
+	return k0, k1
+}
+
+// MaxPool2D computes max pooling. Padded cells never win (they act as -Inf);
+// NaNs propagate. The output goes to channels [dstOff, dstOff+C) of y, a
+// [N, dstC, oh, ow] tensor. A window containing no input cell (impossible
+// when every pad is smaller than the dilated window extent, as ONNX and
+// PyTorch require) yields -Inf.
+func MaxPool2D(p PoolParams, x, y []float32, dstC, dstOff int) {
+	oh, ow := p.checkIO("MaxPool2D", x, y, dstC, dstOff)
+	dh, dw := p.dil()
+	hw, ohw := p.H*p.W, oh*ow
+	negInf := float32(math.Inf(-1))
+	parallelForWork(p.N*p.C, ohw*p.KH*p.KW, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			n, c := t/p.C, t%p.C
+			xc := x[t*hw : (t+1)*hw]
+			dst := y[(n*dstC+dstOff+c)*ohw : (n*dstC+dstOff+c+1)*ohw]
+			for oy := 0; oy < oh; oy++ {
+				hs := oy*p.StrideH - p.PadT
+				kh0, kh1 := validRange(hs, p.KH, dh, p.H)
+				for ox := 0; ox < ow; ox++ {
+					ws := ox*p.StrideW - p.PadL
+					kw0, kw1 := validRange(ws, p.KW, dw, p.W)
+					m := negInf
+					for kh := kh0; kh < kh1; kh++ {
+						row := xc[(hs+kh*dh)*p.W:]
+						for kw := kw0; kw < kw1; kw++ {
+							v := row[ws+kw*dw]
+							if v > m || v != v {
+								m = v
+							}
+						}
+					}
+					dst[oy*ow+ox] = m
+				}
+			}
+		}
+	})
+}
+
+// AvgPool2D computes average pooling (dilation must be 1). With
+// countIncludePad=false the divisor is the number of in-image cells of the
+// window; with true it is the number of window cells clipped to the padded
+// extent [-PadT, H+PadB) × [-PadL, W+PadR) (PyTorch semantics: the ceil-mode
+// overhang beyond the declared padding is not counted). A window without any
+// counted cell yields 0.
+func AvgPool2D(p PoolParams, countIncludePad bool, x, y []float32, dstC, dstOff int) {
+	if dh, dw := p.dil(); dh != 1 || dw != 1 {
+		panic(fmt.Sprintf("kernels.AvgPool2D: dilation must be 1, got %dx%d", dh, dw))
+	}
+	oh, ow := p.checkIO("AvgPool2D", x, y, dstC, dstOff)
+	hw, ohw := p.H*p.W, oh*ow
+	parallelForWork(p.N*p.C, ohw*p.KH*p.KW, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			n, c := t/p.C, t%p.C
+			xc := x[t*hw : (t+1)*hw]
+			dst := y[(n*dstC+dstOff+c)*ohw : (n*dstC+dstOff+c+1)*ohw]
+			for oy := 0; oy < oh; oy++ {
+				hs := oy*p.StrideH - p.PadT
+				kh0, kh1 := validRange(hs, p.KH, 1, p.H)
+				padRows := min(hs+p.KH, p.H+p.PadB) - hs
+				for ox := 0; ox < ow; ox++ {
+					ws := ox*p.StrideW - p.PadL
+					kw0, kw1 := validRange(ws, p.KW, 1, p.W)
+					var s float32
+					if kw1 > kw0 {
+						for kh := kh0; kh < kh1; kh++ {
+							row := xc[(hs+kh)*p.W+ws+kw0 : (hs+kh)*p.W+ws+kw1]
+							for _, v := range row {
+								s += v
+							}
+						}
+					}
+					var cnt int
+					if countIncludePad {
+						cnt = padRows * (min(ws+p.KW, p.W+p.PadR) - ws)
+					} else {
+						cnt = (kh1 - kh0) * (kw1 - kw0)
+					}
+					if cnt > 0 {
+						s /= float32(cnt)
+					} else {
+						s = 0
+					}
+					dst[oy*ow+ox] = s
+				}
+			}
+		}
+	})
+}
+
+// GlobalAvgPool averages each of the n*c planes of hw elements: y is [n, c].
+func GlobalAvgPool(n, c, hw int, x, y []float32) {
+	if n < 0 || c < 0 || hw <= 0 || len(x) < n*c*hw || len(y) < n*c {
+		panic(fmt.Sprintf("kernels.GlobalAvgPool: n=%d c=%d hw=%d len(x)=%d len(y)=%d", n, c, hw, len(x), len(y)))
+	}
+	inv := 1 / float64(hw)
+	parallelForWork(n*c, hw, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			var s float64
+			for _, v := range x[t*hw : (t+1)*hw] {
+				s += float64(v)
+			}
+			y[t] = float32(s * inv)
+		}
+	})
+}
+
+// AdaptiveAvgPool2D is PyTorch's adaptive_avg_pool2d: output cell (i, j)
+// averages rows [floor(i*h/oh), ceil((i+1)*h/oh)) and columns
+// [floor(j*w/ow), ceil((j+1)*w/ow)). x is [n,c,h,w], y is [n,c,oh,ow].
+func AdaptiveAvgPool2D(n, c, h, w, oh, ow int, x, y []float32) {
+	if n < 0 || c < 0 || h <= 0 || w <= 0 || oh <= 0 || ow <= 0 || len(x) < n*c*h*w || len(y) < n*c*oh*ow {
+		panic(fmt.Sprintf("kernels.AdaptiveAvgPool2D: n=%d c=%d h=%d w=%d oh=%d ow=%d len(x)=%d len(y)=%d", n, c, h, w, oh, ow, len(x), len(y)))
+	}
+	hw, ohw := h*w, oh*ow
+	parallelForWork(n*c, hw+ohw, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			xc := x[t*hw : (t+1)*hw]
+			dst := y[t*ohw : (t+1)*ohw]
+			for i := 0; i < oh; i++ {
+				h0, h1 := i*h/oh, ((i+1)*h+oh-1)/oh
+				for j := 0; j < ow; j++ {
+					w0, w1 := j*w/ow, ((j+1)*w+ow-1)/ow
+					var s float64
+					for r := h0; r < h1; r++ {
+						for _, v := range xc[r*w+w0 : r*w+w1] {
+							s += float64(v)
+						}
+					}
+					dst[i*ow+j] = float32(s / float64((h1-h0)*(w1-w0)))
+				}
+			}
+		}
+	})
+}
