@@ -1,0 +1,56 @@
+package bninception
+
+import "github.com/inceptionzoo/inception/nn"
+
+const paper = "Ioffe and Szegedy 2015, Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift, arXiv:1502.03167"
+
+// Specs returns the registry entries of this family.
+func Specs() []nn.Spec {
+	return []nn.Spec{
+		{
+			Name:        "inception-bn",
+			Aliases:     []string{"bninception"},
+			Family:      "bn-inception",
+			Paper:       paper,
+			Description: "BN-Inception as released in Caffe (Xiong's model, Cadene bninception): the 608 plan, Caffe layer names",
+			Input:       nn.Shape{3, 224, 224},
+			Classes:     1000,
+			Output:      nn.Logits,
+			Preprocess: nn.Preprocess{Resize: 256, Crop: 224, Interpolation: "bilinear", Range: 255, BGR: true,
+				Mean: []float32{104, 117, 128}, Std: []float32{1, 1, 1}},
+			RefParams: 11295240,
+			RefMACs:   2032600064,
+			Quirks: []string{
+				"69 convs with bias, each followed by BatchNorm (eps 1e-5) and ReLU; no LRN",
+				"4c/4d pool projections of 128 as printed in the paper's branches: 4c/4d are 608 deep, 4e 1056 (the paper's Figure 5 prints 576)",
+				"Caffe ceil-rounded pools; in-block 3x3/1 average pools count the padding; 5b's pool branch is a max pool",
+				"reduction modules 3c and 4e: stride-2 3x3 and double-3x3 branches plus a 3x3/2 max-pool pass-through",
+				"7x7 global average pool, no dropout; flat Cadene parameter names (inception_3a_1x1.weight, inception_3a_1x1_bn.weight)",
+			},
+			Build: BNInception,
+		},
+		{
+			Name:        "inception-v2",
+			Family:      "bn-inception",
+			Paper:       paper,
+			Description: "the ONNX Model Zoo inception_v2 (Caffe2): BN-Inception with the 576 plan and a Caffe Scale layer after every BN",
+			Input:       nn.Shape{3, 224, 224},
+			Classes:     1000,
+			Output:      nn.Logits,
+			Preprocess: nn.Preprocess{Resize: 256, Crop: 224, Interpolation: "bilinear", Range: 255, BGR: true,
+				Mean: []float32{104, 117, 128}, Std: []float32{1, 1, 1}},
+			RefParams: ONNXParams,
+			RefMACs:   2018851840,
+			Quirks: []string{
+				"plan read off the ONNX graph: 4c/4d pool projections of 96 (576 deep), 4e 1024, plain 7x7 stem",
+				"units are conv without bias, BatchNorm (eps 1e-5, scale and bias), a Caffe Scale layer (per-channel weight and bias: ONNX Mul + Add) and ReLU",
+				"max pools use Caffe2's explicit padding instead of ceil rounding: 3x3/2 pools pad [0,0,1,1] (bottom and right)",
+				"in-block average pools exclude the padding (the graph sets no count_include_pad, so ONNX's default 0 applies), unlike Caffe",
+				"the graph ends in a Softmax (output prob_1); the zoo model stops at the Gemm logits",
+				"parameter paths are the Caffe2 blob names read by ONNXName; BN running statistics are buffers",
+				"preprocessing is not documented by the ONNX Model Zoo; the preset assumes Caffe's BGR 0-255 mean subtraction (unverified)",
+			},
+			Build: InceptionV2,
+		},
+	}
+}

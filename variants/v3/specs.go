@@ -1,0 +1,36 @@
+package inceptionv3
+
+import "github.com/inceptionzoo/inception/nn"
+
+const paper = "Szegedy et al. 2015, Rethinking the Inception Architecture for Computer Vision, arXiv:1512.00567"
+
+// Specs returns the registry entries of this family.
+func Specs() []nn.Spec {
+	return []nn.Spec{
+		{
+			Name:        "inception-v3",
+			Aliases:     []string{"inception_v3"},
+			Family:      "inception-v3",
+			Paper:       paper,
+			Description: "Inception v3 as in torchvision and timm (TF-ported weights); torchvision state-dict paths",
+			Input:       nn.Shape{3, 299, 299},
+			Classes:     1000,
+			Output:      nn.Logits,
+			Preprocess: nn.Preprocess{Resize: 342, Crop: 299, Interpolation: "bilinear", Range: 1,
+				Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}},
+			RefParams:    23834568,
+			RefParamsAux: 27161264,
+			RefMACs:      5713216096,
+			HasAux:       true,
+			HasTransform: true,
+			Quirks: []string{
+				"conv without bias + BatchNorm (eps 1e-3) + ReLU everywhere",
+				"stem has a 1x1 80 + 3x3 192 pair where the paper's Table 1 shows one 3x3; floor-mode 3x3/2 max pools",
+				"in-block 3x3/1 average pools count the padding (PyTorch default), unlike the TF original the weights were ported from",
+				"1x7/7x1 pads (0,3)/(3,0); Mixed_6b-6e double branch starts with 7x1; Mixed_7b/7c split pairs concat 1x3 then 3x1",
+				"dropout 0.5; transform_input and AuxLogits optional, off by default (torchvision pretrained weights expect transform_input)",
+			},
+			Build: InceptionV3,
+		},
+	}
+}
