@@ -1,0 +1,319 @@
+package onnx
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/hostile from the generators in hostileCases")
+
+const hostileDir = "testdata/hostile"
+
+// hostileCase is one file of the hostile corpus: its generator, the options
+// to decode it with, and the expected sentinel and message substring.
+type hostileCase struct {
+	file   string
+	gen    func() []byte
+	limits Limits
+	ext    bool // decode with BaseDir = a prepared external-data directory
+	want   error
+	substr string
+}
+
+func truncated(frac float64) func() []byte {
+	return func() []byte {
+		b := mustMarshal(graphWith(func(g *pb.GraphProto) {
+			g.Initializer = append(g.Initializer, rawTensor("big", []int64{64}, make([]byte, 256)))
+		}))
+		return b[:int(float64(len(b))*frac)]
+	}
+}
+
+func garbage() []byte {
+	r := rand.New(rand.NewSource(1))
+	b := make([]byte, 512)
+	r.Read(b)
+	b[0] = 0xff // field 31, wire type 7: invalid
+	return b
+}
+
+// deepType nests sequence types beyond the protobuf recursion limit.
+func deepType() []byte {
+	t := &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{ElemType: proto.Int32(1)}}}
+	for range 200 {
+		t = &pb.TypeProto{Value: &pb.TypeProto_SequenceType{SequenceType: &pb.TypeProto_Sequence{ElemType: t}}}
+	}
+	return mustMarshal(graphWith(func(g *pb.GraphProto) {
+		g.Input = append(g.Input, &pb.ValueInfoProto{Name: proto.String("deep"), Type: t})
+	}))
+}
+
+func gen(m *pb.ModelProto) func() []byte { return func() []byte { return mustMarshal(m) } }
+
+func hostileCases() []hostileCase {
+	cycle := graphWith(func(g *pb.GraphProto) {
+		g.Node = []*pb.NodeProto{
+			node("head", "Relu", []string{"x"}, []string{"h"}),
+			node("loop_a", "Add", []string{"h", "b"}, []string{"a"}),
+			node("loop_b", "Relu", []string{"a"}, []string{"b"}),
+			node("tail", "Relu", []string{"a"}, []string{"y"}),
+		}
+	})
+	return []hostileCase{
+		{file: "empty.onnx", gen: func() []byte { return nil }, want: ErrFormat, substr: "empty input"},
+		{file: "garbage.onnx", gen: garbage, want: ErrFormat, substr: "ModelProto"},
+		{file: "truncated_10.onnx", gen: truncated(0.10), want: ErrFormat, substr: "ModelProto"},
+		{file: "truncated_50.onnx", gen: truncated(0.50), want: ErrFormat, substr: "ModelProto"},
+		{file: "truncated_90.onnx", gen: truncated(0.90), want: ErrFormat, substr: "ModelProto"},
+		{file: "truncated_last_byte.onnx", gen: truncated(0.999), want: ErrFormat, substr: "ModelProto"},
+		{file: "no_graph.onnx", gen: gen(model(nil)), want: ErrFormat, substr: "no graph"},
+		{file: "empty_graph.onnx", gen: gen(model(&pb.GraphProto{Name: proto.String("g")})), want: ErrFormat, substr: "no nodes"},
+		{file: "missing_ir_version.onnx", gen: gen(func() *pb.ModelProto { m := model(validGraph()); m.IrVersion = nil; return m }()),
+			want: ErrFormat, substr: "ir_version"},
+		{file: "no_opset_import.onnx", gen: gen(func() *pb.ModelProto { m := model(validGraph()); m.OpsetImport = nil; return m }()),
+			want: ErrFormat, substr: "no default (ai.onnx) domain"},
+		{file: "cycle.onnx", gen: gen(cycle), want: ErrFormat, substr: `node "loop_a" (Add): malformed model: graph has a cycle`},
+		{file: "self_loop.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node = append(g.Node, node("selfish", "Relu", []string{"z"}, []string{"z"}))
+		})), want: ErrFormat, substr: `node "selfish" (Relu): malformed model: graph has a cycle`},
+		{file: "dangling_input.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node[1].Input = []string{"ghost"}
+		})), want: ErrFormat, substr: `node "relu" (Relu): malformed model: input "ghost" is not`},
+		{file: "duplicate_output.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node = append(g.Node, node("again", "Relu", []string{"x"}, []string{"s"}))
+		})), want: ErrFormat, substr: `node "again" (Relu): malformed model: output "s" is also produced by node "add"`},
+		{file: "output_shadows_initializer.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node[0].Output = []string{"w"}
+		})), want: ErrFormat, substr: `node "add" (Add): malformed model: output "w" is also defined as initializer`},
+		{file: "output_shadows_input.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node[1].Output = []string{"x"}
+		})), want: ErrFormat, substr: `output "x" is also defined as graph input`},
+		{file: "duplicate_initializer.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer = append(g.Initializer, floatTensor("w", []int64{1}, 5))
+		})), want: ErrFormat, substr: `tensor "w": malformed model: duplicate initializer`},
+		{file: "negative_dim.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].Dims = []int64{-4}
+		})), want: ErrFormat, substr: `tensor "w": malformed model: dims[0] = -4 is negative`},
+		{file: "dim_2pow40.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].Dims = []int64{1 << 40}
+		})), want: ErrLimit, substr: `tensor "w": malformed model: limit exceeded: dims [1099511627776]: 1099511627776 elements exceed MaxTensorElements`},
+		{file: "dims_overflow.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].Dims = []int64{1 << 32, 1 << 32, 4}
+		})), want: ErrLimit, substr: "element count overflows int64"},
+		{file: "rank_100.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].Dims = make([]int64, 100)
+		})), want: ErrLimit, substr: `tensor "w": malformed model: limit exceeded: rank 100 exceeds MaxRank 8`},
+		{file: "input_rank_100.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Input[0] = vi("x", make([]int64, 100)...)
+		})), want: ErrLimit, substr: `tensor "x": malformed model: limit exceeded: rank 100`},
+		{file: "huge_repeated_dims.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].Dims = make([]int64, 20_000)
+		})), want: ErrLimit, substr: "rank 20000 exceeds MaxRank"},
+		{file: "deep_nested_type.onnx", gen: deepType, want: ErrFormat, substr: "ModelProto"},
+		{file: "raw_data_size.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].RawData = rawFloat(1, 2, 3)
+		})), want: ErrFormat, substr: `tensor "w": malformed model: raw_data has 12 bytes, want 16 (4 elements of FLOAT, 4 bytes each)`},
+		{file: "float_data_count.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = floatTensor("w", []int64{4}, 1, 2, 3)
+		})), want: ErrFormat, substr: `tensor "w": malformed model: float_data has 3 values, want 4`},
+		{file: "raw_and_typed.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].FloatData = []float32{1, 2, 3, 4}
+		})), want: ErrFormat, substr: "both raw_data and a typed data field"},
+		{file: "int32_out_of_range.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(Uint8)), Int32Data: []int32{7, 300}}
+		})), want: ErrFormat, substr: "int32_data[1] = 300 out of range for UINT8"},
+		{file: "string_tensor.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{1}, DataType: proto.Int32(int32(String)), StringData: [][]byte{[]byte("hi")}}
+		})), want: ErrUnsupported, substr: `tensor "w": unsupported feature: data_type STRING`},
+		{file: "complex_tensor.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].DataType = proto.Int32(int32(Complex64))
+		})), want: ErrUnsupported, substr: "data_type COMPLEX64"},
+		{file: "undefined_dtype.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].DataType = nil
+		})), want: ErrFormat, substr: "data_type is UNDEFINED"},
+		{file: "unknown_domain.onnx", gen: gen(func() *pb.ModelProto {
+			m := graphWith(func(g *pb.GraphProto) { g.Node[1].Domain = proto.String("com.evil") })
+			m.OpsetImport = append(m.OpsetImport, &pb.OperatorSetIdProto{Domain: proto.String("com.evil"), Version: proto.Int64(1)})
+			return m
+		}()), want: ErrUnsupported, substr: `node "relu" (Relu): unsupported feature: operator domain "com.evil"`},
+		{file: "undeclared_domain.onnx", gen: gen(graphWith(func(g *pb.GraphProto) { g.Node[1].Domain = proto.String("com.evil") })),
+			want: ErrFormat, substr: `domain "com.evil" is not in opset_import`},
+		{file: "opset_6.onnx", gen: gen(func() *pb.ModelProto { m := model(validGraph()); m.OpsetImport[0].Version = proto.Int64(6); return m }()),
+			want: ErrUnsupported, substr: "opset 6 outside supported [7, 21]"},
+		{file: "opset_99.onnx", gen: gen(func() *pb.ModelProto { m := model(validGraph()); m.OpsetImport[0].Version = proto.Int64(99); return m }()),
+			want: ErrUnsupported, substr: "opset 99 outside supported [7, 21]"},
+		{file: "ext_dotdot.onnx", ext: true, gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = extTensor("w", []int64{4}, "location", "../x")
+		})), want: ErrUnsafePath, substr: `tensor "w": malformed model: unsafe external data path: location "../x" contains ..`},
+		{file: "ext_dotdot_inner.onnx", ext: true, gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = extTensor("w", []int64{4}, "location", `sub\..\..\x`)
+		})), want: ErrUnsafePath, substr: "contains .."},
+		{file: "ext_absolute.onnx", ext: true, gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = extTensor("w", []int64{4}, "location", "/etc/passwd")
+		})), want: ErrUnsafePath, substr: `location "/etc/passwd" is absolute`},
+		{file: "ext_symlink_escape.onnx", ext: true, gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = extTensor("w", []int64{4}, "location", "escape.bin")
+		})), want: ErrUnsafePath, substr: `location "escape.bin" resolves outside the base directory`},
+		{file: "ext_beyond_file.onnx", ext: true, gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = extTensor("w", []int64{4}, "location", "weights.bin", "offset", "8", "length", "16")
+		})), want: ErrFormat, substr: `external data "weights.bin": offset 8 + length 16 exceeds file size 16`},
+		{file: "ext_wrong_length.onnx", ext: true, gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = extTensor("w", []int64{4}, "location", "weights.bin", "length", "1000000")
+		})), want: ErrFormat, substr: "external_data length 1000000, want 16 bytes"},
+		{file: "ext_missing.onnx", ext: true, gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = extTensor("w", []int64{4}, "location", "nope.bin")
+		})), want: ErrFormat, substr: `external data "nope.bin" does not exist`},
+		{file: "ext_disabled.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = extTensor("w", []int64{4}, "location", "weights.bin")
+		})), want: ErrUnsupported, substr: "external data is disabled"},
+		{file: "nan_weights.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].RawData = rawFloat(1, float32NaN(), 3, 4)
+		})), want: ErrFormat, substr: `tensor "w": malformed model: non-finite value NaN at element 1`},
+		{file: "inf_weights.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = floatTensor("w", []int64{4}, 1, 2, 3, float32Inf())
+		})), want: ErrFormat, substr: "non-finite value +Inf at element 3"},
+		{file: "float16_inf_weights.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(Float16)), Int32Data: []int32{0x3c00, 0xfc00}}
+		})), want: ErrFormat, substr: "non-finite value -Inf at element 1"},
+		{file: "too_many_nodes.onnx", limits: Limits{MaxNodes: 3}, gen: gen(graphWith(func(g *pb.GraphProto) {
+			for _, n := range []string{"r1", "r2", "r3"} {
+				g.Node = append(g.Node, node(n, "Relu", []string{"x"}, []string{n}))
+			}
+		})), want: ErrLimit, substr: "graph has 5 nodes, over MaxNodes 3"},
+		{file: "initializer_bytes.onnx", limits: Limits{MaxInitializerBytes: 1024}, gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer = append(g.Initializer, rawTensor("a", []int64{200}, make([]byte, 800)), rawTensor("b", []int64{200}, make([]byte, 800)))
+		})), want: ErrLimit, substr: `tensor "b": malformed model: limit exceeded: decoding 200 FLOAT elements (800 bytes) would bring tensor data to 1616 bytes, over MaxInitializerBytes 1024`},
+		{file: "model_bytes.onnx", limits: Limits{MaxModelBytes: 64}, gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0] = rawTensor("w", []int64{64}, make([]byte, 256))
+		})), want: ErrLimit, substr: "input exceeds MaxModelBytes 64"},
+		{file: "output_never_produced.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Output = append(g.Output, vi("phantom", 1))
+		})), want: ErrFormat, substr: `tensor "phantom": malformed model: graph output is never produced`},
+		{file: "duplicate_graph_output.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Output = append(g.Output, vi("y", 1, 4))
+		})), want: ErrFormat, substr: `tensor "y": malformed model: graph output listed twice`},
+		{file: "attr_wrong_type.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node = append(g.Node, node("conv", "Conv", []string{"x", "w"}, []string{"c"}, attrF("kernel_shape", 3)))
+		})), want: ErrFormat, substr: `node "conv" (Conv): malformed model: attribute "kernel_shape" is FLOAT, want INTS`},
+		{file: "attr_value_mismatch.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			a := attrInts("perm", 1, 0)
+			a.Floats = []float32{1}
+			g.Node = append(g.Node, node("tr", "Transpose", []string{"x"}, []string{"t"}, a))
+		})), want: ErrFormat, substr: `node "tr" (Transpose): malformed model: attribute "perm" is declared INTS but carries a FLOATS value`},
+		{file: "attr_duplicate.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node[1].Attribute = []*pb.AttributeProto{attrF("alpha", 1), attrF("alpha", 2)}
+		})), want: ErrFormat, substr: `attribute "alpha" given twice`},
+		{file: "attr_graph.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node[1].Attribute = []*pb.AttributeProto{{Name: proto.String("then_branch"), Type: pb.AttributeProto_GRAPH.Enum(), G: &pb.GraphProto{}}}
+		})), want: ErrUnsupported, substr: `node "relu" (Relu): unsupported feature: attribute "then_branch" of type GRAPH`},
+		{file: "attr_tensor_nan.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node = append(g.Node, node("fill", "ConstantOfShape", []string{"x"}, []string{"f"},
+				&pb.AttributeProto{Name: proto.String("value"), Type: pb.AttributeProto_TENSOR.Enum(), T: rawTensor("", []int64{1}, rawFloat(float32NaN()))}))
+		})), want: ErrFormat, substr: `node "fill" (ConstantOfShape): tensor "value": malformed model: non-finite value NaN`},
+		{file: "empty_op_type.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node[1].OpType = proto.String("")
+		})), want: ErrFormat, substr: `node "relu" (): malformed model: empty op_type`},
+		{file: "unnamed_node_dangling.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Node[1].Name = nil
+			g.Node[1].Input = []string{"ghost"}
+		})), want: ErrFormat, substr: `node "#1" (Relu)`},
+		{file: "segment.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
+			g.Initializer[0].Segment = &pb.TensorProto_Segment{Begin: proto.Int64(0), End: proto.Int64(4)}
+		})), want: ErrUnsupported, substr: "segmented tensor"},
+		{file: "ir_version_99.onnx", gen: gen(func() *pb.ModelProto { m := model(validGraph()); m.IrVersion = proto.Int64(99); return m }()),
+			want: ErrUnsupported, substr: "ir_version 99 is newer"},
+	}
+}
+
+func float32NaN() float32 { var z float32; return z / z }
+func float32Inf() float32 { var z float32; return 1 / z }
+
+// prepareExtDir makes a BaseDir holding weights.bin (16 bytes) and
+// escape.bin, a symlink to a file outside it.
+func prepareExtDir(t *testing.T) string {
+	t.Helper()
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "secret.bin")
+	if err := os.WriteFile(secret, rawFloat(9, 9, 9, 9), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := t.TempDir()
+	if err := os.WriteFile(filepath.Join(base, "weights.bin"), rawFloat(1, 2, 3, 4), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(base, "escape.bin")); err != nil {
+		t.Skipf("symlinks unavailable: %v", err)
+	}
+	return base
+}
+
+func TestHostileCorpus(t *testing.T) {
+	cases := hostileCases()
+	if len(cases) < 30 {
+		t.Fatalf("corpus has %d cases, want >= 30", len(cases))
+	}
+	if *update {
+		if err := os.MkdirAll(hostileDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			if err := os.WriteFile(filepath.Join(hostileDir, c.file), c.gen(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	extDir := prepareExtDir(t)
+	seen := map[string]bool{}
+	for _, c := range cases {
+		t.Run(strings.TrimSuffix(c.file, ".onnx"), func(t *testing.T) {
+			if seen[c.file] {
+				t.Fatalf("duplicate corpus file %s", c.file)
+			}
+			seen[c.file] = true
+			data, err := os.ReadFile(filepath.Join(hostileDir, c.file))
+			if err != nil {
+				t.Fatalf("%v (run: go test ./onnx -run TestHostileCorpus -update)", err)
+			}
+			if !bytes.Equal(data, c.gen()) {
+				t.Errorf("%s differs from its generator (run: go test ./onnx -run TestHostileCorpus -update)", c.file)
+			}
+			opts := DecodeOptions{Limits: c.limits}
+			if c.ext {
+				opts.BaseDir = extDir
+			}
+			g, err := Decode(bytes.NewReader(data), opts)
+			if err == nil {
+				t.Fatalf("Decode: got graph with %d nodes, want error %v", len(g.Nodes), c.want)
+			}
+			if !errors.Is(err, c.want) {
+				t.Errorf("Decode: got error %q, want errors.Is %v", err, c.want)
+			}
+			if !strings.Contains(err.Error(), c.substr) {
+				t.Errorf("Decode: got error %q, want substring %q", err, c.substr)
+			}
+			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsupported) {
+				t.Errorf("Decode: error %q wraps neither ErrFormat nor ErrUnsupported", err)
+			}
+		})
+	}
+	// Every file in the directory must be in the table.
+	entries, err := os.ReadDir(hostileDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".onnx") && !seen[e.Name()] {
+			t.Errorf("%s in %s has no entry in hostileCases", e.Name(), hostileDir)
+		}
+	}
+}
