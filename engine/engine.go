@@ -343,8 +343,8 @@ func (c *compiler) assignStorage(plan []planItem) {
 	// Resolve each value to a root storage: follow views and concat aliases.
 	c.m.store = make([]storage, nodes)
 	type rootInfo struct {
-		id        int
-		off, c    int
+		id     int
+		off, c int
 	}
 	var resolve func(id int) rootInfo
 	resolve = func(id int) rootInfo {

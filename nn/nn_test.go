@@ -30,7 +30,7 @@ func TestPoolOut(t *testing.T) {
 		{14, 2, 2, 0, 0, true, 7},
 		{14, 3, 2, 0, 0, true, 7},
 		{7, 3, 1, 1, 1, true, 7},
-		{5, 2, 2, 1, 1, true, 3},   // last window would start in the padding: dropped
+		{5, 2, 2, 1, 1, true, 3}, // last window would start in the padding: dropped
 		{6, 3, 3, 1, 1, true, 3},
 		{96, 3, 2, 1, 1, false, 48},
 		{14, 5, 3, 0, 0, true, 4}, // aux head pool

@@ -13,6 +13,7 @@ func Specs() []nn.Spec {
 	return []nn.Spec{
 		{
 			Name:        "inception-v4",
+			Aliases:     []string{"inception_v4"},
 			Family:      "inception-v4",
 			Paper:       paper,
 			Description: "Inception-v4 as in timm inception_v4 and Cadene inceptionv4 (paper Figs 3-9)",
@@ -36,6 +37,7 @@ func Specs() []nn.Spec {
 		},
 		{
 			Name:        "inception-resnet-v2",
+			Aliases:     []string{"inception_resnet_v2"},
 			Family:      "inception-resnet",
 			Paper:       paper,
 			Description: "Inception-ResNet-v2 as in TF-slim, timm inception_resnet_v2 and Cadene inceptionresnetv2",

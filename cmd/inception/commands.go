@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/tensor"
+	"github.com/inceptionzoo/inception/zoo"
+	"github.com/spf13/cobra"
+)
+
+func listCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the registered models",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			entries := registry.Default.Entries()
+			w := cmd.OutOrStdout()
+			if asJSON {
+				type row struct {
+					Name    string   `json:"name"`
+					Aliases []string `json:"aliases,omitempty"`
+					Params  int64    `json:"params"`
+					MACs    int64    `json:"macs"`
+					Input   nn.Shape `json:"input"`
+					Classes int      `json:"classes"`
+				}
+				var rows []row
+				for _, e := range entries {
+					rows = append(rows, row{e.Name, e.Aliases, e.RefParams, e.RefMACs, e.Input, e.Classes})
+				}
+				return writeJSON(w, rows)
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tALIASES\tPARAMS\tMACS\tINPUT\tCLASSES")
+			for _, e := range entries {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", e.Name, strings.Join(e.Aliases, ","), group(e.RefParams), group(e.RefMACs), e.Input, e.Classes)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func loadOpts(seed uint64, aux, transform bool) []zoo.Option {
+	opts := []zoo.Option{zoo.WithSeed(seed)}
+	if aux {
+		opts = append(opts, zoo.WithAux())
+	}
+	if transform {
+		opts = append(opts, zoo.WithTransformInput())
+	}
+	return opts
+}
+
+func infoCmd() *cobra.Command {
+	var asJSON, aux bool
+	var depth int
+	cmd := &cobra.Command{
+		Use:   "info NAME",
+		Short: "Show a model's blocks: output shape, parameters and MACs",
+		Args:  exactOne("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := zoo.Load(args[0], loadOpts(zoo.DefaultSeed, aux, false)...)
+			if err != nil {
+				return err
+			}
+			s := m.Summary()
+			w := cmd.OutOrStdout()
+			if asJSON {
+				type block struct {
+					Path    string   `json:"path"`
+					Depth   int      `json:"depth"`
+					Kind    string   `json:"kind"`
+					Out     nn.Shape `json:"out"`
+					Params  int64    `json:"params"`
+					Buffers int64    `json:"buffers"`
+					MACs    int64    `json:"macs"`
+				}
+				out := struct {
+					Name    string   `json:"name"`
+					Paper   string   `json:"paper"`
+					Input   nn.Shape `json:"input"`
+					Output  nn.Shape `json:"output"`
+					Params  int64    `json:"params"`
+					Buffers int64    `json:"buffers"`
+					MACs    int64    `json:"macs"`
+					Blocks  []block  `json:"blocks"`
+				}{Name: s.Name, Paper: m.Spec.Paper, Input: s.Input, Output: s.Output, Params: s.Params, Buffers: s.Buffers, MACs: s.MACs}
+				for _, b := range s.Blocks {
+					if b.Depth <= depth {
+						out.Blocks = append(out.Blocks, block{b.Path, b.Depth, b.Kind, b.Out, b.Params, b.Buffers, b.MACs})
+					}
+				}
+				return writeJSON(w, out)
+			}
+			fmt.Fprintf(w, "%s — %s\n%s\n\n", s.Name, m.Spec.Description, m.Spec.Paper)
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "BLOCK\tKIND\tOUTPUT\tPARAMS\tMACS\t")
+			fmt.Fprintf(tw, "input\t\t%s\t\t\t\n", s.Input)
+			for _, b := range s.Blocks {
+				if b.Depth == 0 || b.Depth > depth || b.Path == "" {
+					continue
+				}
+				fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t\n", strings.Repeat("  ", b.Depth-1), b.Path, b.Kind, b.Out, group(b.Params), group(b.MACs))
+			}
+			fmt.Fprintf(tw, "total\t\t%s\t%s\t%s\t\n", s.Output, group(s.Params), group(s.MACs))
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if len(m.Spec.Quirks) > 0 {
+				fmt.Fprintln(w, "\nquirks:")
+				for _, q := range m.Spec.Quirks {
+					fmt.Fprintln(w, "  -", q)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&aux, "aux", false, "include the auxiliary heads")
+	cmd.Flags().IntVar(&depth, "depth", 1, "show blocks down to this depth")
+	return cmd
+}
+
+func runCmd() *cobra.Command {
+	var batch, repeat int
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "run NAME",
+		Short: "Run a model on a deterministic input; print the top-5 and the latency",
+		Args:  exactOne("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if batch < 1 || batch > 256 {
+				return fmt.Errorf("--batch %d: want 1 to 256", batch)
+			}
+			if repeat < 1 {
+				return fmt.Errorf("--repeat %d: want at least 1", repeat)
+			}
+			t0 := time.Now()
+			m, err := zoo.Load(args[0], zoo.WithSeed(seed))
+			if err != nil {
+				return err
+			}
+			load := time.Since(t0)
+			x := DeterministicInput(m.Spec.Input, batch, seed)
+			var lat []time.Duration
+			var preds [][]zoo.Prediction
+			for i := 0; i < repeat; i++ {
+				t := time.Now()
+				preds, err = m.Predict(x, 5)
+				if err != nil {
+					return err
+				}
+				lat = append(lat, time.Since(t))
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s: seeded weights (seed %d), deterministic input %v, batch %d\n", m.Spec.Name, seed, x.Shape, batch)
+			for b, p := range preds {
+				fmt.Fprintf(w, "sample %d top-5:", b)
+				for _, q := range p {
+					fmt.Fprintf(w, "  %d (%.4f)", q.Index, q.Score)
+				}
+				fmt.Fprintln(w)
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			fmt.Fprintf(w, "load+compile %v; forward latency median %v (min %v, max %v, %d runs)\n",
+				load.Round(time.Millisecond), lat[len(lat)/2].Round(10*time.Microsecond), lat[0].Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond), repeat)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&batch, "batch", 1, "batch size")
+	cmd.Flags().Uint64Var(&seed, "seed", zoo.DefaultSeed, "seed for weights and input")
+	cmd.Flags().IntVar(&repeat, "repeat", 3, "timed forward passes")
+	return cmd
+}
+
+// DeterministicInput returns a [batch, shape...] tensor of uniform values in
+// [-1, 1) drawn from nn.Rand stream "input" under seed.
+func DeterministicInput(shape nn.Shape, batch int, seed uint64) *tensor.Tensor {
+	t := tensor.New(append([]int{batch}, shape...)...)
+	r := nn.NewRand(seed, "input")
+	for i := range t.Data {
+		t.Data[i] = r.Uniform(-1, 1)
+	}
+	return t
+}
+
+func exactOne(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("%s needs exactly one %s argument (see 'inception list'), got %d", cmd.Name(), name, len(args))
+		}
+		return nil
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// group formats n with thousands separators.
+func group(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
