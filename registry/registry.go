@@ -180,17 +180,19 @@ func suggest(name string, names map[string]string) []string {
 		s string
 		d int
 	}
-	var cs []cand
-	seen := map[string]bool{}
+	best := map[string]int{} // canonical name → smallest distance of its name or aliases
 	for k, canon := range names {
 		d := levenshtein(strings.ToLower(name), strings.ToLower(k))
 		if strings.Contains(k, name) && len(name) >= 3 {
 			d = 1
 		}
-		if d <= 3 && !seen[canon] {
-			seen[canon] = true
-			cs = append(cs, cand{canon, d})
+		if old, ok := best[canon]; d <= 3 && (!ok || d < old) {
+			best[canon] = d
 		}
+	}
+	var cs []cand
+	for canon, d := range best {
+		cs = append(cs, cand{canon, d})
 	}
 	sort.Slice(cs, func(i, j int) bool {
 		if cs[i].d != cs[j].d {

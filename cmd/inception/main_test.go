@@ -31,6 +31,7 @@ func TestInfoJSON(t *testing.T) {
 		{"inception-v1-tv", 6624904, 1498376192},
 		{"inception-v1-d2l", 5977530, 276066304},
 		{"inception-bn", 11295240, 2032600064},
+		{"inception-v2", 11214888, 2018851840},
 		{"inception-v3", 23834568, 5713216096},
 		{"inception-v4", 42679816, 12253974624},
 		{"inception-resnet-v2", 55843464, 13155794016},
