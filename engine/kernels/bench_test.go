@@ -13,15 +13,17 @@ func BenchmarkSgemm(b *testing.B) {
 	for _, s := range [][3]int{{128, 784, 1728}, {256, 3136, 576}, {64, 64, 64}} {
 		m, n, k := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
-			r := newRNG(1)
-			a := randSlice(r, m*k, 1)
-			bb := randSlice(r, k*n, 1)
-			c := make([]float32, m*n)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
-			}
-			reportGFLOPS(b, 2*float64(m)*float64(n)*float64(k))
+			benchPaths(b, func(b *testing.B) {
+				r := newRNG(1)
+				a := randSlice(r, m*k, 1)
+				bb := randSlice(r, k*n, 1)
+				c := make([]float32, m*n)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+				}
+				reportGFLOPS(b, 2*float64(m)*float64(n)*float64(k))
+			})
 		})
 	}
 }
@@ -39,19 +41,21 @@ func BenchmarkConv2D(b *testing.B) {
 	for _, c := range cases {
 		p := c.p
 		b.Run(c.name, func(b *testing.B) {
-			r := newRNG(1)
-			oh, ow := p.OutHW()
-			x := randSlice(r, p.N*p.C*p.H*p.W, 1)
-			w := randSlice(r, p.OutC*p.C/p.Groups*p.KH*p.KW, 0.1)
-			bias := randSlice(r, p.OutC, 0.1)
-			y := make([]float32, p.N*p.OutC*oh*ow)
-			ws := make([]float32, p.WorkspaceLen())
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				Conv2D(p, x, w, y, p.OutC, 0, ws, Epilogue{Bias: bias, ReLU: true})
-			}
-			reportGFLOPS(b, 2*float64(p.N*p.OutC*oh*ow)*float64(p.C/p.Groups*p.KH*p.KW))
+			benchPaths(b, func(b *testing.B) {
+				r := newRNG(1)
+				oh, ow := p.OutHW()
+				x := randSlice(r, p.N*p.C*p.H*p.W, 1)
+				w := randSlice(r, p.OutC*p.C/p.Groups*p.KH*p.KW, 0.1)
+				bias := randSlice(r, p.OutC, 0.1)
+				y := make([]float32, p.N*p.OutC*oh*ow)
+				ws := make([]float32, p.WorkspaceLen())
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					Conv2D(p, x, w, y, p.OutC, 0, ws, Epilogue{Bias: bias, ReLU: true})
+				}
+				reportGFLOPS(b, 2*float64(p.N*p.OutC*oh*ow)*float64(p.C/p.Groups*p.KH*p.KW))
+			})
 		})
 	}
 }

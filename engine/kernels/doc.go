@@ -44,7 +44,18 @@
 // are too short); the panic message names the kernel and the offending
 // argument.
 //
-// All arithmetic is pure Go (builds with CGO_ENABLED=0, no assembly). The GEMM
-// register-blocked micro-kernel is a separate small function (kern4x2 in
-// gemm.go) so an assembly implementation can be swapped in later.
+// # GEMM paths
+//
+// The GEMM (and so Conv2D) runs a packed, cache-blocked driver around an
+// mr×nr register-blocked micro-kernel. Three paths exist: "generic" (pure Go
+// 4×2 kernel, every platform), "avx2" (AVX2+FMA 6×16) and "avx512"
+// (AVX-512F 12×32); the amd64 kernels are Go assembly generated with avo
+// from internal/asm (go generate ./engine/kernels), and builds for other
+// platforms or with the purego tag use only the generic path. The fastest
+// path the CPU supports (golang.org/x/sys/cpu) is chosen at init; the
+// INCEPTION_KERNEL environment variable (generic|avx2|avx512) forces one.
+// KernelPath reports the active path. Within a path results are
+// bit-reproducible: each output element is summed in a fixed order that does
+// not depend on tiling, GOMAXPROCS or concurrent callers (different paths
+// round differently).
 package kernels

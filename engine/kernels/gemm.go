@@ -6,13 +6,14 @@ import (
 	"sync"
 )
 
-// Register-blocking and cache-blocking parameters.
+// Cache-blocking parameters shared by all micro-kernel paths. The
+// register-blocking (mr×nr) and the m/n blocks come from the active
+// microKernel (see kernel_path.go).
 const (
-	gemmMR = 4   // micro-tile rows
-	gemmNR = 2   // micro-tile cols
-	gemmKC = 256 // k block
-	gemmMC = 64  // m block (multiple of gemmMR)
-	gemmNC = 256 // max n block (multiple of gemmNR)
+	gemmKC     = 256 // k block (the same on every path)
+	packMaxMC  = 192 // largest microKernel.mc
+	packMaxNC  = 256 // largest microKernel.nc
+	packMaxTmp = 512 // largest microKernel.mr*nr (edge-tile scratch)
 )
 
 // Epilogue is applied to a GEMM/conv result: per-row bias (len m, may be nil)
@@ -23,7 +24,7 @@ type Epilogue struct {
 }
 
 var packPool = sync.Pool{New: func() any {
-	b := make([]float32, gemmMC*gemmKC+gemmKC*gemmNC)
+	b := make([]float32, packMaxMC*gemmKC+gemmKC*packMaxNC+packMaxTmp)
 	return &b
 }}
 
@@ -87,14 +88,18 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		return
 	}
 	// Tile the M×N output; every tile is an independent task that runs the
-	// whole k loop with its own packing buffers.
-	mc := gemmMC
-	if m < mc {
-		mc = (m + gemmMR - 1) / gemmMR * gemmMR
-	}
-	nc := gemmNC
+	// whole k loop with its own packing buffers. The summation order of
+	// every output element depends only on the path and k (k blocks of
+	// gemmKC, each reduced in order by the micro-kernel), never on the tiling
+	// or the number of goroutines, so results are bit-reproducible.
+	mk := activeKernel()
+	mr, nr := mk.mr, mk.nr
+	// Split m into equal blocks of at most mk.mc rows (rounded up to mr).
+	mc := (m + mk.mc - 1) / mk.mc
+	mc = ((m+mc-1)/mc + mr - 1) / mr * mr
+	nc := mk.nc
 	if n < nc {
-		nc = (n + gemmNR - 1) / gemmNR * gemmNR
+		nc = (n + nr - 1) / nr * nr
 	}
 	mt := (m + mc - 1) / mc
 	work := 2 * m * n * k
@@ -102,15 +107,16 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	if work >= 4*minParallelWork && procs > 1 {
 		// Make enough tiles to keep every core busy (shrink nc down to 64).
 		for mt*((n+nc-1)/nc) < 3*procs && nc > 64 {
-			nc = (nc/2 + gemmNR - 1) / gemmNR * gemmNR
+			nc = (nc/2 + nr - 1) / nr * nr
 		}
 	}
 	nt := (n + nc - 1) / nc
 	task := func(lo, hi int) {
 		bufp := packPool.Get().(*[]float32)
 		buf := *bufp
-		ap := buf[:gemmMC*gemmKC]
-		bp := buf[gemmMC*gemmKC:]
+		ap := buf[:packMaxMC*gemmKC]
+		bp := buf[packMaxMC*gemmKC : packMaxMC*gemmKC+gemmKC*packMaxNC]
+		tmp := buf[packMaxMC*gemmKC+gemmKC*packMaxNC:]
 		for t := lo; t < hi; t++ {
 			i0 := (t / nt) * mc
 			j0 := (t % nt) * nc
@@ -118,11 +124,11 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 			nb := min(nc, n-j0)
 			for p0 := 0; p0 < k; p0 += gemmKC {
 				kb := min(gemmKC, k-p0)
-				packA(transA, a, lda, i0, p0, mb, kb, ap)
-				packB(transB, b, ldb, p0, j0, kb, nb, bp)
+				packA(transA, a, lda, i0, p0, mb, kb, mr, ap)
+				packB(transB, b, ldb, p0, j0, kb, nb, nr, bp)
 				first := p0 == 0
 				last := p0+kb >= k
-				macroKernel(mb, nb, kb, alpha, ap, bp, beta, first, last, c[i0*ldc+j0:], ldc, bias, i0, relu)
+				macroKernel(mk, mb, nb, kb, alpha, ap, bp, beta, first, last, c[i0*ldc+j0:], ldc, bias, i0, relu, tmp)
 			}
 		}
 		packPool.Put(bufp)
@@ -156,83 +162,61 @@ func scaleEpi(m, n int, beta float32, c []float32, ldc int, bias []float32, relu
 }
 
 // packA packs the mb×kb block of op(A) starting at (i0, p0) into panels of
-// gemmMR rows: dst[panel*kb*MR + p*MR + r]. Rows beyond mb are zero.
-func packA(trans bool, a []float32, lda, i0, p0, mb, kb int, dst []float32) {
-	for ir := 0; ir < mb; ir += gemmMR {
-		d := dst[ir*kb : ir*kb+kb*gemmMR]
-		rows := min(gemmMR, mb-ir)
+// mr rows: dst[panel*kb*mr + p*mr + r]. Rows beyond mb are zero.
+func packA(trans bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
+	for ir := 0; ir < mb; ir += mr {
+		d := dst[ir*kb : ir*kb+kb*mr]
+		rows := min(mr, mb-ir)
 		if !trans {
-			for r := 0; r < gemmMR; r++ {
+			for r := 0; r < mr; r++ {
 				if r >= rows {
 					for p := 0; p < kb; p++ {
-						d[p*gemmMR+r] = 0
+						d[p*mr+r] = 0
 					}
 					continue
 				}
 				src := a[(i0+ir+r)*lda+p0 : (i0+ir+r)*lda+p0+kb]
 				for p, v := range src {
-					d[p*gemmMR+r] = v
+					d[p*mr+r] = v
 				}
 			}
 		} else {
 			// op(A)[i][p] = a[p*lda+i]
 			for p := 0; p < kb; p++ {
 				src := a[(p0+p)*lda+i0+ir:]
-				dd := d[p*gemmMR : p*gemmMR+gemmMR]
-				if rows == gemmMR {
-					dd[0], dd[1], dd[2], dd[3] = src[0], src[1], src[2], src[3]
-				} else {
-					for r := 0; r < gemmMR; r++ {
-						if r < rows {
-							dd[r] = src[r]
-						} else {
-							dd[r] = 0
-						}
-					}
-				}
+				dd := d[p*mr : p*mr+mr]
+				copy(dd[:rows], src[:rows])
+				clear(dd[rows:])
 			}
 		}
 	}
 }
 
 // packB packs the kb×nb block of op(B) starting at (p0, j0) into panels of
-// gemmNR columns: dst[panel*kb*NR + p*NR + c]. Columns beyond nb are zero.
-func packB(trans bool, b []float32, ldb, p0, j0, kb, nb int, dst []float32) {
-	for jr := 0; jr < nb; jr += gemmNR {
-		d := dst[jr*kb : jr*kb+kb*gemmNR]
-		cols := min(gemmNR, nb-jr)
+// nr columns: dst[panel*kb*nr + p*nr + c]. Columns beyond nb are zero.
+func packB(trans bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
+	for jr := 0; jr < nb; jr += nr {
+		d := dst[jr*kb : jr*kb+kb*nr]
+		cols := min(nr, nb-jr)
 		if !trans {
-			if cols == gemmNR {
-				for p := 0; p < kb; p++ {
-					src := b[(p0+p)*ldb+j0+jr : (p0+p)*ldb+j0+jr+gemmNR]
-					dd := d[p*gemmNR : p*gemmNR+gemmNR]
-					dd[0], dd[1] = src[0], src[1]
-				}
-			} else {
-				for p := 0; p < kb; p++ {
-					src := b[(p0+p)*ldb+j0+jr:]
-					dd := d[p*gemmNR : p*gemmNR+gemmNR]
-					for cc := 0; cc < gemmNR; cc++ {
-						if cc < cols {
-							dd[cc] = src[cc]
-						} else {
-							dd[cc] = 0
-						}
-					}
-				}
+			for p := 0; p < kb; p++ {
+				src := b[(p0+p)*ldb+j0+jr : (p0+p)*ldb+j0+jr+cols]
+				dd := d[p*nr : p*nr+nr]
+				copy(dd, src)
+				clear(dd[cols:])
 			}
 		} else {
 			// op(B)[p][j] = b[j*ldb+p]
-			for cc := 0; cc < gemmNR; cc++ {
+			for cc := 0; cc < nr; cc++ {
 				if cc >= cols {
 					for p := 0; p < kb; p++ {
-						d[p*gemmNR+cc] = 0
+						d[p*nr+cc] = 0
 					}
 					continue
 				}
 				src := b[(j0+jr+cc)*ldb+p0 : (j0+jr+cc)*ldb+p0+kb]
 				for p, v := range src {
-					d[p*gemmNR+cc] = v
+					d[p*nr+cc] = v
 				}
 			}
 		}
@@ -242,23 +226,26 @@ func packB(trans bool, b []float32, ldb, p0, j0, kb, nb int, dst []float32) {
 // macroKernel multiplies a packed mb×kb A block by a packed kb×nb B block and
 // stores into C (c points at the block's top-left element). first selects
 // C = alpha*AB + beta*C, otherwise C += alpha*AB. last applies the epilogue
-// (bias indexed by row0+row, then ReLU).
-func macroKernel(mb, nb, kb int, alpha float32, ap, bp []float32, beta float32, first, last bool, c []float32, ldc int, bias []float32, row0 int, relu bool) {
-	var acc [gemmMR * gemmNR]float32
-	for jr := 0; jr < nb; jr += gemmNR {
-		bpan := bp[jr*kb : jr*kb+kb*gemmNR]
-		cols := min(gemmNR, nb-jr)
-		for ir := 0; ir < mb; ir += gemmMR {
-			apan := ap[ir*kb : ir*kb+kb*gemmMR]
-			kern4x2(kb, apan, bpan, &acc)
-			rows := min(gemmMR, mb-ir)
+// (bias indexed by row0+row, then ReLU). Full tiles with alpha == 1 (and
+// beta == 0 on the first k block) are stored by the micro-kernel itself;
+// edge tiles and the general alpha/beta case go through tmp.
+func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp []float32, beta float32, first, last bool, c []float32, ldc int, bias []float32, row0 int, relu bool, tmp []float32) {
+	mr, nr := mk.mr, mk.nr
+	direct := alpha == 1 && (!first || beta == 0)
+	for jr := 0; jr < nb; jr += nr {
+		bpan := bp[jr*kb : jr*kb+kb*nr]
+		cols := min(nr, nb-jr)
+		for ir := 0; ir < mb; ir += mr {
+			apan := ap[ir*kb : ir*kb+kb*mr]
+			rows := min(mr, mb-ir)
+			if direct && rows == mr && cols == nr {
+				mk.kern(kb, apan, bpan, c[ir*ldc+jr:], ldc, !first)
+				continue
+			}
+			mk.kern(kb, apan, bpan, tmp, nr, false)
 			for r := 0; r < rows; r++ {
 				crow := c[(ir+r)*ldc+jr : (ir+r)*ldc+jr+cols]
-				av := acc[r*gemmNR : r*gemmNR+gemmNR]
-				var bv float32
-				if last && bias != nil {
-					bv = bias[row0+ir+r]
-				}
+				av := tmp[r*nr : r*nr+cols]
 				for j := range crow {
 					v := alpha * av[j]
 					if !first {
@@ -266,15 +253,44 @@ func macroKernel(mb, nb, kb int, alpha float32, ap, bp []float32, beta float32, 
 					} else if beta != 0 {
 						v += beta * crow[j]
 					}
-					if last {
-						v += bv
-						if relu && v < 0 {
-							v = 0
-						}
-					}
 					crow[j] = v
 				}
 			}
+		}
+	}
+	if !last || (bias == nil && !relu) {
+		return
+	}
+	for r := 0; r < mb; r++ {
+		crow := c[r*ldc : r*ldc+nb]
+		var bv float32
+		if bias != nil {
+			bv = bias[row0+r]
+		}
+		for j, v := range crow {
+			v += bv
+			if relu && v < 0 {
+				v = 0
+			}
+			crow[j] = v
+		}
+	}
+}
+
+// kernGeneric is the pure-Go micro-kernel of the generic path (mr=4, nr=2):
+// it computes the 4×2 tile with kern4x2 and stores it into c (row stride
+// ldc), adding to c when accum.
+func kernGeneric(kc int, a, b, c []float32, ldc int, accum bool) {
+	var acc [8]float32
+	kern4x2(kc, a, b, &acc)
+	for r := 0; r < 4; r++ {
+		row := c[r*ldc : r*ldc+2]
+		if accum {
+			row[0] += acc[2*r]
+			row[1] += acc[2*r+1]
+		} else {
+			row[0] = acc[2*r]
+			row[1] = acc[2*r+1]
 		}
 	}
 }
@@ -284,7 +300,7 @@ func macroKernel(mb, nb, kb int, alpha float32, ap, bp []float32, beta float32, 
 // 4×2). 4×2 is the largest tile the Go compiler keeps in the 15 usable XMM
 // registers without spilling (4×4 spills and runs ~30% slower). Keep it small
 // and self-contained so an assembly version can replace it.
-func kern4x2(kc int, a, b []float32, acc *[gemmMR * gemmNR]float32) {
+func kern4x2(kc int, a, b []float32, acc *[8]float32) {
 	var c00, c01, c10, c11, c20, c21, c30, c31 float32
 	a = a[:kc*4]
 	b = b[:kc*2]

@@ -57,14 +57,21 @@ func runSgemmCase(t *testing.T, seed uint64, transA, transB bool, m, n, k int, a
 	checkClose(t, fmt.Sprintf("Sgemm(tA=%v,tB=%v,m=%d,n=%d,k=%d,alpha=%v,beta=%v,pad=%d)", transA, transB, m, n, k, alpha, beta, pad), c, want)
 }
 
-func TestSgemmShapes(t *testing.T) {
-	sizes := []int{1, 7, 17, 65, 129}
+func testSgemmShapes(t *testing.T) {
+	// Sizes straddle every path's micro-tile (4×2, 6×16, 12×32) and cache
+	// block (mc 64/96, nc 256, kc 256) boundaries.
+	sizes := []int{1, 2, 5, 7, 15, 16, 17, 31, 33, 65, 129}
+	ks := []int{1, 2, 5, 16, 17, 300}
+	if raceEnabled || testing.Short() {
+		sizes = []int{1, 5, 16, 17, 33, 129}
+		ks = []int{1, 7, 300}
+	}
 	seed := uint64(1)
 	for _, tA := range []bool{false, true} {
 		for _, tB := range []bool{false, true} {
 			for _, m := range sizes {
 				for _, n := range sizes {
-					for _, k := range []int{1, 17, 300} {
+					for _, k := range ks {
 						seed++
 						runSgemmCase(t, seed, tA, tB, m, n, k, 1, 0, 0)
 					}
@@ -72,9 +79,22 @@ func TestSgemmShapes(t *testing.T) {
 			}
 		}
 	}
+	// Larger and odd dimensions, including n > nc and k > 2*kc.
+	big := [][3]int{{300, 31, 33}, {31, 300, 129}, {33, 65, 1000}, {129, 300, 15}, {300, 300, 300}, {2, 1000, 5}, {1000, 2, 7}}
+	if raceEnabled {
+		big = [][3]int{{300, 31, 33}, {33, 65, 1000}, {2, 1000, 5}}
+	}
+	for _, tA := range []bool{false, true} {
+		for _, tB := range []bool{false, true} {
+			for _, sz := range big {
+				seed++
+				runSgemmCase(t, seed, tA, tB, sz[0], sz[1], sz[2], 1, 0, 1)
+			}
+		}
+	}
 }
 
-func TestSgemmAlphaBeta(t *testing.T) {
+func testSgemmAlphaBeta(t *testing.T) {
 	seed := uint64(1000)
 	for _, ab := range [][2]float32{{1, 0}, {1, 1}, {0.5, -2}, {-1.5, 0.25}, {0, 0.5}, {0, 0}, {2, 0}} {
 		for _, tA := range []bool{false, true} {
@@ -86,14 +106,18 @@ func TestSgemmAlphaBeta(t *testing.T) {
 	}
 }
 
-func TestSgemmLarge(t *testing.T) {
+func testSgemmLarge(t *testing.T) {
 	runSgemmCase(t, 7, false, false, 1000, 129, 65, 1, 0, 0)
 	runSgemmCase(t, 8, false, true, 65, 1000, 129, 1, 0.5, 0)
+	if raceEnabled {
+		runSgemmCase(t, 9, true, false, 33, 300, 1000, 0.5, 0, 1)
+		return
+	}
 	runSgemmCase(t, 9, true, false, 129, 300, 1000, 0.5, 0, 1)
 	runSgemmCase(t, 10, false, false, 1, 1000, 1000, 1, 0, 0)
 }
 
-func TestSgemmKZeroAndBetaZeroIgnoresNaN(t *testing.T) {
+func testSgemmKZeroAndBetaZeroIgnoresNaN(t *testing.T) {
 	c := []float32{float32(math.NaN()), 1, 2, 3}
 	Sgemm(false, false, 2, 2, 0, 1, nil, 0, nil, 2, 0, c, 2)
 	for i, v := range c {
@@ -126,9 +150,13 @@ func TestSgemmPanics(t *testing.T) {
 	})
 }
 
-func TestGemmEpi(t *testing.T) {
+func testGemmEpi(t *testing.T) {
 	seed := uint64(5000)
-	for _, sz := range [][3]int{{1, 1, 1}, {7, 17, 9}, {65, 129, 300}, {128, 784, 576}, {3, 1000, 17}} {
+	sizes := [][3]int{{1, 1, 1}, {7, 17, 9}, {65, 129, 300}, {128, 784, 576}, {3, 1000, 17}}
+	if raceEnabled {
+		sizes = [][3]int{{1, 1, 1}, {7, 17, 9}, {65, 129, 300}, {3, 1000, 17}}
+	}
+	for _, sz := range sizes {
 		for _, withBias := range []bool{false, true} {
 			for _, relu := range []bool{false, true} {
 				seed++
