@@ -28,5 +28,12 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(listCmd(), infoCmd(), runCmd())
+	for _, c := range commands {
+		root.AddCommand(c())
+	}
 	return root
 }
+
+// commands holds the constructors of further subcommands; each lives in its
+// own file and appends itself from an init function.
+var commands []func() *cobra.Command
