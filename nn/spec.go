@@ -48,5 +48,18 @@ type Spec struct {
 	HasAux       bool
 	HasTransform bool
 	Quirks       []string
+	Weights      []WeightFile // known pretrained weight files, most preferred first
 	Build        func(Options) (Block, error)
+}
+
+// WeightFile describes a published pretrained weight file for a model.
+type WeightFile struct {
+	Name    string // short name, e.g. "onnx-model-zoo-googlenet-12"
+	URL     string
+	SHA256  string // hex digest of the whole file
+	Size    int64  // bytes
+	Format  string // "onnx"
+	Source  string // who published it
+	License string
+	Notes   string // opset, how the file maps onto the zoo model, caveats
 }
