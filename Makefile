@@ -1,10 +1,10 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: test setup check unit race fuzz run
+.PHONY: test setup check unit ort race fuzz run
 
-## test: install the oracles, then vet, test (pure Go), race-test the engine and zoo, and fuzz the ONNX decoder briefly
-test: setup check unit race fuzz
+## test: install the oracles, then vet, test (pure Go), test against ONNX Runtime, race-test the engine and zoo, and fuzz the ONNX decoder briefly
+test: setup check unit ort race fuzz
 
 setup:
 	./scripts/setup.sh
@@ -15,6 +15,15 @@ check:
 
 unit:
 	CGO_ENABLED=0 $(GO) test -count=1 ./...
+
+# ort: the tests that use ONNX Runtime (cgo, build tag ort) as their oracle.
+# scripts/setup.sh installs the library where internal/ort.LibraryPath looks
+# (INCEPTION_ORT_LIB overrides it). Packages with ORT tests append
+# themselves: ORT_PKGS += ./yourpkg/
+ORT_PKGS ?= ./internal/ort/
+ort:
+	CGO_ENABLED=1 $(GO) vet -tags ort $(ORT_PKGS)
+	CGO_ENABLED=1 $(GO) test -count=1 -tags ort $(ORT_PKGS)
 
 race:
 	$(GO) test -count=1 -race ./engine/... ./zoo/...
