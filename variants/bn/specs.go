@@ -50,6 +50,18 @@ func Specs() []nn.Spec {
 				"parameter paths are the Caffe2 blob names read by ONNXName; BN running statistics are buffers",
 				"preprocessing is not documented by the ONNX Model Zoo; the preset assumes Caffe's BGR 0-255 mean subtraction (unverified)",
 			},
+			Weights: []nn.WeightFile{
+				{
+					Name:    "onnx-model-zoo-inception-v2-9",
+					URL:     "https://media.githubusercontent.com/media/onnx/models/main/validated/vision/classification/inception_and_googlenet/inception_v2/model/inception-v2-9.onnx",
+					SHA256:  "37ed4aa93f817fd0d1cc19bda045ebd70f18d0887a5f51e66ecd0ed8fd5a65c2",
+					Size:    45042799,
+					Format:  "onnx",
+					Source:  "ONNX Model Zoo (onnx/models): Caffe2 Inception v2 (BN-Inception)",
+					License: "MIT",
+					Notes:   "opset 9; graph input data_0 [1,3,224,224], output prob_1 holds softmax probabilities (the zoo model stops at the Gemm logits); initializers carry Caffe2 blob names read by ONNXName; BN running statistics are buffers; the Model Zoo documents no preprocessing",
+				},
+			},
 			Build: InceptionV2,
 		},
 	}
