@@ -11,5 +11,12 @@
 // workspace (all activation buffers for one batch size) from a pool and
 // returns it afterwards, so buffers are also reused across calls.
 //
+// Convolution weights are folded and then packed once, at Compile, for the
+// GEMM micro-kernel path active at that time (kernels.NewConv); convs run as
+// implicit GEMMs with no im2col buffer. RunInto writes the main output into
+// a caller-provided tensor and allocates nothing in the steady state;
+// MemoryStats reports the planned activation bytes against one buffer per
+// value.
+//
 // The kernels live in engine/kernels; the plan only calls them.
 package engine

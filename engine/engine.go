@@ -38,6 +38,7 @@ type storage struct {
 
 type workspace struct {
 	n       int
+	args    runArgs
 	bufs    [][]float32
 	scratch []float32
 }
@@ -75,6 +76,21 @@ func Compile(g *nn.Graph, p nn.Params) (*Model, error) {
 	}
 	c := &compiler{g: g, p: p, m: &Model{graph: g, pools: map[int]*sync.Pool{}}}
 	return c.compile()
+}
+
+// MemoryStats reports the activation memory of one Run at batch n:
+// Planned is the bytes of the buffer slots the plan allocates (values share
+// slots when their lifetimes do not overlap, concat branches write in place,
+// element-wise ops run in place); Unshared is the bytes of all node values
+// if each had its own buffer (the input excluded in both).
+func (m *Model) MemoryStats(n int) (planned, unshared int64) {
+	for _, l := range m.slotLen {
+		planned += int64(l)
+	}
+	for _, nd := range m.graph.Nodes[1:] {
+		unshared += int64(nd.Out.Numel())
+	}
+	return 4 * int64(n) * planned, 4 * int64(n) * unshared
 }
 
 // Graph returns the graph the model was compiled from.
@@ -119,6 +135,41 @@ func (m *Model) checkInput(x *tensor.Tensor) (int, error) {
 	return n, nil
 }
 
+// RunInto computes the main output for x into out, which must already have
+// the output shape [N, output shape...]. In the steady state (after a first
+// call at the same batch size) it does not allocate.
+func (m *Model) RunInto(x, out *tensor.Tensor) error {
+	n, err := m.checkInput(x)
+	if err != nil {
+		return err
+	}
+	want := m.graph.Nodes[m.outputs[0]].Out
+	ok := out != nil && len(out.Shape) == len(want)+1 && out.Shape[0] == n && len(out.Data) == n*want.Numel()
+	for i := 0; ok && i < len(want); i++ {
+		ok = out.Shape[i+1] == want[i]
+	}
+	if !ok {
+		var got []int
+		if out != nil {
+			got = out.Shape
+		}
+		return fmt.Errorf("%w: output shape %v, want [%d %v]", ErrInput, got, n, want)
+	}
+	ws := m.get(n)
+	defer m.put(ws)
+	m.exec(ws, x.Data)
+	copy(out.Data, ws.args.data(ws, m.outputs[0])[:len(out.Data)])
+	return nil
+}
+
+// exec runs every step on workspace ws for input data x.
+func (m *Model) exec(ws *workspace, x []float32) {
+	ws.args = runArgs{x: x, m: m}
+	for i := range m.steps {
+		m.steps[i].run(ws, &ws.args)
+	}
+}
+
 func (m *Model) run(x *tensor.Tensor, all bool) ([]*tensor.Tensor, error) {
 	n, err := m.checkInput(x)
 	if err != nil {
@@ -126,10 +177,8 @@ func (m *Model) run(x *tensor.Tensor, all bool) ([]*tensor.Tensor, error) {
 	}
 	ws := m.get(n)
 	defer m.put(ws)
-	args := &runArgs{x: x.Data, m: m}
-	for i := range m.steps {
-		m.steps[i].run(ws, args)
-	}
+	m.exec(ws, x.Data)
+	args := &ws.args
 	outs := m.outputs
 	if !all {
 		outs = outs[:1]

@@ -35,12 +35,9 @@ func (c *compiler) makeStep(n *nn.Node, chain []*nn.Node) (*step, error) {
 			DilH: or1(op.Dilation[0]), DilW: or1(op.Dilation[1]),
 			Groups: or1(op.Groups),
 		}
-		ep := kernels.Epilogue{Bias: b, ReLU: relu}
-		st.scratch = func(nb int) int { q := p; q.N = nb; return q.WorkspaceLen() }
+		conv := kernels.NewConv(p, w, kernels.Epilogue{Bias: b, ReLU: relu})
 		st.run = func(ws *workspace, a *runArgs) {
-			q := p
-			q.N = ws.n
-			kernels.Conv2D(q, a.data(ws, in), w, a.data(ws, out), total, off, ws.scratch, ep)
+			conv.Run(ws.n, a.data(ws, in), a.data(ws, out), total, off)
 		}
 	case nn.Linear:
 		w, b, relu := c.fold(chain)

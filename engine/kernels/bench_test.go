@@ -28,17 +28,19 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
+var benchConvCases = []struct {
+	name string
+	p    ConvParams
+}{
+	{"googlenet_3a_3x3_96to128_28", ConvParams{N: 1, C: 96, H: 28, W: 28, OutC: 128, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1}},
+	{"googlenet_3a_1x1_192to64_28", ConvParams{N: 1, C: 192, H: 28, W: 28, OutC: 64, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1}},
+	{"v3_1x7_160to160_17", ConvParams{N: 1, C: 160, H: 17, W: 17, OutC: 160, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadL: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1}},
+	{"v3_7x1_160to160_17", ConvParams{N: 1, C: 160, H: 17, W: 17, OutC: 160, KH: 7, KW: 1, StrideH: 1, StrideW: 1, PadT: 3, PadB: 3, DilH: 1, DilW: 1, Groups: 1}},
+	{"stem_7x7s2_3to64_224", ConvParams{N: 1, C: 3, H: 224, W: 224, OutC: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, PadB: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1}},
+}
+
 func BenchmarkConv2D(b *testing.B) {
-	cases := []struct {
-		name string
-		p    ConvParams
-	}{
-		{"googlenet_3a_3x3_96to128_28", ConvParams{N: 1, C: 96, H: 28, W: 28, OutC: 128, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1}},
-		{"googlenet_3a_1x1_192to64_28", ConvParams{N: 1, C: 192, H: 28, W: 28, OutC: 64, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1}},
-		{"v3_1x7_160to160_17", ConvParams{N: 1, C: 160, H: 17, W: 17, OutC: 160, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadL: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1}},
-		{"stem_7x7s2_3to64_224", ConvParams{N: 1, C: 3, H: 224, W: 224, OutC: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, PadB: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1}},
-	}
-	for _, c := range cases {
+	for _, c := range benchConvCases {
 		p := c.p
 		b.Run(c.name, func(b *testing.B) {
 			benchPaths(b, func(b *testing.B) {
@@ -53,6 +55,31 @@ func BenchmarkConv2D(b *testing.B) {
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					Conv2D(p, x, w, y, p.OutC, 0, ws, Epilogue{Bias: bias, ReLU: true})
+				}
+				reportGFLOPS(b, 2*float64(p.N*p.OutC*oh*ow)*float64(p.C/p.Groups*p.KH*p.KW))
+			})
+		})
+	}
+}
+
+// BenchmarkConv runs the prepared convolution (pre-packed weights, implicit
+// GEMM) on the same shapes as BenchmarkConv2D.
+func BenchmarkConv(b *testing.B) {
+	for _, c := range benchConvCases {
+		p := c.p
+		b.Run(c.name, func(b *testing.B) {
+			benchPaths(b, func(b *testing.B) {
+				r := newRNG(1)
+				oh, ow := p.OutHW()
+				x := randSlice(r, p.N*p.C*p.H*p.W, 1)
+				w := randSlice(r, p.OutC*p.C/p.Groups*p.KH*p.KW, 0.1)
+				bias := randSlice(r, p.OutC, 0.1)
+				y := make([]float32, p.N*p.OutC*oh*ow)
+				conv := NewConv(p, w, Epilogue{Bias: bias, ReLU: true})
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					conv.Run(p.N, x, y, p.OutC, 0)
 				}
 				reportGFLOPS(b, 2*float64(p.N*p.OutC*oh*ow)*float64(p.C/p.Groups*p.KH*p.KW))
 			})

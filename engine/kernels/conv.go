@@ -111,7 +111,7 @@ func Conv2D(p ConvParams, x, w []float32, y []float32, dstC, dstOff int, ws []fl
 				bias = ep.Bias[g*og : (g+1)*og]
 			}
 			cOff := (n*dstC + dstOff + g*og) * ohw
-			gemm(false, false, og, ohw, kdim, 1, w[g*og*kdim:(g+1)*og*kdim], kdim, bm, ldb, 0, y[cOff:cOff+og*ohw], ohw, bias, ep.ReLU)
+			gemm(activeKernel(), og, ohw, kdim, 1, aSrc{a: w[g*og*kdim : (g+1)*og*kdim], lda: kdim}, bSrc{b: bm, ldb: ldb}, 0, y[cOff:cOff+og*ohw], ohw, bias, ep.ReLU)
 		}
 	}
 }
@@ -172,44 +172,58 @@ func im2col(p ConvParams, x []float32, cg, oh, ow int, dst []float32) {
 // convDirect handles convs with one input channel per group (depthwise):
 // each output plane depends on a single input plane.
 func convDirect(p ConvParams, oh, ow int, x, w, y []float32, dstC, dstOff int, ep Epilogue) {
+	ohw, kk := oh*ow, p.KH*p.KW
+	parallelArgs(directPool, p.N*p.OutC, ohw*kk*2, directArgs{p, oh, ow, x, w, y, dstC, dstOff, ep}, directRange)
+}
+
+type directArgs struct {
+	p            ConvParams
+	oh, ow       int
+	x, w, y      []float32
+	dstC, dstOff int
+	ep           Epilogue
+}
+
+var directPool = newArgPool[directArgs]()
+
+func directRange(a *directArgs, lo, hi int) {
+	p, oh, ow, x, w, y, dstC, dstOff, ep := a.p, a.oh, a.ow, a.x, a.w, a.y, a.dstC, a.dstOff, a.ep
 	og := p.OutC / p.Groups
 	hw, ohw, kk := p.H*p.W, oh*ow, p.KH*p.KW
-	parallelForWork(p.N*p.OutC, ohw*kk*2, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			n, oc := t/p.OutC, t%p.OutC
-			ic := oc / og
-			xc := x[(n*p.C+ic)*hw : (n*p.C+ic+1)*hw]
-			wk := w[oc*kk : (oc+1)*kk]
-			dst := y[(n*dstC+dstOff+oc)*ohw : (n*dstC+dstOff+oc+1)*ohw]
-			var bv float32
-			if ep.Bias != nil {
-				bv = ep.Bias[oc]
-			}
-			for oy := 0; oy < oh; oy++ {
-				iy0 := oy*p.StrideH - p.PadT
-				for ox := 0; ox < ow; ox++ {
-					ix0 := ox*p.StrideW - p.PadL
-					s := bv
-					for kh := 0; kh < p.KH; kh++ {
-						iy := iy0 + kh*p.DilH
-						if iy < 0 || iy >= p.H {
-							continue
-						}
-						row := xc[iy*p.W : (iy+1)*p.W]
-						wr := wk[kh*p.KW : (kh+1)*p.KW]
-						for kw, wv := range wr {
-							ix := ix0 + kw*p.DilW
-							if ix >= 0 && ix < p.W {
-								s += wv * row[ix]
-							}
+	for t := lo; t < hi; t++ {
+		n, oc := t/p.OutC, t%p.OutC
+		ic := oc / og
+		xc := x[(n*p.C+ic)*hw : (n*p.C+ic+1)*hw]
+		wk := w[oc*kk : (oc+1)*kk]
+		dst := y[(n*dstC+dstOff+oc)*ohw : (n*dstC+dstOff+oc+1)*ohw]
+		var bv float32
+		if ep.Bias != nil {
+			bv = ep.Bias[oc]
+		}
+		for oy := 0; oy < oh; oy++ {
+			iy0 := oy*p.StrideH - p.PadT
+			for ox := 0; ox < ow; ox++ {
+				ix0 := ox*p.StrideW - p.PadL
+				s := bv
+				for kh := 0; kh < p.KH; kh++ {
+					iy := iy0 + kh*p.DilH
+					if iy < 0 || iy >= p.H {
+						continue
+					}
+					row := xc[iy*p.W : (iy+1)*p.W]
+					wr := wk[kh*p.KW : (kh+1)*p.KW]
+					for kw, wv := range wr {
+						ix := ix0 + kw*p.DilW
+						if ix >= 0 && ix < p.W {
+							s += wv * row[ix]
 						}
 					}
-					if ep.ReLU && s < 0 {
-						s = 0
-					}
-					dst[oy*ow+ox] = s
 				}
+				if ep.ReLU && s < 0 {
+					s = 0
+				}
+				dst[oy*ow+ox] = s
 			}
 		}
-	})
+	}
 }

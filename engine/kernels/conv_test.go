@@ -82,6 +82,18 @@ func runConvCase(t *testing.T, r *rand.Rand, p ConvParams, withBias, relu bool, 
 		ws[i] = float32(math.NaN()) // workspace contents must not matter
 	}
 	Conv2D(p, x, w, y, dstC, extraBefore, ws, Epilogue{Bias: bias, ReLU: relu})
+	// The prepared Conv (pre-packed weights, implicit GEMM) must give the
+	// same bits as Conv2D, sentinels included.
+	y2 := make([]float32, len(y))
+	for i := range y2 {
+		y2[i] = sentinel
+	}
+	NewConv(p, w, Epilogue{Bias: bias, ReLU: relu}).Run(p.N, x, y2, dstC, extraBefore)
+	for i := range y {
+		if math.Float32bits(y[i]) != math.Float32bits(y2[i]) {
+			t.Fatalf("%s: Conv.Run index %d = %v, Conv2D gave %v", name, i, y2[i], y[i])
+		}
+	}
 	ohw := oh * ow
 	got := make([]float32, 0, len(want))
 	for n := 0; n < p.N; n++ {

@@ -34,9 +34,26 @@
 // feed the input directly to GEMM, and for depthwise-style convs, which use a
 // direct loop). The workspace's contents on entry are ignored and on return
 // are unspecified; a workspace must not be shared by concurrent calls. GEMM
-// packing buffers come from an internal sync.Pool, so in the steady state no
-// per-call heap allocation of data buffers happens (goroutine dispatch for
-// parallel calls has a small constant cost).
+// packing buffers come from an internal sync.Pool.
+//
+// # Prepared convolutions
+//
+// NewConv prepares a convolution for repeated use (what the engine does):
+// the weights are packed once into the micro-kernel's panel layout for the
+// path active at that time, and Run computes an implicit GEMM whose B panels
+// are packed straight from the input (a kernel column without horizontal
+// shift is a plain shifted copy of the plane), so no im2col matrix and no
+// workspace are needed. Full B panels of a 1x1 stride-1 conv (and of a plain
+// Sgemm) are read in place by the micro-kernel, which also applies bias and
+// ReLU in its store. Conv.Run gives the same bits as Conv2D on the same
+// path.
+//
+// # Parallelism
+//
+// Parallel calls hand chunks to persistent helper goroutines (GOMAXPROCS-1
+// of them, started on first use) through a queue; the caller works too.
+// The hot kernels describe their work as pooled task objects instead of
+// closures, so in the steady state no call allocates.
 //
 // # Errors
 //

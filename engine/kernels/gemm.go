@@ -59,7 +59,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		checkMat("Sgemm", "b", k, n, b, ldb)
 	}
 	checkMat("Sgemm", "c", m, n, c, ldc)
-	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, false)
+	gemm(activeKernel(), m, n, k, alpha, aSrc{a: a, lda: lda, trans: transA}, bSrc{b: b, ldb: ldb, trans: transB}, beta, c, ldc, nil, false)
 }
 
 // GemmEpi computes C = A·B (no transpose, beta = 0) and then applies the
@@ -75,11 +75,52 @@ func GemmEpi(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float3
 	if ep.Bias != nil && len(ep.Bias) < m {
 		panic(fmt.Sprintf("kernels.GemmEpi: len(Bias)=%d < m=%d", len(ep.Bias), m))
 	}
-	gemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, ep.Bias, ep.ReLU)
+	gemm(activeKernel(), m, n, k, 1, aSrc{a: a, lda: lda}, bSrc{b: b, ldb: ldb}, 0, c, ldc, ep.Bias, ep.ReLU)
 }
 
-// gemm is the shared driver (arguments already validated).
-func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+// aSrc is the A operand of the driver: a row-major matrix (op(A) = A or
+// Aᵀ) or, when pk is set, weights packed ahead of time for pk.mk.
+type aSrc struct {
+	a     []float32
+	lda   int
+	trans bool
+	pk    *packedA
+}
+
+// bSrc is the B operand: a row-major matrix (op(B) = B or Bᵀ) or, when conv
+// is set, the implicit im2col matrix of the single image/group b under conv
+// (packed straight from the input, never materialised).
+type bSrc struct {
+	b     []float32
+	ldb   int
+	trans bool
+	conv  *convGeom
+}
+
+// packedA holds an m×k matrix packed for micro-kernel mk: k blocks of
+// gemmKC (the last may be shorter) one after the other; block p0 starts at
+// p0*mpad and holds ceil(m/mr) panels of kb×mr (rows beyond m are zero),
+// exactly the layout packA produces for a whole column of A blocks.
+type packedA struct {
+	mk   *microKernel
+	m, k int
+	mpad int
+	data []float32
+}
+
+func packWeights(mk *microKernel, m, k int, a []float32, lda int) *packedA {
+	mpad := (m + mk.mr - 1) / mk.mr * mk.mr
+	pk := &packedA{mk: mk, m: m, k: k, mpad: mpad, data: make([]float32, mpad*k)}
+	for p0 := 0; p0 < k; p0 += gemmKC {
+		kb := min(gemmKC, k-p0)
+		packA(false, a, lda, 0, p0, m, kb, mk.mr, pk.data[p0*mpad:p0*mpad+mpad*kb])
+	}
+	return pk
+}
+
+// gemm is the shared driver (arguments already validated). mk must be
+// as.pk.mk when A is pre-packed.
+func gemm(mk *microKernel, m, n, k int, alpha float32, as aSrc, bs bSrc, beta float32, c []float32, ldc int, bias []float32, relu bool) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -92,7 +133,6 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	// every output element depends only on the path and k (k blocks of
 	// gemmKC, each reduced in order by the micro-kernel), never on the tiling
 	// or the number of goroutines, so results are bit-reproducible.
-	mk := activeKernel()
 	mr, nr := mk.mr, mk.nr
 	// Split m into equal blocks of at most mk.mc rows (rounded up to mr).
 	mc := (m + mk.mc - 1) / mk.mc
@@ -105,39 +145,84 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	work := 2 * m * n * k
 	procs := runtime.GOMAXPROCS(0)
 	if work >= 4*minParallelWork && procs > 1 {
-		// Make enough tiles to keep every core busy (shrink nc down to 64).
-		for mt*((n+nc-1)/nc) < 3*procs && nc > 64 {
+		// Make enough tiles to keep every core busy (shrink nc down to 2*nr).
+		for mt*((n+nc-1)/nc) < 4*procs && nc > 2*nr {
 			nc = (nc/2 + nr - 1) / nr * nr
 		}
 	}
 	nt := (n + nc - 1) / nc
-	task := func(lo, hi int) {
-		bufp := packPool.Get().(*[]float32)
-		buf := *bufp
-		ap := buf[:packMaxMC*gemmKC]
-		bp := buf[packMaxMC*gemmKC : packMaxMC*gemmKC+gemmKC*packMaxNC]
-		tmp := buf[packMaxMC*gemmKC+gemmKC*packMaxNC:]
-		for t := lo; t < hi; t++ {
-			i0 := (t / nt) * mc
-			j0 := (t % nt) * nc
-			mb := min(mc, m-i0)
-			nb := min(nc, n-j0)
-			for p0 := 0; p0 < k; p0 += gemmKC {
-				kb := min(gemmKC, k-p0)
-				packA(transA, a, lda, i0, p0, mb, kb, mr, ap)
-				packB(transB, b, ldb, p0, j0, kb, nb, nr, bp)
-				first := p0 == 0
-				last := p0+kb >= k
-				macroKernel(mk, mb, nb, kb, alpha, ap, bp, beta, first, last, c[i0*ldc+j0:], ldc, bias, i0, relu, tmp)
-			}
-		}
-		packPool.Put(bufp)
-	}
+	g := gemmTask{mk: mk, m: m, n: n, k: k, mc: mc, nc: nc, nt: nt, alpha: alpha, beta: beta,
+		as: as, bs: bs, c: c, ldc: ldc, bias: bias, relu: relu}
 	if work < 4*minParallelWork || mt*nt == 1 {
-		task(0, mt*nt)
+		g.run(0, mt*nt)
 		return
 	}
-	parallelFor(mt*nt, task)
+	t := gemmTasks.Get().(*gemmTask)
+	*t = g
+	parallelRun(mt*nt, t)
+	*t = gemmTask{}
+	gemmTasks.Put(t)
+}
+
+var gemmTasks = sync.Pool{New: func() any { return new(gemmTask) }}
+
+// gemmTask computes output tiles of one gemm call; tile t covers rows
+// [(t/nt)*mc, +mc) and columns [(t%nt)*nc, +nc).
+type gemmTask struct {
+	mk          *microKernel
+	m, n, k     int
+	mc, nc, nt  int
+	alpha, beta float32
+	as          aSrc
+	bs          bSrc
+	c           []float32
+	ldc         int
+	bias        []float32
+	relu        bool
+}
+
+func (g *gemmTask) run(lo, hi int) {
+	mk, m, n, k, as, bs := g.mk, g.m, g.n, g.k, &g.as, &g.bs
+	mr, nr := mk.mr, mk.nr
+	bufp := packPool.Get().(*[]float32)
+	buf := *bufp
+	ap := buf[:packMaxMC*gemmKC]
+	bp := buf[packMaxMC*gemmKC : packMaxMC*gemmKC+gemmKC*packMaxNC]
+	tmp := buf[packMaxMC*gemmKC+gemmKC*packMaxNC:]
+	for t := lo; t < hi; t++ {
+		i0 := (t / g.nt) * g.mc
+		j0 := (t % g.nt) * g.nc
+		mb := min(g.mc, m-i0)
+		nb := min(g.nc, n-j0)
+		for p0 := 0; p0 < k; p0 += gemmKC {
+			kb := min(gemmKC, k-p0)
+			apan := ap
+			if pk := as.pk; pk != nil {
+				off := p0*pk.mpad + i0*kb
+				apan = pk.data[off : off+(mb+mr-1)/mr*mr*kb]
+			} else {
+				packA(as.trans, as.a, as.lda, i0, p0, mb, kb, mr, ap)
+			}
+			// Full B panels of a plain row-major B are read in place;
+			// only a last partial panel is packed (at its usual place).
+			var bd []float32
+			switch {
+			case bs.conv != nil:
+				bs.conv.packB(bs.b, p0, j0, kb, nb, nr, bp)
+			case bs.trans:
+				packB(true, bs.b, bs.ldb, p0, j0, kb, nb, nr, bp)
+			default:
+				bd = bs.b[p0*bs.ldb+j0:]
+				if full := nb / nr * nr; full < nb {
+					packB(false, bs.b, bs.ldb, p0, j0+full, kb, nb-full, nr, bp[full*kb:])
+				}
+			}
+			first := p0 == 0
+			last := p0+kb >= k
+			macroKernel(mk, mb, nb, kb, g.alpha, apan, bp, bd, bs.ldb, g.beta, first, last, g.c[i0*g.ldc+j0:], g.ldc, g.bias, i0, g.relu, tmp)
+		}
+	}
+	packPool.Put(bufp)
 }
 
 // scaleEpi sets C = beta*C (beta == 0 means zero) then applies the epilogue.
@@ -223,29 +308,53 @@ func packB(trans bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) 
 	}
 }
 
-// macroKernel multiplies a packed mb×kb A block by a packed kb×nb B block and
-// stores into C (c points at the block's top-left element). first selects
+// macroKernel multiplies a packed mb×kb A block by a kb×nb B block and
+// stores into C (c points at the block's top-left element). B panel jr is
+// read in place from bd[jr:] (row stride ldbd) when bd is set and the panel
+// is full, else from the packed bp[jr*kb:] (row stride nr). first selects
 // C = alpha*AB + beta*C, otherwise C += alpha*AB. last applies the epilogue
 // (bias indexed by row0+row, then ReLU). Full tiles with alpha == 1 (and
-// beta == 0 on the first k block) are stored by the micro-kernel itself;
-// edge tiles and the general alpha/beta case go through tmp.
-func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp []float32, beta float32, first, last bool, c []float32, ldc int, bias []float32, row0 int, relu bool, tmp []float32) {
+// beta == 0 on the first k block) are stored, epilogue included, by the
+// micro-kernel itself; edge tiles and the general alpha/beta case go
+// through tmp.
+func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp, bd []float32, ldbd int, beta float32, first, last bool, c []float32, ldc int, bias []float32, row0 int, relu bool, tmp []float32) {
 	mr, nr := mk.mr, mk.nr
 	direct := alpha == 1 && (!first || beta == 0)
+	flags := 0
+	if !first {
+		flags |= flagAccum
+	}
+	if last && bias != nil {
+		flags |= flagBias
+	}
+	if last && relu {
+		flags |= flagReLU
+	}
 	for jr := 0; jr < nb; jr += nr {
-		bpan := bp[jr*kb : jr*kb+kb*nr]
 		cols := min(nr, nb-jr)
+		bpan, ldb := bp[jr*kb:jr*kb+kb*nr], nr
+		if bd != nil && cols == nr {
+			bpan, ldb = bd[jr:], ldbd
+		}
 		for ir := 0; ir < mb; ir += mr {
 			apan := ap[ir*kb : ir*kb+kb*mr]
 			rows := min(mr, mb-ir)
 			if direct && rows == mr && cols == nr {
-				mk.kern(kb, apan, bpan, c[ir*ldc+jr:], ldc, !first)
+				var bb []float32
+				if flags&flagBias != 0 {
+					bb = bias[row0+ir : row0+ir+mr]
+				}
+				mk.kern(kb, apan, bpan, ldb, c[ir*ldc+jr:], ldc, flags, bb)
 				continue
 			}
-			mk.kern(kb, apan, bpan, tmp, nr, false)
+			mk.kern(kb, apan, bpan, ldb, tmp, nr, 0, nil)
 			for r := 0; r < rows; r++ {
 				crow := c[(ir+r)*ldc+jr : (ir+r)*ldc+jr+cols]
 				av := tmp[r*nr : r*nr+cols]
+				var bv float32
+				if last && bias != nil {
+					bv = bias[row0+ir+r]
+				}
 				for j := range crow {
 					v := alpha * av[j]
 					if !first {
@@ -253,60 +362,54 @@ func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp []float3
 					} else if beta != 0 {
 						v += beta * crow[j]
 					}
+					if last {
+						v += bv
+						if relu && v < 0 {
+							v = 0
+						}
+					}
 					crow[j] = v
 				}
 			}
-		}
-	}
-	if !last || (bias == nil && !relu) {
-		return
-	}
-	for r := 0; r < mb; r++ {
-		crow := c[r*ldc : r*ldc+nb]
-		var bv float32
-		if bias != nil {
-			bv = bias[row0+r]
-		}
-		for j, v := range crow {
-			v += bv
-			if relu && v < 0 {
-				v = 0
-			}
-			crow[j] = v
 		}
 	}
 }
 
 // kernGeneric is the pure-Go micro-kernel of the generic path (mr=4, nr=2):
 // it computes the 4×2 tile with kern4x2 and stores it into c (row stride
-// ldc), adding to c when accum.
-func kernGeneric(kc int, a, b, c []float32, ldc int, accum bool) {
+// ldc) with the epilogue of flags.
+func kernGeneric(kc int, a, b []float32, ldb int, c []float32, ldc int, flags int, bias []float32) {
 	var acc [8]float32
-	kern4x2(kc, a, b, &acc)
+	kern4x2(kc, a, b, ldb, &acc)
 	for r := 0; r < 4; r++ {
 		row := c[r*ldc : r*ldc+2]
-		if accum {
-			row[0] += acc[2*r]
-			row[1] += acc[2*r+1]
-		} else {
-			row[0] = acc[2*r]
-			row[1] = acc[2*r+1]
+		for j := range row {
+			v := acc[2*r+j]
+			if flags&flagAccum != 0 {
+				v += row[j]
+			}
+			if flags&flagBias != 0 {
+				v += bias[r]
+			}
+			if flags&flagReLU != 0 && v < 0 {
+				v = 0
+			}
+			row[j] = v
 		}
 	}
 }
 
 // kern4x2 is the register-blocked micro-kernel: acc = Apanel(4×kc) ·
-// Bpanel(kc×2), with a[p*4+r] and b[p*2+c]; it overwrites acc (row-major
+// Bpanel(kc×2), with a[p*4+r] and b[p*ldb+c]; it overwrites acc (row-major
 // 4×2). 4×2 is the largest tile the Go compiler keeps in the 15 usable XMM
-// registers without spilling (4×4 spills and runs ~30% slower). Keep it small
-// and self-contained so an assembly version can replace it.
-func kern4x2(kc int, a, b []float32, acc *[8]float32) {
+// registers without spilling (4×4 spills and runs ~30% slower).
+func kern4x2(kc int, a, b []float32, ldb int, acc *[8]float32) {
 	var c00, c01, c10, c11, c20, c21, c30, c31 float32
 	a = a[:kc*4]
-	b = b[:kc*2]
+	b = b[:(kc-1)*ldb+2]
 	for p := 0; p < kc; p++ {
 		aa := a[p*4 : p*4+4 : p*4+4]
-		bb := b[p*2 : p*2+2 : p*2+2]
+		bb := b[p*ldb : p*ldb+2 : p*ldb+2]
 		b0, b1 := bb[0], bb[1]
 		c00 += aa[0] * b0
 		c01 += aa[0] * b1

@@ -19,16 +19,26 @@ func archKernels() []*microKernel {
 	return ks
 }
 
-func kernAVX2(kc int, a, b, c []float32, ldc int, accum bool) {
+func kernAVX2(kc int, a, b []float32, ldb int, c []float32, ldc int, flags int, bias []float32) {
 	_ = a[kc*6-1]
-	_ = b[kc*16-1]
+	_ = b[(kc-1)*ldb+15]
 	_ = c[5*ldc+15]
-	gemmKernAVX2(kc, &a[0], &b[0], &c[0], ldc, accum)
+	var bp *float32
+	if flags&flagBias != 0 {
+		_ = bias[5]
+		bp = &bias[0]
+	}
+	gemmKernAVX2(kc, &a[0], &b[0], ldb, &c[0], ldc, flags, bp)
 }
 
-func kernAVX512(kc int, a, b, c []float32, ldc int, accum bool) {
+func kernAVX512(kc int, a, b []float32, ldb int, c []float32, ldc int, flags int, bias []float32) {
 	_ = a[kc*12-1]
-	_ = b[kc*32-1]
+	_ = b[(kc-1)*ldb+31]
 	_ = c[11*ldc+31]
-	gemmKernAVX512(kc, &a[0], &b[0], &c[0], ldc, accum)
+	var bp *float32
+	if flags&flagBias != 0 {
+		_ = bias[11]
+		bp = &bias[0]
+	}
+	gemmKernAVX512(kc, &a[0], &b[0], ldb, &c[0], ldc, flags, bp)
 }

@@ -5,7 +5,7 @@
 package kernels
 
 // gemmKernAVX2 computes the AVX2+FMA 6x16 micro-tile (see genKernel in internal/asm).
-func gemmKernAVX2(kc int, a *float32, b *float32, c *float32, ldc int, accum bool)
+func gemmKernAVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32)
 
 // gemmKernAVX512 computes the AVX-512F 12x32 micro-tile (see genKernel in internal/asm).
-func gemmKernAVX512(kc int, a *float32, b *float32, c *float32, ldc int, accum bool)
+func gemmKernAVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32)

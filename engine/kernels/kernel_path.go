@@ -24,11 +24,20 @@ type microKernel struct {
 	name   string
 	mr, nr int // micro-tile; A panels are mr rows, B panels nr columns
 	mc, nc int // m block (multiple of mr, <= packMaxMC), max n block (multiple of nr, <= packMaxNC)
-	// kern computes the mr×nr tile A·B of packed panels a[p*mr+r] and
-	// b[p*nr+j] over kc >= 1 steps (in order p = 0..kc-1) and stores it into
-	// c[r*ldc+j] (c = tile, or c += tile when accum).
-	kern func(kc int, a, b, c []float32, ldc int, accum bool)
+	// kern computes the mr×nr tile A·B of the packed panel a[p*mr+r] and
+	// the panel b[p*ldb+j] over kc >= 1 steps (in order p = 0..kc-1) and
+	// stores it into c[r*ldc+j], applying flags in order: flagAccum
+	// (tile += c), flagBias (row r += bias[r]), flagReLU (max(0, ·), NaN
+	// kept).
+	kern func(kc int, a, b []float32, ldb int, c []float32, ldc int, flags int, bias []float32)
 }
+
+// Flags of microKernel.kern (the same values as in internal/asm).
+const (
+	flagAccum = 1
+	flagBias  = 2
+	flagReLU  = 4
+)
 
 var genericKernel = &microKernel{name: PathGeneric, mr: 4, nr: 2, mc: 64, nc: 256, kern: kernGeneric}
 

@@ -7,59 +7,112 @@ import (
 )
 
 // minParallelWork is the approximate number of scalar operations below which
-// a kernel runs sequentially (goroutine dispatch costs about a microsecond).
+// a kernel runs sequentially (handing work to another core costs about a
+// microsecond).
 const minParallelWork = 1 << 15
 
-// parallelFor calls fn over disjoint sub-ranges [lo, hi) covering [0, n). When
-// GOMAXPROCS > 1 and n > 1 the ranges are handed out dynamically to up to
-// GOMAXPROCS goroutines (the calling goroutine is one of them); otherwise fn(0,
-// n) runs on the caller. Callers decide whether the work is large enough to be
-// worth splitting (see parallelForWork).
-func parallelFor(n int, fn func(lo, hi int)) {
+// rangeTask is the body of a parallel loop: run(lo, hi) processes the items
+// [lo, hi). Hot kernels implement it on pooled structs, so that dispatching
+// them allocates nothing; funcTask adapts a closure.
+type rangeTask interface{ run(lo, hi int) }
+
+// funcTask adapts a closure to rangeTask (the closure escapes: one small
+// allocation per parallel call).
+type funcTask func(lo, hi int)
+
+func (f funcTask) run(lo, hi int) { f(lo, hi) }
+
+// job is one parallel loop handed to the worker pool.
+type job struct {
+	t       rangeTask
+	n       int
+	chunk   int
+	chunks  int
+	next    atomic.Int64
+	pending atomic.Int64  // helpers that have not finished yet
+	done    chan struct{} // receives one token when pending reaches 0
+}
+
+func (j *job) work() {
+	for {
+		ci := int(j.next.Add(1)) - 1
+		if ci >= j.chunks {
+			return
+		}
+		lo := ci * j.chunk
+		j.t.run(lo, min(lo+j.chunk, j.n))
+	}
+}
+
+var (
+	jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
+	// queue feeds the persistent helper goroutines; each job is sent once
+	// per helper it asks for.
+	queue     = make(chan *job, 256)
+	workersMu sync.Mutex
+	workers   int // helper goroutines started so far (they never exit)
+)
+
+// ensureWorkers starts helper goroutines until there are at least k.
+func ensureWorkers(k int) {
+	workersMu.Lock()
+	for ; workers < k; workers++ {
+		go func() {
+			for j := range queue {
+				j.work()
+				if j.pending.Add(-1) == 0 {
+					j.done <- struct{}{}
+				}
+			}
+		}()
+	}
+	workersMu.Unlock()
+}
+
+// parallelRun calls t.run over disjoint sub-ranges [lo, hi) covering [0, n).
+// When GOMAXPROCS > 1 and n > 1 the ranges are handed out dynamically (up
+// to 4 chunks per core) to the calling goroutine and up to GOMAXPROCS-1
+// persistent helper goroutines; otherwise t.run(0, n) runs on the caller.
+// It allocates nothing in the steady state. Tasks must not call
+// parallelRun themselves (helpers never wait, so nesting would still
+// finish, but it would serialise).
+func parallelRun(n int, t rangeTask) {
 	if n <= 0 {
 		return
 	}
-	procs := runtime.GOMAXPROCS(0)
-	if procs > n {
-		procs = n
-	}
+	procs := min(runtime.GOMAXPROCS(0), n)
 	if procs <= 1 {
-		fn(0, n)
+		t.run(0, n)
 		return
 	}
-	// Up to 4 chunks per worker for load balance.
-	chunks := procs * 4
-	if chunks > n {
-		chunks = n
-	}
+	helpers := procs - 1
+	ensureWorkers(helpers)
+	chunks := min(procs*4, n)
 	chunk := (n + chunks - 1) / chunks
-	chunks = (n + chunk - 1) / chunk
-	var next atomic.Int64
-	worker := func() {
-		for {
-			ci := int(next.Add(1)) - 1
-			if ci >= chunks {
-				return
-			}
-			lo := ci * chunk
-			hi := lo + chunk
-			if hi > n {
-				hi = n
-			}
-			fn(lo, hi)
+	j := jobPool.Get().(*job)
+	j.t, j.n, j.chunk, j.chunks = t, n, chunk, (n+chunk-1)/chunk
+	j.next.Store(0)
+	j.pending.Store(int64(helpers))
+	sent := 0
+	for ; sent < helpers; sent++ {
+		select {
+		case queue <- j:
+			continue
+		default: // queue full (many concurrent callers): do the rest here
 		}
+		break
 	}
-	var wg sync.WaitGroup
-	wg.Add(procs - 1)
-	for i := 0; i < procs-1; i++ {
-		go func() {
-			defer wg.Done()
-			worker()
-		}()
+	if unsent := int64(helpers - sent); unsent > 0 && j.pending.Add(-unsent) == 0 {
+		j.done <- struct{}{}
 	}
-	worker()
-	wg.Wait()
+	j.work()
+	<-j.done
+	j.t = nil
+	jobPool.Put(j)
 }
+
+// parallelFor is parallelRun for a closure.
+func parallelFor(n int, fn func(lo, hi int)) { parallelRun(n, funcTask(fn)) }
 
 // parallelForWork is parallelFor when n*costPerItem is at least
 // minParallelWork, and a plain sequential call otherwise.
@@ -72,4 +125,47 @@ func parallelForWork(n, costPerItem int, fn func(lo, hi int)) {
 		return
 	}
 	parallelFor(n, fn)
+}
+
+// parallelTaskWork is parallelRun when n*costPerItem is at least
+// minParallelWork, and t.run(0, n) on the caller otherwise.
+func parallelTaskWork(n, costPerItem int, t rangeTask) {
+	if n <= 0 {
+		return
+	}
+	if n < 2 || n*costPerItem < minParallelWork {
+		t.run(0, n)
+		return
+	}
+	parallelRun(n, t)
+}
+
+// argTask runs a static function over a range with its arguments stored in
+// a pooled object, so that a parallel kernel call allocates nothing (a
+// closure handed to other goroutines would escape to the heap).
+type argTask[A any] struct {
+	a  A
+	fn func(a *A, lo, hi int)
+}
+
+func (t *argTask[A]) run(lo, hi int) { t.fn(&t.a, lo, hi) }
+
+// newArgPool returns the sync.Pool of *argTask[A] that parallelArgs needs.
+func newArgPool[A any]() *sync.Pool {
+	return &sync.Pool{New: func() any { return new(argTask[A]) }}
+}
+
+// parallelArgs calls fn(&a, lo, hi) over [0, n) like parallelTaskWork;
+// fn should be a top-level function (not a closure) and pool must come
+// from newArgPool[A].
+func parallelArgs[A any](pool *sync.Pool, n, costPerItem int, a A, fn func(a *A, lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	t := pool.Get().(*argTask[A])
+	t.a, t.fn = a, fn
+	parallelTaskWork(n, costPerItem, t)
+	var zero A
+	t.a, t.fn = zero, nil
+	pool.Put(t)
 }

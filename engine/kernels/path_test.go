@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"testing"
@@ -126,33 +127,55 @@ func TestGemmDeterministic(t *testing.T) {
 }
 
 // TestKernelEdgeTiles calls every micro-kernel directly on random panels,
-// in both store modes, and compares with a float64 reference.
+// packed and strided B, with every epilogue flag combination, and compares
+// with a float64 reference. One accumulator is made NaN so that ReLU must
+// keep it.
 func TestKernelEdgeTiles(t *testing.T) {
 	for _, mk := range kernelPaths {
 		for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 255, 256} {
-			r := newRNG(uint64(kc))
-			a := randSlice(r, kc*mk.mr, 1)
-			b := randSlice(r, kc*mk.nr, 1)
-			ldc := mk.nr + 3
-			c := randSlice(r, mk.mr*ldc, 1)
-			for _, accum := range []bool{false, true} {
-				want := to64(c)
-				for i := 0; i < mk.mr; i++ {
-					for j := 0; j < mk.nr; j++ {
-						var s float64
-						for p := 0; p < kc; p++ {
-							s += float64(a[p*mk.mr+i]) * float64(b[p*mk.nr+j])
-						}
-						if accum {
-							want[i*ldc+j] += s
-						} else {
+			for _, ldb := range []int{mk.nr, mk.nr + 5} {
+				r := newRNG(uint64(kc))
+				a := randSlice(r, kc*mk.mr, 1)
+				b := randSlice(r, kc*ldb, 1)
+				a[0] = float32(math.NaN()) // row 0 is NaN throughout
+				bias := randSlice(r, mk.mr, 1)
+				ldc := mk.nr + 3
+				c := randSlice(r, mk.mr*ldc, 1)
+				for flags := 0; flags < 8; flags++ {
+					want := to64(c)
+					for i := 0; i < mk.mr; i++ {
+						for j := 0; j < mk.nr; j++ {
+							var s float64
+							for p := 0; p < kc; p++ {
+								s += float64(a[p*mk.mr+i]) * float64(b[p*ldb+j])
+							}
+							if flags&flagAccum != 0 {
+								s += want[i*ldc+j]
+							}
+							if flags&flagBias != 0 {
+								s += float64(bias[i])
+							}
+							if flags&flagReLU != 0 && s < 0 {
+								s = 0
+							}
 							want[i*ldc+j] = s
 						}
 					}
+					got := append([]float32(nil), c...)
+					var bb []float32
+					if flags&flagBias != 0 {
+						bb = bias
+					}
+					mk.kern(kc, a, b, ldb, got, ldc, flags, bb)
+					name := fmt.Sprintf("%s kern kc=%d ldb=%d flags=%d", mk.name, kc, ldb, flags)
+					for j := 0; j < mk.nr; j++ {
+						if !math.IsNaN(float64(got[j])) {
+							t.Fatalf("%s: c[0][%d] = %v, want NaN", name, j, got[j])
+						}
+						got[j], want[j] = 0, 0
+					}
+					checkClose(t, name, got, want)
 				}
-				got := append([]float32(nil), c...)
-				mk.kern(kc, a, b, got, ldc, accum)
-				checkClose(t, fmt.Sprintf("%s kern kc=%d accum=%v", mk.name, kc, accum), got, want)
 			}
 		}
 	}

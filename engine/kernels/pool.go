@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // PoolParams describes a 2-D max or average pooling over an NCHW input.
@@ -91,35 +92,10 @@ func validRange(start, k, d, n int) (k0, k1 int) {
 // PyTorch require) yields -Inf.
 func MaxPool2D(p PoolParams, x, y []float32, dstC, dstOff int) {
 	oh, ow := p.checkIO("MaxPool2D", x, y, dstC, dstOff)
-	dh, dw := p.dil()
-	hw, ohw := p.H*p.W, oh*ow
-	negInf := float32(math.Inf(-1))
-	parallelForWork(p.N*p.C, ohw*p.KH*p.KW, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			n, c := t/p.C, t%p.C
-			xc := x[t*hw : (t+1)*hw]
-			dst := y[(n*dstC+dstOff+c)*ohw : (n*dstC+dstOff+c+1)*ohw]
-			for oy := 0; oy < oh; oy++ {
-				hs := oy*p.StrideH - p.PadT
-				kh0, kh1 := validRange(hs, p.KH, dh, p.H)
-				for ox := 0; ox < ow; ox++ {
-					ws := ox*p.StrideW - p.PadL
-					kw0, kw1 := validRange(ws, p.KW, dw, p.W)
-					m := negInf
-					for kh := kh0; kh < kh1; kh++ {
-						row := xc[(hs+kh*dh)*p.W:]
-						for kw := kw0; kw < kw1; kw++ {
-							v := row[ws+kw*dw]
-							if v > m || v != v {
-								m = v
-							}
-						}
-					}
-					dst[oy*ow+ox] = m
-				}
-			}
-		}
-	})
+	// Per plane and output row: the column-wise max of the valid input rows
+	// (one branch-free pass per row), then the max over each window's valid
+	// columns. Go's max propagates NaN, as required.
+	runPoolTask(poolTask{p: p, x: x, y: y, dstC: dstC, dstOff: dstOff, oh: oh, ow: ow})
 }
 
 // AvgPool2D computes average pooling (dilation must be 1). With
@@ -133,44 +109,9 @@ func AvgPool2D(p PoolParams, countIncludePad bool, x, y []float32, dstC, dstOff 
 		panic(fmt.Sprintf("kernels.AvgPool2D: dilation must be 1, got %dx%d", dh, dw))
 	}
 	oh, ow := p.checkIO("AvgPool2D", x, y, dstC, dstOff)
-	hw, ohw := p.H*p.W, oh*ow
-	parallelForWork(p.N*p.C, ohw*p.KH*p.KW, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			n, c := t/p.C, t%p.C
-			xc := x[t*hw : (t+1)*hw]
-			dst := y[(n*dstC+dstOff+c)*ohw : (n*dstC+dstOff+c+1)*ohw]
-			for oy := 0; oy < oh; oy++ {
-				hs := oy*p.StrideH - p.PadT
-				kh0, kh1 := validRange(hs, p.KH, 1, p.H)
-				padRows := min(hs+p.KH, p.H+p.PadB) - hs
-				for ox := 0; ox < ow; ox++ {
-					ws := ox*p.StrideW - p.PadL
-					kw0, kw1 := validRange(ws, p.KW, 1, p.W)
-					var s float32
-					if kw1 > kw0 {
-						for kh := kh0; kh < kh1; kh++ {
-							row := xc[(hs+kh)*p.W+ws+kw0 : (hs+kh)*p.W+ws+kw1]
-							for _, v := range row {
-								s += v
-							}
-						}
-					}
-					var cnt int
-					if countIncludePad {
-						cnt = padRows * (min(ws+p.KW, p.W+p.PadR) - ws)
-					} else {
-						cnt = (kh1 - kh0) * (kw1 - kw0)
-					}
-					if cnt > 0 {
-						s /= float32(cnt)
-					} else {
-						s = 0
-					}
-					dst[oy*ow+ox] = s
-				}
-			}
-		}
-	})
+	// Separable: per output row, the column sums of the valid input rows,
+	// then each window's sum over its valid columns.
+	runPoolTask(poolTask{p: p, x: x, y: y, dstC: dstC, dstOff: dstOff, oh: oh, ow: ow, avg: true, countIncludePad: countIncludePad})
 }
 
 // GlobalAvgPool averages each of the n*c planes of hw elements: y is [n, c].
@@ -178,16 +119,36 @@ func GlobalAvgPool(n, c, hw int, x, y []float32) {
 	if n < 0 || c < 0 || hw <= 0 || len(x) < n*c*hw || len(y) < n*c {
 		panic(fmt.Sprintf("kernels.GlobalAvgPool: n=%d c=%d hw=%d len(x)=%d len(y)=%d", n, c, hw, len(x), len(y)))
 	}
+	gt := gapTask{hw: hw, x: x, y: y}
+	if n*c < 2 || n*c*hw < minParallelWork {
+		gt.run(0, n*c)
+		return
+	}
+	t := gapTasks.Get().(*gapTask)
+	*t = gt
+	parallelRun(n*c, t)
+	*t = gapTask{}
+	gapTasks.Put(t)
+}
+
+var gapTasks = sync.Pool{New: func() any { return new(gapTask) }}
+
+// gapTask is one GlobalAvgPool call, run over planes [lo, hi).
+type gapTask struct {
+	hw   int
+	x, y []float32
+}
+
+func (t *gapTask) run(lo, hi int) {
+	hw, x, y := t.hw, t.x, t.y
 	inv := 1 / float64(hw)
-	parallelForWork(n*c, hw, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			var s float64
-			for _, v := range x[t*hw : (t+1)*hw] {
-				s += float64(v)
-			}
-			y[t] = float32(s * inv)
+	for pl := lo; pl < hi; pl++ {
+		var s float64
+		for _, v := range x[pl*hw : (pl+1)*hw] {
+			s += float64(v)
 		}
-	})
+		y[pl] = float32(s * inv)
+	}
 }
 
 // AdaptiveAvgPool2D is PyTorch's adaptive_avg_pool2d: output cell (i, j)
@@ -198,23 +159,168 @@ func AdaptiveAvgPool2D(n, c, h, w, oh, ow int, x, y []float32) {
 		panic(fmt.Sprintf("kernels.AdaptiveAvgPool2D: n=%d c=%d h=%d w=%d oh=%d ow=%d len(x)=%d len(y)=%d", n, c, h, w, oh, ow, len(x), len(y)))
 	}
 	hw, ohw := h*w, oh*ow
-	parallelForWork(n*c, hw+ohw, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			xc := x[t*hw : (t+1)*hw]
-			dst := y[t*ohw : (t+1)*ohw]
-			for i := 0; i < oh; i++ {
-				h0, h1 := i*h/oh, ((i+1)*h+oh-1)/oh
-				for j := 0; j < ow; j++ {
-					w0, w1 := j*w/ow, ((j+1)*w+ow-1)/ow
-					var s float64
-					for r := h0; r < h1; r++ {
-						for _, v := range xc[r*w+w0 : r*w+w1] {
-							s += float64(v)
-						}
-					}
-					dst[i*ow+j] = float32(s / float64((h1-h0)*(w1-w0)))
+	parallelArgs(adaptivePool, n*c, hw+ohw, adaptiveArgs{h, w, oh, ow, x, y}, adaptiveRange)
+}
+
+// poolTask is one MaxPool2D or AvgPool2D call, run over planes [lo, hi).
+type poolTask struct {
+	p               PoolParams
+	x, y            []float32
+	dstC, dstOff    int
+	oh, ow          int
+	avg             bool
+	countIncludePad bool
+}
+
+var poolTasks = sync.Pool{New: func() any { return new(poolTask) }}
+
+func runPoolTask(t poolTask) {
+	n, cost := t.p.N*t.p.C, t.oh*t.ow*(t.p.KH+t.p.KW)
+	if n < 2 || n*cost < minParallelWork {
+		t.run(0, n)
+		return
+	}
+	pt := poolTasks.Get().(*poolTask)
+	*pt = t
+	parallelRun(n, pt)
+	*pt = poolTask{}
+	poolTasks.Put(pt)
+}
+
+func (t *poolTask) run(lo, hi int) {
+	if t.avg {
+		t.avgPlanes(lo, hi)
+	} else {
+		t.maxPlanes(lo, hi)
+	}
+}
+
+func (t *poolTask) maxPlanes(lo, hi int) {
+	p, x, y, dstC, dstOff, oh, ow := t.p, t.x, t.y, t.dstC, t.dstOff, t.oh, t.ow
+	hw, ohw := p.H*p.W, oh*ow
+	dh, dw := p.dil()
+	negInf := float32(math.Inf(-1))
+	var stack [1024]float32
+	colMax := stack[:]
+	if p.W > len(stack) {
+		colMax = make([]float32, p.W)
+	}
+	colMax = colMax[:p.W]
+	for pl := lo; pl < hi; pl++ {
+		n, c := pl/p.C, pl%p.C
+		xc := x[pl*hw : (pl+1)*hw]
+		dst := y[(n*dstC+dstOff+c)*ohw : (n*dstC+dstOff+c+1)*ohw]
+		for oy := 0; oy < oh; oy++ {
+			hs := oy*p.StrideH - p.PadT
+			kh0, kh1 := validRange(hs, p.KH, dh, p.H)
+			drow := dst[oy*ow : (oy+1)*ow]
+			if kh1 <= kh0 {
+				for i := range drow {
+					drow[i] = negInf
+				}
+				continue
+			}
+			copy(colMax, xc[(hs+kh0*dh)*p.W:(hs+kh0*dh+1)*p.W])
+			for kh := kh0 + 1; kh < kh1; kh++ {
+				row := xc[(hs+kh*dh)*p.W : (hs+kh*dh+1)*p.W]
+				for i, v := range row {
+					colMax[i] = max(colMax[i], v)
 				}
 			}
+			for ox := range drow {
+				ws := ox*p.StrideW - p.PadL
+				kw0, kw1 := validRange(ws, p.KW, dw, p.W)
+				m := negInf
+				for kw := kw0; kw < kw1; kw++ {
+					m = max(m, colMax[ws+kw*dw])
+				}
+				drow[ox] = m
+			}
 		}
-	})
+	}
+}
+
+func (t *poolTask) avgPlanes(lo, hi int) {
+	p, x, y, dstC, dstOff, oh, ow := t.p, t.x, t.y, t.dstC, t.dstOff, t.oh, t.ow
+	countIncludePad := t.countIncludePad
+	hw, ohw := p.H*p.W, oh*ow
+	var stack [1024]float32
+	colSum := stack[:]
+	if p.W > len(stack) {
+		colSum = make([]float32, p.W)
+	}
+	colSum = colSum[:p.W]
+	for pl := lo; pl < hi; pl++ {
+		n, c := pl/p.C, pl%p.C
+		xc := x[pl*hw : (pl+1)*hw]
+		dst := y[(n*dstC+dstOff+c)*ohw : (n*dstC+dstOff+c+1)*ohw]
+		for oy := 0; oy < oh; oy++ {
+			hs := oy*p.StrideH - p.PadT
+			kh0, kh1 := validRange(hs, p.KH, 1, p.H)
+			padRows := min(hs+p.KH, p.H+p.PadB) - hs
+			drow := dst[oy*ow : (oy+1)*ow]
+			if kh1 > kh0 {
+				copy(colSum, xc[(hs+kh0)*p.W:(hs+kh0+1)*p.W])
+			} else {
+				clear(colSum)
+			}
+			for kh := kh0 + 1; kh < kh1; kh++ {
+				row := xc[(hs+kh)*p.W : (hs+kh+1)*p.W]
+				for i, v := range row {
+					colSum[i] += v
+				}
+			}
+			for ox := range drow {
+				ws := ox*p.StrideW - p.PadL
+				kw0, kw1 := validRange(ws, p.KW, 1, p.W)
+				var s float32
+				if kw1 > kw0 && kh1 > kh0 {
+					for _, v := range colSum[ws+kw0 : ws+kw1] {
+						s += v
+					}
+				}
+				var cnt int
+				if countIncludePad {
+					cnt = padRows * (min(ws+p.KW, p.W+p.PadR) - ws)
+				} else {
+					cnt = (kh1 - kh0) * (kw1 - kw0)
+				}
+				if cnt > 0 {
+					s /= float32(cnt)
+				} else {
+					s = 0
+				}
+				drow[ox] = s
+			}
+		}
+	}
+}
+
+type adaptiveArgs struct {
+	h, w, oh, ow int
+	x, y         []float32
+}
+
+var adaptivePool = newArgPool[adaptiveArgs]()
+
+func adaptiveRange(a *adaptiveArgs, lo, hi int) {
+	h, w, oh, ow, x, y := a.h, a.w, a.oh, a.ow, a.x, a.y
+	hw, ohw := h*w, oh*ow
+	for t := lo; t < hi; t++ {
+		xc := x[t*hw : (t+1)*hw]
+		dst := y[t*ohw : (t+1)*ohw]
+		for i := 0; i < oh; i++ {
+			h0, h1 := i*h/oh, ((i+1)*h+oh-1)/oh
+			for j := 0; j < ow; j++ {
+				w0, w1 := j*w/ow, ((j+1)*w+ow-1)/ow
+				var s float64
+				for r := h0; r < h1; r++ {
+					for _, v := range xc[r*w+w0 : r*w+w1] {
+						s += float64(v)
+					}
+				}
+				dst[i*ow+j] = float32(s / float64((h1-h0)*(w1-w0)))
+			}
+		}
+	}
 }

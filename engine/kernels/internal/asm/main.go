@@ -23,30 +23,45 @@ func main() {
 	Generate()
 }
 
+// Flags of the generated kernels' flags argument.
+const (
+	flagAccum = 1 // C += acc instead of C = acc
+	flagBias  = 2 // then add bias[r] to row r
+	flagReLU  = 4 // then clamp at 0 (NaN stays NaN)
+)
+
 // genKernel emits a micro-kernel computing the mr×(nv*lanes) tile
-// acc = A·B over kc steps, where A is a packed panel a[p*mr+r] and B a packed
-// panel b[p*nr+j] (nr = nv*lanes), then stores acc into the row-major C tile
-// c[r*ldc+j] (C = acc, or C += acc when accum). unroll is the k-loop unroll
-// factor; the summation order per element is always p = 0, 1, ..., kc-1.
+// acc = A·B over kc steps, where A is a packed panel a[p*mr+r] and B a panel
+// b[p*ldb+j] (ldb = nr for a packed panel, or the row stride of a row-major
+// matrix read in place), then stores acc into the row-major C tile c[r*ldc+j]
+// with the epilogue selected by flags: acc += C (flagAccum), acc += bias[r]
+// (flagBias), acc = max(acc, 0) (flagReLU), in that order. unroll is the
+// k-loop unroll factor; the summation order per element is always
+// p = 0, 1, ..., kc-1.
 func genKernel(name, desc string, mr, nv, lanes, unroll int, acc, bv, av []VecPhysical) {
-	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float32, ldc int, accum bool)")
+	TEXT(name, NOSPLIT, "func(kc int, a, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32)")
 	Doc(fmt.Sprintf("%s computes the %s micro-tile (see genKernel in internal/asm).", name, desc))
-	nr := nv * lanes
 	vbytes := lanes * 4
-	kc := Load(Param("kc"), GP64())
-	a := Load(Param("a"), GP64())
-	b := Load(Param("b"), GP64())
-	for _, r := range acc {
+	zero := func(r VecPhysical) {
 		if lanes == 16 {
 			VPXORD(r, r, r) // VXORPS on ZMM would need AVX512DQ
 		} else {
 			VXORPS(r, r, r)
 		}
 	}
+	kc := Load(Param("kc"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
+	for _, r := range acc {
+		zero(r)
+	}
 	step := func(u int) {
 		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: b, Disp: (u*nr + v*lanes) * 4}, bv[v])
+			VMOVUPS(Mem{Base: b, Disp: v * vbytes}, bv[v])
 		}
+		ADDQ(ldb, b)
 		for r := 0; r < mr; r++ {
 			t := av[r%len(av)]
 			VBROADCASTSS(Mem{Base: a, Disp: (u*mr + r) * 4}, t)
@@ -63,41 +78,62 @@ func genKernel(name, desc string, mr, nv, lanes, unroll int, acc, bv, av []VecPh
 		step(u)
 	}
 	ADDQ(U32(unroll*mr*4), a)
-	ADDQ(U32(unroll*nr*4), b)
 	SUBQ(U32(unroll), kc)
 	JMP(LabelRef(name + "_loopU"))
 
 	Comment("Remaining k steps.")
 	Label(name + "_tail")
 	TESTQ(kc, kc)
-	JE(LabelRef(name + "_store"))
+	JE(LabelRef(name + "_epilogue"))
 	step(0)
 	ADDQ(U32(mr*4), a)
-	ADDQ(U32(nr*4), b)
 	DECQ(kc)
 	JMP(LabelRef(name + "_tail"))
 
-	Label(name + "_store")
+	Label(name + "_epilogue")
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	accum := Load(Param("accum"), GP8())
-	TESTB(accum, accum)
-	JE(LabelRef(name + "_overwrite"))
-	Comment("C += acc")
+	flags := Load(Param("flags"), GP64())
+	row := GP64()
+
+	Comment("acc += C")
+	TESTQ(U32(flagAccum), flags)
+	JE(LabelRef(name + "_bias"))
+	MOVQ(c, row)
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
-			m := Mem{Base: c, Disp: v * vbytes}
-			VADDPS(m, acc[r*nv+v], acc[r*nv+v])
-			VMOVUPS(acc[r*nv+v], m)
+			VADDPS(Mem{Base: row, Disp: v * vbytes}, acc[r*nv+v], acc[r*nv+v])
 		}
 		if r < mr-1 {
-			ADDQ(ldc, c)
+			ADDQ(ldc, row)
 		}
 	}
-	VZEROUPPER()
-	RET()
-	Label(name + "_overwrite")
+
+	Label(name + "_bias")
+	Comment("acc += bias[r]")
+	TESTQ(U32(flagBias), flags)
+	JE(LabelRef(name + "_relu"))
+	bias := Load(Param("bias"), GP64())
+	for r := 0; r < mr; r++ {
+		t := av[r%len(av)]
+		VBROADCASTSS(Mem{Base: bias, Disp: r * 4}, t)
+		for v := 0; v < nv; v++ {
+			VADDPS(t, acc[r*nv+v], acc[r*nv+v])
+		}
+	}
+
+	Label(name + "_relu")
+	Comment("acc = max(0, acc); VMAXPS returns its last Go operand (acc) when either is NaN")
+	TESTQ(U32(flagReLU), flags)
+	JE(LabelRef(name + "_store"))
+	z := bv[0]
+	zero(z)
+	for _, r := range acc {
+		VMAXPS(r, z, r)
+	}
+
+	Label(name + "_store")
 	Comment("C = acc")
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
