@@ -225,7 +225,11 @@ func convertModel(m *onnxpb.ModelProto, opts DecodeOptions) (*Graph, error) {
 				continue
 			}
 			if j, dup := producer[out]; dup {
-				return nil, n.errorf(formatErr("output %q is also produced by node %q", out, nodes[j].Name))
+				other := n.Name // a node listing the same output twice
+				if j != i {
+					other = nodes[j].Name
+				}
+				return nil, n.errorf(formatErr("output %q is also produced by node %q", out, other))
 			}
 			if what, dup := defined[out]; dup {
 				return nil, n.errorf(formatErr("output %q is also defined as %s", out, what))

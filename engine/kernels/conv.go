@@ -155,6 +155,9 @@ func im2col(p ConvParams, x []float32, cg, oh, ow int, dst []float32) {
 				src := xc[iy*W : (iy+1)*W]
 				clear(d[:ox0])
 				clear(d[ox1:])
+				if ox1 <= ox0 {
+					continue // this kernel column never lands inside the image
+				}
 				if p.StrideW == 1 {
 					copy(d[ox0:ox1], src[ox0-t:ox1-t])
 				} else {
