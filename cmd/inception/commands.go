@@ -136,11 +136,26 @@ func infoCmd() *cobra.Command {
 func runCmd() *cobra.Command {
 	var batch, repeat int
 	var seed uint64
+	var mf modelFileFlags
 	cmd := &cobra.Command{
-		Use:   "run NAME",
+		Use:   "run NAME | run --model FILE.onnx [--input input_0.pb ...] [--output-dir DIR]",
 		Short: "Run a model on a deterministic input; print the top-5 and the latency",
-		Args:  exactOne("NAME"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if mf.model != "" {
+				if len(args) > 0 {
+					return fmt.Errorf("run takes a zoo NAME or --model FILE, not both (got %q and --model %q)", args[0], mf.model)
+				}
+				return nil
+			}
+			if len(mf.inputs) > 0 || mf.outputDir != "" {
+				return fmt.Errorf("--input and --output-dir need --model FILE.onnx")
+			}
+			return exactOne("NAME")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if mf.model != "" {
+				return runModelFile(cmd, mf, repeat)
+			}
 			if batch < 1 || batch > 256 {
 				return fmt.Errorf("--batch %d: want 1 to 256", batch)
 			}
@@ -182,6 +197,7 @@ func runCmd() *cobra.Command {
 	cmd.Flags().IntVar(&batch, "batch", 1, "batch size")
 	cmd.Flags().Uint64Var(&seed, "seed", zoo.DefaultSeed, "seed for weights and input")
 	cmd.Flags().IntVar(&repeat, "repeat", 3, "timed forward passes")
+	mf.register(cmd)
 	return cmd
 }
 

@@ -1,0 +1,504 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/inceptionzoo/inception/engine/kernels"
+	"github.com/inceptionzoo/inception/onnx/onnxpb"
+)
+
+// LoadOptions configures Load and LoadReader.
+type LoadOptions struct {
+	// Decode configures decoding (limits, external data, non-finite
+	// weights). Its Limits also bound every tensor the model computes.
+	Decode DecodeOptions
+	// MaxBatch bounds the batch size (first dimension) Run accepts when
+	// it differs from the declared one; 0 means 4096.
+	MaxBatch int
+	// MaxActivationBytes bounds the memory of one Run's intermediate
+	// tensors and outputs (after buffer reuse); 0 means 4 GiB.
+	MaxActivationBytes int64
+}
+
+const (
+	defaultMaxBatch           = 4096
+	defaultMaxActivationBytes = 4 << 30
+	maxCachedPlans            = 64
+)
+
+// SupportedOps returns the default-domain operators Load accepts (a new
+// map on each call).
+func SupportedOps() map[string]bool {
+	m := map[string]bool{}
+	for k := range opTable {
+		m[k] = true
+	}
+	return m
+}
+
+// Model is a compiled ONNX model. It is immutable after Load and safe for
+// concurrent Run calls.
+type Model struct {
+	g    *Graph
+	opts LoadOptions
+
+	names  []string       // slot -> value name
+	slotOf map[string]int // value name -> slot
+	consts []*value       // slot -> constant (initializers and folded values), or nil
+	nodes  []*lnode       // nodes left to run, topologically sorted
+	inSlot []int          // per g.Inputs
+	outSlt []int          // per g.Outputs
+	hasInt bool           // some graph input is an integer tensor
+
+	mu    sync.Mutex
+	plans map[string]*plan
+}
+
+// lnode is a compiled node: its operator and its input/output slots (-1 for
+// an omitted optional input).
+type lnode struct {
+	n   *Node
+	op  op
+	in  []int
+	out []int
+}
+
+// Load decodes the model at path (see DecodeFile) and compiles it.
+func Load(path string, opts LoadOptions) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	defer f.Close()
+	if opts.Decode.BaseDir == "" {
+		opts.Decode.BaseDir = filepath.Dir(path)
+	}
+	return LoadReader(f, opts)
+}
+
+// LoadReader decodes a model from r and compiles it: every operator is
+// checked against SupportedOps() and its attributes are validated,
+// everything that does not depend on graph inputs is computed,
+// BatchNormalization and per-channel Mul/Add by constants are folded into
+// the preceding Conv, ReLU is fused, and when the declared input shapes
+// are concrete (a symbolic batch counts as 1) the execution plan for them
+// is built, so that shape errors surface here rather than in Run.
+func LoadReader(r io.Reader, opts LoadOptions) (*Model, error) {
+	opts.Decode.Limits = opts.Decode.Limits.withDefaults()
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = defaultMaxBatch
+	}
+	if opts.MaxActivationBytes <= 0 {
+		opts.MaxActivationBytes = defaultMaxActivationBytes
+	}
+	b, err := readLimited(r, opts.Decode.Limits.MaxModelBytes)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, formatErr("empty input")
+	}
+	var mp onnxpb.ModelProto
+	if err := unmarshalOpts.Unmarshal(b, &mp); err != nil {
+		return nil, formatErr("ModelProto: %v", err)
+	}
+	g, err := convertModel(&mp, opts.Decode)
+	if err != nil {
+		return nil, err
+	}
+	return compile(g, opts)
+}
+
+func compile(g *Graph, opts LoadOptions) (*Model, error) {
+	if err := g.CheckOps(SupportedOps()); err != nil {
+		return nil, err
+	}
+	l := opts.Decode.Limits
+	m := &Model{g: g, opts: opts, slotOf: map[string]int{}, plans: map[string]*plan{}}
+	slot := func(name string) int {
+		if name != "" {
+			if s, ok := m.slotOf[name]; ok {
+				return s
+			}
+		}
+		s := len(m.names)
+		m.names = append(m.names, name)
+		m.consts = append(m.consts, nil)
+		if name != "" {
+			m.slotOf[name] = s
+		}
+		return s
+	}
+	inits := make([]string, 0, len(g.Initializers))
+	for name := range g.Initializers {
+		inits = append(inits, name)
+	}
+	sort.Strings(inits)
+	for _, name := range inits {
+		v, err := valueFromTensor(g.Initializers[name], l)
+		if err != nil {
+			return nil, &TensorError{Tensor: name, Err: err}
+		}
+		m.consts[slot(name)] = v
+	}
+	for _, in := range g.Inputs {
+		if in.Shape != nil {
+			if len(in.Shape) > l.MaxRank {
+				return nil, &TensorError{Tensor: in.Name, Err: limitErr("rank %d exceeds MaxRank %d", len(in.Shape), l.MaxRank)}
+			}
+		}
+		if !in.DType.IsFloat() {
+			m.hasInt = true
+		}
+		m.inSlot = append(m.inSlot, slot(in.Name))
+	}
+	for _, n := range g.Nodes {
+		mk := opTable[n.OpType]
+		o, err := mk(n, g.Opset)
+		if err != nil {
+			var ne *NodeError
+			if errors.As(err, &ne) {
+				return nil, err
+			}
+			return nil, n.errorf(err)
+		}
+		ln := &lnode{n: n, op: o}
+		for _, in := range n.Inputs {
+			if in == "" {
+				ln.in = append(ln.in, -1)
+			} else {
+				ln.in = append(ln.in, slot(in))
+			}
+		}
+		for k := 0; k < usedOutputs(n); k++ {
+			out := ""
+			if k < len(n.Outputs) {
+				out = n.Outputs[k]
+			}
+			ln.out = append(ln.out, slot(out))
+		}
+		m.nodes = append(m.nodes, ln)
+	}
+	for _, out := range g.Outputs {
+		m.outSlt = append(m.outSlt, m.slotOf[out.Name])
+	}
+	if err := m.foldConstants(); err != nil {
+		return nil, err
+	}
+	m.fuse()
+	if shapes, ok := m.declaredShapes(); ok && !m.hasInt {
+		key := make([]string, len(shapes))
+		for k, v := range shapes {
+			key[k] = fmt.Sprint(v.shape)
+		}
+		if _, err := m.planFor(shapes, key); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// foldConstants runs, once, every node whose inputs are all constants.
+func (m *Model) foldConstants() error {
+	l := m.opts.Decode.Limits
+	var rest []*lnode
+	for _, ln := range m.nodes {
+		ins := make([]*value, len(ln.in))
+		all := true
+		for k, s := range ln.in {
+			if s < 0 {
+				continue
+			}
+			if m.consts[s] == nil {
+				all = false
+				break
+			}
+			ins[k] = m.consts[s]
+		}
+		if !all {
+			rest = append(rest, ln)
+			continue
+		}
+		outs, err := evalNode(ln, ins, l)
+		if err != nil {
+			return err
+		}
+		for k, s := range ln.out {
+			m.consts[s] = outs[k]
+		}
+	}
+	m.nodes = rest
+	return nil
+}
+
+// evalNode infers and executes ln on known inputs, allocating its outputs.
+func evalNode(ln *lnode, ins []*value, l Limits) ([]*value, error) {
+	outs, prep, err := ln.op.infer(ins)
+	if err != nil {
+		return nil, ln.n.errorf(err)
+	}
+	rc := &runCtx{}
+	for _, o := range outs {
+		if o == nil {
+			continue
+		}
+		if err := checkShape(o.shape, l); err != nil {
+			return nil, ln.n.errorf(err)
+		}
+		o.alloc()
+	}
+	if w, ok := ln.op.(workspacer); ok {
+		ws := w.workspace(prep)
+		if int64(ws) > l.MaxTensorElements {
+			return nil, ln.n.errorf(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
+		}
+		rc.ws = make([]float32, ws)
+	}
+	if err := ln.op.exec(rc, prep, ins, outs); err != nil {
+		return nil, ln.n.errorf(err)
+	}
+	return outs, nil
+}
+
+// uses counts the readers of each slot (graph outputs count as readers).
+func (m *Model) uses() []int {
+	u := make([]int, len(m.names))
+	for _, ln := range m.nodes {
+		for _, s := range ln.in {
+			if s >= 0 {
+				u[s]++
+			}
+		}
+	}
+	for _, s := range m.outSlt {
+		u[s] += 2 // never fold away a graph output
+	}
+	return u
+}
+
+// fuse folds BatchNormalization, per-channel Mul/Add by constants (the
+// Caffe2 Scale pattern) and Relu into the preceding 2-D Conv when its
+// weights are constant and each intermediate value has no other reader.
+func (m *Model) fuse() {
+	uses := m.uses()
+	reader := map[int]*lnode{}
+	for _, ln := range m.nodes {
+		for _, s := range ln.in {
+			if s >= 0 {
+				reader[s] = ln
+			}
+		}
+	}
+	removed := map[*lnode]bool{}
+	for _, ln := range m.nodes {
+		c, ok := ln.op.(*convOp)
+		if !ok || removed[ln] || len(ln.in) < 2 || ln.in[1] < 0 {
+			continue
+		}
+		w := m.consts[ln.in[1]]
+		if w == nil || w.isInt || len(w.shape) != 4 || w.shape[0] == 0 || len(w.f) == 0 {
+			continue
+		}
+		var b *value
+		if len(ln.in) > 2 && ln.in[2] >= 0 {
+			if b = m.consts[ln.in[2]]; b == nil || b.isInt || len(b.f) != w.shape[0] {
+				continue
+			}
+		}
+		outC := w.shape[0]
+		wf := append([]float32(nil), w.f...)
+		bf := make([]float32, outC)
+		if b != nil {
+			copy(bf, b.f)
+		}
+		cur := ln.out[0]
+		relu, changed := false, false
+		for !relu && uses[cur] == 1 {
+			next := reader[cur]
+			if next == nil || removed[next] || len(next.out) == 0 {
+				break
+			}
+			var ok bool
+			switch o := next.op.(type) {
+			case *bnOp:
+				ok = m.foldBN(o, next, cur, outC, wf, bf)
+			case *binOp:
+				ok = m.foldAffine(o, next, cur, outC, wf, bf)
+			case reluOp:
+				ok, relu = next.in[0] == cur, true
+			}
+			if !ok {
+				break
+			}
+			for _, s := range next.out[1:] {
+				if s >= 0 && uses[s] > 0 {
+					ok = false
+				}
+			}
+			if !ok {
+				break
+			}
+			removed[next] = true
+			cur = next.out[0]
+			changed = true
+		}
+		if !changed {
+			continue
+		}
+		nc := *c
+		nc.relu = relu
+		ws := m.newConst(ln.n.Name+"/folded_w", &value{shape: cloneInts(w.shape), f: wf, known: true})
+		bs := m.newConst(ln.n.Name+"/folded_b", &value{shape: []int{outC}, f: bf, known: true})
+		ln.op = &nc
+		ln.in = []int{ln.in[0], ws, bs}
+		ln.out = []int{cur}
+	}
+	var rest []*lnode
+	for _, ln := range m.nodes {
+		if !removed[ln] {
+			rest = append(rest, ln)
+		}
+	}
+	m.nodes = rest
+}
+
+func (m *Model) newConst(name string, v *value) int {
+	s := len(m.names)
+	m.names = append(m.names, name)
+	m.consts = append(m.consts, v)
+	return s
+}
+
+// foldBN folds an inference BatchNormalization reading cur into w, b.
+func (m *Model) foldBN(o *bnOp, ln *lnode, cur, outC int, w, b []float32) bool {
+	if len(ln.in) != 5 || ln.in[0] != cur {
+		return false
+	}
+	var p [4][]float32
+	for k := range p {
+		s := ln.in[k+1]
+		if s < 0 || m.consts[s] == nil || m.consts[s].isInt || len(m.consts[s].f) != outC {
+			return false
+		}
+		p[k] = m.consts[s].f
+	}
+	for _, v := range p[3] {
+		if !(float64(v)+float64(o.eps) > 0) {
+			return false // leave a non-positive variance to the runtime op
+		}
+	}
+	nw, nb := kernels.FoldBatchNorm(w, b, outC, p[0], p[1], p[2], p[3], o.eps)
+	copy(w, nw)
+	copy(b, nb)
+	return true
+}
+
+// foldAffine folds x*s or x+s, s a constant per-channel (or scalar)
+// tensor, into w, b.
+func (m *Model) foldAffine(o *binOp, ln *lnode, cur, outC int, w, b []float32) bool {
+	if (o.kind != opMul && o.kind != opAdd) || len(ln.in) != 2 {
+		return false
+	}
+	other := ln.in[1]
+	if ln.in[0] != cur {
+		if ln.in[1] != cur {
+			return false
+		}
+		other = ln.in[0]
+	}
+	if other < 0 || other == cur || m.consts[other] == nil || m.consts[other].isInt {
+		return false
+	}
+	c := m.consts[other]
+	if len(c.shape) > 4 {
+		return false
+	}
+	per := false
+	for k, d := range c.shape {
+		axis := k + 4 - len(c.shape) // aligned to [N, C, H, W]
+		switch {
+		case d == 1:
+		case axis == 1 && d == outC:
+			per = true
+		default:
+			return false
+		}
+	}
+	at := func(ch int) float32 {
+		if per {
+			return c.f[ch]
+		}
+		return c.f[0]
+	}
+	if len(c.f) == 0 {
+		return false
+	}
+	per2 := len(w) / outC
+	for ch := 0; ch < outC; ch++ {
+		s := at(ch)
+		if o.kind == opAdd {
+			b[ch] += s
+			continue
+		}
+		for i := ch * per2; i < (ch+1)*per2; i++ {
+			w[i] *= s
+		}
+		b[ch] *= s
+	}
+	return true
+}
+
+// declaredShapes returns the declared input shapes with a symbolic first
+// dimension taken as 1; ok is false when another dimension is unknown.
+func (m *Model) declaredShapes() ([]*value, bool) {
+	var vs []*value
+	for _, in := range m.g.Inputs {
+		if in.Shape == nil {
+			return nil, false
+		}
+		s := make([]int, len(in.Shape))
+		for k, d := range in.Shape {
+			switch {
+			case d.Value >= 0:
+				s[k] = int(d.Value)
+			case k == 0:
+				s[k] = 1
+			default:
+				return nil, false
+			}
+		}
+		if checkShape(s, m.opts.Decode.Limits) != nil {
+			return nil, false
+		}
+		vs = append(vs, meta(s, !in.DType.IsFloat()))
+	}
+	return vs, true
+}
+
+// Graph returns the decoded graph the model was compiled from.
+func (m *Model) Graph() *Graph { return m.g }
+
+// InputNames returns the names of the graph inputs Run expects, in model
+// order.
+func (m *Model) InputNames() []string {
+	var s []string
+	for _, in := range m.g.Inputs {
+		s = append(s, in.Name)
+	}
+	return s
+}
+
+// OutputNames returns the names of the graph outputs, in model order.
+func (m *Model) OutputNames() []string {
+	var s []string
+	for _, out := range m.g.Outputs {
+		s = append(s, out.Name)
+	}
+	return s
+}

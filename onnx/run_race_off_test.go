@@ -1,0 +1,6 @@
+//go:build !race
+
+package onnx
+
+// raceEnabled reports a -race build; the slowest numerical tests shrink.
+const raceEnabled = false
