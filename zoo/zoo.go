@@ -25,9 +25,10 @@ import (
 const DefaultSeed = 1
 
 type config struct {
-	reg  *registry.Registry
-	opts nn.Options
-	seed uint64
+	reg     *registry.Registry
+	opts    nn.Options
+	seed    uint64
+	weights string // ONNX file to take the weights from (see WithWeights)
 }
 
 // Option configures Load.
@@ -46,6 +47,14 @@ func WithAux() Option { return func(c *config) { c.opts.Aux = true } }
 // WithTransformInput prepends torchvision's transform_input where the model
 // has it.
 func WithTransformInput() Option { return func(c *config) { c.opts.TransformInput = true } }
+
+// WithWeights takes the weights from the ONNX file at path instead of the
+// seeded initialisation: the file is decoded with onnx.DecodeFile (finite
+// weights only) and mapped by convert.Import, which accepts the zoo's own
+// exports, torch.onnx.export files (BatchNorm folded or not) and, for
+// inception-v1 and inception-v2, the ONNX Model Zoo's Caffe2 names. A file
+// that does not fit is an error naming the first layer and both shapes.
+func WithWeights(path string) Option { return func(c *config) { c.weights = path } }
 
 // WithRegistry looks the name up in r instead of registry.Default.
 func WithRegistry(r *registry.Registry) Option { return func(c *config) { c.reg = r } }
@@ -96,6 +105,13 @@ func Load(name string, opts ...Option) (*Model, error) {
 		return nil, fmt.Errorf("zoo: %s: builder output shape %v, spec says %d classes", spec.Name, out, want)
 	}
 	spec.Classes = want
+	if c.weights != "" {
+		p, err := importFile(spec, g, c.weights)
+		if err != nil {
+			return nil, err
+		}
+		return New(spec, b, g, p)
+	}
 	return New(spec, b, g, nn.InitParams(g, c.seed))
 }
 
