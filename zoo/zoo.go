@@ -25,10 +25,11 @@ import (
 const DefaultSeed = 1
 
 type config struct {
-	reg     *registry.Registry
-	opts    nn.Options
-	seed    uint64
-	weights string // ONNX file to take the weights from (see WithWeights)
+	reg        *registry.Registry
+	opts       nn.Options
+	seed       uint64
+	weights    string            // ONNX file to take the weights from (see WithWeights)
+	pretrained *pretrainedConfig // fetch Spec.Weights first (see Pretrained)
 }
 
 // Option configures Load.
@@ -105,6 +106,11 @@ func Load(name string, opts ...Option) (*Model, error) {
 		return nil, fmt.Errorf("zoo: %s: builder output shape %v, spec says %d classes", spec.Name, out, want)
 	}
 	spec.Classes = want
+	if c.pretrained != nil {
+		if c.weights, err = c.pretrained.resolve(spec, c.weights); err != nil {
+			return nil, err
+		}
+	}
 	if c.weights != "" {
 		p, err := importFile(spec, g, c.weights)
 		if err != nil {

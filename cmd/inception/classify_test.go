@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/inceptionzoo/inception/preprocess"
+	"github.com/inceptionzoo/inception/zoo"
+)
+
+// writeImage writes a w×h gradient picture with a bright square as PNG or
+// JPEG (by the extension of path).
+func writeImage(t *testing.T, path string, w, h int, seed uint8) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), uint8(int(seed)*53 + x ^ y), 255}
+			if x > w/4 && x < w/2 && y > h/3 && y < h*2/3 {
+				c = color.RGBA{240, 230 - seed*40, 40 + seed*60, 255}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	if strings.HasSuffix(path, ".png") {
+		require.NoError(t, png.Encode(f, img))
+	} else {
+		require.NoError(t, jpeg.Encode(f, img, &jpeg.Options{Quality: 90}))
+	}
+	require.NoError(t, f.Close())
+}
+
+// wantLines formats preds as classify prints them.
+func wantLines(file string, preds []zoo.Prediction) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:\n", file)
+	for i, p := range preds {
+		fmt.Fprintf(&b, "  %2d. %.3f  %s (%d)\n", i+1, p.Score, p.Label, p.Index)
+	}
+	return b.String()
+}
+
+func TestClassify(t *testing.T) {
+	z := newModelZoo(t)
+	cache := t.TempDir()
+	imgs := t.TempDir()
+	a, b, c := filepath.Join(imgs, "a.png"), filepath.Join(imgs, "b.jpg"), filepath.Join(imgs, "c.png")
+	writeImage(t, a, 320, 240, 0)
+	writeImage(t, b, 200, 300, 1)
+	writeImage(t, c, 256, 256, 2)
+	require.NoError(t, os.WriteFile(filepath.Join(imgs, "notes.txt"), []byte("not an image"), 0o644))
+
+	// One image, downloading the weights.
+	out, _, err := runWith(t, z.env, classifyCmd, "--pretrained", "--cache", cache, a)
+	require.NoError(t, err)
+	weightsPath := filepath.Join(cache, "light-v1.onnx")
+	require.FileExists(t, weightsPath)
+	m, err := zoo.Load("inception-v1", zoo.WithWeights(weightsPath))
+	require.NoError(t, err)
+	img, err := preprocess.Open(a)
+	require.NoError(t, err)
+	want, err := m.PredictImage(img, 5)
+	require.NoError(t, err)
+	require.NotEmpty(t, want[0].Label)
+	require.Equal(t, "inception-v1, weights "+weightsPath+"\n"+wantLines(a, want), out)
+
+	// Without --pretrained the cached copy is used, without a request.
+	n := z.requests.Load()
+	out2, _, err := runWith(t, z.env, classifyCmd, "--model", "googlenet", "--cache", cache, a)
+	require.NoError(t, err)
+	require.Equal(t, out, out2)
+	require.Equal(t, n, z.requests.Load(), "requests")
+
+	// A directory is a batch: JSON, a progress bar, only image files.
+	out, progress, err := runWith(t, z.env, classifyCmd, "--cache", cache, "--json", "--top", "3", imgs)
+	require.NoError(t, err)
+	require.Contains(t, progress, "3/3 images")
+	var got struct {
+		Model, Weights string
+		Images         []classifyResult
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Equal(t, "inception-v1", got.Model)
+	require.Equal(t, weightsPath, got.Weights)
+	var batch []image.Image
+	for _, p := range []string{a, b, c} {
+		img, err := preprocess.Open(p)
+		require.NoError(t, err)
+		batch = append(batch, img)
+	}
+	wantAll, err := m.PredictImages(batch, 3)
+	require.NoError(t, err)
+	require.Len(t, got.Images, 3)
+	for i, r := range got.Images {
+		require.Equal(t, []string{a, b, c}[i], r.File)
+		require.Empty(t, r.Error)
+		require.Len(t, r.Top, 3)
+		for k, p := range r.Top {
+			w := wantAll[i][k]
+			if p.Index != w.Index || p.Label != w.Label || p.Score != w.Score {
+				t.Errorf("%s rank %d: got %+v, want %+v", r.File, k, p, w)
+			}
+		}
+	}
+
+	// A glob picks the matching image files.
+	out, progress, err = runWith(t, z.env, classifyCmd, "--cache", cache, "--top", "2", filepath.Join(imgs, "*.png"))
+	require.NoError(t, err)
+	require.Contains(t, progress, "2/2 images")
+	require.Contains(t, out, a+":\n")
+	require.Contains(t, out, c+":\n")
+	require.NotContains(t, out, b)
+
+	// inception-v2 through the same path.
+	out, _, err = runWith(t, z.env, classifyCmd, "--model", "inception-v2", "--pretrained", "--cache", cache, "--top", "1", b)
+	require.NoError(t, err)
+	require.Contains(t, out, "inception-v2, weights "+filepath.Join(cache, "light-v2.onnx"))
+	require.Equal(t, 3, strings.Count(out, "\n"), out)
+}
+
+func TestClassifyErrors(t *testing.T) {
+	z := newModelZoo(t)
+	cache := t.TempDir()
+	_, _, err := runWith(t, z.env, fetchCmd, "inception-v1", "--cache", cache)
+	require.NoError(t, err)
+	imgs := t.TempDir()
+	good, broken := filepath.Join(imgs, "good.png"), filepath.Join(imgs, "broken.png")
+	writeImage(t, good, 64, 48, 1)
+	require.NoError(t, os.WriteFile(broken, []byte("\x89PNG but not really"), 0o644))
+	v2 := filepath.Join(t.TempDir(), "v2.onnx")
+	require.NoError(t, os.WriteFile(v2, z.files["light-v2"], 0o644))
+
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown model", []string{"--model", "incepton-v1", good}, []string{`unknown model "incepton-v1"; did you mean "inception-v1"`}},
+		{"unreadable image", []string{"--cache", cache, broken}, []string{broken, "unsupported or corrupt image"}},
+		{"missing image", []string{"--cache", cache, filepath.Join(imgs, "nope.png")}, []string{"image " + filepath.Join(imgs, "nope.png") + ": no such file"}},
+		{"empty glob", []string{"--cache", cache, filepath.Join(imgs, "*.webp")}, []string{"no image files", "*.webp"}},
+		{"weights that do not fit", []string{"--weights", v2, good}, []string{"inception-v1", v2, "layer conv1.7x7_s2"}},
+		{"both weight flags", []string{"--weights", v2, "--pretrained", good}, []string{"exclude each other"}},
+		{"top", []string{"--top", "0", good}, []string{"--top 0: want 1 to 1000"}},
+		{"not cached", []string{"--cache", t.TempDir(), good}, []string{"no pretrained weights in the cache", "--pretrained", "--weights FILE.onnx"}},
+		{"no weights known", []string{"--model", "inception-v3", good}, []string{"no known pretrained weights for inception-v3", "scripts/torch_export.py", "--weights FILE"}},
+		{"no images", nil, []string{"at least one IMAGE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := runWith(t, z.env, classifyCmd, tt.args...)
+			require.Error(t, err)
+			for _, w := range tt.want {
+				require.ErrorContains(t, err, w)
+			}
+			require.NotContains(t, err.Error(), "\n", "one-line error")
+			require.Empty(t, out)
+		})
+	}
+
+	// In a batch, an unreadable image is reported and the others are
+	// classified; the command fails.
+	out, stderr, err := runWith(t, z.env, classifyCmd, "--cache", cache, imgs)
+	require.ErrorContains(t, err, "1 of 2 images could not be read")
+	require.Contains(t, out, good+":\n   1. ")
+	require.Contains(t, out, broken+": error")
+	require.Contains(t, stderr, broken+": preprocess: unsupported or corrupt image")
+}

@@ -1,0 +1,59 @@
+package weights_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/weights"
+)
+
+// ExampleCache_Fetch downloads a file into a cache once, checks its
+// SHA-256 and size, and serves it from the cache afterwards. A local test
+// server stands in for the weights' host here; in a program the
+// nn.WeightFile comes from a registry entry's Weights.
+func ExampleCache_Fetch() {
+	content := bytes.Repeat([]byte("weights "), 1000)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.ServeContent(w, r, "model.onnx", time.Time{}, bytes.NewReader(content))
+	}))
+	defer srv.Close()
+	sum := sha256.Sum256(content)
+	f := nn.WeightFile{Name: "example-model", URL: srv.URL + "/model.onnx",
+		SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content)), Format: "onnx"}
+
+	dir, err := os.MkdirTemp("", "weights-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	cache := &weights.Cache{Dir: dir}
+	for i := 0; i < 2; i++ {
+		p, err := cache.Fetch(context.Background(), f)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(filepath.Base(p), "requests:", requests.Load())
+	}
+
+	// A file whose digest does not match is refused.
+	f.Name, f.SHA256 = "tampered", hex.EncodeToString(make([]byte, 32))
+	_, err = cache.Fetch(context.Background(), f)
+	fmt.Println(errors.Is(err, weights.ErrChecksum))
+	// Output:
+	// example-model.onnx requests: 1
+	// example-model.onnx requests: 1
+	// true
+}
