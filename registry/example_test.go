@@ -36,6 +36,7 @@ func ExampleNames() {
 	// inception-resnet-v1
 	// inception-resnet-v2
 	// inception-v1
+	// inception-v1-caffe2
 	// inception-v1-d2l
 	// inception-v1-tv
 	// inception-v2

@@ -28,7 +28,8 @@ const (
 // import by parameter path or by structure only (see package convert).
 var foreignNames = map[string]func(string) string{
 	// ONNX Model Zoo inception_v1 (Caffe2): "inception_3a/1x1_w_0".
-	"inception-v1": Caffe2Name,
+	"inception-v1":        Caffe2Name,
+	"inception-v1-caffe2": Caffe2Name,
 	// ONNX Model Zoo inception_v2 (Caffe2, with SpatialBN and Scale names).
 	"inception-v2": bninception.ONNXName,
 }

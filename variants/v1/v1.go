@@ -76,8 +76,16 @@ func caffeModule(m Module) nn.Block {
 	}}
 }
 
+// caffePool is a stage pool of the BVLC layout: Caffe rounds pooled sizes
+// up (ceil mode), 112→56→28→14→7.
 func caffePool(name string, k int) nn.Block {
 	return nn.MaxPool{Name: "pool" + name + ".3x3_s2", Kernel: nn.K(k), Stride: nn.K(2), CeilMode: true}
+}
+
+// caffe2Pool is a stage pool of the Caffe2 reproduction (the ONNX Model
+// Zoo inception_v1 file): floor rounding, 112→55→27→13→6.
+func caffe2Pool(name string, k int) nn.Block {
+	return nn.MaxPool{Name: "pool" + name + ".3x3_s2", Kernel: nn.K(k), Stride: nn.K(2)}
 }
 
 var caffeLRN = nn.LRN{Size: 5, Alpha: 1e-4, Beta: 0.75, Bias: 1}
@@ -96,21 +104,42 @@ func caffeAux(name string, classes int) nn.Block {
 
 // GoogLeNet builds the paper / BVLC Caffe layout at 3×224×224.
 func GoogLeNet(o nn.Options) (nn.Block, error) {
+	return caffeNet(o, "inception-v1", caffePool,
+		nn.AvgPool{Name: "pool5.7x7_s1", Kernel: nn.K(7), Stride: nn.K(1)})
+}
+
+// Caffe2 builds the ONNX Model Zoo inception_v1 network (Caffe2's
+// reproduction of GoogLeNet): the BVLC layout and parameters, but
+// floor-rounded stage pools (7x7 maps become 6x6) and a final 7×7 average
+// pool with one cell of end padding that is not counted, exactly as the
+// file's graph says.
+func Caffe2(o nn.Options) (nn.Block, error) {
+	if o.Aux {
+		return nil, fmt.Errorf("inception-v1-caffe2: the Caffe2 model has no auxiliary heads")
+	}
+	return caffeNet(o, "inception-v1-caffe2", caffe2Pool,
+		nn.AvgPool{Name: "pool5.7x7_s1", Kernel: nn.K(7), Stride: nn.K(1), Pad: nn.Pad{B: 1, R: 1}})
+}
+
+// caffeNet is the Caffe-named GoogLeNet with the given stage pools and
+// final average pool.
+func caffeNet(o nn.Options, model string, pool func(name string, k int) nn.Block, avg nn.AvgPool) (nn.Block, error) {
 	if o.TransformInput {
-		return nil, fmt.Errorf("inception-v1: transform_input is a torchvision option (use inception-v1-tv)")
+		return nil, fmt.Errorf("%s: transform_input is a torchvision option (use inception-v1-tv)", model)
 	}
 	n := classes(o, 1000)
 	lrn1, lrn2 := caffeLRN, caffeLRN
 	lrn1.Name, lrn2.Name = "norm1", "norm2"
+	pool1 := pool("1", 3).(nn.MaxPool)
+	pool1.Name = "3x3_s2"
 	layers := []nn.Block{
 		nn.Sequential{Name: "conv1", Layers: []nn.Block{caffeConv("7x7_s2", 64, 7, 2, 3)}},
-		nn.Sequential{Name: "pool1", Layers: []nn.Block{
-			nn.MaxPool{Name: "3x3_s2", Kernel: nn.K(3), Stride: nn.K(2), CeilMode: true}, lrn1}},
+		nn.Sequential{Name: "pool1", Layers: []nn.Block{pool1, lrn1}},
 		nn.Sequential{Name: "conv2", Layers: []nn.Block{
 			caffeConv("3x3_reduce", 64, 1, 1, 0), caffeConv("3x3", 192, 3, 1, 1), lrn2}},
-		caffePool("2", 3),
+		pool("2", 3),
 	}
-	for _, b := range body(flavour{module: caffeModule, stagePool: caffePool, lastPoolK: 3}) {
+	for _, b := range body(flavour{module: caffeModule, stagePool: pool, lastPoolK: 3}) {
 		layers = append(layers, b)
 		if o.Aux {
 			switch b.BlockName() {
@@ -122,7 +151,7 @@ func GoogLeNet(o nn.Options) (nn.Block, error) {
 		}
 	}
 	layers = append(layers,
-		nn.AvgPool{Name: "pool5.7x7_s1", Kernel: nn.K(7), Stride: nn.K(1)},
+		avg,
 		nn.Dropout{Name: "pool5.drop_7x7_s1", P: 0.4},
 		nn.Flatten{},
 		nn.Sequential{Name: "loss3", Layers: []nn.Block{nn.Linear{Name: "classifier", Out: n, Bias: true}}},
