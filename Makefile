@@ -20,7 +20,7 @@ unit:
 # scripts/setup.sh installs the library where internal/ort.LibraryPath looks
 # (INCEPTION_ORT_LIB overrides it). Packages with ORT tests append
 # themselves: ORT_PKGS += ./yourpkg/
-ORT_PKGS ?= ./internal/ort/
+ORT_PKGS ?= ./internal/ort/ ./onnx/ ./zoo/
 ort:
 	CGO_ENABLED=1 $(GO) vet -tags ort $(ORT_PKGS)
 	CGO_ENABLED=1 $(GO) test -count=1 -tags ort $(ORT_PKGS)
