@@ -1,7 +1,7 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: test setup check unit ort race fuzz run
+.PHONY: test setup check unit ort goldens race fuzz run
 
 ## test: install the oracles, then vet, test (pure Go), test against ONNX Runtime, race-test the engine and zoo, and fuzz the ONNX decoder briefly
 test: setup check unit ort race fuzz
@@ -21,9 +21,15 @@ unit:
 # (INCEPTION_ORT_LIB overrides it). Packages with ORT tests append
 # themselves: ORT_PKGS += ./yourpkg/
 ORT_PKGS ?= ./internal/ort/ ./onnx/ ./zoo/
+ORT_PKGS += ./conformance/
 ort:
 	CGO_ENABLED=1 $(GO) vet -tags ort $(ORT_PKGS)
 	CGO_ENABLED=1 $(GO) test -count=1 -tags ort $(ORT_PKGS)
+
+# goldens: regenerate conformance/testdata with ONNX Runtime running our
+# ONNX exports (never our engine); see README "Conformance".
+goldens:
+	CGO_ENABLED=1 $(GO) test -count=1 -tags ort ./conformance/ -run TestUpdateGoldens -update
 
 race:
 	$(GO) test -count=1 -race ./engine/... ./zoo/...
@@ -35,3 +41,4 @@ fuzz:
 ## run: the main job
 run:
 	$(GO) run ./cmd/inception run inception-v1
+
