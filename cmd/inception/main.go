@@ -1,9 +1,15 @@
-// Command inception lists, describes and runs the models of the Inception
-// model zoo.
+// Command inception lists, describes, runs, exports, benchmarks and checks
+// the models of the Inception model zoo, and classifies images.
 //
-//	inception list
-//	inception info inception-v1 [--json] [--depth N]
-//	inception run inception-v1 [--batch N] [--seed S]
+//	inception list                                   registered models
+//	inception info NAME [--json] [--depth N]         per-block shapes, params, MACs
+//	inception run NAME [--batch N] [--seed S]        deterministic input, top-5, latency
+//	inception run --model F.onnx --input in.pb ...   run an ONNX file, write output_<i>.pb
+//	inception export NAME -o F.onnx [--opset N]      ONNX export (optionally --weights F.onnx)
+//	inception fetch NAME                             download and verify published weights
+//	inception classify [--model NAME] IMAGE...       top-5 with labels
+//	inception bench [NAMES] [--batch 1,8]            latency, GFLOP/s, peak RSS (ORT ratio with -tags ort)
+//	inception conformance [--json]                   the conformance suite
 package main
 
 import (
