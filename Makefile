@@ -42,3 +42,7 @@ fuzz:
 run:
 	$(GO) run ./cmd/inception run inception-v1
 
+## train-d2l: retrain the shipped Fashion-MNIST GoogLeNet (assets/) with the gorgonia back end; resumable, about an hour on 2 idle cores
+.PHONY: train-d2l
+train-d2l:
+	./scripts/train-d2l.sh

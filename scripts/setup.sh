@@ -30,7 +30,7 @@ if [ "${1:-}" = "--print-ort-lib" ]; then
   exit 0
 fi
 
-pkgs=(libonnx-testdata python3-onnx python3-torch python3-torchvision)
+pkgs=(libonnx-testdata python3-onnx python3-torch python3-torchvision dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,282 @@
+package gorgon
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// poolGeom is a 2-D pooling over an NCHW input with per-side padding,
+// dilation and an output size computed by nn (floor or ceil mode).
+type poolGeom struct {
+	N, C, H, W     int
+	KH, KW, SH, SW int
+	T, L, B, R     int
+	DH, DW         int
+	OH, OW         int
+}
+
+func (g poolGeom) String() string {
+	return fmt.Sprintf("in=%dx%dx%dx%d k=%dx%d s=%dx%d pad=%d,%d,%d,%d d=%dx%d out=%dx%d",
+		g.N, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.T, g.L, g.B, g.R, g.DH, g.DW, g.OH, g.OW)
+}
+
+func (g poolGeom) inShape() tensor.Shape  { return tensor.Shape{g.N, g.C, g.H, g.W} }
+func (g poolGeom) outShape() tensor.Shape { return tensor.Shape{g.N, g.C, g.OH, g.OW} }
+
+// krange returns the kernel taps [k0, k1) of a window starting at s whose
+// positions s+k·d fall inside [0, n).
+func krange(s, k, d, n int) (k0, k1 int) {
+	k0, k1 = 0, k
+	for k0 < k1 && s+k0*d < 0 {
+		k0++
+	}
+	for k1 > k0 && s+(k1-1)*d >= n {
+		k1--
+	}
+	return
+}
+
+// maxPoolFwd: y = max over each window's in-image cells (padding never
+// wins; a window with no in-image cell gives 0).
+func maxPoolFwd[T float](g poolGeom) func([]T, [][]T) {
+	return func(y []T, in [][]T) {
+		x := in[0]
+		hw, ohw := g.H*g.W, g.OH*g.OW
+		parallelFor(g.N*g.C, func(lo, hi int) {
+			for pl := lo; pl < hi; pl++ {
+				xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
+				for oy := 0; oy < g.OH; oy++ {
+					hs := oy*g.SH - g.T
+					kh0, kh1 := krange(hs, g.KH, g.DH, g.H)
+					for ox := 0; ox < g.OW; ox++ {
+						ws := ox*g.SW - g.L
+						kw0, kw1 := krange(ws, g.KW, g.DW, g.W)
+						m := T(math.Inf(-1))
+						found := false
+						for kh := kh0; kh < kh1; kh++ {
+							row := xp[(hs+kh*g.DH)*g.W:]
+							for kw := kw0; kw < kw1; kw++ {
+								if v := row[ws+kw*g.DW]; !found || v > m {
+									m, found = v, true
+								}
+							}
+						}
+						if !found {
+							m = 0
+						}
+						yp[oy*g.OW+ox] = m
+					}
+				}
+			}
+		})
+	}
+}
+
+// maxPoolBwd: dx gets each output's gradient at the window's first
+// maximal cell (the cell the forward pass picked). Inputs: x, y, dy.
+func maxPoolBwd[T float](g poolGeom) func([]T, [][]T) {
+	return func(dx []T, in [][]T) {
+		x, y, dy := in[0], in[1], in[2]
+		hw, ohw := g.H*g.W, g.OH*g.OW
+		parallelFor(g.N*g.C, func(lo, hi int) {
+			for pl := lo; pl < hi; pl++ {
+				xp, dxp := x[pl*hw:(pl+1)*hw], dx[pl*hw:(pl+1)*hw]
+				yp, dyp := y[pl*ohw:(pl+1)*ohw], dy[pl*ohw:(pl+1)*ohw]
+				clear(dxp)
+				for oy := 0; oy < g.OH; oy++ {
+					hs := oy*g.SH - g.T
+					kh0, kh1 := krange(hs, g.KH, g.DH, g.H)
+				outer:
+					for ox := 0; ox < g.OW; ox++ {
+						ws := ox*g.SW - g.L
+						kw0, kw1 := krange(ws, g.KW, g.DW, g.W)
+						m := yp[oy*g.OW+ox]
+						for kh := kh0; kh < kh1; kh++ {
+							off := (hs + kh*g.DH) * g.W
+							for kw := kw0; kw < kw1; kw++ {
+								if i := off + ws + kw*g.DW; xp[i] == m {
+									dxp[i] += dyp[oy*g.OW+ox]
+									continue outer
+								}
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// avgDivisor returns the divisor of the window at (hs, ws) whose in-image
+// taps are [kh0,kh1)×[kw0,kw1): the window clipped to the padded input
+// with countIncludePad (PyTorch, Caffe), else the in-image cell count.
+func (g poolGeom) avgDivisor(hs, ws, kh0, kh1, kw0, kw1 int, countIncludePad bool) int {
+	if countIncludePad {
+		return (min(hs+g.KH, g.H+g.B) - hs) * (min(ws+g.KW, g.W+g.R) - ws)
+	}
+	return (kh1 - kh0) * (kw1 - kw0)
+}
+
+// avgPoolFwd: y = window sum / divisor (0 for an empty window).
+func avgPoolFwd[T float](g poolGeom, countIncludePad bool) func([]T, [][]T) {
+	return func(y []T, in [][]T) {
+		x := in[0]
+		hw, ohw := g.H*g.W, g.OH*g.OW
+		parallelFor(g.N*g.C, func(lo, hi int) {
+			for pl := lo; pl < hi; pl++ {
+				xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
+				for oy := 0; oy < g.OH; oy++ {
+					hs := oy*g.SH - g.T
+					kh0, kh1 := krange(hs, g.KH, 1, g.H)
+					for ox := 0; ox < g.OW; ox++ {
+						ws := ox*g.SW - g.L
+						kw0, kw1 := krange(ws, g.KW, 1, g.W)
+						var s T
+						for kh := kh0; kh < kh1; kh++ {
+							row := xp[(hs+kh)*g.W:]
+							for kw := kw0; kw < kw1; kw++ {
+								s += row[ws+kw]
+							}
+						}
+						if d := g.avgDivisor(hs, ws, kh0, kh1, kw0, kw1, countIncludePad); d > 0 && kh1 > kh0 && kw1 > kw0 {
+							s /= T(d)
+						} else {
+							s = 0
+						}
+						yp[oy*g.OW+ox] = s
+					}
+				}
+			}
+		})
+	}
+}
+
+// avgPoolBwd: dx[cell] = Σ over windows containing it of dy/divisor.
+// Input: dy.
+func avgPoolBwd[T float](g poolGeom, countIncludePad bool) func([]T, [][]T) {
+	return func(dx []T, in [][]T) {
+		dy := in[0]
+		hw, ohw := g.H*g.W, g.OH*g.OW
+		parallelFor(g.N*g.C, func(lo, hi int) {
+			for pl := lo; pl < hi; pl++ {
+				dxp, dyp := dx[pl*hw:(pl+1)*hw], dy[pl*ohw:(pl+1)*ohw]
+				clear(dxp)
+				for oy := 0; oy < g.OH; oy++ {
+					hs := oy*g.SH - g.T
+					kh0, kh1 := krange(hs, g.KH, 1, g.H)
+					for ox := 0; ox < g.OW; ox++ {
+						ws := ox*g.SW - g.L
+						kw0, kw1 := krange(ws, g.KW, 1, g.W)
+						d := g.avgDivisor(hs, ws, kh0, kh1, kw0, kw1, countIncludePad)
+						if d <= 0 || kh1 <= kh0 || kw1 <= kw0 {
+							continue
+						}
+						v := dyp[oy*g.OW+ox] / T(d)
+						for kh := kh0; kh < kh1; kh++ {
+							row := dxp[(hs+kh)*g.W:]
+							for kw := kw0; kw < kw1; kw++ {
+								row[ws+kw] += v
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// MaxPool applies 2-D max pooling with per-side padding, dilation and
+// the output size g says (floor or ceil mode).
+func maxPool(x *G.Node, g poolGeom) (*G.Node, error) {
+	fwd := &kop{
+		name:   "MaxPool{" + g.String() + "}",
+		inDims: []int{4},
+		out:    g.outShape(),
+		k:      both(maxPoolFwd[float32](g), maxPoolFwd[float64](g)),
+	}
+	fwd.grad = func(in G.Nodes, y, dy *G.Node) (G.Nodes, error) {
+		bwd := &kop{
+			name:   "MaxPoolGrad{" + g.String() + "}",
+			inDims: []int{4, 4, 4},
+			out:    g.inShape(),
+			k:      both(maxPoolBwd[float32](g), maxPoolBwd[float64](g)),
+		}
+		dx, err := apply(bwd, in[0], y, dy)
+		return G.Nodes{dx}, err
+	}
+	return apply(fwd, x)
+}
+
+// avgPool applies 2-D average pooling (see avgDivisor for the divisor).
+func avgPool(x *G.Node, g poolGeom, countIncludePad bool) (*G.Node, error) {
+	tag := fmt.Sprintf("{%s cip=%v}", g, countIncludePad)
+	fwd := &kop{
+		name:   "AvgPool" + tag,
+		inDims: []int{4},
+		out:    g.outShape(),
+		k:      both(avgPoolFwd[float32](g, countIncludePad), avgPoolFwd[float64](g, countIncludePad)),
+	}
+	fwd.grad = func(_ G.Nodes, _, dy *G.Node) (G.Nodes, error) {
+		bwd := &kop{
+			name:   "AvgPoolGrad" + tag,
+			inDims: []int{4},
+			out:    g.inShape(),
+			k:      both(avgPoolBwd[float32](g, countIncludePad), avgPoolBwd[float64](g, countIncludePad)),
+		}
+		dx, err := apply(bwd, dy)
+		return G.Nodes{dx}, err
+	}
+	return apply(fwd, x)
+}
+
+// globalAvgPool averages each plane: [N,C,H,W] → [N,C,1,1].
+func globalAvgPool(x *G.Node, n, c, h, w int) (*G.Node, error) {
+	tag := fmt.Sprintf("{%dx%dx%dx%d}", n, c, h, w)
+	hw := h * w
+	fwd := &kop{
+		name:   "GlobalAvgPool" + tag,
+		inDims: []int{4},
+		out:    tensor.Shape{n, c, 1, 1},
+		k:      both(gapFwd[float32](hw), gapFwd[float64](hw)),
+	}
+	fwd.grad = func(_ G.Nodes, _, dy *G.Node) (G.Nodes, error) {
+		bwd := &kop{
+			name:   "GlobalAvgPoolGrad" + tag,
+			inDims: []int{4},
+			out:    tensor.Shape{n, c, h, w},
+			k:      both(gapBwd[float32](hw), gapBwd[float64](hw)),
+		}
+		dx, err := apply(bwd, dy)
+		return G.Nodes{dx}, err
+	}
+	return apply(fwd, x)
+}
+
+func gapFwd[T float](hw int) func([]T, [][]T) {
+	return func(y []T, in [][]T) {
+		x := in[0]
+		for i := range y {
+			var s T
+			for _, v := range x[i*hw : (i+1)*hw] {
+				s += v
+			}
+			y[i] = s / T(hw)
+		}
+	}
+}
+
+func gapBwd[T float](hw int) func([]T, [][]T) {
+	return func(dx []T, in [][]T) {
+		dy := in[0]
+		for i, g := range dy {
+			v := g / T(hw)
+			p := dx[i*hw : (i+1)*hw]
+			for j := range p {
+				p[j] = v
+			}
+		}
+	}
+}
