@@ -8,8 +8,10 @@
 // element-wise ops in place where their input dies, and assigns activation
 // buffers by liveness so buffers are reused within a run. A Model is
 // immutable after Compile and safe for concurrent use: each Run takes a
-// workspace (all activation buffers for one batch size) from a pool and
-// returns it afterwards, so buffers are also reused across calls.
+// workspace (all activation buffers for one image) from a pool and returns
+// it afterwards, so buffers are also reused across calls. A batch runs one
+// image after another through that workspace, so each image's activations
+// stay in cache from layer to layer; every kernel call is itself parallel.
 //
 // Convolution weights are folded and then packed once, at Compile, for the
 // GEMM micro-kernel path active at that time (kernels.NewConv); convs run as

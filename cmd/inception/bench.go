@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/inceptionzoo/inception/engine/kernels"
+	"github.com/inceptionzoo/inception/internal/ort"
+	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
 	"github.com/spf13/cobra"
@@ -46,17 +49,51 @@ type benchResult struct {
 	PeakRSSMiB   float64 `json:"peak_rss_mib"`
 	GEMMPath     string  `json:"gemm_path,omitempty"`
 	GOMAXPROCS   int     `json:"gomaxprocs"`
+	// LatencyVsORT and RSSVsORT are this row's median latency and peak RSS
+	// divided by those of the "ort" row of the same model and batch (go
+	// rows only; 0 without an ort row).
+	LatencyVsORT float64 `json:"latency_vs_ort,omitempty"`
+	RSSVsORT     float64 `json:"rss_vs_ort,omitempty"`
+	// MaxAbsDiff is, on an "ort" row, the largest |ORT − ours| over the
+	// outputs (the outputs are checked to agree before timing).
+	MaxAbsDiff float64 `json:"max_abs_diff,omitempty"`
 }
 
-// ortBench, when set (by a file built with the ort tag), measures the same
-// model, batch and input with ONNX Runtime; bench then adds an "ort" row
-// after each "go" row. It is nil in the default build.
-var ortBench func(name string, batch int, x *tensor.Tensor, cfg benchConfig) (benchResult, error)
+// benchChildEnv marks a child process started by bench to measure one
+// engine's peak RSS (see childPeakRSS); test binaries check it to run the
+// CLI instead of their tests.
+const benchChildEnv = "INCEPTION_BENCH_CHILD"
+
+// ortThreads is the intra-op thread count of the ONNX Runtime sessions.
+const ortThreads = 2
+
+// ortRSSChild, when set (by a file built with the ort tag), runs the ONNX
+// file at onnxPath in ONNX Runtime on x (warm-up runs plus one) in this
+// process; it is the body of an "ort" RSS child.
+var ortRSSChild func(onnxPath string, x *tensor.Tensor, cfg benchConfig) error
+
+// ortRunner is a model at one batch size prepared in ONNX Runtime (see
+// ortPrepare).
+type ortRunner struct {
+	run     func() error          // one forward pass on the bench input
+	peakRSS func() (int64, error) // peak RSS (kB) of ONNX Runtime alone running it
+	close   func()                // releases the session and the exported file
+	maxDiff float64               // max |ORT − ours| over the outputs
+}
+
+// ortPrepare, when set (by a file built with the ort tag), exports m to
+// ONNX and prepares it in ONNX Runtime for input x, after checking that
+// ONNX Runtime's output agrees with ours (want). bench then times both
+// engines run by run, interleaved, so that both see the same machine load,
+// and adds an "ort" row after each "go" row. It is nil in the default
+// build.
+var ortPrepare func(m *zoo.Model, x, want *tensor.Tensor, cfg benchConfig) (*ortRunner, error)
 
 func benchCmd() *cobra.Command {
 	var batches string
 	var cfg benchConfig
 	var asJSON bool
+	var child, onnxPath string
 	cmd := &cobra.Command{
 		Use:   "bench [NAMES...]",
 		Short: "Measure forward latency, throughput, GFLOP/s and peak memory",
@@ -65,13 +102,25 @@ func benchCmd() *cobra.Command {
 deterministic input. For every model and batch size: median, min and max
 latency over the warm runs, images/s, effective GFLOP/s (2·MACs·batch /
 median latency, MACs as 'inception info' reports them) and the peak
-resident set (VmHWM of /proc/self/status, process-wide and monotone: it is
-the peak so far, so later rows include earlier models; run one model per
-invocation for an exact per-model peak).`,
+resident set. The peak RSS of each row is measured in a fresh child process
+(this binary re-executed) that loads the model the way its engine does and
+runs the warm-up passes plus one, then reports VmHWM from /proc/self/status;
+so every row's peak is its own, not the process's so far.
+
+Built with -tags ort (and cgo, after scripts/setup.sh) every go row is
+followed by an ort row: the same model and seed exported to ONNX and run by
+ONNX Runtime with 2 intra-op threads on the same input, with the same
+warm-up and run counts, after checking that both outputs agree. The two
+engines run alternately, pass by pass, so that both see the same machine
+load; the go row then shows its latency and peak RSS relative to ONNX
+Runtime's.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bs, err := parseBatches(batches)
 			if err != nil {
 				return err
+			}
+			if child != "" {
+				return runRSSChild(cmd.OutOrStdout(), child, onnxPath, args, bs, cfg)
 			}
 			if cfg.Runs < 1 || cfg.Runs > 100000 {
 				return fmt.Errorf("%w: --runs %d: want 1 to 100000", errBenchFlag, cfg.Runs)
@@ -96,6 +145,10 @@ invocation for an exact per-model peak).`,
 			return writeBenchTable(cmd.OutOrStdout(), rows)
 		},
 	}
+	cmd.Flags().StringVar(&child, "rss-child", "", "internal: measure the peak RSS of one engine (go|ort) and print it")
+	cmd.Flags().StringVar(&onnxPath, "onnx", "", "internal: the ONNX file of an ort RSS child")
+	_ = cmd.Flags().MarkHidden("rss-child")
+	_ = cmd.Flags().MarkHidden("onnx")
 	cmd.Flags().StringVar(&batches, "batch", "1,8", "comma-separated batch sizes")
 	cmd.Flags().IntVar(&cfg.Runs, "runs", 10, "timed forward passes per model and batch")
 	cmd.Flags().IntVar(&cfg.Warmup, "warmup", 2, "untimed forward passes before the timed ones")
@@ -121,35 +174,164 @@ func benchModel(name string, batches []int, cfg benchConfig) ([]benchResult, err
 	if err != nil {
 		return nil, err
 	}
-	macs := m.Summary().MACs
 	var rows []benchResult
 	for _, b := range batches {
-		x := DeterministicInput(m.Spec.Input, b, cfg.Seed)
-		for i := 0; i < cfg.Warmup; i++ {
-			if _, err := m.Forward(x); err != nil {
-				return nil, err
-			}
+		r, err := benchBatch(m, b, cfg)
+		if err != nil {
+			return nil, err
 		}
-		lat := make([]time.Duration, cfg.Runs)
-		for i := range lat {
-			t := time.Now()
-			if _, err := m.Forward(x); err != nil {
-				return nil, err
-			}
-			lat[i] = time.Since(t)
-		}
-		r := summarize(m.Spec.Name, "go", b, macs, lat)
-		r.GEMMPath = kernels.KernelPath()
-		rows = append(rows, r)
-		if ortBench != nil {
-			o, err := ortBench(m.Spec.Name, b, x, cfg)
-			if err != nil {
-				return nil, fmt.Errorf("bench %s with ONNX Runtime: %w", m.Spec.Name, err)
-			}
-			rows = append(rows, o)
-		}
+		rows = append(rows, r...)
 	}
 	return rows, nil
+}
+
+// benchBatch measures m at batch b: a go row and, when ortPrepare is set,
+// an ort row timed run by run alternately with ours.
+func benchBatch(m *zoo.Model, b int, cfg benchConfig) ([]benchResult, error) {
+	name := m.Spec.Name
+	x := DeterministicInput(m.Spec.Input, b, cfg.Seed)
+	out, err := m.Forward(x)
+	if err != nil {
+		return nil, err
+	}
+	var o *ortRunner
+	if ortPrepare != nil {
+		if o, err = ortPrepare(m, x, out, cfg); err != nil {
+			return nil, fmt.Errorf("bench %s with ONNX Runtime: %w", name, err)
+		}
+		defer o.close()
+	}
+	for i := 0; i < cfg.Warmup; i++ {
+		if err := m.ForwardInto(x, out); err != nil {
+			return nil, err
+		}
+		if o != nil {
+			if err := o.run(); err != nil {
+				return nil, fmt.Errorf("bench %s with ONNX Runtime: %w", name, err)
+			}
+		}
+	}
+	lat := make([]time.Duration, cfg.Runs)
+	var olat []time.Duration
+	if o != nil {
+		olat = make([]time.Duration, cfg.Runs)
+	}
+	for i := range lat {
+		t := time.Now()
+		if err := m.ForwardInto(x, out); err != nil {
+			return nil, err
+		}
+		lat[i] = time.Since(t)
+		if o != nil {
+			t = time.Now()
+			if err := o.run(); err != nil {
+				return nil, fmt.Errorf("bench %s with ONNX Runtime: %w", name, err)
+			}
+			olat[i] = time.Since(t)
+		}
+	}
+	macs := m.Summary().MACs
+	r := summarize(name, "go", b, macs, lat)
+	r.GEMMPath = kernels.KernelPath()
+	kb, err := childPeakRSS("go", name, b, cfg, "")
+	if err != nil {
+		return nil, fmt.Errorf("bench %s: %w", name, err)
+	}
+	r.PeakRSSMiB = float64(kb) / 1024
+	if o == nil {
+		return []benchResult{r}, nil
+	}
+	ro := summarize(name, "ort", b, macs, olat)
+	ro.MaxAbsDiff = o.maxDiff
+	okb, err := o.peakRSS()
+	if err != nil {
+		return nil, fmt.Errorf("bench %s with ONNX Runtime: %w", name, err)
+	}
+	ro.PeakRSSMiB = float64(okb) / 1024
+	if ro.MedianMs > 0 {
+		r.LatencyVsORT = r.MedianMs / ro.MedianMs
+	}
+	if ro.PeakRSSMiB > 0 {
+		r.RSSVsORT = r.PeakRSSMiB / ro.PeakRSSMiB
+	}
+	return []benchResult{r, ro}, nil
+}
+
+// childPeakRSS re-executes this binary as "bench --rss-child engine" for one
+// model and batch (with onnxPath for the ort engine) and returns the peak
+// RSS in kB that the child reports.
+func childPeakRSS(engine, name string, batch int, cfg benchConfig, onnxPath string) (int64, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, fmt.Errorf("peak RSS child: %w", err)
+	}
+	args := []string{"bench", "--rss-child", engine, "--batch", strconv.Itoa(batch),
+		"--seed", strconv.FormatUint(cfg.Seed, 10), "--warmup", strconv.Itoa(cfg.Warmup),
+		"--runs", strconv.Itoa(cfg.Runs), name}
+	if onnxPath != "" {
+		args = append(args, "--onnx", onnxPath)
+	}
+	c := exec.Command(exe, args...)
+	c.Env = append(os.Environ(), benchChildEnv+"=1")
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		return 0, fmt.Errorf("peak RSS child (%s): %w: %s", engine, err, strings.TrimSpace(stderr.String()))
+	}
+	kb, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil || kb <= 0 {
+		return 0, fmt.Errorf("peak RSS child (%s): unexpected output %q", engine, out)
+	}
+	return kb, nil
+}
+
+// runRSSChild is the body of a child started by childPeakRSS: it loads the
+// model for engine, runs the warm-up passes plus one on the bench input and
+// prints its VmHWM in kB.
+func runRSSChild(w io.Writer, engine, onnxPath string, args []string, batches []int, cfg benchConfig) error {
+	if len(args) != 1 || len(batches) != 1 {
+		return fmt.Errorf("%w: --rss-child needs one model and one batch size", errBenchFlag)
+	}
+	spec, err := registry.Lookup(args[0])
+	if err != nil {
+		return err
+	}
+	x := DeterministicInput(spec.Input, batches[0], cfg.Seed)
+	switch engine {
+	case "go":
+		m, err := zoo.Load(args[0], zoo.WithSeed(cfg.Seed))
+		if err != nil {
+			return err
+		}
+		out, err := m.Forward(x)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < cfg.Warmup; i++ {
+			if err := m.ForwardInto(x, out); err != nil {
+				return err
+			}
+		}
+	case "ort":
+		if ortRSSChild == nil {
+			return fmt.Errorf("%w: --rss-child ort: %w", errBenchFlag, ort.ErrNotBuilt)
+		}
+		if onnxPath == "" {
+			return fmt.Errorf("%w: --rss-child ort needs --onnx", errBenchFlag)
+		}
+		if err := ortRSSChild(onnxPath, x, cfg); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w: --rss-child %q: want go or ort", errBenchFlag, engine)
+	}
+	kb, err := peakRSSKiB()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, kb)
+	return err
 }
 
 // summarize turns latencies of runs at batch b into a result row; the peak
@@ -207,17 +389,31 @@ func parseVmHWM(status []byte) (int64, error) {
 
 func writeBenchTable(w io.Writer, rows []benchResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "MODEL\tENGINE\tBATCH\tMEDIAN ms\tMIN ms\tMAX ms\tIMAGES/s\tGFLOP/s\tPEAK RSS MiB\t")
+	fmt.Fprintln(tw, "MODEL\tENGINE\tBATCH\tMEDIAN ms\tMIN ms\tMAX ms\tIMAGES/s\tGFLOP/s\tPEAK RSS MiB\tms vs ORT\tRSS vs ORT\t")
+	ratio := func(v float64) string {
+		if v == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2fx", v)
+	}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%.0f\t\n",
-			r.Model, r.Engine, r.Batch, r.MedianMs, r.MinMs, r.MaxMs, r.ImagesPerSec, r.GFLOPS, r.PeakRSSMiB)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%.0f\t%s\t%s\t\n",
+			r.Model, r.Engine, r.Batch, r.MedianMs, r.MinMs, r.MaxMs, r.ImagesPerSec, r.GFLOPS, r.PeakRSSMiB,
+			ratio(r.LatencyVsORT), ratio(r.RSSVsORT))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(rows) > 0 {
-		_, err := fmt.Fprintf(w, "GEMM path %s, GOMAXPROCS %d; peak RSS is process-wide and monotone\n", rows[0].GEMMPath, rows[0].GOMAXPROCS)
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "GEMM path %s, GOMAXPROCS %d; peak RSS measured in a fresh child process per row\n", rows[0].GEMMPath, rows[0].GOMAXPROCS); err != nil {
 		return err
 	}
-	return nil
+	if ortPrepare == nil {
+		_, err := fmt.Fprintf(w, "ONNX Runtime rows and the vs-ORT columns need a build with -tags ort and cgo: %s\n", ort.InstallHint)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "ort rows: ONNX Runtime %s, %d intra-op threads, same input, warm-up and run counts\n", ort.LibraryVersion(), ortThreads)
+	return err
 }

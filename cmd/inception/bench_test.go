@@ -3,13 +3,26 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/inceptionzoo/inception/tensor"
+	"github.com/inceptionzoo/inception/zoo"
 	"github.com/stretchr/testify/require"
 )
+
+// TestMain runs the CLI instead of the tests in a child process started by
+// bench to measure peak RSS (childPeakRSS re-executes os.Executable, which
+// is the test binary here).
+func TestMain(m *testing.M) {
+	if os.Getenv(benchChildEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 func TestParseBatches(t *testing.T) {
 	tests := []struct {
@@ -71,8 +84,20 @@ func TestSummarize(t *testing.T) {
 func TestBenchJSON(t *testing.T) {
 	out, err := run(t, "bench", "inception-v1-d2l", "--batch", "1,2", "--runs", "3", "--warmup", "1", "--json")
 	require.NoError(t, err)
-	var rows []benchResult
-	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	var all, rows []benchResult
+	require.NoError(t, json.Unmarshal([]byte(out), &all))
+	// With -tags ort (and cgo) every go row is followed by a real ONNX
+	// Runtime row.
+	for i, r := range all {
+		if r.Engine != "ort" {
+			rows = append(rows, r)
+			continue
+		}
+		g := all[i-1]
+		if ortPrepare == nil || g.LatencyVsORT <= 0 || g.RSSVsORT <= 0 || r.PeakRSSMiB <= 0 || r.Batch != g.Batch {
+			t.Errorf("ort row %+v after %+v: want ratios and a peak RSS (ORT built: %v)", r, g, ortPrepare != nil)
+		}
+	}
 	require.Len(t, rows, 2)
 	for i, r := range rows {
 		if r.Model != "inception-v1-d2l" || r.Engine != "go" || r.Batch != i+1 || r.Runs != 3 {
@@ -109,20 +134,28 @@ func TestBenchErrors(t *testing.T) {
 	}
 }
 
-// TestBenchORTHook checks the wiring of the ONNX Runtime column: a row per
-// go row, and errors wrapped with the model name.
+// TestBenchORTHook checks the wiring of the ONNX Runtime column: the runner
+// is prepared once per model and batch with our output, runs as often as
+// ours (warm-up and timed, interleaved), a row follows each go row with
+// the ratios filled in, and errors are wrapped with the model name.
 func TestBenchORTHook(t *testing.T) {
-	prev := ortBench
-	defer func() { ortBench = prev }()
-	var calls []int
-	ortBench = func(name string, batch int, x *tensor.Tensor, cfg benchConfig) (benchResult, error) {
-		calls = append(calls, batch)
-		if x.Shape[0] != batch || cfg.Runs != 1 {
-			return benchResult{}, errors.New("unexpected arguments")
+	prev := ortPrepare
+	defer func() { ortPrepare = prev }()
+	var prepared []int
+	runs, closed := 0, 0
+	ortPrepare = func(m *zoo.Model, x, want *tensor.Tensor, cfg benchConfig) (*ortRunner, error) {
+		prepared = append(prepared, x.Shape[0])
+		if want.Shape[0] != x.Shape[0] || cfg.Runs != 2 || cfg.Warmup != 1 {
+			return nil, errors.New("unexpected arguments")
 		}
-		return benchResult{Model: name, Engine: "ort", Batch: batch, Runs: cfg.Runs}, nil
+		return &ortRunner{
+			run:     func() error { runs++; time.Sleep(time.Millisecond); return nil },
+			peakRSS: func() (int64, error) { return 1 << 30, nil }, // 1 TiB in kB
+			close:   func() { closed++ },
+			maxDiff: 1e-6,
+		}, nil
 	}
-	out, err := run(t, "bench", "inception-v1-d2l", "--batch", "1,2", "--runs", "1", "--warmup", "0", "--json")
+	out, err := run(t, "bench", "inception-v1-d2l", "--batch", "1,2", "--runs", "2", "--warmup", "1", "--json")
 	require.NoError(t, err)
 	var rows []benchResult
 	require.NoError(t, json.Unmarshal([]byte(out), &rows))
@@ -131,12 +164,68 @@ func TestBenchORTHook(t *testing.T) {
 		engines = append(engines, r.Engine)
 	}
 	require.Equal(t, []string{"go", "ort", "go", "ort"}, engines)
-	require.Equal(t, []int{1, 2}, calls)
+	require.Equal(t, []int{1, 2}, prepared)
+	if runs != 6 || closed != 2 {
+		t.Errorf("runner runs/closes = %d/%d, want 6/2", runs, closed)
+	}
+	for i := 0; i < len(rows); i += 2 {
+		g, o := rows[i], rows[i+1]
+		if o.Runs != 2 || o.PeakRSSMiB != 1<<20 || o.MaxAbsDiff != 1e-6 {
+			t.Errorf("ort row %+v, want 2 runs, 1 TiB peak, diff 1e-6", o)
+		}
+		if want := g.MedianMs / o.MedianMs; g.LatencyVsORT != want {
+			t.Errorf("latency ratio = %v, want %v", g.LatencyVsORT, want)
+		}
+		if want := g.PeakRSSMiB / o.PeakRSSMiB; g.RSSVsORT != want || want <= 0 {
+			t.Errorf("RSS ratio = %v, want %v", g.RSSVsORT, want)
+		}
+	}
 
 	sentinel := errors.New("no runtime")
-	ortBench = func(string, int, *tensor.Tensor, benchConfig) (benchResult, error) { return benchResult{}, sentinel }
+	ortPrepare = func(*zoo.Model, *tensor.Tensor, *tensor.Tensor, benchConfig) (*ortRunner, error) {
+		return nil, sentinel
+	}
 	_, err = run(t, "bench", "inception-v1-d2l", "--batch", "1", "--runs", "1", "--warmup", "0")
 	if !errors.Is(err, sentinel) || !strings.Contains(err.Error(), "inception-v1-d2l") {
 		t.Errorf("err = %v, want the hook's error wrapped with the model name", err)
+	}
+}
+
+// TestBenchTableRatios checks the vs-ORT columns and the footer that says
+// how to get them.
+func TestBenchTableRatios(t *testing.T) {
+	prev := ortPrepare
+	defer func() { ortPrepare = prev }()
+	rows := []benchResult{
+		{Model: "m", Engine: "go", Batch: 1, Runs: 1, MedianMs: 30, PeakRSSMiB: 90, LatencyVsORT: 1.25, RSSVsORT: 0.9},
+		{Model: "m", Engine: "ort", Batch: 1, Runs: 1, MedianMs: 24, PeakRSSMiB: 100},
+	}
+	var sb strings.Builder
+	ortPrepare = func(*zoo.Model, *tensor.Tensor, *tensor.Tensor, benchConfig) (*ortRunner, error) { return nil, nil }
+	require.NoError(t, writeBenchTable(&sb, rows))
+	for _, want := range []string{"ms vs ORT", "1.25x", "0.90x", "ort rows: ONNX Runtime"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, sb.String())
+		}
+	}
+	sb.Reset()
+	ortPrepare = nil
+	require.NoError(t, writeBenchTable(&sb, rows[:1]))
+	if got := sb.String(); !strings.Contains(got, "-tags ort") || !strings.Contains(got, "scripts/setup.sh") {
+		t.Errorf("default-build table does not say how to get the ORT column:\n%s", got)
+	}
+}
+
+// TestRSSChildErrors checks the hidden child mode's argument checks.
+func TestRSSChildErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--rss-child", "go", "inception-v1-d2l", "inception-v3", "--batch", "1"},
+		{"bench", "--rss-child", "go", "inception-v1-d2l", "--batch", "1,2"},
+		{"bench", "--rss-child", "tf", "inception-v1-d2l", "--batch", "1"},
+		{"bench", "--rss-child", "ort", "inception-v1-d2l", "--batch", "1"},
+	} {
+		if _, err := run(t, args...); !errors.Is(err, errBenchFlag) {
+			t.Errorf("%s: err = %v, want errBenchFlag", strings.Join(args, " "), err)
+		}
 	}
 }

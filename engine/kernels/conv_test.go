@@ -189,6 +189,10 @@ func testConv2DInceptionShapes(t *testing.T) {
 		{N: 1, C: 64, H: 14, W: 14, OutC: 48, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 1, C: 96, H: 9, W: 9, OutC: 70, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 1, C: 40, H: 17, W: 17, OutC: 36, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadL: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1},
+		// Flat (stride 1, "same") convs packed panel by panel, many panels.
+		{N: 2, C: 20, H: 35, W: 35, OutC: 30, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 1, C: 24, H: 17, W: 17, OutC: 20, KH: 7, KW: 1, StrideH: 1, StrideW: 1, PadT: 3, PadB: 3, DilH: 1, DilW: 1, Groups: 1},
+		{N: 1, C: 6, H: 23, W: 23, OutC: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, DilH: 2, DilW: 2, Groups: 1},
 	}
 	for _, p := range cases {
 		runConvCase(t, r, p, true, true, 5, 7)

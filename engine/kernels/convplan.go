@@ -97,9 +97,10 @@ type convGeom struct {
 	// per kw: t = PadL - kw*DilW and the valid output columns [ox0, ox1)
 	// (0 <= ox*StrideW - t < W).
 	t, ox0, ox1 []int
-	// flat[kw]: stride 1, ow == W and no horizontal shift, so im2col row
-	// (c, kh, kw) is plane c shifted by kh*DilH-PadT rows: column j reads
-	// x[c*H*W + j + (kh*DilH-PadT)*W] when that lies inside the plane.
+	// flat[kw]: stride 1 and ow == W, so im2col row (c, kh, kw) is plane c
+	// shifted by kh*DilH-PadT rows and -t columns: column j reads
+	// x[c*H*W + j + (kh*DilH-PadT)*W - t] when that lies inside the plane
+	// and column j%ow lies in [ox0, ox1), and is 0 otherwise.
 	flat []bool
 }
 
@@ -117,7 +118,7 @@ func newConvGeom(p ConvParams, oh, ow int) convGeom {
 		}
 		ox0 = min(ox0, ow)
 		ox1 = min(max(ox1, ox0), ow)
-		g.flat = append(g.flat, p.StrideW == 1 && p.StrideH == 1 && t == 0 && ow == p.W)
+		g.flat = append(g.flat, p.StrideW == 1 && p.StrideH == 1 && ow == p.W)
 		g.t = append(g.t, t)
 		g.ox0 = append(g.ox0, ox0)
 		g.ox1 = append(g.ox1, ox1)
@@ -129,6 +130,10 @@ func newConvGeom(p ConvParams, oh, ow int) convGeom {
 // into panels of nr columns, dst[panel*kb*nr + p*nr + c], zero beyond nb:
 // the same values and layout as im2col followed by packB.
 func (g *convGeom) packB(x []float32, p0, j0, kb, nb, nr int, dst []float32) {
+	if g.flat[0] && (nb+nr-1)/nr <= maxFlatPanels {
+		g.packBFlat(x, p0, j0, kb, nb, nr, dst)
+		return
+	}
 	p := &g.p
 	H, W, ow := p.H, p.W, g.ow
 	sw := p.StrideW
@@ -147,19 +152,7 @@ func (g *convGeom) packB(x []float32, p0, j0, kb, nb, nr int, dst []float32) {
 			t, v0, v1 := g.t[kw], g.ox0[kw], g.ox1[kw]
 			dy := kh*p.DilH - p.PadT
 			oy, ox := oyS, oxS
-			start := 0
-			if g.flat[kw] {
-				s0 := js + dy*W
-				a := min(max(-s0, 0), cols)
-				b := max(min(H*W-s0, cols), a)
-				clear(dd[:a])
-				if b > a {
-					copy(dd[a:b], xc[s0+a:s0+b])
-				}
-				clear(dd[b:])
-				start = cols // done: skip the general loop
-			}
-			for i := start; i < cols; {
+			for i := 0; i < cols; {
 				n := min(cols-i, ow-ox)
 				seg := dd[i : i+n]
 				iy := oy*p.StrideH + dy
@@ -187,9 +180,7 @@ func (g *convGeom) packB(x []float32, p0, j0, kb, nb, nr int, dst []float32) {
 				ox = 0
 				oy++
 			}
-			if !g.flat[kw] {
-				clear(dd[cols:])
-			}
+			clear(dd[cols:])
 			// Next row of the im2col matrix.
 			if kw++; kw == p.KW {
 				kw = 0
@@ -199,5 +190,113 @@ func (g *convGeom) packB(x []float32, p0, j0, kb, nb, nr int, dst []float32) {
 				}
 			}
 		}
+	}
+}
+
+// maxFlatPanels bounds the panels of one packBFlat call (packMaxNC / the
+// smallest nr).
+const maxFlatPanels = packMaxNC / 2
+
+// packBFlat is packB for a flat conv (stride 1, ow == W: every im2col row
+// is its plane shifted, see convGeom.flat), looping over the im2col rows
+// outside and the panels inside so that each row's setup is done once.
+func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32) {
+	p := &g.p
+	simd := activeKernel().name == PathAVX512
+	H, W, ow := p.H, p.W, g.ow
+	hw := H * W
+	np := (nb + nr - 1) / nr
+	var oxs [maxFlatPanels]int // output column of each panel's first element
+	for i := 0; i < np; i++ {
+		oxs[i] = (j0 + i*nr) % ow
+	}
+	r := p0
+	kw := r % p.KW
+	kh := (r / p.KW) % p.KH
+	c := r / (p.KW * p.KH)
+	for q := 0; q < kb; q++ {
+		xc := x[c*hw : (c+1)*hw]
+		t, v0, v1 := g.t[kw], g.ox0[kw], g.ox1[kw]
+		base := (kh*p.DilH-p.PadT)*W - t
+		fix := v0 > 0 || v1 < ow
+		// Panels [i0, i1) are full and lie inside the plane: one call
+		// copies them on the avx512 path.
+		i0, i1 := 0, 0
+		if simd && nr == 32 {
+			S := j0 + base // s0 of panel 0; panel i starts at S + i*nr
+			if S < 0 {
+				i0 = min((-S+nr-1)/nr, np)
+			}
+			if rest := hw - nr - S; rest >= 0 {
+				i1 = min(rest/nr+1, nb/nr)
+			}
+			if i1 > i0 {
+				copyPanelsSIMD(dst[i0*nr*kb+q*nr:], xc[S+i0*nr:], i1-i0, nr*kb)
+			}
+		}
+		for i := 0; i < np; i++ {
+			if i == i0 && i1 > i0 {
+				i = i1 - 1
+				if !fix {
+					continue
+				}
+				for f := i0; f < i1; f++ {
+					g.fixCols(dst[f*nr*kb+q*nr:f*nr*kb+q*nr+nr], oxs[f], nr, v0, v1)
+				}
+				continue
+			}
+			jr := i * nr
+			dd := dst[jr*kb+q*nr : jr*kb+q*nr+nr]
+			cols := min(nr, nb-jr)
+			s0 := j0 + jr + base
+			if cols == nr && s0 >= 0 && s0+nr <= hw {
+				switch nr {
+				case 32:
+					*(*[32]float32)(dd) = *(*[32]float32)(xc[s0 : s0+32])
+				case 16:
+					*(*[16]float32)(dd) = *(*[16]float32)(xc[s0 : s0+16])
+				default:
+					copy(dd, xc[s0:s0+nr])
+				}
+			} else {
+				a := min(max(-s0, 0), cols)
+				b := max(min(hw-s0, cols), a)
+				clear(dd[:a])
+				if b > a {
+					copy(dd[a:b], xc[s0+a:s0+b])
+				}
+				clear(dd[b:])
+			}
+			if fix {
+				g.fixCols(dd, oxs[i], cols, v0, v1)
+			}
+		}
+		// Next row of the im2col matrix.
+		if kw++; kw == p.KW {
+			kw = 0
+			if kh++; kh == p.KH {
+				kh = 0
+				c++
+			}
+		}
+	}
+}
+
+// fixCols zeroes the elements of a flat panel row dd (cols columns, the
+// first at output column ox) whose output column lies outside [v0, v1).
+func (g *convGeom) fixCols(dd []float32, ox, cols, v0, v1 int) {
+	ow := g.ow
+	for k := 0; k < cols; {
+		n := min(cols-k, ow-ox)
+		za := min(max(v0-ox, 0), n)
+		zb := min(max(v1-ox, za), n)
+		for z := k; z < k+za; z++ {
+			dd[z] = 0
+		}
+		for z := k + zb; z < k+n; z++ {
+			dd[z] = 0
+		}
+		k += n
+		ox = 0
 	}
 }

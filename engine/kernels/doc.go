@@ -71,7 +71,13 @@
 // platforms or with the purego tag use only the generic path. The fastest
 // path the CPU supports (golang.org/x/sys/cpu) is chosen at init; the
 // INCEPTION_KERNEL environment variable (generic|avx2|avx512) forces one.
-// KernelPath reports the active path. Within a path results are
+// KernelPath reports the active path. The avx512 path also has an edge
+// variant of its micro-kernel (tiles narrower than 32 columns or shorter
+// than 12 rows are stored through AVX-512 lane masks, with the same bits as
+// the full kernel), AVX-512 row kernels for max and average pooling, and an
+// AVX-512 panel copy for packing stride-1 convs; on the other paths these
+// are pure Go (max pooling may then differ only in the sign of a zero).
+// Within a path results are
 // bit-reproducible: each output element is summed in a fixed order that does
 // not depend on tiling, GOMAXPROCS or concurrent callers (different paths
 // round differently).

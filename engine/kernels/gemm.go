@@ -151,6 +151,15 @@ func gemm(mk *microKernel, m, n, k int, alpha float32, as aSrc, bs bSrc, beta fl
 		}
 	}
 	nt := (n + nc - 1) / nc
+	if work >= 4*minParallelWork && procs > 1 {
+		// Narrow outputs (7x7 and smaller planes) leave too few column
+		// tiles: split m finer (down to mr rows) so that every core gets
+		// at least two tiles.
+		for mt*nt < 2*procs && mc > mr {
+			mc = (mc/2 + mr - 1) / mr * mr
+			mt = (m + mc - 1) / mc
+		}
+	}
 	g := gemmTask{mk: mk, m: m, n: n, k: k, mc: mc, nc: nc, nt: nt, alpha: alpha, beta: beta,
 		as: as, bs: bs, c: c, ldc: ldc, bias: bias, relu: relu}
 	if work < 4*minParallelWork || mt*nt == 1 {
@@ -315,8 +324,8 @@ func packB(trans bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) 
 // C = alpha*AB + beta*C, otherwise C += alpha*AB. last applies the epilogue
 // (bias indexed by row0+row, then ReLU). Full tiles with alpha == 1 (and
 // beta == 0 on the first k block) are stored, epilogue included, by the
-// micro-kernel itself; edge tiles and the general alpha/beta case go
-// through tmp.
+// micro-kernel itself, edge tiles too when the path has an edge kernel;
+// other edge tiles and the general alpha/beta case go through tmp.
 func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp, bd []float32, ldbd int, beta float32, first, last bool, c []float32, ldc int, bias []float32, row0 int, relu bool, tmp []float32) {
 	mr, nr := mk.mr, mk.nr
 	direct := alpha == 1 && (!first || beta == 0)
@@ -345,6 +354,14 @@ func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp, bd []fl
 					bb = bias[row0+ir : row0+ir+mr]
 				}
 				mk.kern(kb, apan, bpan, ldb, c[ir*ldc+jr:], ldc, flags, bb)
+				continue
+			}
+			if direct && mk.edge != nil {
+				var bb []float32
+				if flags&flagBias != 0 {
+					bb = bias[row0+ir : row0+ir+rows]
+				}
+				mk.edge(kb, apan, bpan, ldb, c[ir*ldc+jr:], ldc, flags, bb, rows, cols)
 				continue
 			}
 			mk.kern(kb, apan, bpan, ldb, tmp, nr, 0, nil)

@@ -14,7 +14,7 @@ func archKernels() []*microKernel {
 		ks = append(ks, &microKernel{name: PathAVX2, mr: 6, nr: 16, mc: 192, nc: 256, kern: kernAVX2})
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		ks = append(ks, &microKernel{name: PathAVX512, mr: 12, nr: 32, mc: 192, nc: 256, kern: kernAVX512})
+		ks = append(ks, &microKernel{name: PathAVX512, mr: 12, nr: 32, mc: 192, nc: 256, kern: kernAVX512, edge: kernAVX512Edge})
 	}
 	return ks
 }
@@ -41,4 +41,68 @@ func kernAVX512(kc int, a, b []float32, ldb int, c []float32, ldc int, flags int
 		bp = &bias[0]
 	}
 	gemmKernAVX512(kc, &a[0], &b[0], ldb, &c[0], ldc, flags, bp)
+}
+
+func kernAVX512Edge(kc int, a, b []float32, ldb int, c []float32, ldc int, flags int, bias []float32, rows, cols int) {
+	if rows < 1 || rows > 12 || cols < 1 || cols > 32 {
+		panic("kernels: edge tile out of range")
+	}
+	_ = a[kc*12-1]
+	_ = b[(kc-1)*ldb+31]
+	_ = c[(rows-1)*ldc+cols-1]
+	var bp *float32
+	if flags&flagBias != 0 {
+		_ = bias[rows-1]
+		bp = &bias[0]
+	}
+	// Compute only the 4, 8 or 12 rows and 16 or 32 columns the corner
+	// needs.
+	edgeKernels[(rows-1)/4][(cols-1)/16](kc, &a[0], &b[0], ldb, &c[0], ldc, flags, bp, rows, cols)
+}
+
+var edgeKernels = [3][2]func(kc int, a, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows, cols int){
+	{gemmKernAVX512Edge4x16, gemmKernAVX512Edge4x32},
+	{gemmKernAVX512Edge8x16, gemmKernAVX512Edge8x32},
+	{gemmKernAVX512Edge12x16, gemmKernAVX512Edge12x32},
+}
+
+// The pooling row kernels of the avx512 path (see genRowOps in
+// internal/asm); callers guarantee the lengths documented there.
+
+func maxRowSIMD(dst, src []float32) {
+	if n := len(dst); n > 0 {
+		_ = src[n-1]
+		maxRowAVX512(&dst[0], &src[0], n)
+	}
+}
+
+func max3RowSIMD(dst, src []float32) {
+	if n := len(dst); n > 0 {
+		_ = src[n+1]
+		max3RowAVX512(&dst[0], &src[0], n)
+	}
+}
+
+func addRowSIMD(dst, src []float32) {
+	if n := len(dst); n > 0 {
+		_ = src[n-1]
+		addRowAVX512(&dst[0], &src[0], n)
+	}
+}
+
+func avg3RowSIMD(dst, src []float32, div float32) {
+	if n := len(dst); n > 0 {
+		_ = src[n+1]
+		avg3RowAVX512(&dst[0], &src[0], n, div)
+	}
+}
+
+// copyPanelsSIMD copies src[32i : 32i+32] to dst[i*stride:] for i < n (the
+// avx512 path's flat conv packing).
+func copyPanelsSIMD(dst, src []float32, n, stride int) {
+	if n > 0 {
+		_ = src[32*n-1]
+		_ = dst[(n-1)*stride+31]
+		copyPanelsAVX512(&dst[0], &src[0], n, stride)
+	}
 }

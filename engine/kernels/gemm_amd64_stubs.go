@@ -5,7 +5,66 @@
 package kernels
 
 // gemmKernAVX2 computes the AVX2+FMA 6x16 micro-tile (see genKernel in internal/asm).
+//
+//go:noescape
 func gemmKernAVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32)
 
 // gemmKernAVX512 computes the AVX-512F 12x32 micro-tile (see genKernel in internal/asm).
+//
+//go:noescape
 func gemmKernAVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32)
+
+// gemmKernAVX512Edge4x16 computes rows 0-3 and columns 0-15 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
+//
+//go:noescape
+func gemmKernAVX512Edge4x16(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+
+// gemmKernAVX512Edge4x32 computes rows 0-3 and columns 0-31 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
+//
+//go:noescape
+func gemmKernAVX512Edge4x32(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+
+// gemmKernAVX512Edge8x16 computes rows 0-7 and columns 0-15 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
+//
+//go:noescape
+func gemmKernAVX512Edge8x16(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+
+// gemmKernAVX512Edge8x32 computes rows 0-7 and columns 0-31 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
+//
+//go:noescape
+func gemmKernAVX512Edge8x32(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+
+// gemmKernAVX512Edge12x16 computes rows 0-11 and columns 0-15 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
+//
+//go:noescape
+func gemmKernAVX512Edge12x16(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+
+// gemmKernAVX512Edge12x32 computes rows 0-11 and columns 0-31 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
+//
+//go:noescape
+func gemmKernAVX512Edge12x32(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+
+// maxRowAVX512 sets dst[i] = max(dst[i], src[i]) (NaN if either is NaN) for i < n.
+//
+//go:noescape
+func maxRowAVX512(dst *float32, src *float32, n int)
+
+// max3RowAVX512 sets dst[i] = max(src[i], src[i+1], src[i+2]) (NaN if any is NaN) for i < n; src has n+2 elements.
+//
+//go:noescape
+func max3RowAVX512(dst *float32, src *float32, n int)
+
+// addRowAVX512 sets dst[i] += src[i] for i < n.
+//
+//go:noescape
+func addRowAVX512(dst *float32, src *float32, n int)
+
+// avg3RowAVX512 sets dst[i] = (((0 + src[i]) + src[i+1]) + src[i+2]) / div for i < n; src has n+2 elements.
+//
+//go:noescape
+func avg3RowAVX512(dst *float32, src *float32, n int, div float32)
+
+// copyPanelsAVX512 copies src[32i : 32i+32] to dst[i*dstStride:] for i < n (see genCopyPanels in internal/asm).
+//
+//go:noescape
+func copyPanelsAVX512(dst *float32, src *float32, n int, dstStride int)

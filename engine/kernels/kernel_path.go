@@ -30,6 +30,11 @@ type microKernel struct {
 	// (tile += c), flagBias (row r += bias[r]), flagReLU (max(0, ·), NaN
 	// kept).
 	kern func(kc int, a, b []float32, ldb int, c []float32, ldc int, flags int, bias []float32)
+	// edge, if set, is kern for an edge tile: the same sums (and bits), but
+	// only the first rows×cols corner of the tile is read and stored, and
+	// bias has rows entries. Without it edge tiles go through a scratch
+	// tile.
+	edge func(kc int, a, b []float32, ldb int, c []float32, ldc int, flags int, bias []float32, rows, cols int)
 }
 
 // Flags of microKernel.kern (the same values as in internal/asm).

@@ -180,3 +180,62 @@ func TestKernelEdgeTiles(t *testing.T) {
 		}
 	}
 }
+
+// TestEdgeKernel checks the edge variants of the micro-kernels: every
+// rows×cols corner is the corner of the full tile that kern computes (bit
+// for bit, with the epilogue of each flag combination applied as
+// macroKernel's scratch-tile path does), and nothing outside the corner is
+// written.
+func TestEdgeKernel(t *testing.T) {
+	for _, mk := range kernelPaths {
+		if mk.edge == nil {
+			continue
+		}
+		for _, kc := range []int{1, 3, 256} {
+			r := newRNG(uint64(kc) + 7)
+			ldb := mk.nr + 3
+			a := randSlice(r, kc*mk.mr, 1)
+			b := randSlice(r, kc*ldb, 1)
+			a[(kc-1)*mk.mr] = float32(math.NaN()) // row 0 is NaN
+			bias := randSlice(r, mk.mr, 1)
+			ldc := mk.nr + 5
+			c0 := randSlice(r, mk.mr*ldc, 1)
+			full := make([]float32, mk.mr*mk.nr)
+			mk.kern(kc, a, b, ldb, full, mk.nr, 0, nil)
+			for _, rows := range []int{1, 2, 4, 5, 8, 9, mk.mr - 1, mk.mr} {
+				for _, cols := range []int{1, 5, 16, 17, mk.nr - 1, mk.nr} {
+					for flags := 0; flags < 8; flags++ {
+						got := append([]float32(nil), c0...)
+						var bb []float32
+						if flags&flagBias != 0 {
+							bb = bias[:rows]
+						}
+						mk.edge(kc, a, b, ldb, got, ldc, flags, bb, rows, cols)
+						for i := 0; i < mk.mr; i++ {
+							for j := 0; j < ldc; j++ {
+								want := c0[i*ldc+j]
+								if i < rows && j < cols {
+									v := full[i*mk.nr+j]
+									if flags&flagAccum != 0 {
+										v += c0[i*ldc+j]
+									}
+									if flags&flagBias != 0 {
+										v += bias[i]
+									}
+									if flags&flagReLU != 0 && v < 0 {
+										v = 0
+									}
+									want = v
+								}
+								g := got[i*ldc+j]
+								if math.Float32bits(g) != math.Float32bits(want) && !(math.IsNaN(float64(g)) && math.IsNaN(float64(want))) {
+									t.Fatalf("%s edge kc=%d rows=%d cols=%d flags=%d: c[%d][%d] = %v, want %v", mk.name, kc, rows, cols, flags, i, j, g, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -170,11 +170,13 @@ type poolTask struct {
 	oh, ow          int
 	avg             bool
 	countIncludePad bool
+	simd            bool // use the avx512 row kernels
 }
 
 var poolTasks = sync.Pool{New: func() any { return new(poolTask) }}
 
 func runPoolTask(t poolTask) {
+	t.simd = activeKernel().name == PathAVX512
 	n, cost := t.p.N*t.p.C, t.oh*t.ow*(t.p.KH+t.p.KW)
 	if n < 2 || n*cost < minParallelWork {
 		t.run(0, n)
@@ -206,6 +208,9 @@ func (t *poolTask) maxPlanes(lo, hi int) {
 		colMax = make([]float32, p.W)
 	}
 	colMax = colMax[:p.W]
+	var tmpStack [1024]float32
+	tmp := tmpStack[:]
+	ixA, ixB := interior(ow, p.W, p.KW, p.StrideW, dw, p.PadL)
 	for pl := lo; pl < hi; pl++ {
 		n, c := pl/p.C, pl%p.C
 		xc := x[pl*hw : (pl+1)*hw]
@@ -223,21 +228,74 @@ func (t *poolTask) maxPlanes(lo, hi int) {
 			copy(colMax, xc[(hs+kh0*dh)*p.W:(hs+kh0*dh+1)*p.W])
 			for kh := kh0 + 1; kh < kh1; kh++ {
 				row := xc[(hs+kh*dh)*p.W : (hs+kh*dh+1)*p.W]
-				for i, v := range row {
-					colMax[i] = max(colMax[i], v)
+				if t.simd {
+					maxRowSIMD(colMax, row)
+				} else {
+					maxRowGo(colMax, row)
 				}
 			}
-			for ox := range drow {
-				ws := ox*p.StrideW - p.PadL
-				kw0, kw1 := validRange(ws, p.KW, dw, p.W)
-				m := negInf
-				for kw := kw0; kw < kw1; kw++ {
-					m = max(m, colMax[ws+kw*dw])
+			for ox := 0; ox < ixA; ox++ {
+				drow[ox] = maxWindow(colMax, ox*p.StrideW-p.PadL, p.KW, dw, negInf)
+			}
+			switch {
+			case p.KW == 3 && dw == 1 && p.StrideW == 1 && ixB > ixA:
+				if t.simd {
+					max3RowSIMD(drow[ixA:ixB], colMax[ixA-p.PadL:])
+				} else {
+					max3RowGo(drow[ixA:ixB], colMax[ixA-p.PadL:])
 				}
-				drow[ox] = m
+			case p.KW == 3 && dw == 1 && t.simd && ixB > ixA && (ixB-1-ixA)*p.StrideW+1 <= len(tmp):
+				// Strided: the stride-1 window maxima over the interior
+				// span (SIMD), then every StrideW-th of them.
+				wsA := ixA*p.StrideW - p.PadL
+				span := tmp[:(ixB-1-ixA)*p.StrideW+1]
+				max3RowSIMD(span, colMax[wsA:])
+				for ox := ixA; ox < ixB; ox++ {
+					drow[ox] = span[(ox-ixA)*p.StrideW]
+				}
+			case p.KW == 3 && dw == 1:
+				for ox := ixA; ox < ixB; ox++ {
+					ws := ox*p.StrideW - p.PadL
+					c := colMax[ws : ws+3 : ws+3]
+					drow[ox] = max(c[0], c[1], c[2])
+				}
+			default:
+				for ox := ixA; ox < ixB; ox++ {
+					ws := ox*p.StrideW - p.PadL
+					m := colMax[ws]
+					for kw := 1; kw < p.KW; kw++ {
+						m = max(m, colMax[ws+kw*dw])
+					}
+					drow[ox] = m
+				}
+			}
+			for ox := ixB; ox < ow; ox++ {
+				drow[ox] = maxWindow(colMax, ox*p.StrideW-p.PadL, p.KW, dw, negInf)
 			}
 		}
 	}
+}
+
+// interior returns the output columns [a, b) whose whole window
+// [ox*s-padL, ox*s-padL+d*(k-1)] lies inside [0, w); edge columns need
+// validRange.
+func interior(ow, w, k, s, d, padL int) (a, b int) {
+	a = min((padL+s-1)/s, ow)
+	if last := w - 1 - d*(k-1) + padL; last >= 0 {
+		b = min(last/s+1, ow)
+	}
+	return a, max(a, b)
+}
+
+// maxWindow is the max over the valid columns of the window starting at ws
+// (negInf when none is valid).
+func maxWindow(colMax []float32, ws, k, d int, negInf float32) float32 {
+	kw0, kw1 := validRange(ws, k, d, len(colMax))
+	m := negInf
+	for kw := kw0; kw < kw1; kw++ {
+		m = max(m, colMax[ws+kw*d])
+	}
+	return m
 }
 
 func (t *poolTask) avgPlanes(lo, hi int) {
@@ -250,6 +308,7 @@ func (t *poolTask) avgPlanes(lo, hi int) {
 		colSum = make([]float32, p.W)
 	}
 	colSum = colSum[:p.W]
+	ixA, ixB := interior(ow, p.W, p.KW, p.StrideW, 1, p.PadL)
 	for pl := lo; pl < hi; pl++ {
 		n, c := pl/p.C, pl%p.C
 		xc := x[pl*hw : (pl+1)*hw]
@@ -266,34 +325,79 @@ func (t *poolTask) avgPlanes(lo, hi int) {
 			}
 			for kh := kh0 + 1; kh < kh1; kh++ {
 				row := xc[(hs+kh)*p.W : (hs+kh+1)*p.W]
-				for i, v := range row {
-					colSum[i] += v
+				if t.simd {
+					addRowSIMD(colSum, row)
+				} else {
+					addRowGo(colSum, row)
 				}
 			}
-			for ox := range drow {
-				ws := ox*p.StrideW - p.PadL
-				kw0, kw1 := validRange(ws, p.KW, 1, p.W)
-				var s float32
-				if kw1 > kw0 && kh1 > kh0 {
-					for _, v := range colSum[ws+kw0 : ws+kw1] {
-						s += v
+			for ox := 0; ox < ixA; ox++ {
+				drow[ox] = avgWindow(&p, colSum, ox, padRows, kh1-kh0, countIncludePad)
+			}
+			if ixB > ixA {
+				// Whole windows: KW valid columns, a constant divisor.
+				cnt := (kh1 - kh0) * p.KW
+				if countIncludePad {
+					cnt = padRows * p.KW
+				}
+				div := float32(cnt)
+				if kh1 <= kh0 || cnt <= 0 {
+					clear(drow[ixA:ixB])
+				} else if p.KW == 3 && p.StrideW == 1 {
+					if t.simd {
+						avg3RowSIMD(drow[ixA:ixB], colSum[ixA-p.PadL:], div)
+					} else {
+						avg3RowGo(drow[ixA:ixB], colSum[ixA-p.PadL:], div)
+					}
+				} else if p.KW == 3 {
+					for ox := ixA; ox < ixB; ox++ {
+						ws := ox*p.StrideW - p.PadL
+						c := colSum[ws : ws+3 : ws+3]
+						var s float32
+						s += c[0]
+						s += c[1]
+						s += c[2]
+						drow[ox] = s / div
+					}
+				} else {
+					for ox := ixA; ox < ixB; ox++ {
+						ws := ox*p.StrideW - p.PadL
+						var s float32
+						for _, v := range colSum[ws : ws+p.KW] {
+							s += v
+						}
+						drow[ox] = s / div
 					}
 				}
-				var cnt int
-				if countIncludePad {
-					cnt = padRows * (min(ws+p.KW, p.W+p.PadR) - ws)
-				} else {
-					cnt = (kh1 - kh0) * (kw1 - kw0)
-				}
-				if cnt > 0 {
-					s /= float32(cnt)
-				} else {
-					s = 0
-				}
-				drow[ox] = s
+			}
+			for ox := max(ixB, ixA); ox < ow; ox++ {
+				drow[ox] = avgWindow(&p, colSum, ox, padRows, kh1-kh0, countIncludePad)
 			}
 		}
 	}
+}
+
+// avgWindow is the average of output column ox from the column sums of
+// validRows input rows (padRows rows of the padded extent).
+func avgWindow(p *PoolParams, colSum []float32, ox, padRows, validRows int, countIncludePad bool) float32 {
+	ws := ox*p.StrideW - p.PadL
+	kw0, kw1 := validRange(ws, p.KW, 1, p.W)
+	var s float32
+	if kw1 > kw0 && validRows > 0 {
+		for _, v := range colSum[ws+kw0 : ws+kw1] {
+			s += v
+		}
+	}
+	var cnt int
+	if countIncludePad {
+		cnt = padRows * (min(ws+p.KW, p.W+p.PadR) - ws)
+	} else {
+		cnt = validRows * (kw1 - kw0)
+	}
+	if cnt > 0 {
+		return s / float32(cnt)
+	}
+	return 0
 }
 
 type adaptiveArgs struct {
@@ -322,5 +426,46 @@ func adaptiveRange(a *adaptiveArgs, lo, hi int) {
 				dst[i*ow+j] = float32(s / float64((h1-h0)*(w1-w0)))
 			}
 		}
+	}
+}
+
+// Pure-Go row kernels of the pools (the avx512 path has assembly versions
+// with the same results; max may differ in the sign of a zero).
+
+// maxRowGo sets dst[i] = max(dst[i], src[i]).
+func maxRowGo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = max(dst[i], v)
+	}
+}
+
+// max3RowGo sets dst[i] = max(src[i], src[i+1], src[i+2]).
+func max3RowGo(dst, src []float32) {
+	src = src[:len(dst)+2]
+	for i := range dst {
+		c := src[i : i+3 : i+3]
+		dst[i] = max(c[0], c[1], c[2])
+	}
+}
+
+// addRowGo sets dst[i] += src[i].
+func addRowGo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// avg3RowGo sets dst[i] = (((0 + src[i]) + src[i+1]) + src[i+2]) / div.
+func avg3RowGo(dst, src []float32, div float32) {
+	src = src[:len(dst)+2]
+	for i := range dst {
+		c := src[i : i+3 : i+3]
+		var s float32
+		s += c[0]
+		s += c[1]
+		s += c[2]
+		dst[i] = s / div
 	}
 }

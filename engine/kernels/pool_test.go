@@ -137,7 +137,9 @@ func TestPoolOutHWConcrete(t *testing.T) {
 	}
 }
 
-func TestPoolCombinations(t *testing.T) {
+func TestPoolCombinations(t *testing.T) { forEachPath(t, testPoolCombinations) }
+
+func testPoolCombinations(t *testing.T) {
 	seed := uint64(100)
 	kernels := []struct{ k, s int }{{2, 2}, {3, 1}, {3, 2}, {5, 3}, {7, 1}, {3, 3}}
 	pads := [][4]int{{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 0, 1, 1}, {1, 0, 0, 1}, {2, 1, 0, 2}}
@@ -147,7 +149,7 @@ func TestPoolCombinations(t *testing.T) {
 				continue
 			}
 			for _, ceil := range []bool{false, true} {
-				for _, hw := range [][2]int{{13, 11}, {8, 9}, {7, 7}} {
+				for _, hw := range [][2]int{{13, 11}, {8, 9}, {7, 7}, {5, 37}} {
 					p := PoolParams{N: 2, C: 3, H: hw[0], W: hw[1], KH: k.k, KW: k.k, StrideH: k.s, StrideW: k.s,
 						PadT: pd[0], PadL: pd[1], PadB: pd[2], PadR: pd[3], CeilMode: ceil}
 					if p.H+p.PadT+p.PadB < p.KH || p.W+p.PadL+p.PadR < p.KW {
@@ -176,7 +178,32 @@ func TestPoolCombinations(t *testing.T) {
 	runPoolCase(t, 3, p, false, false, 0, 0)
 }
 
-func TestMaxPoolNaNAndInf(t *testing.T) {
+func TestMaxPoolNaNAndInf(t *testing.T) { forEachPath(t, testMaxPoolNaNAndInf) }
+
+func testMaxPoolNaNAndInf(t *testing.T) {
+	// A NaN anywhere in a window (first, middle or last of a row, in a
+	// full 16-lane block or in the masked tail) makes that window NaN.
+	for _, w := range []int{5, 16, 19, 40} {
+		for _, at := range []int{0, 1, w / 2, w - 1} {
+			p := PoolParams{N: 1, C: 1, H: 3, W: w, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}
+			x := make([]float32, 3*w)
+			for i := range x {
+				x[i] = float32(i%7) - 3
+			}
+			x[w+at] = float32(math.NaN()) // middle row: every output row sees it
+			y := make([]float32, 3*w)
+			MaxPool2D(p, x, y, 1, 0)
+			for oy := 0; oy < 3; oy++ {
+				for ox := 0; ox < w; ox++ {
+					got := math.IsNaN(float64(y[oy*w+ox]))
+					want := ox >= at-1 && ox <= at+1
+					if got != want {
+						t.Fatalf("W=%d NaN at %d: output (%d,%d) NaN = %v, want %v", w, at, oy, ox, got, want)
+					}
+				}
+			}
+		}
+	}
 	p := PoolParams{N: 1, C: 1, H: 2, W: 2, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
 	y := make([]float32, 1)
 	MaxPool2D(p, []float32{1, float32(math.NaN()), 3, 2}, y, 1, 0)

@@ -1,0 +1,10 @@
+package zoo
+
+import "github.com/inceptionzoo/inception/tensor"
+
+// ForwardInto computes the main output for x into out, which must already
+// have the output shape [N, output shape...] (for example from a previous
+// Forward at the same batch size). After a first call at a batch size it
+// does not allocate, which makes it the call for serving loops and
+// benchmarks.
+func (m *Model) ForwardInto(x, out *tensor.Tensor) error { return m.exec.RunInto(x, out) }
