@@ -4,15 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -289,33 +284,6 @@ func TestNodeTests(t *testing.T) {
 	_, err = conformance.RunNodeTests(conformance.NodeConfig{DataDir: t.TempDir(), KnownFailures: kf})
 	require.ErrorIs(t, err, conformance.ErrOracle)
 	require.Contains(t, err.Error(), "libonnx-testdata")
-}
-
-// TestNodeTestListInSync: testdata/node_tests.txt equals the
-// nodeTestCases table of package onnx's runner (read from its source).
-func TestNodeTestListInSync(t *testing.T) {
-	const src = "../onnx/nodetests_run_test.go"
-	f, err := parser.ParseFile(token.NewFileSet(), src, nil, 0)
-	require.NoError(t, err)
-	var want []string
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "nodeTestCases" || len(vs.Values) != 1 {
-			return true
-		}
-		for _, el := range vs.Values[0].(*ast.CompositeLit).Elts {
-			s, err := strconv.Unquote(el.(*ast.BasicLit).Value)
-			require.NoError(t, err)
-			want = append(want, s)
-		}
-		return false
-	})
-	require.NotEmpty(t, want, "nodeTestCases not found in %s", src)
-	got, err := conformance.NodeTestCases()
-	require.NoError(t, err)
-	if !slices.Equal(got, want) {
-		t.Errorf("testdata/node_tests.txt (%d cases) differs from nodeTestCases in %s (%d cases): copy the list again", len(got), src, len(want))
-	}
 }
 
 // TestTorchTwins exports seeded torchvision GoogLeNet and Inception v3

@@ -3,7 +3,6 @@
 package zoo_test
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/inceptionzoo/inception/internal/ort"
+	"github.com/inceptionzoo/inception/internal/testkit"
+	"github.com/inceptionzoo/inception/internal/testkit/orttest"
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
@@ -30,128 +31,6 @@ import (
 // in ONNX Runtime as it runs in the engine. Run with
 //
 //	CGO_ENABLED=1 go test -tags ort ./zoo/   (or: make ort)
-
-// ortMissing fails the test under CI=true and skips it otherwise.
-func ortMissing(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-}
-
-// ortRequire initialises ONNX Runtime, skipping (failing under CI=true)
-// when the library is not installed.
-func ortRequire(tb testing.TB) {
-	tb.Helper()
-	err := ort.Init()
-	if errors.Is(err, ort.ErrNoLibrary) {
-		ortMissing(tb, "ONNX Runtime oracle missing: %v (install it with ./scripts/setup.sh)", err)
-	}
-	require.NoError(tb, err)
-}
-
-// ortStandardInput is the ONNX suite's input: element i is i/n.
-func ortStandardInput(shape ...int) *tensor.Tensor {
-	t := tensor.New(shape...)
-	n := float32(len(t.Data))
-	for i := range t.Data {
-		t.Data[i] = float32(i) / n
-	}
-	return t
-}
-
-// ortRandomInput is U(-1, 1) from the seeded stream "x".
-func ortRandomInput(seed uint64, shape ...int) *tensor.Tensor {
-	t := tensor.New(shape...)
-	r := nn.NewRand(seed, "x")
-	for i := range t.Data {
-		t.Data[i] = r.Uniform(-1, 1)
-	}
-	return t
-}
-
-// ortClose reports every element of got outside
-// |got-want| <= atol + rtol*|want| as a test error (the first few by index)
-// and returns the largest absolute difference.
-func ortClose(tb testing.TB, what string, got, want *tensor.Tensor, rtol, atol float64) float64 {
-	tb.Helper()
-	require.NotNil(tb, got, what)
-	require.NotNil(tb, want, what)
-	require.Equal(tb, want.Shape, got.Shape, "%s: shape", what)
-	var maxAbs float64
-	bad := 0
-	for i, w := range want.Data {
-		d := math.Abs(float64(got.Data[i]) - float64(w))
-		maxAbs = math.Max(maxAbs, d)
-		if !(d <= atol+rtol*math.Abs(float64(w))) {
-			if bad < 5 {
-				tb.Errorf("%s[%d]: got %v, want %v (|diff| %.3g)", what, i, got.Data[i], w, d)
-			}
-			bad++
-		}
-	}
-	if bad > 0 {
-		tb.Errorf("%s: %d of %d elements out of tolerance (rtol %g, atol %g)", what, bad, len(want.Data), rtol, atol)
-	}
-	return maxAbs
-}
-
-func ortMaxDiff(a, b *tensor.Tensor) float64 {
-	var m float64
-	for i := range a.Data {
-		m = math.Max(m, math.Abs(float64(a.Data[i])-float64(b.Data[i])))
-	}
-	return m
-}
-
-// ortSoftmax returns the row-wise softmax of y [N, C], in float64.
-func ortSoftmax(y *tensor.Tensor) *tensor.Tensor {
-	c := y.Shape[len(y.Shape)-1]
-	p := tensor.New(y.Shape...)
-	for r := 0; r < len(y.Data); r += c {
-		row := y.Data[r : r+c]
-		m := math.Inf(-1)
-		for _, v := range row {
-			m = math.Max(m, float64(v))
-		}
-		var s float64
-		for _, v := range row {
-			s += math.Exp(float64(v) - m)
-		}
-		for i, v := range row {
-			p.Data[r+i] = float32(math.Exp(float64(v)-m) / s)
-		}
-	}
-	return p
-}
-
-// ortExposeGemm returns model with the output of its single Gemm node (the
-// classifier's logits) added as a second graph output, and its name.
-func ortExposeGemm(tb testing.TB, model []byte) ([]byte, string) {
-	tb.Helper()
-	var m pb.ModelProto
-	require.NoError(tb, proto.Unmarshal(model, &m))
-	var gemm *pb.NodeProto
-	for _, n := range m.GetGraph().GetNode() {
-		if n.GetOpType() == "Gemm" {
-			require.Nil(tb, gemm, "more than one Gemm node")
-			gemm = n
-		}
-	}
-	require.NotNil(tb, gemm, "no Gemm node")
-	name := gemm.GetOutput()[0]
-	m.Graph.Output = append(m.Graph.Output, &pb.ValueInfoProto{
-		Name: proto.String(name),
-		Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{
-			ElemType: proto.Int32(int32(pb.TensorProto_FLOAT)),
-		}}},
-	})
-	b, err := proto.Marshal(&m)
-	require.NoError(tb, err)
-	return b, name
-}
 
 // caffePooling rewrites the light inception_v1 graph to the pooling of BVLC
 // Caffe's GoogLeNet, which the zoo's inception-v1 implements: ceil-rounded
@@ -210,7 +89,7 @@ func caffePooling(tb testing.TB, model []byte) []byte {
 // file the "modelzoo-pooling" case pins that the two layouts really
 // compute different functions.
 func TestORTModelZooWeights(t *testing.T) {
-	ortRequire(t)
+	orttest.Require(t)
 	const rtol, atol = 1e-3, 1e-4
 	for _, tc := range []struct {
 		model, file, variant string
@@ -222,11 +101,7 @@ func TestORTModelZooWeights(t *testing.T) {
 		{model: "inception-v1-caffe2", file: "light_inception_v1.onnx", variant: "as-is"},
 		{model: "inception-v2", file: "light_inception_v2.onnx", variant: "as-is"},
 	} {
-		src, err := os.ReadFile(filepath.Join("../../shared/onnx-light", tc.file))
-		if errors.Is(err, os.ErrNotExist) {
-			ortMissing(t, "shared test data missing: %v (check out the shared folder as ../shared beside the repository)", err)
-		}
-		require.NoError(t, err)
+		src := testkit.ReadShared(t, "onnx-light", tc.file)
 		seeds := []uint64{3, 2024}
 		if tc.wantDiffer {
 			seeds = seeds[:1]
@@ -235,7 +110,7 @@ func TestORTModelZooWeights(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%s/seed=%d", tc.model, tc.variant, seed), func(t *testing.T) {
 				rb, err := onnx.RandomizeConstantWeights(src, seed)
 				require.NoError(t, err)
-				rb, logits := ortExposeGemm(t, rb)
+				rb, logits := testkit.ExposeGemm(t, rb)
 				if tc.rewrite != nil {
 					rb = tc.rewrite(t, rb)
 				}
@@ -250,22 +125,22 @@ func TestORTModelZooWeights(t *testing.T) {
 
 				var outs []*tensor.Tensor
 				var maxErr float64
-				for k, x := range []*tensor.Tensor{ortStandardInput(1, 3, 224, 224), ortRandomInput(seed, 1, 3, 224, 224)} {
+				for k, x := range []*tensor.Tensor{testkit.StandardInput(1, 3, 224, 224), testkit.RandomInput(seed, 1, 3, 224, 224)} {
 					got, err := m.Forward(x)
 					require.NoError(t, err)
 					want, err := oracle.Run(map[string]*tensor.Tensor{"data_0": x})
 					require.NoError(t, err)
 					// Caffe2's Gemm output is [1, 1000], as ours.
 					if tc.wantDiffer {
-						d := ortMaxDiff(got, want[logits])
+						d := testkit.MaxDiff(got, want[logits])
 						t.Logf("input %d: max |zoo-ORT| logits %.3g (known difference)", k, d)
 						if d <= 1e-2 {
 							t.Errorf("input %d: zoo inception-v1 (ceil pooling) agrees with the floor-pooled Model Zoo graph (max |diff| %.3g): the pooling check is not sensitive", k, d)
 						}
 						continue
 					}
-					dl := ortClose(t, fmt.Sprintf("input %d logits", k), got, want[logits], rtol, atol)
-					dp := ortClose(t, fmt.Sprintf("input %d softmax", k), ortSoftmax(got), want["prob_1"], rtol, atol)
+					dl := testkit.Close(t, fmt.Sprintf("input %d logits", k), got, want[logits], rtol, atol)
+					dp := testkit.Close(t, fmt.Sprintf("input %d softmax", k), testkit.Softmax(got), want["prob_1"], rtol, atol)
 					maxErr = math.Max(maxErr, dl)
 					t.Logf("input %d: max |zoo-ORT| logits %.3g, probabilities %.3g", k, dl, dp)
 					outs = append(outs, want[logits])
@@ -273,7 +148,7 @@ func TestORTModelZooWeights(t *testing.T) {
 				if tc.wantDiffer {
 					return
 				}
-				if d := ortMaxDiff(outs[0], outs[1]); d < 1000*atol || d < 100*maxErr {
+				if d := testkit.MaxDiff(outs[0], outs[1]); d < 1000*atol || d < 100*maxErr {
 					t.Errorf("ORT logits change by %.3g between the inputs, want >= %g and >= 100x the max error %.3g", d, 1000*atol, maxErr)
 				} else {
 					t.Logf("ORT logits change by %.3g between the inputs", d)
@@ -308,7 +183,7 @@ func classifierBias(m *zoo.Model) *tensor.Tensor {
 // the comparison covers more than the bias. Exports are streamed to a
 // temporary file (inception-v4 and Inception-ResNet-v2 are ~170-220 MB).
 func TestORTExports(t *testing.T) {
-	ortRequire(t)
+	orttest.Require(t)
 	const rtol, atol = 1e-3, 1e-4
 	type job struct {
 		model string
@@ -343,12 +218,12 @@ func TestORTExports(t *testing.T) {
 			var maxErr float64
 			minSpread := math.Inf(1)
 			for _, batch := range []int{1, 2} {
-				x := ortRandomInput(uint64(10+batch), append([]int{batch}, m.Spec.Input...)...)
+				x := testkit.RandomInput(uint64(10+batch), append([]int{batch}, m.Spec.Input...)...)
 				want, err := m.Forward(x)
 				require.NoError(t, err)
 				got, err := oracle.Run(map[string]*tensor.Tensor{"input": x})
 				require.NoError(t, err)
-				maxErr = math.Max(maxErr, ortClose(t, fmt.Sprintf("batch %d output", batch), got["output"], want, rtol, atol))
+				maxErr = math.Max(maxErr, testkit.Close(t, fmt.Sprintf("batch %d output", batch), got["output"], want, rtol, atol))
 				c := m.Spec.Classes
 				for s := range batch {
 					lo, hi := math.Inf(1), math.Inf(-1)

@@ -21,71 +21,32 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/onnx"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
-const sharedLight = "../../../shared/onnx-light"
-
-// missing fails the test under CI=true and skips it otherwise.
-func missing(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-}
-
 // requireORT initialises ONNX Runtime, skipping (failing under CI=true) if
-// the library is not installed.
+// the library is not installed. (Tests of other packages use
+// internal/testkit/orttest, which package ort's own tests cannot import.)
 func requireORT(tb testing.TB) {
 	tb.Helper()
 	err := Init()
 	if errors.Is(err, ErrNoLibrary) {
-		missing(tb, "ONNX Runtime oracle missing: %v", err)
+		testkit.Missing(tb, "ONNX Runtime oracle missing: %v", err)
 	}
 	require.NoError(tb, err)
 }
 
-// sharedFile returns the path of a file in the shared onnx-light folder,
-// skipping (failing under CI=true) if it is absent.
-func sharedFile(tb testing.TB, name string) string {
-	tb.Helper()
-	p := filepath.Join(sharedLight, name)
-	if _, err := os.Stat(p); err != nil {
-		missing(tb, "shared test data missing: %v (check out the shared folder as ../shared beside the repository)", err)
-	}
-	return p
-}
-
-// standardInput is the ONNX suite's input: element i is i/n.
-func standardInput(shape ...int) *tensor.Tensor {
-	t := tensor.New(shape...)
-	n := float32(len(t.Data))
-	for i := range t.Data {
-		t.Data[i] = float32(i) / n
+// reference64 is a float64 reference result as a float32 tensor of the
+// given shape (testkit.Close checks that the lengths agree).
+func reference64(want []float64, shape ...int) *tensor.Tensor {
+	t := &tensor.Tensor{Shape: shape, Data: make([]float32, len(want))}
+	for i, w := range want {
+		t.Data[i] = float32(w)
 	}
 	return t
-}
-
-// allClose reports the first element where |got-want| > atol + rtol*|want|.
-func allClose(tb testing.TB, got []float32, want []float64, rtol, atol float64) {
-	tb.Helper()
-	require.Len(tb, got, len(want))
-	bad := 0
-	for i := range want {
-		if d := math.Abs(float64(got[i]) - want[i]); !(d <= atol+rtol*math.Abs(want[i])) {
-			if bad < 5 {
-				tb.Errorf("element %d: got %v, want %v (|diff| %.3g)", i, got[i], want[i], d)
-			}
-			bad++
-		}
-	}
-	if bad > 0 {
-		tb.Errorf("%d of %d elements out of tolerance (rtol %g, atol %g)", bad, len(want), rtol, atol)
-	}
 }
 
 func TestLibraryVersion(t *testing.T) {
@@ -102,8 +63,8 @@ func TestLightInception(t *testing.T) {
 	requireORT(t)
 	for _, name := range []string{"light_inception_v1", "light_inception_v2"} {
 		t.Run(name, func(t *testing.T) {
-			model := sharedFile(t, name+".onnx")
-			f, err := os.Open(sharedFile(t, name+"_output_0.pb"))
+			model := testkit.SharedFile(t, "onnx-light", name+".onnx")
+			f, err := os.Open(testkit.SharedFile(t, "onnx-light", name+"_output_0.pb"))
 			require.NoError(t, err)
 			defer f.Close()
 			want, err := onnx.DecodeTensor(f, onnx.Limits{})
@@ -118,7 +79,7 @@ func TestLightInception(t *testing.T) {
 			if got, want := s.OutputNames(), []string{"prob_1"}; !slices.Equal(got, want) {
 				t.Fatalf("OutputNames() = %v, want %v", got, want)
 			}
-			out, err := s.Run(map[string]*tensor.Tensor{"data_0": standardInput(1, 3, 224, 224)})
+			out, err := s.Run(map[string]*tensor.Tensor{"data_0": testkit.StandardInput(1, 3, 224, 224)})
 			require.NoError(t, err)
 			got := out["prob_1"]
 			require.NotNil(t, got)
@@ -129,11 +90,7 @@ func TestLightInception(t *testing.T) {
 			if !tensor.SameShape(got.Shape, wantShape) {
 				t.Fatalf("output shape %v, want %v", got.Shape, wantShape)
 			}
-			want64 := make([]float64, len(want.Float))
-			for i, v := range want.Float {
-				want64[i] = float64(v)
-			}
-			allClose(t, got.Data, want64, 1e-3, 1e-7)
+			testkit.Close(t, "prob_1", got, &tensor.Tensor{Shape: wantShape, Data: want.Float}, 1e-3, 1e-7)
 		})
 	}
 }
@@ -271,15 +228,6 @@ func (n tinyNet) reference(x *tensor.Tensor) []float64 {
 	return y
 }
 
-func randomInput(seed uint64, shape ...int) *tensor.Tensor {
-	r := rand.New(rand.NewPCG(seed, 1))
-	t := tensor.New(shape...)
-	for i := range t.Data {
-		t.Data[i] = float32(r.Float64()*2 - 1)
-	}
-	return t
-}
-
 func TestDynamicBatch(t *testing.T) {
 	requireORT(t)
 	net := newTinyNet(42)
@@ -294,7 +242,7 @@ func TestDynamicBatch(t *testing.T) {
 	}
 	for _, batch := range []int{2, 1, 3} {
 		t.Run(fmt.Sprintf("batch%d", batch), func(t *testing.T) {
-			x := randomInput(uint64(batch), batch, tinyC, tinyH, tinyW)
+			x := testkit.RandomInput(uint64(batch), batch, tinyC, tinyH, tinyW)
 			out, err := s.Run(map[string]*tensor.Tensor{"x": x})
 			require.NoError(t, err)
 			y := out["y"]
@@ -302,7 +250,7 @@ func TestDynamicBatch(t *testing.T) {
 			if got, want := y.Shape, []int{batch, tinyOut}; !tensor.SameShape(got, want) {
 				t.Fatalf("shape %v, want %v", got, want)
 			}
-			allClose(t, y.Data, net.reference(x), 1e-3, 1e-4)
+			testkit.Close(t, "y", y, reference64(net.reference(x), batch, tinyOut), 1e-3, 1e-4)
 		})
 	}
 }
@@ -316,14 +264,14 @@ func TestRunConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
-			x := randomInput(uint64(100+g), 2, tinyC, tinyH, tinyW)
+			x := testkit.RandomInput(uint64(100+g), 2, tinyC, tinyH, tinyW)
 			for range 5 {
 				out, err := s.Run(map[string]*tensor.Tensor{"x": x})
 				if err != nil {
 					t.Errorf("goroutine %d: %v", g, err)
 					return
 				}
-				allClose(t, out["y"].Data, net.reference(x), 1e-3, 1e-4)
+				testkit.Close(t, fmt.Sprintf("goroutine %d y", g), out["y"], reference64(net.reference(x), 2, tinyOut), 1e-3, 1e-4)
 			}
 		})
 	}
@@ -335,7 +283,7 @@ func TestRunErrors(t *testing.T) {
 	s, err := NewSession(newTinyNet(1).model(t), 1)
 	require.NoError(t, err)
 	defer s.Close()
-	good := randomInput(1, 1, tinyC, tinyH, tinyW)
+	good := testkit.RandomInput(1, 1, tinyC, tinyH, tinyW)
 	tests := []struct {
 		name    string
 		inputs  map[string]*tensor.Tensor
@@ -464,7 +412,7 @@ var lightV1Bench = map[int]*benchSession{1: {}, DefaultIntraOpThreads: {}}
 //	CGO_ENABLED=1 go test -tags ort -run '^$' -bench LightInceptionV1/threads=2 -benchtime 20x ./internal/ort/
 func BenchmarkLightInceptionV1(b *testing.B) {
 	requireORT(b)
-	model := sharedFile(b, "light_inception_v1.onnx")
+	model := testkit.SharedFile(b, "onnx-light", "light_inception_v1.onnx")
 	for _, threads := range []int{DefaultIntraOpThreads, 1} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
 			benchLight(b, model, threads, lightV1Bench[threads])
@@ -478,7 +426,7 @@ func benchLight(b *testing.B, model string, threads int, st *benchSession) {
 		// Writing 5 resets VmHWM to the current RSS (Linux >= 4.0).
 		reset := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 		base, baseErr := procStatusKB("VmRSS")
-		st.x = standardInput(1, 3, 224, 224)
+		st.x = testkit.StandardInput(1, 3, 224, 224)
 		if st.s, st.err = NewSession(model, threads); st.err != nil {
 			return
 		}

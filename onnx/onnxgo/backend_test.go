@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	gt "gorgonia.org/tensor"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/onnxgo"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
@@ -20,8 +21,8 @@ import (
 // TestGraphs decodes small models through onnx-go into the Backend and
 // checks what it rebuilds (inputs, outputs, opset) and computes.
 func TestGraphs(t *testing.T) {
-	x := randomInput(1, 2, 3)
-	x2 := randomInput(2, 2, 3)
+	x := testkit.RandomInput(1, 2, 3)
+	x2 := testkit.RandomInput(2, 2, 3)
 	elementwise := func(f func(i int, v float32) float32) func() []*tensor.Tensor {
 		return func() []*tensor.Tensor {
 			y := tensor.New(x.Shape...)
@@ -175,7 +176,7 @@ func TestGraphs(t *testing.T) {
 			want := tc.want()
 			require.Len(t, got, len(want))
 			for i := range want {
-				closeness(t, "output", got[i], want[i], 0, 0)
+				testkit.Close(t, "output", got[i], want[i], 0, 0)
 			}
 			rebuilt, err := b.Model()
 			require.NoError(t, err)
@@ -197,7 +198,7 @@ func TestDynamicBatch(t *testing.T) {
 		Node: []*pb.NodeProto{node("Relu", []string{"x"}, []string{"y"})},
 	}))
 	for _, batch := range []int{1, 3} {
-		x := randomInput(uint64(batch), batch, 3)
+		x := testkit.RandomInput(uint64(batch), batch, 3)
 		require.NoError(t, m.SetInput(0, toGT(x)))
 		y := outputs(t, m, b)[0]
 		require.Equal(t, []int{batch, 3}, y.Shape)

@@ -1,11 +1,6 @@
 package onnxgo_test
 
 import (
-	"errors"
-	"fmt"
-	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	ogo "github.com/owulveryck/onnx-go"
@@ -13,35 +8,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	gt "gorgonia.org/tensor"
 
-	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx/onnxgo"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 	"github.com/inceptionzoo/inception/tensor"
 )
-
-const sharedLight = "../../../shared/onnx-light"
-
-// missing fails the test under CI=true and skips it otherwise.
-func missing(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-}
-
-// readShared returns a file of the shared onnx-light folder, skipping
-// (failing under CI=true) when it is absent.
-func readShared(tb testing.TB, name string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedLight, name))
-	if errors.Is(err, os.ErrNotExist) {
-		missing(tb, "shared test data missing: %v (check out the shared folder as ../shared beside the repository)", err)
-	}
-	require.NoError(tb, err)
-	return b
-}
 
 // decode decodes data with onnx-go into a new Backend.
 func decode(tb testing.TB, data []byte, opts ...onnxgo.Option) (*ogo.Model, *onnxgo.Backend) {
@@ -88,57 +58,6 @@ func outputs(tb testing.TB, m *ogo.Model, b *onnxgo.Backend) []*tensor.Tensor {
 		out[i] = fromGT(tb, t)
 	}
 	return out
-}
-
-// standardInput is the ONNX suite's input: element i is i/n.
-func standardInput(shape ...int) *tensor.Tensor {
-	t := tensor.New(shape...)
-	n := float32(len(t.Data))
-	for i := range t.Data {
-		t.Data[i] = float32(i) / n
-	}
-	return t
-}
-
-// randomInput is U(-1, 1) from the seeded stream "x".
-func randomInput(seed uint64, shape ...int) *tensor.Tensor {
-	t := tensor.New(shape...)
-	r := nn.NewRand(seed, "x")
-	for i := range t.Data {
-		t.Data[i] = r.Uniform(-1, 1)
-	}
-	return t
-}
-
-// closeness reports every element outside |got-want| <= atol + rtol*|want|
-// and returns the largest absolute difference.
-func closeness(tb testing.TB, what string, got, want *tensor.Tensor, rtol, atol float64) float64 {
-	tb.Helper()
-	require.Equal(tb, want.Shape, got.Shape, "%s: shape", what)
-	var maxAbs float64
-	bad := 0
-	for i, w := range want.Data {
-		d := math.Abs(float64(got.Data[i]) - float64(w))
-		maxAbs = math.Max(maxAbs, d)
-		if !(d <= atol+rtol*math.Abs(float64(w))) {
-			if bad < 5 {
-				tb.Errorf("%s[%d]: got %v, want %v (|diff| %.3g)", what, i, got.Data[i], w, d)
-			}
-			bad++
-		}
-	}
-	if bad > 0 {
-		tb.Errorf("%s: %d of %d elements out of tolerance (rtol %g, atol %g)", what, bad, len(want.Data), rtol, atol)
-	}
-	return maxAbs
-}
-
-func maxDiff(a, b *tensor.Tensor) float64 {
-	var m float64
-	for i := range a.Data {
-		m = math.Max(m, math.Abs(float64(a.Data[i])-float64(b.Data[i])))
-	}
-	return m
 }
 
 // ---- small hand-made models ----

@@ -15,6 +15,7 @@ import (
 	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
 	"github.com/inceptionzoo/inception/onnx/onnxgo"
@@ -53,15 +54,15 @@ func setLightInput(t *testing.T, m *ogo.Model, byName bool, x *tensor.Tensor) {
 func TestLightInceptionShipped(t *testing.T) {
 	for _, tc := range lightInputs {
 		t.Run(tc.name, func(t *testing.T) {
-			data := readShared(t, tc.name+".onnx")
-			want, err := onnx.DecodeTensor(bytes.NewReader(readShared(t, tc.name+"_output_0.pb")), onnx.Limits{})
+			data := testkit.ReadShared(t, "onnx-light", tc.name+".onnx")
+			want, err := onnx.DecodeTensor(bytes.NewReader(testkit.ReadShared(t, "onnx-light", tc.name+"_output_0.pb")), onnx.Limits{})
 			require.NoError(t, err)
 			m, b := decode(t, data)
-			setLightInput(t, m, tc.byName, standardInput(1, 3, 224, 224))
+			setLightInput(t, m, tc.byName, testkit.StandardInput(1, 3, 224, 224))
 			got := outputs(t, m, b)
 			require.Len(t, got, 1)
 			wt := &tensor.Tensor{Shape: []int{1, 1000}, Data: want.Float}
-			closeness(t, "prob_1", got[0], wt, 1e-3, 1e-7)
+			testkit.Close(t, "prob_1", got[0], wt, 1e-3, 1e-7)
 			rebuilt, err := b.Model()
 			require.NoError(t, err)
 			if got, want := rebuilt.Graph().Opset, tc.wantOpset; got != want {
@@ -79,24 +80,24 @@ func TestLightInceptionShipped(t *testing.T) {
 func TestLightInceptionRandomized(t *testing.T) {
 	for _, tc := range lightInputs {
 		t.Run(tc.name, func(t *testing.T) {
-			data, err := onnx.RandomizeConstantWeights(readShared(t, tc.name+".onnx"), 5)
+			data, err := onnx.RandomizeConstantWeights(testkit.ReadShared(t, "onnx-light", tc.name+".onnx"), 5)
 			require.NoError(t, err)
 			direct, err := onnx.LoadReader(bytes.NewReader(data), onnx.LoadOptions{})
 			require.NoError(t, err)
 			m, b := decode(t, data)
 			var ys []*tensor.Tensor
-			for k, x := range []*tensor.Tensor{standardInput(1, 3, 224, 224), randomInput(5, 1, 3, 224, 224)} {
+			for k, x := range []*tensor.Tensor{testkit.StandardInput(1, 3, 224, 224), testkit.RandomInput(5, 1, 3, 224, 224)} {
 				setLightInput(t, m, tc.byName, x)
 				got := outputs(t, m, b)[0]
 				want, err := direct.Run(map[string]*tensor.Tensor{"data_0": x})
 				require.NoError(t, err)
-				d := closeness(t, fmt.Sprintf("input %d prob_1", k), got, want["prob_1"], 1e-3, 1e-4)
+				d := testkit.Close(t, fmt.Sprintf("input %d prob_1", k), got, want["prob_1"], 1e-3, 1e-4)
 				t.Logf("input %d: max |onnx-go backend - runner| %.3g", k, d)
 				ys = append(ys, got)
 			}
 			// The randomized v2 saturates its softmax (see ../ort_test.go),
 			// so its probabilities move less than v1's.
-			if d := maxDiff(ys[0], ys[1]); d < 1e-6 {
+			if d := testkit.MaxDiff(ys[0], ys[1]); d < 1e-6 {
 				t.Errorf("outputs change by %.3g between the inputs: the comparison shows nothing", d)
 			}
 		})
@@ -108,11 +109,11 @@ func TestLightInceptionRandomized(t *testing.T) {
 // replaces that weight, and Run reports that data_0 was never set instead
 // of running on a placeholder.
 func TestSetInputAddressesNodeIDs(t *testing.T) {
-	m, b := decode(t, readShared(t, "light_inception_v1.onnx"))
+	m, b := decode(t, testkit.ReadShared(t, "onnx-light", "light_inception_v1.onnx"))
 	n, ok := m.GetNodeByName("conv1/7x7_s2_b_0")
 	require.True(t, ok)
 	require.Equal(t, int64(0), n.ID(), "the bias is graph input 0")
-	require.NoError(t, m.SetInput(0, toGT(standardInput(1, 3, 224, 224))))
+	require.NoError(t, m.SetInput(0, toGT(testkit.StandardInput(1, 3, 224, 224))))
 	err := b.Run()
 	require.ErrorIs(t, err, onnxgo.ErrInput)
 	require.Contains(t, err.Error(), `"data_0"`)
@@ -140,7 +141,7 @@ func TestGorgonnxHelper(t *testing.T) {
 	}
 	n, ok := m.GetNodeByName("data_0")
 	require.True(t, ok)
-	require.NoError(t, n.(ogo.DataCarrier).SetTensor(toGT(standardInput(1, 3, 224, 224))))
+	require.NoError(t, n.(ogo.DataCarrier).SetTensor(toGT(testkit.StandardInput(1, 3, 224, 224))))
 	if err := g.Run(); err != nil {
 		fmt.Printf("GORGONNX-FAILED run: %v\n", err)
 		return
@@ -155,7 +156,7 @@ func TestGorgonnxHelper(t *testing.T) {
 // process so that a panic in its VM goroutine cannot take the test binary
 // down; a crash counts as a failure to run, a result as a test failure.
 func TestGorgonnxCannotRunLightV1(t *testing.T) {
-	data, err := onnx.RandomizeConstantWeights(readShared(t, "light_inception_v1.onnx"), 5)
+	data, err := onnx.RandomizeConstantWeights(testkit.ReadShared(t, "onnx-light", "light_inception_v1.onnx"), 5)
 	require.NoError(t, err)
 	path := t.TempDir() + "/light_v1_random.onnx"
 	require.NoError(t, os.WriteFile(path, data, 0o644))
@@ -209,13 +210,13 @@ func TestZooExports(t *testing.T) {
 			m, b := decode(t, buf.Bytes())
 			tDecode := time.Since(t0)
 
-			x := randomInput(3, append([]int{2}, zm.Spec.Input...)...)
+			x := testkit.RandomInput(3, append([]int{2}, zm.Spec.Input...)...)
 			require.NoError(t, m.SetInput(0, toGT(x)))
 			got := outputs(t, m, b)
 			require.NotEmpty(t, got)
 			want, err := zm.Forward(x)
 			require.NoError(t, err)
-			d := closeness(t, "output", got[0], want, 1e-3, 1e-4)
+			d := testkit.Close(t, "output", got[0], want, 1e-3, 1e-4)
 			c := zm.Spec.Classes
 			var spread float64
 			for i := range c {
