@@ -3,8 +3,8 @@ GO ?= go
 
 .PHONY: test setup check unit ort goldens race fuzz run
 
-## test: install the oracles, then vet, test (pure Go), test against ONNX Runtime, race-test the engine and zoo, and fuzz the ONNX decoder briefly
-test: setup check unit ort race fuzz
+## test: install the oracles, then vet, test (pure Go), check the shipped model's test accuracy, test against ONNX Runtime, race-test the engine and zoo, and fuzz the ONNX decoder briefly
+test: setup check unit eval-d2l ort race fuzz
 
 setup:
 	./scripts/setup.sh
@@ -38,11 +38,16 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 
-## run: the main job
+## run: the main job (classify the bundled images with the shipped model, offline)
 run:
-	$(GO) run ./cmd/inception run inception-v1
+	$(GO) run ./cmd/inception classify
 
 ## train-d2l: retrain the shipped Fashion-MNIST GoogLeNet (assets/) with the gorgonia back end; resumable, about an hour on 2 idle cores
 .PHONY: train-d2l
 train-d2l:
 	./scripts/train-d2l.sh
+
+## eval-d2l: the shipped model's top-1 accuracy on the 10,000 Fashion-MNIST test images; fails below 0.88
+.PHONY: eval-d2l
+eval-d2l:
+	$(GO) run ./cmd/inception eval --model assets/inception-v1-d2l-fmnist28.onnx --data fashion-mnist --min-accuracy 0.88

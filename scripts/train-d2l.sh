@@ -6,7 +6,7 @@
 # Settings (see the lead's notes in assets/README.md for why they differ
 # from the book's 96x96 / SGD lr 0.1 / 10 epochs): 28x28 (the native
 # resolution; GoogLeNet-d2l still has 1x1 spatial extent after b4), batch
-# 128, Adam lr 1e-3 with a cosine schedule, 2 epochs, Xavier-uniform
+# 128, Adam lr 1e-3 with a cosine schedule, 4 epochs, Xavier-uniform
 # initialisation, seed 1. Checkpoints go to $TRAIN_DIR (default
 # /tmp/train-d2l/ck); rerunning resumes. Needs dataset-fashion-mnist
 # (scripts/setup.sh installs it).
@@ -17,6 +17,6 @@ OUT="${OUT:-assets/inception-v1-d2l-fmnist28.onnx}"
 mkdir -p "$TRAIN_DIR" "$(dirname "$OUT")"
 go build -o "$TRAIN_DIR/inception" ./cmd/inception
 "$TRAIN_DIR/inception" train --model inception-v1-d2l --data fashion-mnist --size 28 \
-  --epochs "${EPOCHS:-2}" --batch 128 --optimizer adam --lr 0.001 --schedule cosine \
+  --epochs "${EPOCHS:-4}" --batch 128 --optimizer adam --lr 0.001 --schedule cosine \
   --checkpoint "$TRAIN_DIR/ck" --checkpoint-every 50 --log-every 10 --out "$OUT"
 "$TRAIN_DIR/inception" eval --model "$OUT" --data fashion-mnist

@@ -7,14 +7,20 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/inceptionzoo/inception/labels"
+	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/preprocess"
+	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
 )
 
@@ -156,7 +162,8 @@ func TestClassifyErrors(t *testing.T) {
 		{"top", []string{"--top", "0", good}, []string{"--top 0: want 1 to 1000"}},
 		{"not cached", []string{"--cache", t.TempDir(), good}, []string{"no pretrained weights in the cache", "--pretrained", "--weights FILE.onnx"}},
 		{"no weights known", []string{"--model", "inception-v3", good}, []string{"no known pretrained weights for inception-v3", "scripts/torch_export.py", "--weights FILE"}},
-		{"no images", nil, []string{"at least one IMAGE"}},
+		{"model without images", []string{"--model", "inception-v3"}, []string{"--model needs IMAGE, DIR or GLOB arguments", "shipped model"}},
+		{"pretrained without images", []string{"--pretrained"}, []string{"--pretrained needs IMAGE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,4 +184,171 @@ func TestClassifyErrors(t *testing.T) {
 	require.Contains(t, out, good+":\n   1. ")
 	require.Contains(t, out, broken+": error")
 	require.Contains(t, stderr, broken+": preprocess: unsupported or corrupt image")
+}
+
+// shippedOrSkip returns the module root and the shipped model's path, or
+// skips (fails with CI=true) when the model has not been trained yet.
+func shippedOrSkip(t *testing.T) (root, model string) {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	root, err = moduleRoot(wd)
+	require.NoError(t, err)
+	model = filepath.Join(root, filepath.FromSlash(shippedModel))
+	if _, err := os.Stat(model); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shipped model missing under CI: %v", err)
+		}
+		t.Skipf("shipped model missing (%v); train it with `make train-d2l`", err)
+	}
+	return root, model
+}
+
+// TestClassifyShipped runs `inception classify` without arguments and
+// checks its answers against the shipped ONNX file run on the PNG bytes
+// divided by 255, the way train/data feeds Fashion-MNIST to the trainer.
+func TestClassifyShipped(t *testing.T) {
+	root, model := shippedOrSkip(t)
+	e := env{reg: registry.Default}
+
+	out, _, err := runWith(t, e, classifyCmd, "--json", "--top", "3")
+	require.NoError(t, err)
+	var got struct {
+		Model, Weights    string
+		Input             []int64
+		Top               int
+		Images            []shippedResult
+		Labelled, Correct int
+		InTop             int `json:"in_top_k"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Equal(t, []int64{1, 28, 28}, got.Input)
+	require.Equal(t, 3, got.Top)
+
+	// The oracle: raw 8-bit pixels / 255, no resampling, no normalisation.
+	paths, err := filepath.Glob(filepath.Join(root, "assets", "fashion-mnist", "*.png"))
+	require.NoError(t, err)
+	require.Len(t, paths, 10)
+	require.Len(t, got.Images, len(paths))
+	x := tensor.New(len(paths), 1, 28, 28)
+	for i, p := range paths {
+		f, err := os.Open(p)
+		require.NoError(t, err)
+		img, err := png.Decode(f)
+		require.NoError(t, f.Close())
+		require.NoError(t, err)
+		g, ok := img.(*image.Gray)
+		require.True(t, ok, "%s: %T, want 8-bit grayscale", p, img)
+		require.Equal(t, image.Rect(0, 0, 28, 28), g.Bounds())
+		for k, v := range g.Pix {
+			x.Data[i*28*28+k] = float32(v) / 255
+		}
+	}
+	m, err := onnx.Load(model, onnx.LoadOptions{})
+	require.NoError(t, err)
+	outs, err := m.Run(map[string]*tensor.Tensor{m.InputNames()[0]: x})
+	require.NoError(t, err)
+	want := zoo.TopK(outs[m.OutputNames()[0]], 3, true)
+	names := labels.FashionMNIST()
+	correct := 0
+	for i, r := range got.Images {
+		base := filepath.Base(paths[i])
+		require.Equal(t, filepath.Join(root, "assets", "fashion-mnist", base), filepath.Join(root, "cmd", "inception", r.File), "paths relative to the working directory")
+		label, err := strconv.Atoi(strings.SplitN(base, "-", 2)[0])
+		require.NoError(t, err)
+		if r.Label != label || r.LabelName != names[label] {
+			t.Errorf("%s: label %d %q, want %d %q", base, r.Label, r.LabelName, label, names[label])
+		}
+		require.Len(t, r.Top, 3)
+		for k, p := range r.Top {
+			w := want[i][k]
+			if p.Index != w.Index || p.Label != names[w.Index] || math.Abs(float64(p.Score-w.Score)) > 1e-4+1e-3*float64(w.Score) {
+				t.Errorf("%s rank %d: got %+v, want %+v (%s)", base, k+1, p, w, names[w.Index])
+			}
+		}
+		if r.Correct != (want[i][0].Index == label) {
+			t.Errorf("%s: correct %v, want %v", base, r.Correct, !r.Correct)
+		}
+		if r.Correct {
+			correct++
+		}
+	}
+	if got.Labelled != 10 || got.Correct != correct {
+		t.Errorf("labelled %d correct %d, want 10 and %d", got.Labelled, got.Correct, correct)
+	}
+	// The model scores >= 0.88 on the 10,000 test images (make eval-d2l);
+	// fewer than 7 of these 10 would mean a broken file or preprocessing.
+	if correct < 7 {
+		t.Errorf("%d of 10 bundled images correct, want at least 7", correct)
+	}
+
+	// The text form, from a subdirectory of the checkout.
+	t.Chdir(filepath.Join(root, "assets"))
+	out, _, err = runWith(t, e, classifyCmd)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.Len(t, lines, 13, out)
+	require.Equal(t, "inception-v1-d2l (Fashion-MNIST, input 1x28x28), weights inception-v1-d2l-fmnist28.onnx", lines[0])
+	require.Regexp(t, `^IMAGE +TRUE +PREDICTED +RESULT$`, lines[1])
+	require.Regexp(t, `^fashion-mnist/0-t-shirt-top\.png +T-shirt/top +\S.* \d\.\d{3} +(ok|wrong)$`, lines[2])
+	require.Equal(t, fmt.Sprintf("%d of 10 correct (top-1)", correct), lines[12])
+}
+
+// TestClassifyShippedErrors: classify without arguments outside a
+// checkout, and in a checkout without the trained model.
+func TestClassifyShippedErrors(t *testing.T) {
+	e := env{reg: registry.Default}
+	outside := t.TempDir()
+	t.Chdir(outside)
+	_, _, err := runWith(t, e, classifyCmd)
+	require.ErrorIs(t, err, errNoCheckout)
+	require.ErrorContains(t, err, "no go.mod declaring module "+modulePath)
+	require.ErrorContains(t, err, shippedModel)
+
+	// A go.mod of another module does not count; this one does.
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "go.mod"), []byte("module example.com/other\n"), 0o644))
+	checkout := filepath.Join(outside, "co")
+	sub := filepath.Join(checkout, "a", "b")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(checkout, "go.mod"), []byte("// c\nmodule "+modulePath+"\n\ngo 1.26\n"), 0o644))
+	t.Chdir(sub)
+	_, _, err = runWith(t, e, classifyCmd)
+	require.ErrorIs(t, err, errShippedModel)
+	require.ErrorContains(t, err, filepath.Join(checkout, "assets", "inception-v1-d2l-fmnist28.onnx"))
+	require.ErrorContains(t, err, "make train-d2l")
+	require.NotContains(t, err.Error(), "\n")
+
+	tests := []struct {
+		dir, want string
+	}{
+		{"/", ""},
+		{outside, ""},
+		{checkout, checkout},
+		{sub, checkout},
+	}
+	for _, tt := range tests {
+		got, err := moduleRoot(tt.dir)
+		if got != tt.want || (err == nil) != (tt.want != "") {
+			t.Errorf("moduleRoot(%s) = %q, %v; want %q", tt.dir, got, err, tt.want)
+		}
+	}
+}
+
+func TestImageLabel(t *testing.T) {
+	tests := []struct {
+		name string
+		want int
+	}{
+		{"0-t-shirt-top.png", 0},
+		{"9-ankle-boot.png", 9},
+		{"10-x.png", -1},
+		{"-1-x.png", -1},
+		{"x-3.png", -1},
+		{"3.png", -1},
+	}
+	for _, tt := range tests {
+		if got := imageLabel(filepath.Join("d", tt.name), 10); got != tt.want {
+			t.Errorf("imageLabel(%s) = %d, want %d", tt.name, got, tt.want)
+		}
+	}
 }

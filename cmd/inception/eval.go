@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,21 +18,30 @@ import (
 
 func init() { commands = append(commands, evalCmd) }
 
+// errAccuracy reports an accuracy below eval's --min-accuracy.
+var errAccuracy = errors.New("accuracy below the required minimum")
+
 // evalCmd is `inception eval`: top-1 accuracy of a model on the
 // Fashion-MNIST test split or an image folder, run by the zoo's engines.
 func evalCmd() *cobra.Command {
 	var model, weights, dataArg string
 	var batch, limit int
+	var minAcc float64
 	cmd := &cobra.Command{
-		Use:   "eval --model FILE.onnx|NAME [--weights FILE.onnx] --data fashion-mnist|DIR",
+		Use:   "eval --model FILE.onnx|NAME [--weights FILE.onnx] --data fashion-mnist|DIR [--min-accuracy A]",
 		Short: "Top-1 accuracy on the Fashion-MNIST test set or an image folder",
 		Long: `A FILE.onnx model runs in the ONNX runner (onnx.Load) at the input size
 the file declares; a zoo NAME runs in the engine (zoo.Load, with
 zoo.WithWeights(--weights) if given) at the model's input size. Data are
 resized to the model's input (bilinear); an image folder is preprocessed
-with the zoo model's preset (a NAME is required for that).`,
+with the zoo model's preset (a NAME is required for that). With
+--min-accuracy A, an accuracy below A is an error (exit status 1), for
+make eval-d2l.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if minAcc < 0 || minAcc > 1 {
+				return fmt.Errorf("eval: --min-accuracy %g: want 0 to 1", minAcc)
+			}
 			var run func(*tensor.Tensor) (*tensor.Tensor, error)
 			var in nn.Shape
 			var spec *registry.Entry
@@ -102,6 +112,9 @@ with the zoo model's preset (a NAME is required for that).`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: top-1 accuracy %.4f on %d images (%s, input %v)\n", model, acc, set.Len(), dataArg, in)
+			if acc < minAcc {
+				return fmt.Errorf("eval: %w: %s: top-1 accuracy %.4f is below --min-accuracy %.4f", errAccuracy, model, acc, minAcc)
+			}
 			return nil
 		},
 	}
@@ -110,5 +123,6 @@ with the zoo model's preset (a NAME is required for that).`,
 	cmd.Flags().StringVar(&dataArg, "data", "", "fashion-mnist or an image folder")
 	cmd.Flags().IntVar(&batch, "batch", 250, "evaluation batch size")
 	cmd.Flags().IntVar(&limit, "limit", 0, "evaluate only the first N images (0: all)")
+	cmd.Flags().Float64Var(&minAcc, "min-accuracy", 0, "fail (exit non-zero) if the top-1 accuracy is below this (0 to 1)")
 	return cmd
 }

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestEvalMinAccuracy: eval's --min-accuracy passes at the measured
+// accuracy and fails just above it (make eval-d2l relies on this).
+func TestEvalMinAccuracy(t *testing.T) {
+	_, model := shippedOrSkip(t)
+	needFashionMNIST(t)
+	out, err := run(t, "eval", "--model", model, "--data", "fashion-mnist", "--limit", "100")
+	require.NoError(t, err)
+	m := regexp.MustCompile(`top-1 accuracy (\d\.\d{4}) on 100 images`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	acc, err := strconv.ParseFloat(m[1], 64)
+	require.NoError(t, err)
+
+	_, err = run(t, "eval", "--model", model, "--data", "fashion-mnist", "--limit", "100", "--min-accuracy", fmt.Sprint(acc-0.005))
+	require.NoError(t, err)
+	if acc <= 0.99 {
+		out, err = run(t, "eval", "--model", model, "--data", "fashion-mnist", "--limit", "100", "--min-accuracy", fmt.Sprint(acc+0.01))
+		require.ErrorIs(t, err, errAccuracy)
+		require.ErrorContains(t, err, fmt.Sprintf("top-1 accuracy %.4f is below --min-accuracy %.4f", acc, acc+0.01))
+		require.Contains(t, out, m[0], "the accuracy is printed before the failure")
+	}
+	for _, bad := range []string{"-0.1", "1.5"} {
+		_, err = run(t, "eval", "--model", model, "--data", "fashion-mnist", "--min-accuracy", bad)
+		require.ErrorContains(t, err, "--min-accuracy "+bad+": want 0 to 1")
+	}
+}
