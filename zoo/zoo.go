@@ -4,10 +4,10 @@
 //	m, err := zoo.Load("inception-v1")
 //	probs, err := m.Predict(x, 5) // x is a [N, 3, 224, 224] tensor
 //
-// Until pretrained weights are loaded, a model's weights come from a seeded,
-// documented initialisation (nn.InitParams): the same seed gives the same
-// weights on every machine and Go version. A Model is safe for concurrent
-// use.
+// Weights come from an ONNX file (WithWeights), from the model's published
+// files (Pretrained), or else from a seeded, documented initialisation
+// (nn.InitParams): the same seed gives the same weights on every machine and
+// Go version. A Model is safe for concurrent use.
 package zoo
 
 import (
