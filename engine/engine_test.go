@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/inceptionzoo/inception/nn"
@@ -180,4 +181,38 @@ func shapeOf(x *tensor.Tensor) []int {
 		return nil
 	}
 	return x.Shape
+}
+
+// TestBatchMatchesImages requires a batch, whose images run in parallel
+// with GOMAXPROCS > 1, to give bit-identical outputs to the same images
+// run one by one, for the main and the auxiliary outputs, through Run,
+// RunAll and RunInto.
+func TestBatchMatchesImages(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+	for _, tt := range testNets {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := nn.Lower(tt.net, tt.in)
+			require.NoError(t, err)
+			m, err := Compile(g, nn.InitParams(g, 5))
+			require.NoError(t, err)
+			const n = 5
+			x := randInput(tt.in, n, 9)
+			batch, err := m.RunAll(x)
+			require.NoError(t, err)
+			into := tensor.New(batch[0].Shape...)
+			require.NoError(t, m.RunInto(x, into))
+			require.Equal(t, batch[0].Data, into.Data, "RunInto vs RunAll")
+			inSz := len(x.Data) / n
+			for i := 0; i < n; i++ {
+				xi, err := tensor.FromData(x.Data[i*inSz:(i+1)*inSz], append([]int{1}, x.Shape[1:]...)...)
+				require.NoError(t, err)
+				one, err := m.RunAll(xi)
+				require.NoError(t, err)
+				for k := range one {
+					sz := len(one[k].Data)
+					require.Equal(t, one[k].Data, batch[k].Data[i*sz:(i+1)*sz], "image %d output %d", i, k)
+				}
+			}
+		})
+	}
 }

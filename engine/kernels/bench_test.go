@@ -32,6 +32,7 @@ var benchConvCases = []struct {
 	name string
 	p    ConvParams
 }{
+	{"googlenet_conv3_3x3_64to192_56", ConvParams{N: 1, C: 64, H: 56, W: 56, OutC: 192, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1}},
 	{"googlenet_3a_3x3_96to128_28", ConvParams{N: 1, C: 96, H: 28, W: 28, OutC: 128, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1}},
 	{"googlenet_3a_1x1_192to64_28", ConvParams{N: 1, C: 192, H: 28, W: 28, OutC: 64, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1}},
 	{"v3_1x7_160to160_17", ConvParams{N: 1, C: 160, H: 17, W: 17, OutC: 160, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadL: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1}},

@@ -69,22 +69,29 @@ func ensureWorkers(k int) {
 	workersMu.Unlock()
 }
 
+// running counts the parallel loops in progress (see parallelRun).
+var running atomic.Int32
+
 // parallelRun calls t.run over disjoint sub-ranges [lo, hi) covering [0, n).
 // When GOMAXPROCS > 1 and n > 1 the ranges are handed out dynamically (up
 // to 4 chunks per core) to the calling goroutine and up to GOMAXPROCS-1
 // persistent helper goroutines; otherwise t.run(0, n) runs on the caller.
-// It allocates nothing in the steady state. Tasks must not call
-// parallelRun themselves (helpers never wait, so nesting would still
-// finish, but it would serialise).
+// While another parallel loop is in progress (a nested call from a task,
+// as when the engine runs the images of a batch in parallel, or another
+// goroutine's loop) the cores are already busy and t.run(0, n) also runs on
+// the caller. How the range is split never changes a kernel's results.
+// It allocates nothing in the steady state.
 func parallelRun(n int, t rangeTask) {
 	if n <= 0 {
 		return
 	}
 	procs := min(runtime.GOMAXPROCS(0), n)
-	if procs <= 1 {
+	if procs <= 1 || running.Load() > 0 {
 		t.run(0, n)
 		return
 	}
+	running.Add(1)
+	defer running.Add(-1)
 	helpers := procs - 1
 	ensureWorkers(helpers)
 	chunks := min(procs*4, n)
@@ -109,6 +116,31 @@ func parallelRun(n int, t rangeTask) {
 	<-j.done
 	j.t = nil
 	jobPool.Put(j)
+}
+
+// RangeTask is the body of a parallel loop run by Parallel.
+type RangeTask interface {
+	// Run processes the items [lo, hi).
+	Run(lo, hi int)
+}
+
+type exported struct{ t RangeTask }
+
+func (e *exported) run(lo, hi int) { e.t.Run(lo, hi) }
+
+var exportedPool = sync.Pool{New: func() any { return new(exported) }}
+
+// Parallel calls t.Run over disjoint sub-ranges covering [0, n) on up to
+// GOMAXPROCS goroutines, like the kernels split their own work; kernels
+// called from t.Run then run on the calling goroutine. The engine uses it
+// to run the images of a batch in parallel. It allocates nothing in the
+// steady state when t is a pointer.
+func Parallel(n int, t RangeTask) {
+	e := exportedPool.Get().(*exported)
+	e.t = t
+	parallelRun(n, e)
+	e.t = nil
+	exportedPool.Put(e)
 }
 
 // parallelFor is parallelRun for a closure.
