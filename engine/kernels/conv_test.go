@@ -193,6 +193,11 @@ func testConv2DInceptionShapes(t *testing.T) {
 		{N: 2, C: 20, H: 35, W: 35, OutC: 30, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 1, C: 24, H: 17, W: 17, OutC: 20, KH: 7, KW: 1, StrideH: 1, StrideW: 1, PadT: 3, PadB: 3, DilH: 1, DilW: 1, Groups: 1},
 		{N: 1, C: 6, H: 23, W: 23, OutC: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, DilH: 2, DilW: 2, Groups: 1},
+		// More rows than one row tile: the im2col B is packed once and
+		// shared by every row tile (several k blocks; flat, strided, tiny).
+		{N: 2, C: 40, H: 7, W: 7, OutC: 400, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 1, C: 36, H: 17, W: 17, OutC: 200, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1},
+		{N: 1, C: 2, H: 5, W: 5, OutC: 250, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
 	}
 	for _, p := range cases {
 		runConvCase(t, r, p, true, true, 5, 7)

@@ -95,6 +95,12 @@ type bSrc struct {
 	ldb   int
 	trans bool
 	conv  *convGeom
+	// packed, when set, is the whole op(B) packed ahead of the tiles by
+	// packShared: k block p0 starts at p0*npad and holds npad/nr panels of
+	// kb×nr, so the panel of column j (a multiple of nr) starts at
+	// p0*npad + j*kb.
+	packed []float32
+	npad   int
 }
 
 // packedA holds an m×k matrix packed for micro-kernel mk: k blocks of
@@ -160,34 +166,100 @@ func gemm(mk *microKernel, m, n, k int, alpha float32, as aSrc, bs bSrc, beta fl
 			mt = (m + mc - 1) / mc
 		}
 	}
-	g := gemmTask{mk: mk, m: m, n: n, k: k, mc: mc, nc: nc, nt: nt, alpha: alpha, beta: beta,
+	g := gemmTask{mk: mk, m: m, n: n, k: k, mc: mc, nc: nc, mt: mt, nt: nt, alpha: alpha, beta: beta,
 		as: as, bs: bs, c: c, ldc: ldc, bias: bias, relu: relu}
+	// An implicit im2col B needed by several row tiles is packed once,
+	// shared by all of them, instead of once per tile.
+	var shared *[]float32
+	if bs.conv != nil && mt > 1 {
+		npad := (n + nr - 1) / nr * nr
+		if k*npad <= maxSharedB {
+			shared = sharedB(k * npad)
+			g.bs = bSrc{packed: (*shared)[:k*npad], npad: npad}
+			packShared(bs.conv, bs.b, k, n, npad, nr, nc, g.bs.packed, work >= 4*minParallelWork)
+		}
+	}
 	if work < 4*minParallelWork || mt*nt == 1 {
 		g.run(0, mt*nt)
+	} else {
+		t := gemmTasks.Get().(*gemmTask)
+		*t = g
+		parallelRun(mt*nt, t)
+		*t = gemmTask{}
+		gemmTasks.Put(t)
+	}
+	if shared != nil {
+		sharedPool.Put(shared)
+	}
+}
+
+// maxSharedB bounds the floats of a B packed for all row tiles at once
+// (larger ones are packed per tile).
+const maxSharedB = 1 << 20
+
+var sharedPool sync.Pool
+
+// sharedB returns a pooled buffer of at least n floats.
+func sharedB(n int) *[]float32 {
+	if b, ok := sharedPool.Get().(*[]float32); ok {
+		if cap(*b) >= n {
+			return b
+		}
+	}
+	b := make([]float32, n, max(n, maxSharedB/4))
+	return &b
+}
+
+// packShared packs the whole k×n implicit im2col matrix of image x under
+// g into dst (layout of bSrc.packed), in units of one k block by nc
+// columns, in parallel when par is set.
+func packShared(g *convGeom, x []float32, k, n, npad, nr, nc int, dst []float32, par bool) {
+	kbs := (k + gemmKC - 1) / gemmKC
+	ncs := (n + nc - 1) / nc
+	a := packArgs{g: g, x: x, k: k, n: n, npad: npad, nr: nr, nc: nc, ncs: ncs, dst: dst}
+	if !par {
+		packRange(&a, 0, kbs*ncs)
 		return
 	}
-	t := gemmTasks.Get().(*gemmTask)
-	*t = g
-	parallelRun(mt*nt, t)
-	*t = gemmTask{}
-	gemmTasks.Put(t)
+	parallelArgs(packPoolArgs, kbs*ncs, gemmKC*nc, a, packRange)
+}
+
+type packArgs struct {
+	g                       *convGeom
+	x                       []float32
+	k, n, npad, nr, nc, ncs int
+	dst                     []float32
+}
+
+var packPoolArgs = newArgPool[packArgs]()
+
+func packRange(a *packArgs, lo, hi int) {
+	for u := lo; u < hi; u++ {
+		p0 := (u / a.ncs) * gemmKC
+		j0 := (u % a.ncs) * a.nc
+		kb := min(gemmKC, a.k-p0)
+		nb := min(a.nc, a.n-j0)
+		a.g.packB(a.x, p0, j0, kb, nb, a.nr, a.dst[p0*a.npad+j0*kb:])
+	}
 }
 
 var gemmTasks = sync.Pool{New: func() any { return new(gemmTask) }}
 
 // gemmTask computes output tiles of one gemm call; tile t covers rows
-// [(t/nt)*mc, +mc) and columns [(t%nt)*nc, +nc).
+// [(t/nt)*mc, +mc) and columns [(t%nt)*nc, +nc), or, when B is packed
+// ahead (bs.packed), rows [(t%mt)*mc, +mc) and columns [(t/mt)*nc, +nc),
+// so that consecutive tiles share their B columns.
 type gemmTask struct {
-	mk          *microKernel
-	m, n, k     int
-	mc, nc, nt  int
-	alpha, beta float32
-	as          aSrc
-	bs          bSrc
-	c           []float32
-	ldc         int
-	bias        []float32
-	relu        bool
+	mk             *microKernel
+	m, n, k        int
+	mc, nc, mt, nt int
+	alpha, beta    float32
+	as             aSrc
+	bs             bSrc
+	c              []float32
+	ldc            int
+	bias           []float32
+	relu           bool
 }
 
 func (g *gemmTask) run(lo, hi int) {
@@ -201,6 +273,10 @@ func (g *gemmTask) run(lo, hi int) {
 	for t := lo; t < hi; t++ {
 		i0 := (t / g.nt) * g.mc
 		j0 := (t % g.nt) * g.nc
+		if bs.packed != nil {
+			i0 = (t % g.mt) * g.mc
+			j0 = (t / g.mt) * g.nc
+		}
 		mb := min(g.mc, m-i0)
 		nb := min(g.nc, n-j0)
 		for p0 := 0; p0 < k; p0 += gemmKC {
@@ -216,6 +292,8 @@ func (g *gemmTask) run(lo, hi int) {
 			// only a last partial panel is packed (at its usual place).
 			var bd []float32
 			switch {
+			case bs.packed != nil:
+				bp = bs.packed[p0*bs.npad+j0*kb:]
 			case bs.conv != nil:
 				bs.conv.packB(bs.b, p0, j0, kb, nb, nr, bp)
 			case bs.trans:
