@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // minParallelWork is the approximate number of scalar operations below which
@@ -53,20 +54,72 @@ var (
 	workers   int // helper goroutines started so far (they never exit)
 )
 
+// spinFor is how long an idle helper keeps polling for the next job, and
+// the caller of a parallel loop for its helpers to finish, before blocking.
+// Kernels of one forward pass follow each other within microseconds, while
+// waking a parked goroutine takes tens of microseconds on a busy machine;
+// like ONNX Runtime's thread pool, spinning briefly bridges the gap.
+const spinFor = 100 * time.Microsecond
+
 // ensureWorkers starts helper goroutines until there are at least k.
 func ensureWorkers(k int) {
 	workersMu.Lock()
 	for ; workers < k; workers++ {
-		go func() {
-			for j := range queue {
-				j.work()
-				if j.pending.Add(-1) == 0 {
-					j.done <- struct{}{}
-				}
-			}
-		}()
+		go helper()
 	}
 	workersMu.Unlock()
+}
+
+// helper runs jobs from queue forever, spinning for spinFor after each job
+// before it blocks on the queue again.
+func helper() {
+	for {
+		j := <-queue
+		for j != nil {
+			j.work()
+			if j.pending.Add(-1) == 0 {
+				j.done <- struct{}{}
+			}
+			j = poll()
+		}
+	}
+}
+
+// poll waits up to spinFor for a job on queue without blocking, yielding
+// the processor between checks; it returns nil if none came.
+func poll() *job {
+	var start time.Time
+	for i := 0; ; i++ {
+		select {
+		case j := <-queue:
+			return j
+		default:
+		}
+		if i%32 == 0 {
+			if i == 0 {
+				start = time.Now()
+			} else if time.Since(start) > spinFor {
+				return nil
+			}
+		}
+		runtime.Gosched()
+	}
+}
+
+// wait waits for j's helpers: it spins for up to spinFor, then blocks.
+func (j *job) wait() {
+	var start time.Time
+	for i := 0; j.pending.Load() != 0; i++ {
+		if i%32 == 0 {
+			if i == 0 {
+				start = time.Now()
+			} else if time.Since(start) > spinFor {
+				break
+			}
+		}
+		runtime.Gosched()
+	}
+	<-j.done
 }
 
 // running counts the parallel loops in progress (see parallelRun).
@@ -113,7 +166,7 @@ func parallelRun(n int, t rangeTask) {
 		j.done <- struct{}{}
 	}
 	j.work()
-	<-j.done
+	j.wait()
 	j.t = nil
 	jobPool.Put(j)
 }
