@@ -49,6 +49,7 @@ type workspace struct {
 type step struct {
 	name string // node path, for errors and profiles
 	kind string // op type of the first node, e.g. "Conv"
+	macs int64  // MACs per image of the first node
 	out  int    // output node ID
 	in   []int  // input node IDs
 	run  func(ws *workspace, args *runArgs)

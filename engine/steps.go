@@ -19,7 +19,7 @@ func or1(v int) int {
 // whose inputs were written in place produce no step.
 func (c *compiler) makeStep(n *nn.Node, chain []*nn.Node) (*step, error) {
 	out := chain[len(chain)-1].ID
-	st := &step{name: n.Path, kind: strings.TrimPrefix(fmt.Sprintf("%T", n.Op), "nn."), out: out, in: n.Inputs}
+	st := &step{name: n.Path, kind: strings.TrimPrefix(fmt.Sprintf("%T", n.Op), "nn."), macs: n.MACs, out: out, in: n.Inputs}
 	in := n.Inputs[0]
 	inShape := n.In[0]
 	slot, total, off := c.dst(out)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -94,6 +95,7 @@ func benchCmd() *cobra.Command {
 	var cfg benchConfig
 	var asJSON bool
 	var child, onnxPath string
+	var layers int
 	cmd := &cobra.Command{
 		Use:   "bench [NAMES...]",
 		Short: "Measure forward latency, throughput, GFLOP/s and peak memory",
@@ -113,7 +115,11 @@ ONNX Runtime with 2 intra-op threads on the same input, with the same
 warm-up and run counts, after checking that both outputs agree. The two
 engines run alternately, pass by pass, so that both see the same machine
 load; the go row then shows its latency and peak RSS relative to ONNX
-Runtime's.`,
+Runtime's.
+
+With --layers N it prints instead, per model at batch 1, where our engine
+spends its time: the time per op type and the N slowest kernel calls
+(median over --runs passes) with their GFLOP/s.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bs, err := parseBatches(batches)
 			if err != nil {
@@ -130,6 +136,14 @@ Runtime's.`,
 			}
 			if len(args) == 0 {
 				args = []string{"inception-v1-tv", "inception-v3"}
+			}
+			if layers > 0 {
+				for _, name := range args {
+					if err := profileModel(cmd.OutOrStdout(), name, layers, cfg); err != nil {
+						return err
+					}
+				}
+				return nil
 			}
 			var rows []benchResult
 			for _, name := range args {
@@ -154,6 +168,7 @@ Runtime's.`,
 	cmd.Flags().IntVar(&cfg.Warmup, "warmup", 2, "untimed forward passes before the timed ones")
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", zoo.DefaultSeed, "seed for weights and input")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().IntVar(&layers, "layers", 0, "profile batch 1 instead: time per op type and the N slowest layers")
 	return cmd
 }
 
@@ -416,4 +431,55 @@ func writeBenchTable(w io.Writer, rows []benchResult) error {
 	}
 	_, err := fmt.Fprintf(w, "ort rows: ONNX Runtime %s, %d intra-op threads, same input, warm-up and run counts\n", ort.LibraryVersion(), ortThreads)
 	return err
+}
+
+// profileModel prints where the engine spends its time on name at batch 1:
+// the total per op type, then the top slowest steps.
+func profileModel(w io.Writer, name string, top int, cfg benchConfig) error {
+	m, err := zoo.Load(name, zoo.WithSeed(cfg.Seed))
+	if err != nil {
+		return err
+	}
+	steps, err := m.Profile(DeterministicInput(m.Spec.Input, 1, cfg.Seed), cfg.Runs)
+	if err != nil {
+		return err
+	}
+	var total time.Duration
+	byOp := map[string]time.Duration{}
+	var ops []string
+	for _, s := range steps {
+		if _, ok := byOp[s.Op]; !ok {
+			ops = append(ops, s.Op)
+		}
+		byOp[s.Op] += s.Time
+		total += s.Time
+	}
+	sort.SliceStable(ops, func(i, j int) bool { return byOp[ops[i]] > byOp[ops[j]] })
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	fmt.Fprintf(w, "%s, batch 1: %d steps, sum of their medians %.2f ms (GEMM path %s, GOMAXPROCS %d)\n",
+		name, len(steps), ms(total), kernels.KernelPath(), runtime.GOMAXPROCS(0))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "OP\tSTEPS\tms\tSHARE\t")
+	for _, op := range ops {
+		n := 0
+		for _, s := range steps {
+			if s.Op == op {
+				n++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f%%\t\n", op, n, ms(byOp[op]), 100*float64(byOp[op])/float64(total))
+	}
+	sorted := slices.Clone(steps)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Time > sorted[j].Time })
+	fmt.Fprintln(tw, "\t\t\t\t")
+	fmt.Fprintln(tw, "LAYER\tOP\tms\tGFLOP/s\t")
+	for _, s := range sorted[:min(top, len(sorted))] {
+		g := "-"
+		if s.MACs > 0 {
+			g = fmt.Sprintf("%.1f", 2*float64(s.MACs)/s.Time.Seconds()/1e9)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%s\t\n", s.Name, s.Op, ms(s.Time), g)
+	}
+	fmt.Fprintln(tw)
+	return tw.Flush()
 }

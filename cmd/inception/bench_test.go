@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,12 +124,41 @@ func TestBenchJSON(t *testing.T) {
 	require.Contains(t, text, "GFLOP/s")
 }
 
+func TestBenchLayers(t *testing.T) {
+	out, err := run(t, "bench", "inception-v1-d2l", "--layers", "3", "--runs", "2")
+	require.NoError(t, err)
+	require.Contains(t, out, "inception-v1-d2l, batch 1: ")
+	lines := strings.Split(out, "\n")
+	at := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "LAYER") })
+	require.GreaterOrEqual(t, at, 0, "no LAYER header in:\n%s", out)
+	var layers int
+	for _, l := range lines[at+1:] {
+		if f := strings.Fields(l); len(f) == 4 {
+			layers++
+			if f[1] == "Conv" {
+				if g, err := strconv.ParseFloat(f[3], 64); err != nil || g <= 0 {
+					t.Errorf("layer line %q: GFLOP/s %q not positive", l, f[3])
+				}
+			}
+		}
+	}
+	if layers != 3 {
+		t.Errorf("got %d layer lines, want 3:\n%s", layers, out)
+	}
+	for _, op := range []string{"Conv", "MaxPool", "Linear"} {
+		if !regexp.MustCompile(`(?m)^` + op + `\s+\d+\s+[0-9.]+\s+[0-9.]+%`).MatchString(out) {
+			t.Errorf("no %s row in the op table:\n%s", op, out)
+		}
+	}
+}
+
 func TestBenchErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "no-such-model", "--runs", "1"},
 		{"bench", "inception-v1-d2l", "--batch", "0"},
 		{"bench", "inception-v1-d2l", "--runs", "0"},
 		{"bench", "inception-v1-d2l", "--warmup", "-1"},
+		{"bench", "inception-v1-d2l", "--layers", "2", "--runs", "0"},
 	} {
 		if _, err := run(t, args...); err == nil {
 			t.Errorf("%s: err = nil", strings.Join(args, " "))
