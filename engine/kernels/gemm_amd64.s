@@ -2619,3 +2619,574 @@ copyPanels_loop:
 copyPanels_done:
 	VZEROUPPER
 	RET
+
+// func max2VAVX512(dst *float32, src *float32, n int, rows int, off int, sstep int, dstep int)
+// Requires: AVX, AVX512F
+TEXT ·max2VAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DX
+	MOVQ src+8(FP), BX
+	MOVQ n+16(FP), SI
+	MOVQ rows+24(FP), DI
+	MOVQ off+32(FP), R8
+	MOVQ sstep+40(FP), R9
+	MOVQ dstep+48(FP), R10
+	SHLQ $0x02, R8
+	SHLQ $0x02, R9
+	SHLQ $0x02, R10
+	MOVQ R8, AX
+	SHLQ $0x01, AX
+
+max2VAVX512_row:
+	TESTQ DI, DI
+	JE    max2VAVX512_done
+	MOVQ  DX, R11
+	MOVQ  BX, R12
+	MOVQ  SI, AX
+
+max2VAVX512_loop:
+	CMPQ    AX, $0x00000010
+	JL      max2VAVX512_tail
+	VMOVUPS (R12), Z1
+	VMOVUPS (R12)(R8*1), Z2
+	VMAXPS  Z1, Z2, Z1
+	VCMPPS  $0x03, Z2, Z2, K2
+	VMOVUPS Z2, K2, Z1
+	VMOVUPS Z1, (R11)
+	ADDQ    $0x00000040, R11
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, AX
+	JMP     max2VAVX512_loop
+
+max2VAVX512_tail:
+	TESTQ AX, AX
+	JE    max2VAVX512_next
+
+	// K1 = (1<<m) - 1
+	MOVQ      AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K1
+	VMOVUPS.Z (R12), K1, Z1
+	VMOVUPS.Z (R12)(R8*1), K1, Z2
+	VMAXPS    Z1, Z2, Z1
+	VCMPPS    $0x03, Z2, Z2, K2
+	VMOVUPS   Z2, K2, Z1
+	VMOVUPS   Z1, K1, (R11)
+
+max2VAVX512_next:
+	ADDQ R10, DX
+	ADDQ R9, BX
+	DECQ DI
+	JMP  max2VAVX512_row
+
+max2VAVX512_done:
+	VZEROUPPER
+	RET
+
+// func max3VAVX512(dst *float32, src *float32, n int, rows int, off int, sstep int, dstep int)
+// Requires: AVX, AVX512F
+TEXT ·max3VAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DX
+	MOVQ src+8(FP), BX
+	MOVQ n+16(FP), SI
+	MOVQ rows+24(FP), DI
+	MOVQ off+32(FP), R8
+	MOVQ sstep+40(FP), R9
+	MOVQ dstep+48(FP), R10
+	SHLQ $0x02, R8
+	SHLQ $0x02, R9
+	SHLQ $0x02, R10
+	MOVQ R8, R11
+	SHLQ $0x01, R11
+
+max3VAVX512_row:
+	TESTQ DI, DI
+	JE    max3VAVX512_done
+	MOVQ  DX, R12
+	MOVQ  BX, R13
+	MOVQ  SI, AX
+
+max3VAVX512_loop:
+	CMPQ    AX, $0x00000010
+	JL      max3VAVX512_tail
+	VMOVUPS (R13), Z1
+	VMOVUPS (R13)(R8*1), Z2
+	VMOVUPS (R13)(R11*1), Z3
+	VMAXPS  Z1, Z2, Z1
+	VCMPPS  $0x03, Z2, Z2, K2
+	VMOVUPS Z2, K2, Z1
+	VMAXPS  Z1, Z3, Z1
+	VCMPPS  $0x03, Z3, Z3, K2
+	VMOVUPS Z3, K2, Z1
+	VMOVUPS Z1, (R12)
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, AX
+	JMP     max3VAVX512_loop
+
+max3VAVX512_tail:
+	TESTQ AX, AX
+	JE    max3VAVX512_next
+
+	// K1 = (1<<m) - 1
+	MOVQ      AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K1
+	VMOVUPS.Z (R13), K1, Z1
+	VMOVUPS.Z (R13)(R8*1), K1, Z2
+	VMOVUPS.Z (R13)(R11*1), K1, Z3
+	VMAXPS    Z1, Z2, Z1
+	VCMPPS    $0x03, Z2, Z2, K2
+	VMOVUPS   Z2, K2, Z1
+	VMAXPS    Z1, Z3, Z1
+	VCMPPS    $0x03, Z3, Z3, K2
+	VMOVUPS   Z3, K2, Z1
+	VMOVUPS   Z1, K1, (R12)
+
+max3VAVX512_next:
+	ADDQ R10, DX
+	ADDQ R9, BX
+	DECQ DI
+	JMP  max3VAVX512_row
+
+max3VAVX512_done:
+	VZEROUPPER
+	RET
+
+// func max3TAVX512(dst *float32, src *float32, nblk int, planes int, pitch int, off int, masks *uint16)
+// Requires: AVX, AVX512F
+TEXT ·max3TAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), CX
+	MOVQ src+8(FP), DX
+	MOVQ nblk+16(FP), BX
+	MOVQ planes+24(FP), SI
+	MOVQ pitch+32(FP), DI
+	MOVQ off+40(FP), R8
+	MOVQ masks+48(FP), R9
+	SHLQ $0x02, DI
+	SHLQ $0x02, R8
+	MOVQ R8, R10
+	NEGQ R10
+
+	// Z30 = -Inf
+	MOVL         $0xff800000, AX
+	VPBROADCASTD AX, Z30
+
+max3TAVX512_plane:
+	TESTQ SI, SI
+	JE    max3TAVX512_done
+	MOVQ  CX, AX
+	MOVQ  DX, R11
+	MOVQ  R9, R12
+	MOVQ  BX, R13
+
+max3TAVX512_block:
+	KMOVW     (R12), K3
+	KMOVW     2(R12), K4
+	KMOVW     4(R12), K5
+	VMOVAPS   Z30, Z0
+	VMOVUPS   (R11)(R10*1), K3, Z0
+	VMOVUPS.Z (R11), K4, Z2
+	VMOVAPS   Z30, Z3
+	VMOVUPS   (R11)(R8*1), K5, Z3
+	VMAXPS    Z0, Z2, Z0
+	VCMPPS    $0x03, Z2, Z2, K2
+	VMOVUPS   Z2, K2, Z0
+	VMAXPS    Z0, Z3, Z0
+	VCMPPS    $0x03, Z3, Z3, K2
+	VMOVUPS   Z3, K2, Z0
+	VMOVUPS   Z0, K4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, R11
+	ADDQ      $0x00000006, R12
+	DECQ      R13
+	JNE       max3TAVX512_block
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	DECQ      SI
+	JMP       max3TAVX512_plane
+
+max3TAVX512_done:
+	VZEROUPPER
+	RET
+
+// func add3TAVX512(dst *float32, src *float32, nblk int, planes int, pitch int, off int, masks *uint16)
+// Requires: AVX, AVX512F
+TEXT ·add3TAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ nblk+16(FP), DX
+	MOVQ planes+24(FP), BX
+	MOVQ pitch+32(FP), SI
+	MOVQ off+40(FP), DI
+	MOVQ masks+48(FP), R8
+	SHLQ $0x02, SI
+	SHLQ $0x02, DI
+	MOVQ DI, R9
+	NEGQ R9
+
+add3TAVX512_plane:
+	TESTQ BX, BX
+	JE    add3TAVX512_done
+	MOVQ  AX, R10
+	MOVQ  CX, R11
+	MOVQ  R8, R12
+	MOVQ  DX, R13
+
+add3TAVX512_block:
+	KMOVW     (R12), K3
+	KMOVW     2(R12), K4
+	KMOVW     4(R12), K5
+	VMOVUPS.Z (R11)(R9*1), K3, Z0
+	VMOVUPS.Z (R11), K4, Z2
+	VMOVUPS.Z (R11)(DI*1), K5, Z3
+	VADDPS    Z2, Z0, Z0
+	VADDPS    Z3, Z0, Z0
+	VMOVUPS   Z0, K4, (R10)
+	ADDQ      $0x00000040, R10
+	ADDQ      $0x00000040, R11
+	ADDQ      $0x00000006, R12
+	DECQ      R13
+	JNE       add3TAVX512_block
+	ADDQ      SI, AX
+	ADDQ      SI, CX
+	DECQ      BX
+	JMP       add3TAVX512_plane
+
+add3TAVX512_done:
+	VZEROUPPER
+	RET
+
+// func avg3TAVX512(dst *float32, src *float32, nblk int, planes int, pitch int, off int, masks *uint16, divs *float32)
+// Requires: AVX, AVX512F
+TEXT ·avg3TAVX512(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ nblk+16(FP), DX
+	MOVQ planes+24(FP), BX
+	MOVQ pitch+32(FP), SI
+	MOVQ off+40(FP), DI
+	MOVQ masks+48(FP), R8
+	SHLQ $0x02, SI
+	SHLQ $0x02, DI
+	MOVQ DI, R9
+	NEGQ R9
+	MOVQ divs+56(FP), R10
+
+avg3TAVX512_plane:
+	TESTQ BX, BX
+	JE    avg3TAVX512_done
+	MOVQ  AX, R11
+	MOVQ  CX, R12
+	MOVQ  R8, R13
+	MOVQ  DX, R14
+	MOVQ  R10, R15
+
+avg3TAVX512_block:
+	KMOVW     (R13), K3
+	KMOVW     2(R13), K4
+	KMOVW     4(R13), K5
+	VMOVUPS.Z (R12)(R9*1), K3, Z1
+	VMOVUPS.Z (R12), K4, Z2
+	VMOVUPS.Z (R12)(DI*1), K5, Z3
+	VMOVUPS.Z (R15), K4, Z4
+	VPXORD    Z0, Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	VADDPS    Z3, Z0, Z0
+	VDIVPS    Z4, Z0, Z0
+	ADDQ      $0x00000040, R15
+	VMOVUPS   Z0, K4, (R11)
+	ADDQ      $0x00000040, R11
+	ADDQ      $0x00000040, R12
+	ADDQ      $0x00000006, R13
+	DECQ      R14
+	JNE       avg3TAVX512_block
+	ADDQ      SI, AX
+	ADDQ      SI, CX
+	DECQ      BX
+	JMP       avg3TAVX512_plane
+
+avg3TAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA poolDeinterleaveIdx<>+0(SB)/4, $0x00000000
+DATA poolDeinterleaveIdx<>+4(SB)/4, $0x00000002
+DATA poolDeinterleaveIdx<>+8(SB)/4, $0x00000004
+DATA poolDeinterleaveIdx<>+12(SB)/4, $0x00000006
+DATA poolDeinterleaveIdx<>+16(SB)/4, $0x00000008
+DATA poolDeinterleaveIdx<>+20(SB)/4, $0x0000000a
+DATA poolDeinterleaveIdx<>+24(SB)/4, $0x0000000c
+DATA poolDeinterleaveIdx<>+28(SB)/4, $0x0000000e
+DATA poolDeinterleaveIdx<>+32(SB)/4, $0x00000010
+DATA poolDeinterleaveIdx<>+36(SB)/4, $0x00000012
+DATA poolDeinterleaveIdx<>+40(SB)/4, $0x00000014
+DATA poolDeinterleaveIdx<>+44(SB)/4, $0x00000016
+DATA poolDeinterleaveIdx<>+48(SB)/4, $0x00000018
+DATA poolDeinterleaveIdx<>+52(SB)/4, $0x0000001a
+DATA poolDeinterleaveIdx<>+56(SB)/4, $0x0000001c
+DATA poolDeinterleaveIdx<>+60(SB)/4, $0x0000001e
+DATA poolDeinterleaveIdx<>+64(SB)/4, $0x00000001
+DATA poolDeinterleaveIdx<>+68(SB)/4, $0x00000003
+DATA poolDeinterleaveIdx<>+72(SB)/4, $0x00000005
+DATA poolDeinterleaveIdx<>+76(SB)/4, $0x00000007
+DATA poolDeinterleaveIdx<>+80(SB)/4, $0x00000009
+DATA poolDeinterleaveIdx<>+84(SB)/4, $0x0000000b
+DATA poolDeinterleaveIdx<>+88(SB)/4, $0x0000000d
+DATA poolDeinterleaveIdx<>+92(SB)/4, $0x0000000f
+DATA poolDeinterleaveIdx<>+96(SB)/4, $0x00000011
+DATA poolDeinterleaveIdx<>+100(SB)/4, $0x00000013
+DATA poolDeinterleaveIdx<>+104(SB)/4, $0x00000015
+DATA poolDeinterleaveIdx<>+108(SB)/4, $0x00000017
+DATA poolDeinterleaveIdx<>+112(SB)/4, $0x00000019
+DATA poolDeinterleaveIdx<>+116(SB)/4, $0x0000001b
+DATA poolDeinterleaveIdx<>+120(SB)/4, $0x0000001d
+DATA poolDeinterleaveIdx<>+124(SB)/4, $0x0000001f
+GLOBL poolDeinterleaveIdx<>(SB), RODATA|NOPTR, $128
+
+// func max2S2HAVX512(dst *float32, src *float32, ow int, rows int, w int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·max2S2HAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DX
+	MOVQ src+8(FP), BX
+	MOVQ ow+16(FP), SI
+	MOVQ rows+24(FP), DI
+	MOVQ w+32(FP), R8
+
+	// Z30 = -Inf; Z28, Z29 = the even and odd deinterleave indices
+	MOVL         $0xff800000, AX
+	VPBROADCASTD AX, Z30
+	VMOVUPS      poolDeinterleaveIdx<>+0(SB), Z28
+	VMOVUPS      poolDeinterleaveIdx<>+64(SB), Z29
+	MOVQ         R8, R13
+	SHLQ         $0x02, R13
+	MOVQ         SI, R14
+	SHLQ         $0x02, R14
+
+max2S2HAVX512_row:
+	TESTQ DI, DI
+	JE    max2S2HAVX512_done
+	MOVQ  BX, R9
+	MOVQ  DX, R10
+	MOVQ  SI, R11
+	MOVQ  R8, R12
+
+max2S2HAVX512_loop:
+	// whole blocks: 16 outputs and all 32 (k == 3: 33) inputs in the row
+	CMPQ      R11, $0x00000010
+	JL        max2S2HAVX512_masked
+	CMPQ      R12, $0x00000020
+	JL        max2S2HAVX512_masked
+	VMOVUPS   (R9), Z1
+	VMOVUPS   64(R9), Z2
+	VMOVAPS   Z28, Z4
+	VPERMI2PS Z2, Z1, Z4
+	VMOVAPS   Z29, Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMAXPS    Z4, Z5, Z4
+	VCMPPS    $0x03, Z5, Z5, K2
+	VMOVUPS   Z5, K2, Z4
+	VMOVUPS   Z4, (R10)
+	JMP       max2S2HAVX512_next
+
+max2S2HAVX512_masked:
+	// K4 = output lanes, K3/K5/K6 = valid input lanes of the three loads
+	MOVQ      R11, CX
+	XORL      AX, AX
+	CMPQ      CX, $0x00000000
+	CMOVQLT   AX, CX
+	MOVQ      $0x00000010, AX
+	CMPQ      CX, $0x00000010
+	CMOVQGT   AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K4
+	MOVQ      R12, CX
+	XORL      AX, AX
+	CMPQ      CX, $0x00000000
+	CMOVQLT   AX, CX
+	MOVQ      $0x00000010, AX
+	CMPQ      CX, $0x00000010
+	CMOVQGT   AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K3
+	MOVQ      R12, CX
+	SUBQ      $0x00000010, CX
+	XORL      AX, AX
+	CMPQ      CX, $0x00000000
+	CMOVQLT   AX, CX
+	MOVQ      $0x00000010, AX
+	CMPQ      CX, $0x00000010
+	CMOVQGT   AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K5
+	VMOVAPS   Z30, Z1
+	VMOVUPS   (R9), K3, Z1
+	VMOVAPS   Z30, Z2
+	VMOVUPS   64(R9), K5, Z2
+	VMOVAPS   Z28, Z4
+	VPERMI2PS Z2, Z1, Z4
+	VMOVAPS   Z29, Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMAXPS    Z4, Z5, Z4
+	VCMPPS    $0x03, Z5, Z5, K2
+	VMOVUPS   Z5, K2, Z4
+	VMOVUPS   Z4, K4, (R10)
+
+max2S2HAVX512_next:
+	ADDQ $0x00000080, R9
+	ADDQ $0x00000040, R10
+	SUBQ $0x00000020, R12
+	SUBQ $0x00000010, R11
+	CMPQ R11, $0x00000000
+	JG   max2S2HAVX512_loop
+	ADDQ R13, BX
+	ADDQ R14, DX
+	DECQ DI
+	JMP  max2S2HAVX512_row
+
+max2S2HAVX512_done:
+	VZEROUPPER
+	RET
+
+// func max3S2HAVX512(dst *float32, src *float32, ow int, rows int, w int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·max3S2HAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DX
+	MOVQ src+8(FP), BX
+	MOVQ ow+16(FP), SI
+	MOVQ rows+24(FP), DI
+	MOVQ w+32(FP), R8
+
+	// Z30 = -Inf; Z28, Z29 = the even and odd deinterleave indices
+	MOVL         $0xff800000, AX
+	VPBROADCASTD AX, Z30
+	VMOVUPS      poolDeinterleaveIdx<>+0(SB), Z28
+	VMOVUPS      poolDeinterleaveIdx<>+64(SB), Z29
+	MOVQ         R8, R13
+	SHLQ         $0x02, R13
+	MOVQ         SI, R14
+	SHLQ         $0x02, R14
+
+max3S2HAVX512_row:
+	TESTQ DI, DI
+	JE    max3S2HAVX512_done
+	MOVQ  BX, R9
+	MOVQ  DX, R10
+	MOVQ  SI, R11
+	MOVQ  R8, R12
+
+max3S2HAVX512_loop:
+	// whole blocks: 16 outputs and all 32 (k == 3: 33) inputs in the row
+	CMPQ      R11, $0x00000010
+	JL        max3S2HAVX512_masked
+	CMPQ      R12, $0x00000021
+	JL        max3S2HAVX512_masked
+	VMOVUPS   (R9), Z1
+	VMOVUPS   64(R9), Z2
+	VMOVAPS   Z28, Z4
+	VPERMI2PS Z2, Z1, Z4
+	VMOVAPS   Z29, Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMOVSS    128(R9), X3
+	VALIGND   $0x01, Z4, Z3, Z6
+	VMAXPS    Z4, Z5, Z4
+	VCMPPS    $0x03, Z5, Z5, K2
+	VMOVUPS   Z5, K2, Z4
+	VMAXPS    Z4, Z6, Z4
+	VCMPPS    $0x03, Z6, Z6, K2
+	VMOVUPS   Z6, K2, Z4
+	VMOVUPS   Z4, (R10)
+	JMP       max3S2HAVX512_next
+
+max3S2HAVX512_masked:
+	// K4 = output lanes, K3/K5/K6 = valid input lanes of the three loads
+	MOVQ      R11, CX
+	XORL      AX, AX
+	CMPQ      CX, $0x00000000
+	CMOVQLT   AX, CX
+	MOVQ      $0x00000010, AX
+	CMPQ      CX, $0x00000010
+	CMOVQGT   AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K4
+	MOVQ      R12, CX
+	XORL      AX, AX
+	CMPQ      CX, $0x00000000
+	CMOVQLT   AX, CX
+	MOVQ      $0x00000010, AX
+	CMPQ      CX, $0x00000010
+	CMOVQGT   AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K3
+	MOVQ      R12, CX
+	SUBQ      $0x00000010, CX
+	XORL      AX, AX
+	CMPQ      CX, $0x00000000
+	CMOVQLT   AX, CX
+	MOVQ      $0x00000010, AX
+	CMPQ      CX, $0x00000010
+	CMOVQGT   AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K5
+	VMOVAPS   Z30, Z1
+	VMOVUPS   (R9), K3, Z1
+	VMOVAPS   Z30, Z2
+	VMOVUPS   64(R9), K5, Z2
+	VMOVAPS   Z28, Z4
+	VPERMI2PS Z2, Z1, Z4
+	VMOVAPS   Z29, Z5
+	VPERMI2PS Z2, Z1, Z5
+	MOVQ      R12, CX
+	SUBQ      $0x00000020, CX
+	XORL      AX, AX
+	CMPQ      CX, $0x00000000
+	CMOVQLT   AX, CX
+	MOVQ      $0x00000001, AX
+	CMPQ      CX, $0x00000001
+	CMOVQGT   AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K6
+	VMOVAPS   Z30, Z3
+	VMOVUPS   128(R9), K6, Z3
+	VALIGND   $0x01, Z4, Z3, Z6
+	VMAXPS    Z4, Z5, Z4
+	VCMPPS    $0x03, Z5, Z5, K2
+	VMOVUPS   Z5, K2, Z4
+	VMAXPS    Z4, Z6, Z4
+	VCMPPS    $0x03, Z6, Z6, K2
+	VMOVUPS   Z6, K2, Z4
+	VMOVUPS   Z4, K4, (R10)
+
+max3S2HAVX512_next:
+	ADDQ $0x00000080, R9
+	ADDQ $0x00000040, R10
+	SUBQ $0x00000020, R12
+	SUBQ $0x00000010, R11
+	CMPQ R11, $0x00000000
+	JG   max3S2HAVX512_loop
+	ADDQ R13, BX
+	ADDQ R14, DX
+	DECQ DI
+	JMP  max3S2HAVX512_row
+
+max3S2HAVX512_done:
+	VZEROUPPER
+	RET

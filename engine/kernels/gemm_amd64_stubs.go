@@ -68,3 +68,38 @@ func avg3RowAVX512(dst *float32, src *float32, n int, div float32)
 //
 //go:noescape
 func copyPanelsAVX512(dst *float32, src *float32, n int, dstStride int)
+
+// max2VAVX512 sets dst[r*dstep+j] to the max (NaN if any is NaN) of src[r*sstep+j], src[r*sstep+off+j] for r < rows, j < n (see genPoolOps in internal/asm).
+//
+//go:noescape
+func max2VAVX512(dst *float32, src *float32, n int, rows int, off int, sstep int, dstep int)
+
+// max3VAVX512 sets dst[r*dstep+j] to the max (NaN if any is NaN) of src[r*sstep+j], src[r*sstep+off+j], src[r*sstep+2*off+j] for r < rows, j < n (see genPoolOps in internal/asm).
+//
+//go:noescape
+func max3VAVX512(dst *float32, src *float32, n int, rows int, off int, sstep int, dstep int)
+
+// max3TAVX512 sets, for each of planes planes (pitch floats apart in dst and src) and each block k < nblk of 16 lanes, dst[i] = max(a, c, b) (NaN if any is NaN; a missing neighbour is -Inf) for i = 16k+l, where a = src[i-off] if bit l of masks[3k] is set, c = src[i] if bit l of masks[3k+1] is set (else nothing is stored), and b = src[i+off] if bit l of masks[3k+2] is set (see genPoolOps in internal/asm).
+//
+//go:noescape
+func max3TAVX512(dst *float32, src *float32, nblk int, planes int, pitch int, off int, masks *uint16)
+
+// add3TAVX512 sets, for each of planes planes (pitch floats apart in dst and src) and each block k < nblk of 16 lanes, dst[i] = (a + c) + b (a missing neighbour is 0) for i = 16k+l, where a = src[i-off] if bit l of masks[3k] is set, c = src[i] if bit l of masks[3k+1] is set (else nothing is stored), and b = src[i+off] if bit l of masks[3k+2] is set (see genPoolOps in internal/asm).
+//
+//go:noescape
+func add3TAVX512(dst *float32, src *float32, nblk int, planes int, pitch int, off int, masks *uint16)
+
+// avg3TAVX512 sets, for each of planes planes (pitch floats apart in dst and src) and each block k < nblk of 16 lanes, dst[i] = (((0 + a) + c) + b) / divs[i] (a missing neighbour is not added) for i = 16k+l, where a = src[i-off] if bit l of masks[3k] is set, c = src[i] if bit l of masks[3k+1] is set (else nothing is stored), and b = src[i+off] if bit l of masks[3k+2] is set (see genPoolOps in internal/asm).
+//
+//go:noescape
+func avg3TAVX512(dst *float32, src *float32, nblk int, planes int, pitch int, off int, masks *uint16, divs *float32)
+
+// max2S2HAVX512 sets dst[r*ow+j] = max(src[r*w+2j], src[r*w+2j+1]) (NaN if any is NaN; columns >= w are -Inf) for r < rows, j < ow (see genPoolOps in internal/asm).
+//
+//go:noescape
+func max2S2HAVX512(dst *float32, src *float32, ow int, rows int, w int)
+
+// max3S2HAVX512 sets dst[r*ow+j] = max(src[r*w+2j], src[r*w+2j+1], src[r*w+2j+2]) (NaN if any is NaN; columns >= w are -Inf) for r < rows, j < ow (see genPoolOps in internal/asm).
+//
+//go:noescape
+func max3S2HAVX512(dst *float32, src *float32, ow int, rows int, w int)

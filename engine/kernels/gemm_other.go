@@ -19,3 +19,19 @@ func copyPanelsSIMD(dst, src []float32, n, stride int) {
 		copy(dst[i*stride:i*stride+32], src[32*i:32*i+32])
 	}
 }
+
+// The avx512 whole-plane pooling kernels (see genPoolOps in internal/asm)
+// are never called here (the avx512 path does not exist); these stubs only
+// let pool.go compile.
+
+func max2VAVX512(dst, src *float32, n, rows, off, sstep, dstep int)              { panic(noAVX512) }
+func max3VAVX512(dst, src *float32, n, rows, off, sstep, dstep int)              { panic(noAVX512) }
+func max3TAVX512(dst, src *float32, nblk, planes, pitch, off int, masks *uint16) { panic(noAVX512) }
+func add3TAVX512(dst, src *float32, nblk, planes, pitch, off int, masks *uint16) { panic(noAVX512) }
+func avg3TAVX512(dst, src *float32, nblk, planes, pitch, off int, masks *uint16, divs *float32) {
+	panic(noAVX512)
+}
+func max2S2HAVX512(dst, src *float32, ow, rows, w int) { panic(noAVX512) }
+func max3S2HAVX512(dst, src *float32, ow, rows, w int) { panic(noAVX512) }
+
+const noAVX512 = "kernels: avx512 kernel called without the avx512 path"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // PoolParams describes a 2-D max or average pooling over an NCHW input.
@@ -92,8 +93,9 @@ func validRange(start, k, d, n int) (k0, k1 int) {
 // PyTorch require) yields -Inf.
 func MaxPool2D(p PoolParams, x, y []float32, dstC, dstOff int) {
 	oh, ow := p.checkIO("MaxPool2D", x, y, dstC, dstOff)
-	// Per plane and output row: the column-wise max of the valid input rows
-	// (one branch-free pass per row), then the max over each window's valid
+	// See poolModeOf: whole-plane passes for the stride-1 3×3 pad-1 and
+	// the stride-2 windows, else per plane and output row the column-wise
+	// max of the valid input rows, then the max over each window's valid
 	// columns. Go's max propagates NaN, as required.
 	runPoolTask(poolTask{p: p, x: x, y: y, dstC: dstC, dstOff: dstOff, oh: oh, ow: ow})
 }
@@ -109,8 +111,9 @@ func AvgPool2D(p PoolParams, countIncludePad bool, x, y []float32, dstC, dstOff 
 		panic(fmt.Sprintf("kernels.AvgPool2D: dilation must be 1, got %dx%d", dh, dw))
 	}
 	oh, ow := p.checkIO("AvgPool2D", x, y, dstC, dstOff)
-	// Separable: per output row, the column sums of the valid input rows,
-	// then each window's sum over its valid columns.
+	// Separable: the column sums of the valid input rows, then each
+	// window's sum over its valid columns (whole planes at a time for the
+	// stride-1 3×3 pad-1 windows, see poolModeOf; else per output row).
 	runPoolTask(poolTask{p: p, x: x, y: y, dstC: dstC, dstOff: dstOff, oh: oh, ow: ow, avg: true, countIncludePad: countIncludePad})
 }
 
@@ -170,14 +173,48 @@ type poolTask struct {
 	oh, ow          int
 	avg             bool
 	countIncludePad bool
-	simd            bool // use the avx512 row kernels
+	simd            bool // use the avx512 kernels
+	mode            poolMode
+}
+
+// poolMode selects the algorithm of a poolTask.
+type poolMode int
+
+const (
+	// poolRows: the general algorithm, output row by output row.
+	poolRows poolMode = iota
+	// poolS1P1: 3×3 windows, stride 1, padding 1 on every side (the
+	// Inception branch pools): whole planes at a time, see s1Planes.
+	poolS1P1
+	// poolMaxS2: max over 2- or 3-wide windows with horizontal stride 2
+	// and no left padding (the stride-2 reductions): see maxS2Planes.
+	poolMaxS2
+)
+
+// poolModeOf picks the fastest algorithm that supports p.
+func poolModeOf(p PoolParams, avg bool) poolMode {
+	dh, dw := p.dil()
+	switch {
+	case dh != 1 || dw != 1:
+		return poolRows
+	case p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadT == 1 && p.PadL == 1 && p.PadB == 1 && p.PadR == 1 && p.H >= 2:
+		return poolS1P1
+	case !avg && p.StrideW == 2 && p.PadL == 0 && (p.KW == 2 || p.KW == 3) && (p.KH == 2 || p.KH == 3):
+		return poolMaxS2
+	}
+	return poolRows
 }
 
 var poolTasks = sync.Pool{New: func() any { return new(poolTask) }}
 
 func runPoolTask(t poolTask) {
 	t.simd = activeKernel().name == PathAVX512
+	t.mode = poolModeOf(t.p, t.avg)
 	n, cost := t.p.N*t.p.C, t.oh*t.ow*(t.p.KH+t.p.KW)
+	if t.mode != poolRows {
+		cost = t.p.H*t.p.W + t.oh*t.ow // memory-bound passes
+	}
 	if n < 2 || n*cost < minParallelWork {
 		t.run(0, n)
 		return
@@ -190,11 +227,327 @@ func runPoolTask(t poolTask) {
 }
 
 func (t *poolTask) run(lo, hi int) {
-	if t.avg {
+	switch {
+	case t.mode == poolS1P1:
+		t.s1Planes(lo, hi)
+	case t.mode == poolMaxS2:
+		t.maxS2Planes(lo, hi)
+	case t.avg:
 		t.avgPlanes(lo, hi)
-	} else {
+	default:
 		t.maxPlanes(lo, hi)
 	}
+}
+
+// poolBatch is the number of input floats the whole-plane algorithms
+// process per batch of planes (the scratch stays in L1/L2).
+const poolBatch = 4096
+
+// poolScratch holds *[]float32 scratch buffers of the whole-plane
+// algorithms.
+var poolScratch = sync.Pool{New: func() any { return new([]float32) }}
+
+// getPoolScratch returns a pooled buffer of at least n floats (contents
+// undefined); release it with poolScratch.Put.
+func getPoolScratch(n int) *[]float32 {
+	b := poolScratch.Get().(*[]float32)
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	*b = (*b)[:n]
+	return b
+}
+
+// dstPlanes returns the output planes of input planes [pl, pl+b), which
+// must share their image.
+func (t *poolTask) dstPlanes(pl, b int) []float32 {
+	ohw := t.oh * t.ow
+	n, c := pl/t.p.C, pl%t.p.C
+	o := (n*t.dstC + t.dstOff + c) * ohw
+	return t.y[o : o+b*ohw]
+}
+
+// s1Planes is poolS1P1 over planes [lo, hi): per batch of planes of the
+// same image, a vertical 3-tap pass over whole planes into scratch (the
+// rows -1 and H left out), then a horizontal one (the columns -1 and W
+// left out) into the output planes. The results are those of maxPlanes
+// and avgPlanes (the sums differ at most in the sign of a zero before the
+// final ((0 + a) + b) + c, which makes them equal).
+func (t *poolTask) s1Planes(lo, hi int) {
+	p := t.p
+	h, w, hw := p.H, p.W, p.H*p.W
+	tb := s1TablesFor(h, w, t.avg, t.countIncludePad)
+	nb := min(max(1, poolBatch/hw), hi-lo)
+	buf := getPoolScratch(nb * hw)
+	v := *buf
+	for pl := lo; pl < hi; {
+		b := min(nb, hi-pl, p.C-pl%p.C)
+		xs := t.x[pl*hw : (pl+b)*hw]
+		vs := v[:b*hw]
+		dst := t.dstPlanes(pl, b)
+		if t.avg {
+			pool3T(t.simd, s1Add, true, vs, xs, h, w, b, tb.vmask, nil)
+			pool3T(t.simd, s1Avg, false, dst, vs, h, w, b, tb.hmask, tb.divs)
+		} else {
+			pool3T(t.simd, s1Max, true, vs, xs, h, w, b, tb.vmask, nil)
+			pool3T(t.simd, s1Max, false, dst, vs, h, w, b, tb.hmask, nil)
+		}
+		pl += b
+	}
+	poolScratch.Put(buf)
+}
+
+// s1Tables are the lane masks and divisors of poolS1P1 on h×w planes.
+type s1Tables struct {
+	// vmask, hmask: per block of 16 lanes of a plane, the lanes with an
+	// upper (left), existing, and lower (right) neighbour: see pool3T.
+	vmask, hmask []uint16
+	divs         []float32 // avg: the divisor of every output cell
+}
+
+type s1Key struct {
+	h, w     int
+	avg, cip bool
+}
+
+var (
+	s1Cache   sync.Map // s1Key -> *s1Tables
+	s1Entries atomic.Int32
+)
+
+// s1TablesFor returns the (cached: at most 256 shapes) tables of an h×w
+// poolS1P1.
+func s1TablesFor(h, w int, avg, cip bool) *s1Tables {
+	key := s1Key{h, w, avg, cip && avg}
+	if tb, ok := s1Cache.Load(key); ok {
+		return tb.(*s1Tables)
+	}
+	hw := h * w
+	nblk := (hw + 15) / 16
+	tb := &s1Tables{vmask: make([]uint16, 3*nblk), hmask: make([]uint16, 3*nblk)}
+	for i := 0; i < hw; i++ {
+		k, bit := i/16, uint16(1)<<(i%16)
+		r, c := i/w, i%w
+		tb.vmask[3*k+1] |= bit
+		tb.hmask[3*k+1] |= bit
+		if r > 0 {
+			tb.vmask[3*k] |= bit
+		}
+		if r < h-1 {
+			tb.vmask[3*k+2] |= bit
+		}
+		if c > 0 {
+			tb.hmask[3*k] |= bit
+		}
+		if c < w-1 {
+			tb.hmask[3*k+2] |= bit
+		}
+	}
+	if avg {
+		tb.divs = make([]float32, hw)
+		for i := range tb.divs {
+			if cip {
+				tb.divs[i] = 9
+				continue
+			}
+			r0, r1 := validRange(i/w-1, 3, 1, h)
+			c0, c1 := validRange(i%w-1, 3, 1, w)
+			tb.divs[i] = float32((r1 - r0) * (c1 - c0))
+		}
+	}
+	if s1Entries.Load() < 256 {
+		if _, loaded := s1Cache.LoadOrStore(key, tb); !loaded {
+			s1Entries.Add(1)
+		}
+	}
+	return tb
+}
+
+// Operations of pool3T.
+const (
+	s1Max = iota // max(a, c, b), Go's max, a missing tap being -Inf
+	s1Add        // (a + c) + b, a missing tap being 0
+	s1Avg        // (((0 + a) + c) + b) / divs[i], a missing tap being 0
+)
+
+// pool3T is the 3-tap pass of poolS1P1 over planes h×w planes of src
+// into dst: dst[i] = op(src[i-off], src[i], src[i+off]) with off = w if
+// vertical (mask = vmask: the taps of rows -1 and h missing), else off = 1
+// (mask = hmask: the taps of columns -1 and w missing).
+func pool3T(simd bool, op int, vertical bool, dst, src []float32, h, w, planes int, mask []uint16, divs []float32) {
+	hw := h * w
+	off := 1
+	if vertical {
+		off = w
+	}
+	dst, src = dst[:planes*hw], src[:planes*hw]
+	if simd {
+		nblk := (hw + 15) / 16
+		_ = mask[3*nblk-1]
+		switch op {
+		case s1Max:
+			max3TAVX512(&dst[0], &src[0], nblk, planes, hw, off, &mask[0])
+		case s1Add:
+			add3TAVX512(&dst[0], &src[0], nblk, planes, hw, off, &mask[0])
+		default:
+			_ = divs[hw-1]
+			avg3TAVX512(&dst[0], &src[0], nblk, planes, hw, off, &mask[0], &divs[0])
+		}
+		return
+	}
+	for q := 0; q < planes; q++ {
+		d, s := dst[q*hw:(q+1)*hw], src[q*hw:(q+1)*hw]
+		if !vertical {
+			for r := 0; r < h; r++ {
+				pool3RowGo(op, d[r*w:(r+1)*w], s[r*w:(r+1)*w], divs[min(r*w, len(divs)):])
+			}
+			continue
+		}
+		for r := 0; r < h; r++ {
+			var a, b []float32
+			if r > 0 {
+				a = s[(r-1)*w : r*w]
+			}
+			if r < h-1 {
+				b = s[(r+1)*w : (r+2)*w]
+			}
+			pool3ColGo(op, d[r*w:(r+1)*w], a, s[r*w:(r+1)*w], b)
+		}
+	}
+}
+
+// pool3ColGo is one row of the vertical pool3T: d[j] = op(a[j], c[j],
+// b[j]), a nil a or b being a missing tap.
+func pool3ColGo(op int, d, a, c, b []float32) {
+	c = c[:len(d)]
+	switch {
+	case op == s1Max && a != nil && b != nil:
+		a, b = a[:len(d)], b[:len(d)]
+		for j := range d {
+			d[j] = max(a[j], c[j], b[j])
+		}
+	case op == s1Max && a != nil:
+		a = a[:len(d)]
+		for j := range d {
+			d[j] = max(a[j], c[j])
+		}
+	case op == s1Max && b != nil:
+		b = b[:len(d)]
+		for j := range d {
+			d[j] = max(c[j], b[j])
+		}
+	case op == s1Max:
+		copy(d, c)
+	case a != nil && b != nil:
+		a, b = a[:len(d)], b[:len(d)]
+		for j := range d {
+			d[j] = (a[j] + c[j]) + b[j]
+		}
+	case a != nil:
+		a = a[:len(d)]
+		for j := range d {
+			d[j] = (a[j] + c[j]) + 0
+		}
+	case b != nil:
+		b = b[:len(d)]
+		for j := range d {
+			d[j] = (0 + c[j]) + b[j]
+		}
+	default:
+		for j := range d {
+			d[j] = (0 + c[j]) + 0
+		}
+	}
+}
+
+// pool3RowGo is one row of the horizontal pool3T: d[j] = op(s[j-1], s[j],
+// s[j+1]), the columns -1 and len(d) being missing taps; divs holds the
+// row's divisors (s1Avg).
+func pool3RowGo(op int, d, s, divs []float32) {
+	w := len(d)
+	s = s[:w]
+	if op == s1Max {
+		if w == 1 {
+			d[0] = s[0]
+			return
+		}
+		d[0] = max(s[0], s[1])
+		for j := 1; j < w-1; j++ {
+			c := s[j-1 : j+2 : j+2]
+			d[j] = max(c[0], c[1], c[2])
+		}
+		d[w-1] = max(s[w-2], s[w-1])
+		return
+	}
+	// s1Avg: ((0 + a) + c) + b, a missing tap not added.
+	divs = divs[:w]
+	if w == 1 {
+		d[0] = (0 + s[0]) / divs[0]
+		return
+	}
+	var s0 float32
+	s0 += s[0]
+	s0 += s[1]
+	d[0] = s0 / divs[0]
+	for j := 1; j < w-1; j++ {
+		c := s[j-1 : j+2 : j+2]
+		var sum float32
+		sum += c[0]
+		sum += c[1]
+		sum += c[2]
+		d[j] = sum / divs[j]
+	}
+	var s1 float32
+	s1 += s[w-2]
+	s1 += s[w-1]
+	d[w-1] = s1 / divs[w-1]
+}
+
+// maxS2Planes is poolMaxS2 over planes [lo, hi): per batch of planes of
+// the same image, the column maxima of each output row's valid input rows
+// into scratch (the rows whose windows are whole in one call per plane),
+// then one stride-2 horizontal pass over all of them into the output
+// planes (columns >= W acting as -Inf).
+func (t *poolTask) maxS2Planes(lo, hi int) {
+	p, oh, ow := t.p, t.oh, t.ow
+	w, hw, vhw := p.W, p.H*p.W, t.oh*p.W
+	nb := min(max(1, poolBatch/hw), hi-lo)
+	buf := getPoolScratch(nb * vhw)
+	v := *buf
+	oyA, oyB := interior(oh, p.H, p.KH, p.StrideH, 1, p.PadT)
+	negInf := float32(math.Inf(-1))
+	for pl := lo; pl < hi; {
+		b := min(nb, hi-pl, p.C-pl%p.C)
+		for q := 0; q < b; q++ {
+			xc := t.x[(pl+q)*hw : (pl+q+1)*hw]
+			vc := v[q*vhw : (q+1)*vhw]
+			if oyB > oyA {
+				maxV(t.simd, p.KH, vc[oyA*w:], xc[(oyA*p.StrideH-p.PadT)*w:], w, oyB-oyA, w, p.StrideH*w, w)
+			}
+			for oy := 0; oy < oh; oy++ {
+				if oy == oyA && oyB > oyA {
+					oy = oyB - 1
+					continue
+				}
+				hs := oy*p.StrideH - p.PadT
+				kh0, kh1 := validRange(hs, p.KH, 1, p.H)
+				vr := vc[oy*w : (oy+1)*w]
+				switch r0 := (hs + kh0) * w; kh1 - kh0 {
+				case 0:
+					for i := range vr {
+						vr[i] = negInf
+					}
+				case 1:
+					copy(vr, xc[r0:r0+w])
+				default:
+					maxV(t.simd, kh1-kh0, vr, xc[r0:], w, 1, w, 0, 0)
+				}
+			}
+		}
+		maxS2H(t.simd, p.KW, t.dstPlanes(pl, b), v[:b*vhw], ow, b*oh, w)
+		pl += b
+	}
+	poolScratch.Put(buf)
 }
 
 func (t *poolTask) maxPlanes(lo, hi int) {
@@ -467,5 +820,84 @@ func avg3RowGo(dst, src []float32, div float32) {
 		s += c[1]
 		s += c[2]
 		dst[i] = s / div
+	}
+}
+
+// maxV is the vertical pass of poolMaxS2: for r < rows and j < n,
+// dst[r*dstep+j] = max(src[r*sstep+j], src[r*sstep+off+j]) for k == 2, or
+// max(src[r*sstep+j], src[r*sstep+off+j], src[r*sstep+2*off+j]) for k == 3.
+func maxV(simd bool, k int, dst, src []float32, n, rows, off, sstep, dstep int) {
+	if n <= 0 || rows <= 0 {
+		return
+	}
+	_ = dst[(rows-1)*dstep+n-1]
+	_ = src[(rows-1)*sstep+(k-1)*off+n-1]
+	if simd {
+		if k == 2 {
+			max2VAVX512(&dst[0], &src[0], n, rows, off, sstep, dstep)
+		} else {
+			max3VAVX512(&dst[0], &src[0], n, rows, off, sstep, dstep)
+		}
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d := dst[r*dstep : r*dstep+n]
+		a := src[r*sstep : r*sstep+n]
+		b := src[r*sstep+off : r*sstep+off+n]
+		if k == 2 {
+			for j := range d {
+				d[j] = max(a[j], b[j])
+			}
+			continue
+		}
+		c := src[r*sstep+2*off : r*sstep+2*off+n]
+		for j := range d {
+			d[j] = max(a[j], b[j], c[j])
+		}
+	}
+}
+
+// maxS2H sets dst[r*ow+j] = max(src[r*w+2j], src[r*w+2j+1]) (k == 2) or
+// max(src[r*w+2j], src[r*w+2j+1], src[r*w+2j+2]) (k == 3) for r < rows,
+// j < ow, the columns >= w being -Inf (a window without any yields -Inf).
+func maxS2H(simd bool, k int, dst, src []float32, ow, rows, w int) {
+	if ow <= 0 || rows <= 0 {
+		return
+	}
+	dst, src = dst[:rows*ow], src[:rows*w]
+	if simd {
+		if k == 2 {
+			max2S2HAVX512(&dst[0], &src[0], ow, rows, w)
+		} else {
+			max3S2HAVX512(&dst[0], &src[0], ow, rows, w)
+		}
+		return
+	}
+	negInf := float32(math.Inf(-1))
+	for r := 0; r < rows; r++ {
+		d, s := dst[r*ow:(r+1)*ow], src[r*w:(r+1)*w]
+		// Whole windows first, then the ones cut by the right edge.
+		full := 0
+		if w >= k {
+			full = min(ow, (w-k)/2+1)
+		}
+		if k == 2 {
+			for j := 0; j < full; j++ {
+				c := s[2*j : 2*j+2 : 2*j+2]
+				d[j] = max(c[0], c[1])
+			}
+		} else {
+			for j := 0; j < full; j++ {
+				c := s[2*j : 2*j+3 : 2*j+3]
+				d[j] = max(c[0], c[1], c[2])
+			}
+		}
+		for j := full; j < ow; j++ {
+			m := negInf
+			for _, v := range s[min(2*j, w):min(2*j+k, w)] {
+				m = max(m, v)
+			}
+			d[j] = m
+		}
 	}
 }

@@ -277,3 +277,126 @@ func TestAdaptiveAvgPool2D(t *testing.T) {
 		checkClose(t, fmt.Sprintf("AdaptiveAvgPool2D%v", s), y, want)
 	}
 }
+
+func TestPoolModeOf(t *testing.T) {
+	cases := []struct {
+		name string
+		p    PoolParams
+		avg  bool
+		want poolMode
+	}{
+		{"branch max 3x3/1 pad 1", poolBenchParams(832, 7, 3, 1, 1, true), false, poolS1P1},
+		{"branch avg 3x3/1 pad 1", poolBenchParams(768, 17, 3, 1, 1, false), true, poolS1P1},
+		{"max 3x3/2 ceil", poolBenchParams(64, 112, 3, 2, 0, true), false, poolMaxS2},
+		{"max 2x2/2 ceil", poolBenchParams(832, 14, 2, 2, 0, true), false, poolMaxS2},
+		{"max 3x3/2 pads [0,0,1,1]", PoolParams{N: 1, C: 1, H: 9, W: 9, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadB: 1, PadR: 1}, false, poolMaxS2},
+		{"avg 3x3/2", poolBenchParams(8, 17, 3, 2, 0, false), true, poolRows},
+		{"max 3x3/2 left pad", poolBenchParams(8, 17, 3, 2, 1, false), false, poolRows},
+		{"dilated", PoolParams{N: 1, C: 1, H: 9, W: 9, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 2, DilW: 2}, false, poolRows},
+		{"3x3/1 pad 1 on one row", poolBenchParams(1, 1, 3, 1, 1, false), false, poolRows},
+		{"5x5/3", poolBenchParams(8, 17, 5, 3, 0, false), true, poolRows},
+	}
+	for _, c := range cases {
+		if got := poolModeOf(c.p, c.avg); got != c.want {
+			t.Errorf("%s: got mode %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestPoolModesAgree(t *testing.T) { forEachPath(t, testPoolModesAgree) }
+
+// testPoolModesAgree checks the whole-plane algorithms against the float64
+// reference and, bit for bit (max: up to the sign of a zero), against the
+// row algorithm, on inputs with NaNs, infinities and signed zeros.
+func testPoolModesAgree(t *testing.T) {
+	var shapes []PoolParams
+	for _, hw := range [][2]int{{2, 1}, {2, 2}, {3, 1}, {1, 5}, {2, 17}, {5, 3}, {7, 7}, {8, 8}, {9, 15}, {4, 16}, {3, 17}, {6, 31},
+		{3, 32}, {4, 33}, {2, 34}, {14, 14}, {17, 17}, {35, 35}, {5, 47}, {3, 49}, {2, 65}, {3, 71}, {2, 112}} {
+		for _, ceil := range []bool{false, true} {
+			for _, k := range [][2]int{{3, 1}, {3, 2}, {2, 2}} {
+				for _, pad := range [][4]int{{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 0, 1, 1}, {1, 0, 0, 1}, {1, 0, 1, 0}} {
+					p := PoolParams{N: 2, C: 3, H: hw[0], W: hw[1], KH: k[0], KW: k[0], StrideH: k[1], StrideW: k[1],
+						PadT: pad[0], PadL: pad[1], PadB: pad[2], PadR: pad[3], CeilMode: ceil}
+					if p.H+p.PadT+p.PadB < p.KH || p.W+p.PadL+p.PadR < p.KW || max(pad[0], pad[1], pad[2], pad[3]) >= p.KH {
+						continue
+					}
+					shapes = append(shapes, p)
+				}
+			}
+		}
+	}
+	// Rectangular windows and strides of the stride-2 path.
+	shapes = append(shapes,
+		PoolParams{N: 1, C: 2, H: 11, W: 20, KH: 2, KW: 3, StrideH: 1, StrideW: 2, PadB: 1, PadR: 2, CeilMode: true},
+		PoolParams{N: 1, C: 2, H: 12, W: 33, KH: 3, KW: 2, StrideH: 3, StrideW: 2, PadT: 2, PadB: 2})
+	fast := 0
+	seed := uint64(700)
+	for _, p := range shapes {
+		for _, avg := range []bool{false, true} {
+			mode := poolModeOf(p, avg)
+			if mode == poolRows {
+				continue
+			}
+			fast++
+			for _, cip := range []bool{false, true} {
+				if !avg && cip {
+					continue
+				}
+				seed++
+				runPoolCase(t, seed, p, !avg, cip, 1, 1)
+				comparePoolModes(t, seed, p, avg, cip, mode)
+			}
+		}
+	}
+	if fast < 100 {
+		t.Fatalf("only %d shapes took a whole-plane path, want >= 100", fast)
+	}
+}
+
+// comparePoolModes runs p with mode and with the row algorithm on an input
+// with special values and requires the same results.
+func comparePoolModes(t *testing.T, seed uint64, p PoolParams, avg, cip bool, mode poolMode) {
+	t.Helper()
+	r := newRNG(seed)
+	x := randSlice(r, p.N*p.C*p.H*p.W, 1)
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+	for i := range x {
+		if i%11 == 3 {
+			x[i] = specials[(i/11)%len(specials)]
+		}
+		if i%13 == 5 {
+			x[i] = float32(math.Copysign(0, -1)) // whole windows of signed zeros
+		}
+	}
+	oh, ow := p.OutHW()
+	const dstC, dstOff = 5, 1
+	got := make([]float32, p.N*dstC*oh*ow)
+	want := make([]float32, len(got))
+	run := func(y []float32, m poolMode) {
+		pt := poolTask{p: p, x: x, y: y, dstC: dstC, dstOff: dstOff, oh: oh, ow: ow, avg: avg, countIncludePad: cip,
+			simd: activeKernel().name == PathAVX512, mode: m}
+		n := p.N * p.C
+		// Uneven ranges, as parallelRun hands out.
+		for lo := 0; lo < n; lo += 4 {
+			pt.run(lo, min(lo+4, n))
+		}
+	}
+	run(got, mode)
+	run(want, poolRows)
+	nans := 0
+	for i := range got {
+		g, w := got[i], want[i]
+		gNaN, wNaN := g != g, w != w
+		if gNaN {
+			nans++
+		}
+		same := math.Float32bits(g) == math.Float32bits(w) || (gNaN && wNaN) || (!avg && g == w)
+		if !same {
+			t.Fatalf("Pool(%+v,avg=%v,cip=%v) mode %d: y[%d] got %v (%#x), want %v (%#x) as the row algorithm",
+				p, avg, cip, mode, i, g, math.Float32bits(g), w, math.Float32bits(w))
+		}
+	}
+	if nans == 0 && len(x) >= 11*len(specials) {
+		t.Fatalf("Pool(%+v,avg=%v,cip=%v): no NaN in the output, want some", p, avg, cip)
+	}
+}

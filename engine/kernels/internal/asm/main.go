@@ -31,6 +31,7 @@ func main() {
 	}
 	genRowOps()
 	genCopyPanels()
+	genPoolOps()
 	Generate()
 }
 
@@ -392,6 +393,341 @@ func genCopyPanels() {
 	DECQ(n)
 	JMP(LabelRef("copyPanels_loop"))
 	Label("copyPanels_done")
+	VZEROUPPER()
+	RET()
+}
+
+// nanMaxZ sets acc = max(acc, v) with Go's NaN rule (NaN if either is
+// NaN), using K2 as scratch.
+func nanMaxZ(acc, v VecPhysical) {
+	VMAXPS(acc, v, acc)
+	VCMPPS(U8(3), v, v, K2) // unordered: v is NaN
+	VMOVUPS(v, K2, acc)
+}
+
+// maskLow sets k to the low clamp(x-sub, 0, hi) bits (hi <= 16), computed
+// in RCX/RAX; t is a scratch register.
+func maskLow(k Op, x Register, t GPVirtual, sub, hi int) {
+	MOVQ(x, RCX)
+	if sub != 0 {
+		SUBQ(U32(sub), RCX)
+	}
+	XORL(t.As32(), t.As32())
+	CMPQ(RCX, U32(0))
+	CMOVQLT(t, RCX)
+	MOVQ(U32(hi), t)
+	CMPQ(RCX, U32(hi))
+	CMOVQGT(t, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, k)
+}
+
+// genPoolOps emits the AVX-512F whole-plane pooling kernels (see the
+// matching pure-Go versions in pool.go, which define the same results):
+//
+//   - max{2,3}VAVX512(dst, src *float32, n, rows, off, sstep, dstep int):
+//     a vertical pass over rows: for r < rows and j < n,
+//     dst[r*dstep+j] = max(src[r*sstep+j], src[r*sstep+off+j][, src[r*sstep+2*off+j]]),
+//     with Go's max (NaN propagating).
+//   - {max,add,avg}3TAVX512: a 3-tap pass over whole planes, block by
+//     block of 16 lanes, the lanes of each tap (and of the store) selected
+//     by a mask table: the vertical (off = row pitch) and horizontal
+//     (off = 1) passes of a stride-1 3×3 pool with padding 1.
+//   - max{2,3}S2HAVX512(dst, src *float32, ow, rows, w int): the horizontal
+//     stride-2 pass: dst[r*ow+j] = max(src[r*w+2j], src[r*w+2j+1][, src[r*w+2j+2]]),
+//     columns >= w being -Inf.
+//
+// No element outside the described ranges is read or written (tails are
+// masked).
+func genPoolOps() {
+	for _, k := range []int{2, 3} {
+		genPoolV("max", k)
+	}
+	genPool3T("max3TAVX512", "max")
+	genPool3T("add3TAVX512", "add")
+	genPool3T("avg3TAVX512", "avg")
+	idx := GLOBL("poolDeinterleaveIdx", RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		// Lanes 0-15: the even elements of a 32-element pair; 16-31: the odd.
+		DATA(4*i, U32(2*(i%16)+i/16))
+	}
+	genPoolS2H("max2S2HAVX512", 2, idx)
+	genPoolS2H("max3S2HAVX512", 3, idx)
+}
+
+func genPoolV(op string, k int) {
+	name := fmt.Sprintf("%s%dVAVX512", op, k)
+	TEXT(name, NOSPLIT, "func(dst, src *float32, n, rows, off, sstep, dstep int)")
+	Pragma("noescape")
+	desc := "max (NaN if any is NaN)"
+	if op == "add" {
+		desc = "left-to-right sum"
+	}
+	terms := "src[r*sstep+j], src[r*sstep+off+j]"
+	if k == 3 {
+		terms += ", src[r*sstep+2*off+j]"
+	}
+	Doc(fmt.Sprintf("%s sets dst[r*dstep+j] to the %s of %s for r < rows, j < n (see genPoolOps in internal/asm).", name, desc, terms))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	rows := Load(Param("rows"), GP64())
+	off := Load(Param("off"), GP64())
+	sstep := Load(Param("sstep"), GP64())
+	dstep := Load(Param("dstep"), GP64())
+	SHLQ(U8(2), off)
+	SHLQ(U8(2), sstep)
+	SHLQ(U8(2), dstep)
+	off2 := GP64()
+	MOVQ(off, off2)
+	SHLQ(U8(1), off2)
+	d, s, m := GP64(), GP64(), GP64()
+	block := func(masked bool) {
+		mems := []Mem{{Base: s}, {Base: s, Index: off, Scale: 1}, {Base: s, Index: off2, Scale: 1}}
+		regs := []VecPhysical{Z1, Z2, Z3}
+		for i := 0; i < k; i++ {
+			if masked {
+				VMOVUPS_Z(mems[i], K1, regs[i])
+			} else {
+				VMOVUPS(mems[i], regs[i])
+			}
+		}
+		for i := 1; i < k; i++ {
+			if op == "max" {
+				nanMaxZ(Z1, regs[i])
+			} else {
+				VADDPS(regs[i], Z1, Z1)
+			}
+		}
+		if masked {
+			VMOVUPS(Z1, K1, Mem{Base: d})
+		} else {
+			VMOVUPS(Z1, Mem{Base: d})
+		}
+	}
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JE(LabelRef(name + "_done"))
+	MOVQ(dst, d)
+	MOVQ(src, s)
+	MOVQ(n, m)
+	Label(name + "_loop")
+	CMPQ(m, U32(16))
+	JL(LabelRef(name + "_tail"))
+	block(false)
+	ADDQ(U32(64), d)
+	ADDQ(U32(64), s)
+	SUBQ(U32(16), m)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_tail")
+	TESTQ(m, m)
+	JE(LabelRef(name + "_next"))
+	Comment("K1 = (1<<m) - 1")
+	MOVQ(m, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	block(true)
+	Label(name + "_next")
+	ADDQ(dstep, dst)
+	ADDQ(sstep, src)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+func genPool3T(name, op string) {
+	sig := "func(dst, src *float32, nblk, planes, pitch, off int, masks *uint16)"
+	var doc string
+	switch op {
+	case "max":
+		doc = "max(a, c, b) (NaN if any is NaN; a missing neighbour is -Inf)"
+	case "add":
+		doc = "(a + c) + b (a missing neighbour is 0)"
+	case "avg":
+		sig = "func(dst, src *float32, nblk, planes, pitch, off int, masks *uint16, divs *float32)"
+		doc = "(((0 + a) + c) + b) / divs[i] (a missing neighbour is not added)"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(name + " sets, for each of planes planes (pitch floats apart in dst and src) and each block k < nblk of 16 lanes, dst[i] = " + doc +
+		" for i = 16k+l, where a = src[i-off] if bit l of masks[3k] is set, c = src[i] if bit l of masks[3k+1] is set (else nothing is stored), and b = src[i+off] if bit l of masks[3k+2] is set (see genPoolOps in internal/asm).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	nblk := Load(Param("nblk"), GP64())
+	planes := Load(Param("planes"), GP64())
+	pitch := Load(Param("pitch"), GP64())
+	off := Load(Param("off"), GP64())
+	masks := Load(Param("masks"), GP64())
+	SHLQ(U8(2), pitch)
+	SHLQ(U8(2), off)
+	neg := GP64()
+	MOVQ(off, neg)
+	NEGQ(neg)
+	var divs Register
+	if op == "avg" {
+		divs = Load(Param("divs"), GP64())
+	}
+	if op == "max" {
+		Comment("Z30 = -Inf")
+		MOVL(U32(0xff800000), EAX)
+		VPBROADCASTD(EAX, Z30)
+	}
+	d, s, m, k, dv := GP64(), GP64(), GP64(), GP64(), GP64()
+	Label(name + "_plane")
+	TESTQ(planes, planes)
+	JE(LabelRef(name + "_done"))
+	MOVQ(dst, d)
+	MOVQ(src, s)
+	MOVQ(masks, m)
+	MOVQ(nblk, k)
+	if op == "avg" {
+		MOVQ(divs, dv)
+	}
+	Label(name + "_block")
+	KMOVW(Mem{Base: m}, K3)
+	KMOVW(Mem{Base: m, Disp: 2}, K4)
+	KMOVW(Mem{Base: m, Disp: 4}, K5)
+	a, c, b := Mem{Base: s, Index: neg, Scale: 1}, Mem{Base: s}, Mem{Base: s, Index: off, Scale: 1}
+	switch op {
+	case "max":
+		VMOVAPS(Z30, Z0)
+		VMOVUPS(a, K3, Z0)
+		VMOVUPS_Z(c, K4, Z2)
+		VMOVAPS(Z30, Z3)
+		VMOVUPS(b, K5, Z3)
+		nanMaxZ(Z0, Z2)
+		nanMaxZ(Z0, Z3)
+	case "add":
+		VMOVUPS_Z(a, K3, Z0)
+		VMOVUPS_Z(c, K4, Z2)
+		VMOVUPS_Z(b, K5, Z3)
+		VADDPS(Z2, Z0, Z0)
+		VADDPS(Z3, Z0, Z0)
+	case "avg":
+		VMOVUPS_Z(a, K3, Z1)
+		VMOVUPS_Z(c, K4, Z2)
+		VMOVUPS_Z(b, K5, Z3)
+		VMOVUPS_Z(Mem{Base: dv}, K4, Z4)
+		VPXORD(Z0, Z0, Z0)
+		VADDPS(Z1, Z0, Z0)
+		VADDPS(Z2, Z0, Z0)
+		VADDPS(Z3, Z0, Z0)
+		VDIVPS(Z4, Z0, Z0)
+		ADDQ(U32(64), dv)
+	}
+	VMOVUPS(Z0, K4, Mem{Base: d})
+	ADDQ(U32(64), d)
+	ADDQ(U32(64), s)
+	ADDQ(U32(6), m)
+	DECQ(k)
+	JNE(LabelRef(name + "_block"))
+	ADDQ(pitch, dst)
+	ADDQ(pitch, src)
+	DECQ(planes)
+	JMP(LabelRef(name + "_plane"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+func genPoolS2H(name string, k int, idx Mem) {
+	TEXT(name, NOSPLIT, "func(dst, src *float32, ow, rows, w int)")
+	Pragma("noescape")
+	terms := "src[r*w+2j], src[r*w+2j+1]"
+	if k == 3 {
+		terms += ", src[r*w+2j+2]"
+	}
+	Doc(fmt.Sprintf("%s sets dst[r*ow+j] = max(%s) (NaN if any is NaN; columns >= w are -Inf) for r < rows, j < ow (see genPoolOps in internal/asm).", name, terms))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	ow := Load(Param("ow"), GP64())
+	rows := Load(Param("rows"), GP64())
+	w := Load(Param("w"), GP64())
+	Comment("Z30 = -Inf; Z28, Z29 = the even and odd deinterleave indices")
+	MOVL(U32(0xff800000), EAX)
+	VPBROADCASTD(EAX, Z30)
+	VMOVUPS(idx, Z28)
+	VMOVUPS(idx.Offset(64), Z29)
+	s, d, remOut, remIn, t := GP64(), GP64(), GP64(), GP64(), GP64()
+	wb := GP64()
+	MOVQ(w, wb)
+	SHLQ(U8(2), wb)
+	owb := GP64()
+	MOVQ(ow, owb)
+	SHLQ(U8(2), owb)
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JE(LabelRef(name + "_done"))
+	MOVQ(src, s)
+	MOVQ(dst, d)
+	MOVQ(ow, remOut)
+	MOVQ(w, remIn)
+	block := func(masked bool) {
+		if masked {
+			Comment("K4 = output lanes, K3/K5/K6 = valid input lanes of the three loads")
+			maskLow(K4, remOut, t, 0, 16)
+			maskLow(K3, remIn, t, 0, 16)
+			maskLow(K5, remIn, t, 16, 16)
+			VMOVAPS(Z30, Z1)
+			VMOVUPS(Mem{Base: s}, K3, Z1)
+			VMOVAPS(Z30, Z2)
+			VMOVUPS(Mem{Base: s, Disp: 64}, K5, Z2)
+		} else {
+			VMOVUPS(Mem{Base: s}, Z1)
+			VMOVUPS(Mem{Base: s, Disp: 64}, Z2)
+		}
+		VMOVAPS(Z28, Z4)
+		VPERMI2PS(Z2, Z1, Z4) // even elements
+		VMOVAPS(Z29, Z5)
+		VPERMI2PS(Z2, Z1, Z5) // odd elements
+		if k == 3 {
+			if masked {
+				maskLow(K6, remIn, t, 32, 1)
+				VMOVAPS(Z30, Z3)
+				VMOVUPS(Mem{Base: s, Disp: 128}, K6, Z3)
+			} else {
+				VMOVSS(Mem{Base: s, Disp: 128}, X3)
+			}
+			VALIGND(U8(1), Z4, Z3, Z6) // the even elements shifted by one
+		}
+		nanMaxZ(Z4, Z5)
+		if k == 3 {
+			nanMaxZ(Z4, Z6)
+		}
+		if masked {
+			VMOVUPS(Z4, K4, Mem{Base: d})
+		} else {
+			VMOVUPS(Z4, Mem{Base: d})
+		}
+	}
+	Label(name + "_loop")
+	Comment("whole blocks: 16 outputs and all 32 (k == 3: 33) inputs in the row")
+	CMPQ(remOut, U32(16))
+	JL(LabelRef(name + "_masked"))
+	CMPQ(remIn, U32(32+k-2))
+	JL(LabelRef(name + "_masked"))
+	block(false)
+	JMP(LabelRef(name + "_next"))
+	Label(name + "_masked")
+	block(true)
+	Label(name + "_next")
+	ADDQ(U32(128), s)
+	ADDQ(U32(64), d)
+	SUBQ(U32(32), remIn)
+	SUBQ(U32(16), remOut)
+	CMPQ(remOut, U32(0))
+	JG(LabelRef(name + "_loop"))
+	ADDQ(wb, src)
+	ADDQ(owb, dst)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+	Label(name + "_done")
 	VZEROUPPER()
 	RET()
 }
