@@ -87,3 +87,22 @@ func BenchmarkConv(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLinear is the classifier of inception-v3 at batch 1 (2048 to
+// 1000): memory-bound on its 8 MB of weights.
+func BenchmarkLinear(b *testing.B) {
+	benchPaths(b, func(b *testing.B) {
+		r := newRNG(1)
+		in, out := 2048, 1000
+		x := randSlice(r, in, 1)
+		w := randSlice(r, in*out, 0.02)
+		bias := randSlice(r, out, 0.1)
+		y := make([]float32, out)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			Linear(1, in, out, x, w, bias, false, y)
+		}
+		reportGFLOPS(b, 2*float64(in*out))
+	})
+}

@@ -89,7 +89,7 @@ func Linear(n, in, out int, x, w, b []float32, relu bool, y []float32) {
 		return
 	}
 	// Small batch: one dot product per output, both operands contiguous.
-	lt := linearTask{n: n, in: in, out: out, x: x, w: w, b: b, relu: relu, y: y}
+	lt := linearTask{n: n, in: in, out: out, x: x, w: w, b: b, relu: relu, y: y, simd: activeKernel().name == PathAVX512}
 	if out < 2 || out*2*n*in < minParallelWork {
 		lt.run(0, out)
 		return
@@ -108,6 +108,7 @@ type linearTask struct {
 	n, in, out int
 	x, w, b, y []float32
 	relu       bool
+	simd       bool // use the avx512 dot kernel
 }
 
 func (t *linearTask) run(lo, hi int) {
@@ -115,7 +116,12 @@ func (t *linearTask) run(lo, hi int) {
 	for o := lo; o < hi; o++ {
 		wr := w[o*in : (o+1)*in]
 		for i := 0; i < n; i++ {
-			v := dot(x[i*in:(i+1)*in], wr)
+			var v float32
+			if t.simd {
+				v = dotSIMD(x[i*in:(i+1)*in], wr)
+			} else {
+				v = dot(x[i*in:(i+1)*in], wr)
+			}
 			if b != nil {
 				v += b[o]
 			}

@@ -154,9 +154,11 @@ func TestReLUAndAddScaled(t *testing.T) {
 	mustPanic(t, "AddScaled short r", func() { AddScaled(make([]float32, 3), make([]float32, 2), 1, false, make([]float32, 3)) })
 }
 
-func TestLinear(t *testing.T) {
+func TestLinear(t *testing.T) { forEachPath(t, testLinear) }
+
+func testLinear(t *testing.T) {
 	r := newRNG(25)
-	for _, s := range [][3]int{{1, 1, 1}, {1, 1024, 1000}, {3, 17, 9}, {8, 65, 33}, {20, 129, 7}} {
+	for _, s := range [][3]int{{1, 1, 1}, {1, 1024, 1000}, {1, 2048, 31}, {1, 79, 5}, {3, 17, 9}, {8, 65, 33}, {20, 129, 7}} {
 		for _, withBias := range []bool{false, true} {
 			for _, relu := range []bool{false, true} {
 				n, in, out := s[0], s[1], s[2]

@@ -106,3 +106,13 @@ func copyPanelsSIMD(dst, src []float32, n, stride int) {
 		copyPanelsAVX512(&dst[0], &src[0], n, stride)
 	}
 }
+
+// dotSIMD returns Σ a[i]*b[i] over len(a) (len(b) >= len(a)) with the
+// avx512 kernel.
+func dotSIMD(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	b = b[:len(a)]
+	return dotAVX512(&a[0], &b[0], len(a))
+}

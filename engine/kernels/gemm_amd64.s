@@ -3190,3 +3190,70 @@ max3S2HAVX512_next:
 max3S2HAVX512_done:
 	VZEROUPPER
 	RET
+
+// func dotAVX512(a *float32, b *float32, n int) float32
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·dotAVX512(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), DX
+	MOVQ   b+8(FP), BX
+	MOVQ   n+16(FP), AX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+dot_loop64:
+	CMPQ        AX, $0x00000040
+	JL          dot_loop16
+	VMOVUPS     (DX), Z4
+	VFMADD231PS (BX), Z4, Z0
+	VMOVUPS     64(DX), Z4
+	VFMADD231PS 64(BX), Z4, Z1
+	VMOVUPS     128(DX), Z4
+	VFMADD231PS 128(BX), Z4, Z2
+	VMOVUPS     192(DX), Z4
+	VFMADD231PS 192(BX), Z4, Z3
+	ADDQ        $0x00000100, DX
+	ADDQ        $0x00000100, BX
+	SUBQ        $0x00000040, AX
+	JMP         dot_loop64
+
+dot_loop16:
+	CMPQ        AX, $0x00000010
+	JL          dot_tail
+	VMOVUPS     (DX), Z4
+	VFMADD231PS (BX), Z4, Z0
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, AX
+	JMP         dot_loop16
+
+dot_tail:
+	TESTQ AX, AX
+	JE    dot_reduce
+
+	// K1 = (1<<n) - 1
+	MOVQ        AX, CX
+	MOVL        $0x00000001, AX
+	SHLL        CL, AX
+	DECL        AX
+	KMOVW       AX, K1
+	VMOVUPS.Z   (DX), K1, Z4
+	VMOVUPS.Z   (BX), K1, Z5
+	VFMADD231PS Z5, Z4, Z0
+
+dot_reduce:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z2, Z0, Z0
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+24(FP)
+	RET

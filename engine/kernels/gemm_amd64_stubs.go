@@ -103,3 +103,8 @@ func max2S2HAVX512(dst *float32, src *float32, ow int, rows int, w int)
 //
 //go:noescape
 func max3S2HAVX512(dst *float32, src *float32, ow int, rows int, w int)
+
+// dotAVX512 returns the sum of a[i]*b[i] for i < n.
+//
+//go:noescape
+func dotAVX512(a *float32, b *float32, n int) float32

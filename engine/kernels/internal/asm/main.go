@@ -32,6 +32,7 @@ func main() {
 	genRowOps()
 	genCopyPanels()
 	genPoolOps()
+	genDot()
 	Generate()
 }
 
@@ -729,5 +730,69 @@ func genPoolS2H(name string, k int, idx Mem) {
 	JMP(LabelRef(name + "_row"))
 	Label(name + "_done")
 	VZEROUPPER()
+	RET()
+}
+
+// genDot emits dotAVX512, the dot product of the Linear kernel: four
+// accumulators over blocks of 64 elements, then single blocks of 16, then a
+// masked tail, summed (Z0+Z1)+(Z2+Z3) and reduced across lanes in a fixed
+// order, so the result depends only on n.
+func genDot() {
+	TEXT("dotAVX512", NOSPLIT, "func(a, b *float32, n int) float32")
+	Pragma("noescape")
+	Doc("dotAVX512 returns the sum of a[i]*b[i] for i < n.")
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := []VecPhysical{Z0, Z1, Z2, Z3}
+	for _, z := range acc {
+		VPXORD(z, z, z)
+	}
+	Label("dot_loop64")
+	CMPQ(n, U32(64))
+	JL(LabelRef("dot_loop16"))
+	for i, z := range acc {
+		VMOVUPS(Mem{Base: a, Disp: 64 * i}, Z4)
+		VFMADD231PS(Mem{Base: b, Disp: 64 * i}, Z4, z)
+	}
+	ADDQ(U32(256), a)
+	ADDQ(U32(256), b)
+	SUBQ(U32(64), n)
+	JMP(LabelRef("dot_loop64"))
+	Label("dot_loop16")
+	CMPQ(n, U32(16))
+	JL(LabelRef("dot_tail"))
+	VMOVUPS(Mem{Base: a}, Z4)
+	VFMADD231PS(Mem{Base: b}, Z4, Z0)
+	ADDQ(U32(64), a)
+	ADDQ(U32(64), b)
+	SUBQ(U32(16), n)
+	JMP(LabelRef("dot_loop16"))
+	Label("dot_tail")
+	TESTQ(n, n)
+	JE(LabelRef("dot_reduce"))
+	Comment("K1 = (1<<n) - 1")
+	MOVQ(n, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	VMOVUPS_Z(Mem{Base: a}, K1, Z4)
+	VMOVUPS_Z(Mem{Base: b}, K1, Z5)
+	VFMADD231PS(Z5, Z4, Z0)
+	Label("dot_reduce")
+	VADDPS(Z1, Z0, Z0)
+	VADDPS(Z3, Z2, Z2)
+	VADDPS(Z2, Z0, Z0)
+	VEXTRACTF32X8(U8(1), Z0, Y1)
+	VADDPS(Y1, Y0, Y0)
+	VEXTRACTF128(U8(1), Y0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVHLPS(X0, X0, X1)
+	VADDPS(X1, X0, X0)
+	VMOVSHDUP(X0, X1)
+	VADDSS(X1, X0, X0)
+	VZEROUPPER()
+	Store(X0, ReturnIndex(0))
 	RET()
 }
