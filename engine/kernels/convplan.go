@@ -134,62 +134,279 @@ func (g *convGeom) packB(x []float32, p0, j0, kb, nb, nr int, dst []float32) {
 		g.packBFlat(x, p0, j0, kb, nb, nr, dst)
 		return
 	}
+	// Blocks wider than packMaxNC (the driver never asks for one) are
+	// packed in chunks of whole panels, which are contiguous in dst.
+	for step := packMaxNC / nr * nr; nb > step; nb -= step {
+		g.packBGeneral(x, p0, j0, kb, step, nr, dst)
+		dst = dst[step*kb:]
+		j0 += step
+	}
+	g.packBGeneral(x, p0, j0, kb, nb, nr, dst)
+}
+
+// packSeg is the part of one output row of a packBGeneral block: n
+// columns from output (oy, ox), the first one column j of the block. src is
+// the input offset of its first element relative to that of the block's
+// first output row: (oy-oyA)*StrideH*W + ox*StrideW. In phase mode the
+// input columns [pm*s, (pm+pl)*s) of its input row (s = StrideW) are split
+// into s phases of pl elements at phBuf[po+r*pl:] (phase r holds columns
+// m*s+r).
+type packSeg struct{ j, oy, ox, n, src, pm, pl, po int32 }
+
+// packPhaseMax is the scratch (float32s) of packBGeneral's phase mode.
+const packPhaseMax = 4 * packMaxNC
+
+// packBTableMax and packBTableMaxStrided are the longest average segments
+// for which packBGeneral gathers the fully valid im2col rows of a stride-1
+// and a strided conv through a per-column offset table instead of segment
+// by segment (measured with BenchmarkPackB).
+const (
+	packBTableMax        = 12
+	packBTableMaxStrided = 48
+)
+
+// packBGeneral is packB for any geometry and nb <= packMaxNC. The block is
+// cut once into output-row segments (packSeg); then each im2col row
+// (c, kh, kw) is gathered into a contiguous row buffer that stays in L1
+// (segment by segment: copies for stride 1, an unrolled strided gather
+// otherwise, or contiguous copies from the input rows split into phases
+// for wide strided kernels, see phase below; or, when the row has no
+// padding in the block and the segments are short, through a table of
+// per-column input offsets), and the buffer is copied to the panels with
+// whole-panel-row copies: writing the packed panels (L2-resident) with few
+// wide stores instead of scalar ones is what bounds the speed.
+func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float32) {
 	p := &g.p
 	H, W, ow := p.H, p.W, g.ow
-	sw := p.StrideW
-	for jr := 0; jr < nb; jr += nr {
-		d := dst[jr*kb : jr*kb+kb*nr]
-		cols := min(nr, nb-jr)
-		js := j0 + jr
-		oyS, oxS := js/ow, js%ow
-		r := p0
-		kw := r % p.KW
-		kh := (r / p.KW) % p.KH
-		c := r / (p.KW * p.KH)
-		for q := 0; q < kb; q++ {
-			dd := d[q*nr : q*nr+nr]
-			xc := x[c*H*W : (c+1)*H*W]
-			t, v0, v1 := g.t[kw], g.ox0[kw], g.ox1[kw]
-			dy := kh*p.DilH - p.PadT
-			oy, ox := oyS, oxS
-			for i := 0; i < cols; {
-				n := min(cols-i, ow-ox)
-				seg := dd[i : i+n]
-				iy := oy*p.StrideH + dy
-				if iy < 0 || iy >= H {
-					clear(seg)
-				} else {
-					a := min(max(v0-ox, 0), n)
-					b := min(max(v1-ox, a), n)
-					clear(seg[:a])
-					clear(seg[b:])
-					row := xc[iy*W : (iy+1)*W]
-					if b <= a {
-						// no valid column in this segment
-					} else if sw == 1 {
-						copy(seg[a:b], row[ox+a-t:ox+b-t])
-					} else {
-						ix := (ox+a)*sw - t
-						for k := a; k < b; k++ {
-							seg[k] = row[ix]
-							ix += sw
-						}
-					}
-				}
-				i += n
-				ox = 0
-				oy++
+	hw := H * W
+	sh, sw := p.StrideH, p.StrideW
+	np := (nb + nr - 1) / nr
+	oyA, oyB := j0/ow, (j0+nb-1)/ow // first and last output row of the block
+	var segs [packMaxNC]packSeg
+	nseg := 0
+	for j := 0; j < nb; nseg++ {
+		oy, ox := (j0+j)/ow, (j0+j)%ow
+		n := min(nb-j, ow-ox)
+		segs[nseg] = packSeg{
+			j: int32(j), oy: int32(oy), ox: int32(ox), n: int32(n),
+			src: int32((oy-oyA)*sh*W + ox*sw),
+		}
+		j += n
+	}
+	// Phase mode (StrideW > 1, KW > 2*StrideW; with fewer kernel columns
+	// the split costs more than it saves): the im2col rows (c, kh, kw) of
+	// one (c, kh) read the same input rows at column offsets that differ by
+	// kw*DilW, so each input row is split once per (c, kh) into its StrideW
+	// phases (the only strided gather) and every kw becomes a contiguous
+	// copy from one phase.
+	phase := sw > 1 && p.KW > 2*sw
+	if phase {
+		eLo, eHi := floorDiv(-p.PadL, sw), floorDiv((p.KW-1)*p.DilW-p.PadL, sw)
+		mMax := (W + sw - 1) / sw
+		po := 0
+		for i := range segs[:nseg] {
+			sg := &segs[i]
+			mLo := max(0, int(sg.ox)+eLo)
+			mHi := min(mMax, int(sg.ox+sg.n)-1+eHi+1)
+			pl := max(mHi-mLo, 0)
+			sg.pm, sg.pl, sg.po = int32(mLo), int32(pl), int32(po)
+			po += sw * pl
+		}
+		phase = po <= packPhaseMax
+	}
+	var phBuf [packPhaseMax]float32
+	phC, phKH := -1, -1
+	// Table mode: rows cut in short segments (shorter for stride 1, where
+	// the alternative is a copy rather than gather2).
+	var offs [packMaxNC]int32
+	lim := packBTableMax
+	if sw > 1 {
+		lim = packBTableMaxStrided
+	}
+	table := !phase && nb < lim*nseg
+	if table {
+		for i := range segs[:nseg] {
+			sg := &segs[i]
+			for k := range int(sg.n) {
+				offs[int(sg.j)+k] = sg.src + int32(k*sw)
 			}
-			clear(dd[cols:])
-			// Next row of the im2col matrix.
-			if kw++; kw == p.KW {
-				kw = 0
-				if kh++; kh == p.KH {
-					kh = 0
-					c++
+		}
+	}
+	// row holds the current im2col row of the block; row[nb:np*nr] stays 0.
+	var rowBuf [packMaxNC]float32
+	row := rowBuf[:nb]
+	full := nb / nr
+	simd := nr == 32 && activeKernel().name == PathAVX512
+	kw := p0 % p.KW
+	kh := (p0 / p.KW) % p.KH
+	c := p0 / (p.KW * p.KH)
+	for q := 0; q < kb; q++ {
+		xc := x[c*hw : (c+1)*hw]
+		t, v0, v1 := g.t[kw], g.ox0[kw], g.ox1[kw]
+		dy := kh*p.DilH - p.PadT
+		if table && v0 == 0 && v1 == ow && oyA*sh+dy >= 0 && oyB*sh+dy < H {
+			// No padding in this row of the block: t <= 0 (v0 == 0), so
+			// every offset is inside xs.
+			xs := xc[(oyA*sh+dy)*W-t:]
+			o := offs[:len(row)]
+			for k, v := range o {
+				row[k] = xs[v]
+			}
+		} else {
+			var md, r int // phase mode: tap -t reads phase r, shifted by md
+			if phase {
+				if c != phC || kh != phKH {
+					phC, phKH = c, kh
+					g.splitPhases(xc, segs[:nseg], dy, phBuf[:])
+				}
+				md = floorDiv(-t, sw)
+				r = -t - md*sw
+			}
+			for i := range segs[:nseg] {
+				sg := &segs[i]
+				n := int(sg.n)
+				d := row[sg.j : int(sg.j)+n]
+				iy := int(sg.oy)*sh + dy
+				if iy < 0 || iy >= H {
+					clear(d)
+					continue
+				}
+				ox := int(sg.ox)
+				a := min(max(v0-ox, 0), n)
+				b := min(max(v1-ox, a), n)
+				if a > 0 {
+					clear(d[:a])
+				}
+				if b < n {
+					clear(d[b:])
+				}
+				if b <= a {
+					continue
+				}
+				d = d[a:b]
+				if phase {
+					pl := int(sg.pl)
+					ph := phBuf[int(sg.po)+r*pl : int(sg.po)+(r+1)*pl]
+					m := ox + a + md - int(sg.pm)
+					copy(d, ph[m:m+b-a])
+					continue
+				}
+				s := xc[iy*W+(ox+a)*sw-t:]
+				switch sw {
+				case 1:
+					copy(d, s)
+				case 2:
+					gather2(d, s)
+				default:
+					gatherStride(d, s, sw)
 				}
 			}
 		}
+		// Copy the row to the panels.
+		qo := q * nr
+		i := 0
+		switch {
+		case simd:
+			copyPanelsSIMD(dst[qo:], rowBuf[:], full, nr*kb)
+			i = full
+		case nr == 32:
+			for ; i < full; i++ {
+				*(*[32]float32)(dst[i*nr*kb+qo:]) = *(*[32]float32)(rowBuf[i*nr:])
+			}
+		case nr == 16:
+			for ; i < full; i++ {
+				*(*[16]float32)(dst[i*nr*kb+qo:]) = *(*[16]float32)(rowBuf[i*nr:])
+			}
+		}
+		for ; i < np; i++ {
+			copy(dst[i*nr*kb+qo:i*nr*kb+qo+nr], rowBuf[i*nr:i*nr+nr])
+		}
+		// Next row of the im2col matrix.
+		if kw++; kw == p.KW {
+			kw = 0
+			if kh++; kh == p.KH {
+				kh = 0
+				c++
+			}
+		}
+	}
+}
+
+// splitPhases fills the phase buffers of the segments (see packSeg) from
+// the input rows iy = oy*StrideH + dy of plane xc that lie inside it.
+func (g *convGeom) splitPhases(xc []float32, segs []packSeg, dy int, phBuf []float32) {
+	p := &g.p
+	H, W, sh, sw := p.H, p.W, p.StrideH, p.StrideW
+	for i := range segs {
+		sg := &segs[i]
+		iy := int(sg.oy)*sh + dy
+		if iy < 0 || iy >= H || sg.pl == 0 {
+			continue
+		}
+		src := xc[iy*W : (iy+1)*W]
+		m0, pl := int(sg.pm), int(sg.pl)
+		buf := phBuf[sg.po : int(sg.po)+sw*pl]
+		// Columns m*sw + r with m < full are all inside the row.
+		full := min(m0+pl, W/sw) - m0
+		if sw == 2 {
+			p0, p1 := buf[:pl], buf[pl:2*pl]
+			s := src[2*m0:]
+			for m := 0; m < full; m++ {
+				pair := s[2*m : 2*m+2]
+				p0[m], p1[m] = pair[0], pair[1]
+			}
+		} else {
+			for r := range sw {
+				ph := buf[r*pl : (r+1)*pl]
+				for m := 0; m < full; m++ {
+					ph[m] = src[(m0+m)*sw+r]
+				}
+			}
+		}
+		for m := max(full, 0); m < pl; m++ {
+			for r := range sw {
+				if ix := (m0+m)*sw + r; ix < W {
+					buf[r*pl+m] = src[ix]
+				}
+			}
+		}
+	}
+}
+
+// floorDiv returns floor(a/b) for b > 0.
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// gather2 sets d[k] = s[2k] for k < len(d).
+func gather2(d, s []float32) {
+	n := len(d)
+	if n == 0 {
+		return
+	}
+	s = s[:2*n-1]
+	k := 0
+	for ; k+8 <= n; k += 8 {
+		ss := (*[15]float32)(s[2*k:])
+		dd := (*[8]float32)(d[k:])
+		dd[0], dd[1], dd[2], dd[3] = ss[0], ss[2], ss[4], ss[6]
+		dd[4], dd[5], dd[6], dd[7] = ss[8], ss[10], ss[12], ss[14]
+	}
+	for ; k < n; k++ {
+		d[k] = s[2*k]
+	}
+}
+
+// gatherStride sets d[k] = s[k*st] for k < len(d).
+func gatherStride(d, s []float32, st int) {
+	ix := 0
+	for k := range d {
+		d[k] = s[ix]
+		ix += st
 	}
 }
 
