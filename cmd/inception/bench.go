@@ -113,9 +113,11 @@ Built with -tags ort (and cgo, after scripts/setup.sh) every go row is
 followed by an ort row: the same model and seed exported to ONNX and run by
 ONNX Runtime with 2 intra-op threads on the same input, with the same
 warm-up and run counts, after checking that both outputs agree. The two
-engines run alternately, pass by pass, so that both see the same machine
-load; the go row then shows its latency and peak RSS relative to ONNX
-Runtime's.
+engines alternate in blocks of 5 timed passes, each block after a 200 ms
+pause and one untimed pass (both engines spin their threads for a while
+after a pass, which would slow down the other one), so that both see the
+same machine load; the go row then shows its latency and peak RSS relative
+to ONNX Runtime's.
 
 With --layers N it prints instead, per model at batch 1, where our engine
 spends its time: the time per op type and the N slowest kernel calls
@@ -200,6 +202,20 @@ func benchModel(name string, batches []int, cfg benchConfig) ([]benchResult, err
 	return rows, nil
 }
 
+// benchBlock is the number of timed passes one engine runs back to back
+// before the other engine's turn, and benchPause the idle time before every
+// block. ONNX Runtime's intra-op threads keep spinning after a run (its
+// default), and ours spin for 100 µs: an engine started right after the
+// other shares the cores with its spinning threads (measured: our v1 pass
+// 47 ms right after an ORT pass, 28 ms after 200 ms of idle). So the engines
+// alternate in blocks, each block preceded by a pause and an untimed pass,
+// and each engine runs in its own steady state while both see the same
+// machine load over the run.
+const (
+	benchBlock = 5
+	benchPause = 200 * time.Millisecond
+)
+
 // benchBatch measures m at batch b: a go row and, when ortPrepare is set,
 // an ort row timed run by run alternately with ours.
 func benchBatch(m *zoo.Model, b int, cfg benchConfig) ([]benchResult, error) {
@@ -231,18 +247,30 @@ func benchBatch(m *zoo.Model, b int, cfg benchConfig) ([]benchResult, error) {
 	if o != nil {
 		olat = make([]time.Duration, cfg.Runs)
 	}
-	for i := range lat {
-		t := time.Now()
-		if err := m.ForwardInto(x, out); err != nil {
-			return nil, err
+	for i0 := 0; i0 < len(lat); i0 += benchBlock {
+		i1 := min(i0+benchBlock, len(lat))
+		time.Sleep(benchPause)
+		for i := i0 - 1; i < i1; i++ {
+			t := time.Now()
+			if err := m.ForwardInto(x, out); err != nil {
+				return nil, err
+			}
+			if i >= i0 {
+				lat[i] = time.Since(t)
+			}
 		}
-		lat[i] = time.Since(t)
-		if o != nil {
-			t = time.Now()
+		if o == nil {
+			continue
+		}
+		time.Sleep(benchPause)
+		for i := i0 - 1; i < i1; i++ {
+			t := time.Now()
 			if err := o.run(); err != nil {
 				return nil, fmt.Errorf("bench %s with ONNX Runtime: %w", name, err)
 			}
-			olat[i] = time.Since(t)
+			if i >= i0 {
+				olat[i] = time.Since(t)
+			}
 		}
 	}
 	macs := m.Summary().MACs

@@ -168,7 +168,8 @@ func TestBenchErrors(t *testing.T) {
 
 // TestBenchORTHook checks the wiring of the ONNX Runtime column: the runner
 // is prepared once per model and batch with our output, runs as often as
-// ours (warm-up and timed, interleaved), a row follows each go row with
+// ours (warm-up, then blocks of an untimed and up to benchBlock timed
+// passes, alternating with ours), a row follows each go row with
 // the ratios filled in, and errors are wrapped with the model name.
 func TestBenchORTHook(t *testing.T) {
 	prev := ortPrepare
@@ -197,8 +198,9 @@ func TestBenchORTHook(t *testing.T) {
 	}
 	require.Equal(t, []string{"go", "ort", "go", "ort"}, engines)
 	require.Equal(t, []int{1, 2}, prepared)
-	if runs != 6 || closed != 2 {
-		t.Errorf("runner runs/closes = %d/%d, want 6/2", runs, closed)
+	// Per batch: 1 warm-up, then one block: 1 untimed + 2 timed passes.
+	if runs != 8 || closed != 2 {
+		t.Errorf("runner runs/closes = %d/%d, want 8/2", runs, closed)
 	}
 	for i := 0; i < len(rows); i += 2 {
 		g, o := rows[i], rows[i+1]
