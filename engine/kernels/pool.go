@@ -187,7 +187,8 @@ const (
 	// Inception branch pools): whole planes at a time, see s1Planes.
 	poolS1P1
 	// poolMaxS2: max over 2- or 3-wide windows with horizontal stride 2
-	// and no left padding (the stride-2 reductions): see maxS2Planes.
+	// and 2- or 3-high windows, any padding and vertical stride (the
+	// stride-2 reductions): see maxS2Planes.
 	poolMaxS2
 )
 
@@ -200,7 +201,7 @@ func poolModeOf(p PoolParams, avg bool) poolMode {
 	case p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadT == 1 && p.PadL == 1 && p.PadB == 1 && p.PadR == 1 && p.H >= 2:
 		return poolS1P1
-	case !avg && p.StrideW == 2 && p.PadL == 0 && (p.KW == 2 || p.KW == 3) && (p.KH == 2 || p.KH == 3):
+	case !avg && p.StrideW == 2 && (p.KW == 2 || p.KW == 3) && (p.KH == 2 || p.KH == 3):
 		return poolMaxS2
 	}
 	return poolRows
@@ -505,24 +506,39 @@ func pool3RowGo(op int, d, s, divs []float32) {
 
 // maxS2Planes is poolMaxS2 over planes [lo, hi): per batch of planes of
 // the same image, the column maxima of each output row's valid input rows
-// into scratch (the rows whose windows are whole in one call per plane),
-// then one stride-2 horizontal pass over all of them into the output
-// planes (columns >= W acting as -Inf).
+// (the rows of the top and bottom padding left out; a window without any
+// input row gives -Inf) into scratch rows of PadL -Inf cells (the left
+// padding) followed by W columns (the rows whose windows are whole in one
+// call per plane), then one stride-2 horizontal pass over all of them into
+// the output planes (the columns >= PadL+W acting as -Inf). Max with -Inf
+// leaves every value, NaN included, unchanged, so the padded cells never
+// win, as in maxPlanes.
 func (t *poolTask) maxS2Planes(lo, hi int) {
 	p, oh, ow := t.p, t.oh, t.ow
-	w, hw, vhw := p.W, p.H*p.W, t.oh*p.W
+	w, hw := p.W, p.H*p.W
+	wp := p.PadL + w // scratch row pitch
+	vhw := oh * wp
 	nb := min(max(1, poolBatch/hw), hi-lo)
 	buf := getPoolScratch(nb * vhw)
 	v := *buf
 	oyA, oyB := interior(oh, p.H, p.KH, p.StrideH, 1, p.PadT)
 	negInf := float32(math.Inf(-1))
+	if p.PadL > 0 {
+		// The vertical pass never writes these cells.
+		for r := 0; r < nb*oh; r++ {
+			pad := v[r*wp : r*wp+p.PadL]
+			for i := range pad {
+				pad[i] = negInf
+			}
+		}
+	}
 	for pl := lo; pl < hi; {
 		b := min(nb, hi-pl, p.C-pl%p.C)
 		for q := 0; q < b; q++ {
 			xc := t.x[(pl+q)*hw : (pl+q+1)*hw]
-			vc := v[q*vhw : (q+1)*vhw]
+			vc := v[q*vhw+p.PadL : (q+1)*vhw]
 			if oyB > oyA {
-				maxV(t.simd, p.KH, vc[oyA*w:], xc[(oyA*p.StrideH-p.PadT)*w:], w, oyB-oyA, w, p.StrideH*w, w)
+				maxV(t.simd, p.KH, vc[oyA*wp:], xc[(oyA*p.StrideH-p.PadT)*w:], w, oyB-oyA, w, p.StrideH*w, wp)
 			}
 			for oy := 0; oy < oh; oy++ {
 				if oy == oyA && oyB > oyA {
@@ -531,7 +547,7 @@ func (t *poolTask) maxS2Planes(lo, hi int) {
 				}
 				hs := oy*p.StrideH - p.PadT
 				kh0, kh1 := validRange(hs, p.KH, 1, p.H)
-				vr := vc[oy*w : (oy+1)*w]
+				vr := vc[oy*wp : oy*wp+w]
 				switch r0 := (hs + kh0) * w; kh1 - kh0 {
 				case 0:
 					for i := range vr {
@@ -544,7 +560,7 @@ func (t *poolTask) maxS2Planes(lo, hi int) {
 				}
 			}
 		}
-		maxS2H(t.simd, p.KW, t.dstPlanes(pl, b), v[:b*vhw], ow, b*oh, w)
+		maxS2H(t.simd, p.KW, t.dstPlanes(pl, b), v[:b*vhw], ow, b*oh, wp)
 		pl += b
 	}
 	poolScratch.Put(buf)

@@ -3,7 +3,8 @@ package kernels
 import "testing"
 
 // benchPoolCases are the pooling layers of torchvision's GoogLeNet
-// (inception-v1) and Inception-v3 at batch 1.
+// (inception-v1), Inception-v3 and D2L's GoogLeNet (1x96x96 input) at
+// batch 1.
 var benchPoolCases = []struct {
 	name string
 	max  bool
@@ -27,6 +28,10 @@ var benchPoolCases = []struct {
 	{"v3_max_192_71_3s2", true, false, poolBenchParams(192, 71, 3, 2, 0, false)},
 	{"v3_max_288_35_3s2", true, false, poolBenchParams(288, 35, 3, 2, 0, false)},
 	{"v3_max_768_17_3s2", true, false, poolBenchParams(768, 17, 3, 2, 0, false)},
+	{"d2l_max_64_48_3s2p1", true, false, poolBenchParams(64, 48, 3, 2, 1, false)},
+	{"d2l_max_192_24_3s2p1", true, false, poolBenchParams(192, 24, 3, 2, 1, false)},
+	{"d2l_max_480_12_3s2p1", true, false, poolBenchParams(480, 12, 3, 2, 1, false)},
+	{"d2l_max_832_6_3s2p1", true, false, poolBenchParams(832, 6, 3, 2, 1, false)},
 }
 
 // poolBenchParams is a square k×k pooling with stride s and padding pad on

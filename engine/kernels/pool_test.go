@@ -291,7 +291,14 @@ func TestPoolModeOf(t *testing.T) {
 		{"max 2x2/2 ceil", poolBenchParams(832, 14, 2, 2, 0, true), false, poolMaxS2},
 		{"max 3x3/2 pads [0,0,1,1]", PoolParams{N: 1, C: 1, H: 9, W: 9, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadB: 1, PadR: 1}, false, poolMaxS2},
 		{"avg 3x3/2", poolBenchParams(8, 17, 3, 2, 0, false), true, poolRows},
-		{"max 3x3/2 left pad", poolBenchParams(8, 17, 3, 2, 1, false), false, poolRows},
+		{"max 3x3/2 pad 1 (d2l)", poolBenchParams(64, 48, 3, 2, 1, false), false, poolMaxS2},
+		{"max 3x3/2 pad 1 ceil", poolBenchParams(8, 17, 3, 2, 1, true), false, poolMaxS2},
+		{"max 2x2/2 pad 1", poolBenchParams(8, 9, 2, 2, 1, false), false, poolMaxS2},
+		{"max 3x2 /2 pads [2,1,0,1]", PoolParams{N: 1, C: 1, H: 9, W: 8, KH: 3, KW: 2, StrideH: 1, StrideW: 2, PadT: 2, PadL: 1, PadR: 1}, false, poolMaxS2},
+		{"avg 3x3/2 pad 1", poolBenchParams(8, 17, 3, 2, 1, false), true, poolRows},
+		{"max 3x3/3 pad 1", poolBenchParams(8, 17, 3, 3, 1, false), false, poolRows},
+		{"max 4x4/2 pad 1", poolBenchParams(8, 17, 4, 2, 1, false), false, poolRows},
+		{"max 3x3/2 dilated", PoolParams{N: 1, C: 1, H: 9, W: 9, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadL: 1, DilH: 1, DilW: 2}, false, poolRows},
 		{"dilated", PoolParams{N: 1, C: 1, H: 9, W: 9, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 2, DilW: 2}, false, poolRows},
 		{"3x3/1 pad 1 on one row", poolBenchParams(1, 1, 3, 1, 1, false), false, poolRows},
 		{"5x5/3", poolBenchParams(8, 17, 5, 3, 0, false), true, poolRows},
@@ -325,8 +332,34 @@ func testPoolModesAgree(t *testing.T) {
 			}
 		}
 	}
-	// Rectangular windows and strides of the stride-2 path.
+	// Padded stride-2 max pools (left and top pads, asymmetric, ceil mode),
+	// square and rectangular windows, odd and even sizes.
+	s2pads := [][4]int{{1, 1, 1, 1}, {2, 2, 2, 2}, {1, 2, 0, 1}, {2, 1, 1, 0}, {0, 1, 2, 2}, {2, 0, 1, 2},
+		{1, 1, 0, 0}, {0, 2, 0, 0}, {0, 0, 2, 1}, {1, 0, 0, 0}, {0, 1, 0, 1}}
+	s2sizes := [][2]int{{1, 1}, {1, 2}, {2, 1}, {2, 3}, {3, 2}, {3, 3}, {4, 5}, {5, 4}, {6, 6}, {7, 7}, {12, 12},
+		{13, 11}, {24, 24}, {17, 33}, {31, 16}, {48, 48}, {49, 50}, {50, 47}, {6, 40}, {3, 49}}
+	for i, hw := range s2sizes {
+		for _, ceil := range []bool{false, true} {
+			for _, k := range [][2]int{{3, 3}, {2, 2}, {3, 2}, {2, 3}} {
+				for j, pad := range s2pads {
+					p := PoolParams{N: 2, C: 3, H: hw[0], W: hw[1], KH: k[0], KW: k[1], StrideH: 1 + (i+j)%2, StrideW: 2,
+						PadT: pad[0], PadL: pad[1], PadB: pad[2], PadR: pad[3], CeilMode: ceil}
+					if p.H+p.PadT+p.PadB < p.KH || p.W+p.PadL+p.PadR < p.KW ||
+						max(p.PadT, p.PadB) >= p.KH || max(p.PadL, p.PadR) >= p.KW {
+						continue
+					}
+					shapes = append(shapes, p)
+				}
+			}
+		}
+	}
+	// Rectangular windows and strides of the stride-2 path, and pads as
+	// large as the window (windows without any input cell: -Inf).
 	shapes = append(shapes,
+		PoolParams{N: 1, C: 2, H: 9, W: 10, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, PadB: 2, PadR: 2},
+		PoolParams{N: 1, C: 2, H: 1, W: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 2, PadL: 3, PadB: 3, PadR: 3, CeilMode: true},
+		PoolParams{N: 1, C: 2, H: 5, W: 7, KH: 3, KW: 2, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, PadB: 1, PadR: 2, CeilMode: true},
+		PoolParams{N: 2, C: 3, H: 19, W: 21, KH: 3, KW: 3, StrideH: 3, StrideW: 2, PadT: 1, PadL: 1, PadB: 2, PadR: 2, CeilMode: true},
 		PoolParams{N: 1, C: 2, H: 11, W: 20, KH: 2, KW: 3, StrideH: 1, StrideW: 2, PadB: 1, PadR: 2, CeilMode: true},
 		PoolParams{N: 1, C: 2, H: 12, W: 33, KH: 3, KW: 2, StrideH: 3, StrideW: 2, PadT: 2, PadB: 2})
 	fast := 0
@@ -348,8 +381,8 @@ func testPoolModesAgree(t *testing.T) {
 			}
 		}
 	}
-	if fast < 100 {
-		t.Fatalf("only %d shapes took a whole-plane path, want >= 100", fast)
+	if fast < 1000 {
+		t.Fatalf("only %d shapes took a whole-plane path, want >= 1000", fast)
 	}
 }
 
