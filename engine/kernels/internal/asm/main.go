@@ -17,10 +17,13 @@ func main() {
 	genKernel("gemmKernAVX2", "AVX2+FMA 6x16", 6, 2, 8, 4,
 		[]VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11},
 		[]VecPhysical{Y12, Y13}, []VecPhysical{Y14, Y15})
-	genKernel("gemmKernAVX512", "AVX-512F 12x32", 12, 2, 16, 2,
+	// The AVX-512 kernel prefetches its C tile at entry and the B row 8
+	// steps ahead (B may be an activation read in place, one page per
+	// row): 2-3% faster whole models (paired in-process runs).
+	genKernelPF("gemmKernAVX512", "AVX-512F 12x32", 12, 2, 16, 2,
 		[]VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11,
 			Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23},
-		[]VecPhysical{Z24, Z25}, []VecPhysical{Z26, Z27})
+		[]VecPhysical{Z24, Z25}, []VecPhysical{Z26, Z27}, 8)
 	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11,
 		Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23}
 	for _, rows := range []int{4, 8, 12} {
@@ -52,6 +55,13 @@ const (
 // k-loop unroll factor; the summation order per element is always
 // p = 0, 1, ..., kc-1.
 func genKernel(name, desc string, mr, nv, lanes, unroll int, acc, bv, av []VecPhysical) {
+	genKernelPF(name, desc, mr, nv, lanes, unroll, acc, bv, av, 0)
+}
+
+// genKernelPF is genKernel that, when pfDist > 0, also prefetches the C
+// tile at entry and, at every k step, the B row pfDist steps ahead
+// (prefetches never fault, so reading past B's end is harmless).
+func genKernelPF(name, desc string, mr, nv, lanes, unroll int, acc, bv, av []VecPhysical, pfDist int) {
 	TEXT(name, NOSPLIT, "func(kc int, a, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes the %s micro-tile (see genKernel in internal/asm).", name, desc))
@@ -68,6 +78,21 @@ func genKernel(name, desc string, mr, nv, lanes, unroll int, acc, bv, av []VecPh
 	b := Load(Param("b"), GP64())
 	ldb := Load(Param("ldb"), GP64())
 	SHLQ(U8(2), ldb)
+	var pf GPVirtual
+	if pfDist > 0 {
+		pf = GP64()
+		IMUL3Q(U32(pfDist), ldb, pf)
+		ADDQ(b, pf)
+		cp := Load(Param("c"), GP64())
+		cl := Load(Param("ldc"), GP64())
+		SHLQ(U8(2), cl)
+		for r := 0; r < mr; r++ {
+			for v := 0; v < nv; v++ {
+				PREFETCHT0(Mem{Base: cp, Disp: v * vbytes})
+			}
+			ADDQ(cl, cp)
+		}
+	}
 	for _, r := range acc {
 		zero(r)
 	}
@@ -76,6 +101,12 @@ func genKernel(name, desc string, mr, nv, lanes, unroll int, acc, bv, av []VecPh
 			VMOVUPS(Mem{Base: b, Disp: v * vbytes}, bv[v])
 		}
 		ADDQ(ldb, b)
+		if pfDist > 0 {
+			for v := 0; v < nv; v++ {
+				PREFETCHT0(Mem{Base: pf, Disp: v * vbytes})
+			}
+			ADDQ(ldb, pf)
+		}
 		for r := 0; r < mr; r++ {
 			t := av[r%len(av)]
 			VBROADCASTSS(Mem{Base: a, Disp: (u*mr + r) * 4}, t)
