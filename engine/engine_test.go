@@ -216,3 +216,13 @@ func TestBatchMatchesImages(t *testing.T) {
 		})
 	}
 }
+
+func TestGroupSize(t *testing.T) {
+	for _, tc := range []struct{ perImage, want int }{
+		{1, maxGroup}, {groupFloats / 4, 4}, {groupFloats / 2, 2}, {groupFloats/2 + 1, 1}, {groupFloats, 1}, {10 * groupFloats, 1},
+	} {
+		if got := groupSize(tc.perImage); got != tc.want {
+			t.Errorf("groupSize(%d) = %d, want %d", tc.perImage, got, tc.want)
+		}
+	}
+}
