@@ -9,9 +9,14 @@
 // buffers by liveness so buffers are reused within a run. A Model is
 // immutable after Compile and safe for concurrent use: each Run takes a
 // workspace (all activation buffers for one image) from a pool and returns
-// it afterwards, so buffers are also reused across calls. A batch runs one
-// image after another through that workspace, so each image's activations
-// stay in cache from layer to layer; every kernel call is itself parallel.
+// it afterwards, so buffers are also reused across calls. A batch of one
+// image runs every kernel call in parallel (tiles of the layer over the
+// cores); a larger batch runs groups of images in parallel, one group per
+// core, each through its own workspace with kernels that stay on that core
+// (a group is one image, or up to four for models with small activations
+// such as inception-v1-d2l), so each group's activations stay in cache from
+// layer to layer. Profile times every step (the inception bench --layers
+// command prints it).
 //
 // Convolution weights are folded and then packed once, at Compile, for the
 // GEMM micro-kernel path active at that time (kernels.NewConv); convs run as

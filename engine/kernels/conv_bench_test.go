@@ -4,7 +4,8 @@ import "testing"
 
 // packBShapes are convolutions whose implicit im2col is not "flat" (stride
 // 2, unpadded or 7x7 stride-2 stems), so their B panels go through the
-// general convGeom.packB.
+// general convGeom.packB, and, last, "flat" ones (stride 1, same padding)
+// packed by packBFlat.
 var packBShapes = []struct {
 	name string
 	p    ConvParams
@@ -15,6 +16,9 @@ var packBShapes = []struct {
 	{"v3_6a_3x3s2_288to384_35", ConvParams{C: 288, H: 35, W: 35, OutC: 384, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1}},
 	{"v3_7a_3x3s2_192to320_17", ConvParams{C: 192, H: 17, W: 17, OutC: 320, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1}},
 	{"v3_7a_3x3s2_192to192_17", ConvParams{C: 192, H: 17, W: 17, OutC: 192, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1}},
+	{"flat_v1tv_conv3_3x3p1_64to192_56", ConvParams{C: 64, H: 56, W: 56, OutC: 192, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1}},
+	{"flat_v1tv_4e_3x3p1_160to320_14", ConvParams{C: 160, H: 14, W: 14, OutC: 320, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1}},
+	{"flat_v3_1x7p3_160to160_17", ConvParams{C: 160, H: 17, W: 17, OutC: 160, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadL: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1}},
 }
 
 // BenchmarkConvShapes runs the prepared convolution (Conv.Run, one image)

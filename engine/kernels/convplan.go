@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // Conv is a convolution prepared for repeated use: its weights are packed
 // once for the GEMM path that was active when it was built (and that path
@@ -97,6 +100,11 @@ type convGeom struct {
 	// per kw: t = PadL - kw*DilW and the valid output columns [ox0, ox1)
 	// (0 <= ox*StrideW - t < W).
 	t, ox0, ox1 []int
+	// zmask[kw][ox], for a flat conv whose kernel column kw has invalid
+	// output columns: bit c is set when output column (ox+c)%ow lies
+	// outside [ox0[kw], ox1[kw]) (the elements of a flat panel row starting
+	// at output column ox that must be zeroed); nil otherwise.
+	zmask [][]uint32
 	// flat[kw]: stride 1 and ow == W, so im2col row (c, kh, kw) is plane c
 	// shifted by kh*DilH-PadT rows and -t columns: column j reads
 	// x[c*H*W + j + (kh*DilH-PadT)*W - t] when that lies inside the plane
@@ -122,6 +130,18 @@ func newConvGeom(p ConvParams, oh, ow int) convGeom {
 		g.t = append(g.t, t)
 		g.ox0 = append(g.ox0, ox0)
 		g.ox1 = append(g.ox1, ox1)
+		var zm []uint32
+		if g.flat[kw] && (ox0 > 0 || ox1 < ow) {
+			zm = make([]uint32, ow)
+			for ox := range zm {
+				for c := 0; c < 32; c++ {
+					if col := (ox + c) % ow; col < ox0 || col >= ox1 {
+						zm[ox] |= 1 << c
+					}
+				}
+			}
+		}
+		g.zmask = append(g.zmask, zm)
 	}
 	return g
 }
@@ -457,8 +477,9 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 				if !fix {
 					continue
 				}
+				zm := g.zmask[kw]
 				for f := i0; f < i1; f++ {
-					g.fixCols(dst[f*nr*kb+q*nr:f*nr*kb+q*nr+nr], oxs[f], nr, v0, v1)
+					zeroBits(dst[f*nr*kb+q*nr:f*nr*kb+q*nr+nr], zm[oxs[f]])
 				}
 				continue
 			}
@@ -485,7 +506,7 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 				clear(dd[b:])
 			}
 			if fix {
-				g.fixCols(dd, oxs[i], cols, v0, v1)
+				zeroBits(dd, g.zmask[kw][oxs[i]]&(1<<cols-1))
 			}
 		}
 		// Next row of the im2col matrix.
@@ -499,21 +520,10 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 	}
 }
 
-// fixCols zeroes the elements of a flat panel row dd (cols columns, the
-// first at output column ox) whose output column lies outside [v0, v1).
-func (g *convGeom) fixCols(dd []float32, ox, cols, v0, v1 int) {
-	ow := g.ow
-	for k := 0; k < cols; {
-		n := min(cols-k, ow-ox)
-		za := min(max(v0-ox, 0), n)
-		zb := min(max(v1-ox, za), n)
-		for z := k; z < k+za; z++ {
-			dd[z] = 0
-		}
-		for z := k + zb; z < k+n; z++ {
-			dd[z] = 0
-		}
-		k += n
-		ox = 0
+// zeroBits zeroes dd[b] for every set bit b of m.
+func zeroBits(dd []float32, m uint32) {
+	for m != 0 {
+		dd[bits.TrailingZeros32(m)] = 0
+		m &= m - 1
 	}
 }

@@ -52,8 +52,15 @@
 //
 // Parallel calls hand chunks to persistent helper goroutines (GOMAXPROCS-1
 // of them, started on first use) through a queue; the caller works too.
-// The hot kernels describe their work as pooled task objects instead of
-// closures, so in the steady state no call allocates.
+// Helpers poll for the next job for 100 µs before they block, and a caller
+// polls for its helpers as long before it blocks: the kernels of a forward
+// pass follow each other within microseconds, and waking a parked
+// goroutine costs tens. A parallel call made while another one is running
+// (a nested call, or another goroutine's) runs on its caller, since the
+// cores are busy already; Parallel exposes the same loop to the engine,
+// which runs the images of a batch with it. The hot kernels describe their
+// work as pooled task objects instead of closures, so in the steady state
+// no call allocates.
 //
 // # Errors
 //
@@ -75,7 +82,8 @@
 // variant of its micro-kernel (tiles narrower than 32 columns or shorter
 // than 12 rows are stored through AVX-512 lane masks, with the same bits as
 // the full kernel), AVX-512 row kernels for max and average pooling, and an
-// AVX-512 panel copy for packing stride-1 convs; on the other paths these
+// AVX-512 panel copy for packing stride-1 convs, whole-plane pooling
+// kernels and a dot product for the classifier; on the other paths these
 // are pure Go (max pooling may then differ only in the sign of a zero).
 // Within a path results are
 // bit-reproducible: each output element is summed in a fixed order that does
