@@ -277,7 +277,7 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 			if phase {
 				if c != phC || kh != phKH {
 					phC, phKH = c, kh
-					g.splitPhases(xc, segs[:nseg], dy, phBuf[:])
+					g.splitPhases(xc, segs[:nseg], dy, phBuf[:], simd)
 				}
 				md = floorDiv(-t, sw)
 				r = -t - md*sw
@@ -316,6 +316,10 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 				case 1:
 					copy(d, s)
 				case 2:
+					if simd {
+						k := gather2SIMD(d, s)
+						d, s = d[k:], s[2*k:]
+					}
 					gather2(d, s)
 				default:
 					gatherStride(d, s, sw)
@@ -354,7 +358,7 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 
 // splitPhases fills the phase buffers of the segments (see packSeg) from
 // the input rows iy = oy*StrideH + dy of plane xc that lie inside it.
-func (g *convGeom) splitPhases(xc []float32, segs []packSeg, dy int, phBuf []float32) {
+func (g *convGeom) splitPhases(xc []float32, segs []packSeg, dy int, phBuf []float32, simd bool) {
 	p := &g.p
 	H, W, sh, sw := p.H, p.W, p.StrideH, p.StrideW
 	for i := range segs {
@@ -371,7 +375,11 @@ func (g *convGeom) splitPhases(xc []float32, segs []packSeg, dy int, phBuf []flo
 		if sw == 2 {
 			p0, p1 := buf[:pl], buf[pl:2*pl]
 			s := src[2*m0:]
-			for m := 0; m < full; m++ {
+			m := 0
+			if simd && full > 0 {
+				m = deint2SIMD(p0[:full], p1[:full], s[:2*full])
+			}
+			for ; m < full; m++ {
 				pair := s[2*m : 2*m+2]
 				p0[m], p1[m] = pair[0], pair[1]
 			}

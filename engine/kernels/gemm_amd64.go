@@ -116,3 +116,24 @@ func dotSIMD(a, b []float32) float32 {
 	b = b[:len(a)]
 	return dotAVX512(&a[0], &b[0], len(a))
 }
+
+// gather2SIMD sets d[k] = s[2k] for as many leading blocks of 16 outputs
+// as both slices allow (32 inputs readable per block) and returns the
+// number of outputs written.
+func gather2SIMD(d, s []float32) int {
+	blocks := min(len(d)/16, len(s)/32)
+	if blocks > 0 {
+		gather2AVX512(&d[0], &s[0], blocks)
+	}
+	return 16 * blocks
+}
+
+// deint2SIMD sets even[k] = s[2k] and odd[k] = s[2k+1] for as many leading
+// blocks of 16 as the slices allow and returns the number of pairs split.
+func deint2SIMD(even, odd, s []float32) int {
+	blocks := min(len(even)/16, len(odd)/16, len(s)/32)
+	if blocks > 0 {
+		deint2AVX512(&even[0], &odd[0], &s[0], blocks)
+	}
+	return 16 * blocks
+}

@@ -3307,3 +3307,93 @@ dot_reduce:
 	VZEROUPPER
 	MOVSS         X0, ret+24(FP)
 	RET
+
+DATA deintEvenIdx<>+0(SB)/4, $0x00000000
+DATA deintEvenIdx<>+4(SB)/4, $0x00000002
+DATA deintEvenIdx<>+8(SB)/4, $0x00000004
+DATA deintEvenIdx<>+12(SB)/4, $0x00000006
+DATA deintEvenIdx<>+16(SB)/4, $0x00000008
+DATA deintEvenIdx<>+20(SB)/4, $0x0000000a
+DATA deintEvenIdx<>+24(SB)/4, $0x0000000c
+DATA deintEvenIdx<>+28(SB)/4, $0x0000000e
+DATA deintEvenIdx<>+32(SB)/4, $0x00000010
+DATA deintEvenIdx<>+36(SB)/4, $0x00000012
+DATA deintEvenIdx<>+40(SB)/4, $0x00000014
+DATA deintEvenIdx<>+44(SB)/4, $0x00000016
+DATA deintEvenIdx<>+48(SB)/4, $0x00000018
+DATA deintEvenIdx<>+52(SB)/4, $0x0000001a
+DATA deintEvenIdx<>+56(SB)/4, $0x0000001c
+DATA deintEvenIdx<>+60(SB)/4, $0x0000001e
+GLOBL deintEvenIdx<>(SB), RODATA|NOPTR, $64
+
+DATA deintOddIdx<>+0(SB)/4, $0x00000001
+DATA deintOddIdx<>+4(SB)/4, $0x00000003
+DATA deintOddIdx<>+8(SB)/4, $0x00000005
+DATA deintOddIdx<>+12(SB)/4, $0x00000007
+DATA deintOddIdx<>+16(SB)/4, $0x00000009
+DATA deintOddIdx<>+20(SB)/4, $0x0000000b
+DATA deintOddIdx<>+24(SB)/4, $0x0000000d
+DATA deintOddIdx<>+28(SB)/4, $0x0000000f
+DATA deintOddIdx<>+32(SB)/4, $0x00000011
+DATA deintOddIdx<>+36(SB)/4, $0x00000013
+DATA deintOddIdx<>+40(SB)/4, $0x00000015
+DATA deintOddIdx<>+44(SB)/4, $0x00000017
+DATA deintOddIdx<>+48(SB)/4, $0x00000019
+DATA deintOddIdx<>+52(SB)/4, $0x0000001b
+DATA deintOddIdx<>+56(SB)/4, $0x0000001d
+DATA deintOddIdx<>+60(SB)/4, $0x0000001f
+GLOBL deintOddIdx<>(SB), RODATA|NOPTR, $64
+
+// func gather2AVX512(dst *float32, src *float32, blocks int)
+// Requires: AVX, AVX512F
+TEXT ·gather2AVX512(SB), NOSPLIT, $0-24
+	MOVQ      dst+0(FP), AX
+	MOVQ      src+8(FP), CX
+	MOVQ      blocks+16(FP), DX
+	VMOVDQU32 deintEvenIdx<>+0(SB), Z4
+
+gather2_loop:
+	TESTQ     DX, DX
+	JE        gather2_done
+	VMOVUPS   (CX), Z0
+	VMOVUPS   64(CX), Z1
+	VPERMT2PS Z1, Z4, Z0
+	VMOVUPS   Z0, (AX)
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000040, AX
+	DECQ      DX
+	JMP       gather2_loop
+
+gather2_done:
+	VZEROUPPER
+	RET
+
+// func deint2AVX512(even *float32, odd *float32, src *float32, blocks int)
+// Requires: AVX, AVX512F
+TEXT ·deint2AVX512(SB), NOSPLIT, $0-32
+	MOVQ      even+0(FP), AX
+	MOVQ      odd+8(FP), CX
+	MOVQ      src+16(FP), DX
+	MOVQ      blocks+24(FP), BX
+	VMOVDQU32 deintEvenIdx<>+0(SB), Z4
+	VMOVDQU32 deintOddIdx<>+0(SB), Z5
+
+deint2_loop:
+	TESTQ     BX, BX
+	JE        deint2_done
+	VMOVUPS   (DX), Z0
+	VMOVUPS   64(DX), Z1
+	VMOVAPS   Z0, Z2
+	VPERMT2PS Z1, Z4, Z0
+	VPERMT2PS Z1, Z5, Z2
+	VMOVUPS   Z0, (AX)
+	VMOVUPS   Z2, (CX)
+	ADDQ      $0x00000080, DX
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	DECQ      BX
+	JMP       deint2_loop
+
+deint2_done:
+	VZEROUPPER
+	RET

@@ -108,3 +108,13 @@ func max3S2HAVX512(dst *float32, src *float32, ow int, rows int, w int)
 //
 //go:noescape
 func dotAVX512(a *float32, b *float32, n int) float32
+
+// gather2AVX512 sets dst[k] = src[2k] for k < 16*blocks, reading src[0:32*blocks].
+//
+//go:noescape
+func gather2AVX512(dst *float32, src *float32, blocks int)
+
+// deint2AVX512 sets even[k] = src[2k] and odd[k] = src[2k+1] for k < 16*blocks, reading src[0:32*blocks].
+//
+//go:noescape
+func deint2AVX512(even *float32, odd *float32, src *float32, blocks int)

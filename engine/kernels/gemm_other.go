@@ -37,3 +37,8 @@ func max3S2HAVX512(dst, src *float32, ow, rows, w int) { panic(noAVX512) }
 const noAVX512 = "kernels: avx512 kernel called without the avx512 path"
 
 func dotSIMD(a, b []float32) float32 { return dot(a, b) }
+
+// Without assembly the stride-2 gathers of the im2col packer stay in Go.
+
+func gather2SIMD(d, s []float32) int        { return 0 }
+func deint2SIMD(even, odd, s []float32) int { return 0 }

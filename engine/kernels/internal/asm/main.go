@@ -36,6 +36,7 @@ func main() {
 	genCopyPanels()
 	genPoolOps()
 	genDot()
+	genDeinterleave()
 	Generate()
 }
 
@@ -825,5 +826,70 @@ func genDot() {
 	VADDSS(X1, X0, X0)
 	VZEROUPPER()
 	Store(X0, ReturnIndex(0))
+	RET()
+}
+
+// genDeinterleave emits the AVX-512 stride-2 gathers of the im2col packer:
+// gather2AVX512 sets dst[k] = src[2k] and deint2AVX512 sets even[k] =
+// src[2k], odd[k] = src[2k+1], for k < 16*blocks; both read src[0:32*blocks]
+// (two vectors per block, split with VPERMT2PS).
+func genDeinterleave() {
+	evenIdx := GLOBL("deintEvenIdx", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(2*i))
+	}
+	oddIdx := GLOBL("deintOddIdx", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(2*i+1))
+	}
+
+	TEXT("gather2AVX512", NOSPLIT, "func(dst, src *float32, blocks int)")
+	Pragma("noescape")
+	Doc("gather2AVX512 sets dst[k] = src[2k] for k < 16*blocks, reading src[0:32*blocks].")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("blocks"), GP64())
+	VMOVDQU32(evenIdx, Z4)
+	Label("gather2_loop")
+	TESTQ(n, n)
+	JE(LabelRef("gather2_done"))
+	VMOVUPS(Mem{Base: src}, Z0)
+	VMOVUPS(Mem{Base: src, Disp: 64}, Z1)
+	VPERMT2PS(Z1, Z4, Z0)
+	VMOVUPS(Z0, Mem{Base: dst})
+	ADDQ(U32(128), src)
+	ADDQ(U32(64), dst)
+	DECQ(n)
+	JMP(LabelRef("gather2_loop"))
+	Label("gather2_done")
+	VZEROUPPER()
+	RET()
+
+	TEXT("deint2AVX512", NOSPLIT, "func(even, odd, src *float32, blocks int)")
+	Pragma("noescape")
+	Doc("deint2AVX512 sets even[k] = src[2k] and odd[k] = src[2k+1] for k < 16*blocks, reading src[0:32*blocks].")
+	ev := Load(Param("even"), GP64())
+	od := Load(Param("odd"), GP64())
+	src = Load(Param("src"), GP64())
+	n = Load(Param("blocks"), GP64())
+	VMOVDQU32(evenIdx, Z4)
+	VMOVDQU32(oddIdx, Z5)
+	Label("deint2_loop")
+	TESTQ(n, n)
+	JE(LabelRef("deint2_done"))
+	VMOVUPS(Mem{Base: src}, Z0)
+	VMOVUPS(Mem{Base: src, Disp: 64}, Z1)
+	VMOVAPS(Z0, Z2)
+	VPERMT2PS(Z1, Z4, Z0)
+	VPERMT2PS(Z1, Z5, Z2)
+	VMOVUPS(Z0, Mem{Base: ev})
+	VMOVUPS(Z2, Mem{Base: od})
+	ADDQ(U32(128), src)
+	ADDQ(U32(64), ev)
+	ADDQ(U32(64), od)
+	DECQ(n)
+	JMP(LabelRef("deint2_loop"))
+	Label("deint2_done")
+	VZEROUPPER()
 	RET()
 }
