@@ -283,17 +283,22 @@ func genRowOps() {
 		Label(op.name + "_tail")
 		TESTQ(n, n)
 		JE(LabelRef(op.name + "_done"))
-		Comment("K1 = (1<<n) - 1")
-		MOVQ(n, RCX)
-		MOVL(U32(1), EAX)
-		SHLL(CL, EAX)
-		DECL(EAX)
-		KMOVW(EAX, K1)
+		tailMask(n)
 		block(true)
 		Label(op.name + "_done")
 		VZEROUPPER()
 		RET()
 	}
+}
+
+// tailMask sets K1 to the lanes below n (1 <= n < 16): K1 = (1<<n) - 1.
+func tailMask(n Register) {
+	Comment("K1 = (1<<n) - 1")
+	MOVQ(n, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
 }
 
 // genEdgeKernel emits an AVX-512F edge variant of the 12x32 micro-kernel
@@ -803,12 +808,7 @@ func genDot() {
 	Label("dot_tail")
 	TESTQ(n, n)
 	JE(LabelRef("dot_reduce"))
-	Comment("K1 = (1<<n) - 1")
-	MOVQ(n, RCX)
-	MOVL(U32(1), EAX)
-	SHLL(CL, EAX)
-	DECL(EAX)
-	KMOVW(EAX, K1)
+	tailMask(n)
 	VMOVUPS_Z(Mem{Base: a}, K1, Z4)
 	VMOVUPS_Z(Mem{Base: b}, K1, Z5)
 	VFMADD231PS(Z5, Z4, Z0)
