@@ -85,8 +85,10 @@ func Compile(g *nn.Graph, p nn.Params) (*Model, error) {
 // MemoryStats reports the activation memory of one Run at batch n:
 // Planned is the bytes of the buffer slots the plan allocates (values share
 // slots when their lifetimes do not overlap, concat branches write in place,
-// element-wise ops run in place); a batch runs one image at a time through
-// a one-image workspace, so Planned does not grow with n. Unshared is the
+// element-wise ops run in place) for one image: a batch runs groups of
+// images (one image, or up to four for small models) each on a workspace
+// of its own size, at most GOMAXPROCS groups at a time, so Planned does not
+// grow with n. Unshared is the
 // bytes of all node values of the whole batch if each had its own buffer
 // (the input excluded in both).
 func (m *Model) MemoryStats(n int) (planned, unshared int64) {

@@ -217,7 +217,7 @@ const (
 )
 
 // benchBatch measures m at batch b: a go row and, when ortPrepare is set,
-// an ort row timed run by run alternately with ours.
+// an ort row timed in blocks alternating with ours (see benchBlock).
 func benchBatch(m *zoo.Model, b int, cfg benchConfig) ([]benchResult, error) {
 	name := m.Spec.Name
 	x := DeterministicInput(m.Spec.Input, b, cfg.Seed)
