@@ -1,5 +1,5 @@
-// Package deps_test proves that the pinned gorgonia (used for training in a
-// later issue) starts and computes on this Go version: gorgonia v0.9.18
+// Package deps_test proves that the pinned gorgonia (the training back
+// end, package train/gorgon) starts and computes on this Go version: gorgonia v0.9.18
 // panics at init on Go 1.26 unless go4.org/unsafe/assume-no-moving-gc is
 // at its latest version, which go.mod pins.
 package deps_test
