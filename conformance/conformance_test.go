@@ -18,6 +18,7 @@ import (
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 )
 
 // TestThirdPartyVariant runs the whole harness on a variant registered in
@@ -196,7 +197,7 @@ func TestCheckMetadataErrors(t *testing.T) {
 		{"classes", func(e *registry.Entry) { e.Classes = 9 }, "9 classes"},
 		{"aux", func(e *registry.Entry) { e.RefParamsAux = 5 }, "HasAux is false"},
 		{"no aux heads", func(e *registry.Entry) { e.HasAux, e.RefParamsAux = true, 1930 }, "no auxiliary outputs"},
-		{"preprocess", func(e *registry.Entry) { e.Preprocess = nn.Preprocess{Crop: 224} }, "preprocessing"},
+		{"preprocess", func(e *registry.Entry) { e.Preprocess = spec.Preprocess{Crop: 224} }, "preprocessing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"github.com/inceptionzoo/inception/conformance"
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 )
 
 var update = flag.Bool("update", false, "regenerate the goldens in testdata with ONNX Runtime (needs -tags ort and CGO_ENABLED=1)")
@@ -22,7 +23,7 @@ func tinyEntry() registry.Entry {
 	}
 	return registry.Entry{
 		Name: tinyName, Family: "third-party", Paper: "none (a test variant)",
-		Input: nn.Shape{3, 32, 32}, Classes: 10, Output: nn.Logits,
+		Input: nn.Shape{3, 32, 32}, Classes: 10, Output: spec.Logits,
 		// Counted by hand: stem 432 + BN 32, branches 136 + (136 + 876)
 		// + 68, fc 24·10 + 10.
 		RefParams: 1930,

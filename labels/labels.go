@@ -7,7 +7,10 @@ package labels
 
 //go:generate go run gen.go
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+)
 
 // Background is the extra class 0 of 1001-class TF-slim checkpoints.
 const Background = "background"
@@ -28,27 +31,57 @@ func ImageNet1001() []string { return append([]string{Background}, imageNet[:]..
 // FashionMNIST returns Fashion-MNIST's 10 class names.
 func FashionMNIST() []string { return append([]string(nil), fashionMNIST[:]...) }
 
-// For returns the class names of a classifier with the given number of
-// outputs; model is the model's registry name or family. The rule is by
-// class count, since a zoo model's head width says which dataset it was
-// built for:
-//
-//   - 1000: ImageNet-1k;
-//   - 1001: Background followed by ImageNet-1k (TF-slim);
-//   - 10, when model names a D2L model (contains "d2l") or
-//     "fashion": Fashion-MNIST;
-//   - anything else: nil (no known names; callers print class indices).
-func For(classes int, model string) []string {
-	switch classes {
-	case 1000:
-		return ImageNet()
-	case 1001:
-		return ImageNet1001()
-	case 10:
-		m := strings.ToLower(model)
-		if strings.Contains(m, "d2l") || strings.Contains(m, "fashion") {
-			return FashionMNIST()
-		}
+// Label set names, as model specs and weight tags name them.
+const (
+	SetImageNet     = "imagenet-1k"            // ImageNet
+	SetImageNet1001 = "imagenet-1k+background" // ImageNet1001
+	SetFashionMNIST = "fashion-mnist"          // FashionMNIST
+	// Sets whose classes have no published names here: face identities of
+	// the facenet-pytorch checkpoints and the 1008 outputs of the 2015 TF
+	// Inception graph that pytorch-fid uses.
+	SetVGGFace2     = "vggface2"      // 8631 identities
+	SetCASIAWebFace = "casia-webface" // 10575 identities
+	SetTF2015       = "tf-inception-2015-12-05"
+)
+
+// ErrUnknownSet reports a label set name this package does not know.
+var ErrUnknownSet = errors.New("labels: unknown label set")
+
+// sets maps a set name to its names (nil: known, without names) and size.
+var sets = map[string]struct {
+	names func() []string
+	n     int
+}{
+	SetImageNet:     {ImageNet, 1000},
+	SetImageNet1001: {ImageNet1001, 1001},
+	SetFashionMNIST: {FashionMNIST, 10},
+	SetVGGFace2:     {nil, 8631},
+	SetCASIAWebFace: {nil, 10575},
+	SetTF2015:       {nil, 1008},
+}
+
+// Names returns the class names of the label set called set (index i names
+// class i), or nil when the set's classes have no names (face identities)
+// or set is empty. The slice is a fresh copy. An unknown set is an error.
+func Names(set string) ([]string, error) {
+	if set == "" {
+		return nil, nil
 	}
-	return nil
+	s, ok := sets[set]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownSet, set)
+	}
+	if s.names == nil {
+		return nil, nil
+	}
+	return s.names(), nil
+}
+
+// Size returns the number of classes of a known label set.
+func Size(set string) (int, error) {
+	s, ok := sets[set]
+	if !ok {
+		return 0, fmt.Errorf("%w: %q", ErrUnknownSet, set)
+	}
+	return s.n, nil
 }

@@ -2,6 +2,7 @@ package labels
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"testing"
@@ -42,25 +43,30 @@ func TestKnownNames(t *testing.T) {
 	}
 }
 
-func TestFor(t *testing.T) {
+func TestNames(t *testing.T) {
 	tests := []struct {
-		classes int
-		model   string
+		set     string
 		want    int    // length, 0 for nil
 		first   string // name of class 0
+		wantErr error
 	}{
-		{1000, "inception-v3", 1000, "tench"},
-		{1001, "inception-v4", 1001, "background"},
-		{10, "inception-v1-d2l", 10, "T-shirt/top"},
-		{10, "Fashion-MNIST", 10, "T-shirt/top"},
-		{10, "inception-v3", 0, ""},
-		{50, "inception-v1", 0, ""},
-		{0, "", 0, ""},
+		{SetImageNet, 1000, "tench", nil},
+		{SetImageNet1001, 1001, "background", nil},
+		{SetFashionMNIST, 10, "T-shirt/top", nil},
+		{SetVGGFace2, 0, "", nil},
+		{"", 0, "", nil},
+		{"imagenet", 0, "", ErrUnknownSet},
 	}
 	for _, tt := range tests {
-		got := For(tt.classes, tt.model)
+		got, err := Names(tt.set)
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("Names(%q) err = %v, want %v", tt.set, err, tt.wantErr)
+		}
 		if len(got) != tt.want || (len(got) > 0 && got[0] != tt.first) {
-			t.Errorf("For(%d, %q): got %d names (first %q), want %d (first %q)", tt.classes, tt.model, len(got), first(got), tt.want, tt.first)
+			t.Errorf("Names(%q): got %d names (first %q), want %d (first %q)", tt.set, len(got), first(got), tt.want, tt.first)
+		}
+		if n, err := Size(tt.set); err == nil && got != nil && n != len(got) {
+			t.Errorf("Size(%q) = %d, Names has %d", tt.set, n, len(got))
 		}
 	}
 }

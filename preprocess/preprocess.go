@@ -1,5 +1,5 @@
 // Package preprocess turns images into the input tensors a model's weights
-// expect, following the model's nn.Preprocess preset exactly as
+// expect, following the weights' spec.Preprocess preset exactly as
 // torchvision's
 //
 //	Resize(shorter side) → CenterCrop → ToTensor → Normalize
@@ -49,61 +49,22 @@ import (
 
 	xdraw "golang.org/x/image/draw"
 
-	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
 // Errors returned by this package; they are wrapped with details.
 var (
-	// ErrPreset reports an unusable nn.Preprocess.
-	ErrPreset = errors.New("preprocess: invalid preset")
+	// ErrPreset reports an unusable spec.Preprocess (it is
+	// spec.ErrPreset).
+	ErrPreset = spec.ErrPreset
 	// ErrImage reports an image that cannot be used (nil or empty).
 	ErrImage = errors.New("preprocess: unusable image")
 )
 
 // MaxCrop bounds Preprocess.Resize and Preprocess.Crop (pixels per side),
 // so that a hostile preset cannot ask for an enormous tensor.
-const MaxCrop = 4096
-
-// Channels returns the number of channels p produces: 1 for a Grayscale
-// preset, 3 otherwise.
-func Channels(p nn.Preprocess) int {
-	if p.Grayscale {
-		return 1
-	}
-	return 3
-}
-
-// Shape returns the per-sample shape [C, Crop, Crop] that p produces.
-func Shape(p nn.Preprocess) nn.Shape {
-	return nn.Shape{Channels(p), p.Crop, p.Crop}
-}
-
-// Validate checks that p describes a pipeline this package can run.
-func Validate(p nn.Preprocess) error {
-	if p.Resize < 1 || p.Resize > MaxCrop {
-		return fmt.Errorf("%w: Resize %d outside [1, %d]", ErrPreset, p.Resize, MaxCrop)
-	}
-	if p.Crop < 1 || p.Crop > MaxCrop {
-		return fmt.Errorf("%w: Crop %d outside [1, %d]", ErrPreset, p.Crop, MaxCrop)
-	}
-	if _, err := kernel(p.Interpolation); err != nil {
-		return err
-	}
-	if !(p.Range > 0) || math.IsInf(float64(p.Range), 0) {
-		return fmt.Errorf("%w: Range %v must be positive (1 or 255)", ErrPreset, p.Range)
-	}
-	c := Channels(p)
-	if len(p.Mean) != c || len(p.Std) != c {
-		return fmt.Errorf("%w: %d channels need %d means and stds, have %d and %d", ErrPreset, c, c, len(p.Mean), len(p.Std))
-	}
-	for i, s := range p.Std {
-		if s == 0 || math.IsNaN(float64(s)) || math.IsNaN(float64(p.Mean[i])) {
-			return fmt.Errorf("%w: channel %d has mean %v, std %v", ErrPreset, i, p.Mean[i], s)
-		}
-	}
-	return nil
-}
+const MaxCrop = spec.MaxSide
 
 func kernel(name string) (*xdraw.Kernel, error) {
 	switch name {
@@ -136,20 +97,20 @@ func cropOrigin(n, crop int) int {
 }
 
 // Tensor returns the [1, C, Crop, Crop] input tensor of img under p.
-func Tensor(img image.Image, p nn.Preprocess) (*tensor.Tensor, error) {
+func Tensor(img image.Image, p spec.Preprocess) (*tensor.Tensor, error) {
 	return Batch([]image.Image{img}, p)
 }
 
 // Batch returns the [N, C, Crop, Crop] input tensor of imgs under p, one
 // sample per image, in order.
-func Batch(imgs []image.Image, p nn.Preprocess) (*tensor.Tensor, error) {
-	if err := Validate(p); err != nil {
+func Batch(imgs []image.Image, p spec.Preprocess) (*tensor.Tensor, error) {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	if len(imgs) == 0 {
 		return nil, fmt.Errorf("%w: no images", ErrImage)
 	}
-	c := Channels(p)
+	c := p.Channels()
 	per := c * p.Crop * p.Crop
 	t := tensor.New(len(imgs), c, p.Crop, p.Crop)
 	for i, img := range imgs {
@@ -161,7 +122,7 @@ func Batch(imgs []image.Image, p nn.Preprocess) (*tensor.Tensor, error) {
 }
 
 // sample writes the C×Crop×Crop tensor of img into out.
-func sample(out []float32, img image.Image, p nn.Preprocess) error {
+func sample(out []float32, img image.Image, p spec.Preprocess) error {
 	if img == nil {
 		return fmt.Errorf("%w: nil image", ErrImage)
 	}

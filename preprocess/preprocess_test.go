@@ -4,40 +4,41 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
 )
 
-func validPreset() nn.Preprocess {
-	return nn.Preprocess{Resize: 8, Crop: 6, Interpolation: "bilinear", Range: 1,
-		Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.5, 0.5, 0.5}}
+func validPreset() spec.Preprocess {
+	return spec.Preprocess{Resize: 8, Crop: 6, Interpolation: "bilinear", Norm: spec.Norm{Range: 1, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.5, 0.5, 0.5}}}
 }
 
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*nn.Preprocess)
+		edit func(*spec.Preprocess)
 		ok   bool
 	}{
-		{"valid", func(*nn.Preprocess) {}, true},
-		{"bicubic", func(p *nn.Preprocess) { p.Interpolation = "bicubic" }, true},
-		{"grayscale", func(p *nn.Preprocess) { p.Grayscale, p.Mean, p.Std = true, []float32{0}, []float32{1} }, true},
-		{"no resize", func(p *nn.Preprocess) { p.Resize = 0 }, false},
-		{"huge crop", func(p *nn.Preprocess) { p.Crop = MaxCrop + 1 }, false},
-		{"nearest", func(p *nn.Preprocess) { p.Interpolation = "nearest" }, false},
-		{"empty interpolation", func(p *nn.Preprocess) { p.Interpolation = "" }, false},
-		{"zero range", func(p *nn.Preprocess) { p.Range = 0 }, false},
-		{"zero std", func(p *nn.Preprocess) { p.Std = []float32{1, 0, 1} }, false},
-		{"short mean", func(p *nn.Preprocess) { p.Mean = []float32{0} }, false},
-		{"grayscale with 3 means", func(p *nn.Preprocess) { p.Grayscale = true }, false},
+		{"valid", func(*spec.Preprocess) {}, true},
+		{"bicubic", func(p *spec.Preprocess) { p.Interpolation = "bicubic" }, true},
+		{"grayscale", func(p *spec.Preprocess) { p.Grayscale, p.Mean, p.Std = true, [3]float32{0}, [3]float32{1} }, true},
+		{"no resize", func(p *spec.Preprocess) { p.Resize = 0 }, false},
+		{"huge crop", func(p *spec.Preprocess) { p.Crop = MaxCrop + 1 }, false},
+		{"nearest", func(p *spec.Preprocess) { p.Interpolation = "nearest" }, false},
+		{"empty interpolation", func(p *spec.Preprocess) { p.Interpolation = "" }, false},
+		{"zero range", func(p *spec.Preprocess) { p.Range = 0 }, false},
+		{"zero std", func(p *spec.Preprocess) { p.Std = [3]float32{1, 0, 1} }, false},
+		{"zero std in channel 0 of gray", func(p *spec.Preprocess) { p.Grayscale, p.Std = true, [3]float32{0, 1, 1} }, false},
+		{"NaN mean", func(p *spec.Preprocess) { p.Mean[2] = float32(math.NaN()) }, false},
+		{"BGR and gray", func(p *spec.Preprocess) { p.Grayscale, p.BGR = true, true }, false},
 	}
 	for _, tt := range tests {
 		p := validPreset()
 		tt.edit(&p)
-		err := Validate(p)
+		err := p.Validate()
 		if got := err == nil; got != tt.ok {
 			t.Errorf("%s: got error %v, want ok=%v", tt.name, err, tt.ok)
 		}
@@ -89,17 +90,14 @@ func TestTensorFlat(t *testing.T) {
 	r, g, b := float32(51), float32(102), float32(204)
 	tests := []struct {
 		name string
-		p    nn.Preprocess
+		p    spec.Preprocess
 		want []float32 // per channel, at the centre
 	}{
-		{"rgb 0-1", nn.Preprocess{Resize: 8, Crop: 8, Interpolation: "bilinear", Range: 1,
-			Mean: []float32{0, 0.1, 0.2}, Std: []float32{1, 2, 4}},
+		{"rgb 0-1", spec.Preprocess{Resize: 8, Crop: 8, Interpolation: "bilinear", Norm: spec.Norm{Range: 1, Mean: [3]float32{0, 0.1, 0.2}, Std: [3]float32{1, 2, 4}}},
 			[]float32{r / 255, (g/255 - 0.1) / 2, (b/255 - 0.2) / 4}},
-		{"bgr 0-255", nn.Preprocess{Resize: 16, Crop: 12, Interpolation: "bicubic", Range: 255, BGR: true,
-			Mean: []float32{104, 117, 128}, Std: []float32{1, 1, 1}},
+		{"bgr 0-255", spec.Preprocess{Resize: 16, Crop: 12, Interpolation: "bicubic", Norm: spec.Norm{Range: 255, BGR: true, Mean: [3]float32{104, 117, 128}, Std: [3]float32{1, 1, 1}}},
 			[]float32{b - 104, g - 117, r - 128}},
-		{"gray", nn.Preprocess{Resize: 9, Crop: 9, Interpolation: "bilinear", Range: 1, Grayscale: true,
-			Mean: []float32{0}, Std: []float32{1}},
+		{"gray", spec.Preprocess{Resize: 9, Crop: 9, Interpolation: "bilinear", Norm: spec.Norm{Range: 1, Grayscale: true, Mean: [3]float32{0}, Std: [3]float32{1}}},
 			[]float32{(0.299*r + 0.587*g + 0.114*b) / 255}},
 	}
 	for _, tt := range tests {
@@ -118,8 +116,7 @@ func TestTensorFlat(t *testing.T) {
 
 	// A crop larger than the resized image is padded with zero pixels,
 	// which normalise to -mean/std.
-	p := nn.Preprocess{Resize: 4, Crop: 8, Interpolation: "bilinear", Range: 1,
-		Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.5, 0.5, 0.5}}
+	p := spec.Preprocess{Resize: 4, Crop: 8, Interpolation: "bilinear", Norm: spec.Norm{Range: 1, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.5, 0.5, 0.5}}}
 	x, err := Tensor(img, p) // resized to 8x4 (w×h): rows 0-1 and 6-7 are padding
 	require.NoError(t, err)
 	if got, want := x.Data[0], float32(-1); got != want {
@@ -140,8 +137,7 @@ func abs32(v float32) float32 {
 // TestAlphaDropped checks that transparency is dropped, not composited,
 // as PIL's convert("RGB") does, for NRGBA, RGBA and paletted images.
 func TestAlphaDropped(t *testing.T) {
-	p := nn.Preprocess{Resize: 4, Crop: 4, Interpolation: "bilinear", Range: 255,
-		Mean: []float32{0, 0, 0}, Std: []float32{1, 1, 1}}
+	p := spec.Preprocess{Resize: 4, Crop: 4, Interpolation: "bilinear", Norm: spec.Norm{Range: 255, Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}}}
 	c := color.NRGBA{200, 100, 50, 0}
 	n := image.NewNRGBA(image.Rect(0, 0, 4, 4))
 	pal := image.NewPaletted(image.Rect(0, 0, 4, 4), color.Palette{c})
@@ -185,13 +181,13 @@ func TestBatch(t *testing.T) {
 	tests := []struct {
 		name string
 		imgs []image.Image
-		p    nn.Preprocess
+		p    spec.Preprocess
 		want error
 	}{
 		{"no images", nil, p, ErrImage},
 		{"nil image", []image.Image{a, nil}, p, ErrImage},
 		{"empty image", []image.Image{image.NewRGBA(image.Rect(0, 0, 0, 5))}, p, ErrImage},
-		{"bad preset", []image.Image{a}, nn.Preprocess{}, ErrPreset},
+		{"bad preset", []image.Image{a}, spec.Preprocess{}, ErrPreset},
 		{"extreme aspect", []image.Image{image.NewGray(image.Rect(0, 0, 1, 1<<24))}, p, ErrTooLarge},
 	}
 	for _, tt := range tests {
@@ -209,8 +205,7 @@ func BenchmarkTensor(b *testing.B) {
 	for i := range img.Y {
 		img.Y[i] = uint8(i * 7)
 	}
-	p := nn.Preprocess{Resize: 256, Crop: 224, Interpolation: "bilinear", Range: 1,
-		Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}}
+	p := spec.Preprocess{Resize: 256, Crop: 224, Interpolation: "bilinear", Norm: spec.Norm{Range: 1, Mean: [3]float32{0.485, 0.456, 0.406}, Std: [3]float32{0.229, 0.224, 0.225}}}
 	b.ResetTimer()
 	for range b.N {
 		if _, err := Tensor(img, p); err != nil {

@@ -14,8 +14,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 )
 
 const python = "/usr/bin/python3"
@@ -92,13 +92,35 @@ func testImage(w, h int, seed uint64) *image.RGBA {
 // step at rounding ties, and an upsampling vertical pass can carry that
 // into a final two-step difference (observed for 96×96 and 224×224 sources
 // resized to 200, never for the registered presets on these images).
-var extraPresets = []nn.Spec{
-	{Name: "pad", Preprocess: nn.Preprocess{Resize: 200, Crop: 224, Interpolation: "bilinear", Range: 1,
-		Mean: []float32{0.5, 0.4, 0.3}, Std: []float32{0.25, 0.5, 2}}},
-	{Name: "bgr-bicubic", Preprocess: nn.Preprocess{Resize: 300, Crop: 299, Interpolation: "bicubic", Range: 255, BGR: true,
-		Mean: []float32{1, 2, 3}, Std: []float32{2, 3, 4}}},
-	{Name: "gray-255", Preprocess: nn.Preprocess{Resize: 64, Crop: 63, Interpolation: "bicubic", Range: 255, Grayscale: true,
-		Mean: []float32{100}, Std: []float32{50}}},
+var extraPresets = []namedPreset{
+	{"pad", spec.Preprocess{Resize: 200, Crop: 224, Interpolation: "bilinear", Norm: spec.Norm{Range: 1, Mean: [3]float32{0.5, 0.4, 0.3}, Std: [3]float32{0.25, 0.5, 2}}}},
+	{"bgr-bicubic", spec.Preprocess{Resize: 300, Crop: 299, Interpolation: "bicubic", Norm: spec.Norm{Range: 255, BGR: true, Mean: [3]float32{1, 2, 3}, Std: [3]float32{2, 3, 4}}}},
+	{"gray-255", spec.Preprocess{Resize: 64, Crop: 63, Interpolation: "bicubic", Norm: spec.Norm{Range: 255, Grayscale: true, Mean: [3]float32{100}, Std: [3]float32{50}}}},
+}
+
+type namedPreset struct {
+	Name string
+	p    spec.Preprocess
+}
+
+// registeredPresets returns every distinct preset of the registered models
+// and their weight tags.
+func registeredPresets() []namedPreset {
+	var out []namedPreset
+	seen := map[spec.Preprocess]bool{}
+	add := func(name string, p spec.Preprocess) {
+		if p != (spec.Preprocess{}) && !seen[p] {
+			seen[p] = true
+			out = append(out, namedPreset{name, p})
+		}
+	}
+	for _, e := range registry.Default.Entries() {
+		add(e.Name, e.Preprocess)
+		for i := range e.Tags {
+			add(e.Ref(&e.Tags[i]), e.Tags[i].Preprocess)
+		}
+	}
+	return out
 }
 
 var testSizes = [][2]int{{500, 375}, {375, 500}, {224, 224}, {1000, 700}, {97, 61}, {96, 96}}
@@ -120,7 +142,7 @@ func TestMatchesTorchvision(t *testing.T) {
 
 		name string
 		img  image.Image
-		p    nn.Preprocess
+		p    spec.Preprocess
 		tol  float64 // in 8-bit steps
 	}
 	var jobs []job
@@ -137,23 +159,24 @@ func TestMatchesTorchvision(t *testing.T) {
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
-		for k, e := range append(registry.Default.Entries(), extraPresets...) {
-			p := e.Preprocess
+		reg := registeredPresets()
+		for k, e := range append(reg, extraPresets...) {
+			p := e.p
 			tol := 1.0
-			if k >= len(registry.Default.Entries()) {
+			if k >= len(reg) {
 				tol = 2
 			}
 			jobs = append(jobs, job{
 				PNG: file, Resize: p.Resize, Crop: p.Crop, Interp: p.Interpolation, Range: p.Range,
-				BGR: p.BGR, Gray: p.Grayscale, Mean: p.Mean, Std: p.Std,
+				BGR: p.BGR, Gray: p.Grayscale, Mean: p.Mean[:p.Channels()], Std: p.Std[:p.Channels()],
 				Out:  filepath.Join(dir, fmt.Sprintf("%s-%d.f32", e.Name, i)),
 				name: fmt.Sprintf("%s/%dx%d", e.Name, sz[0], sz[1]), img: img, p: p, tol: tol,
 			})
 		}
 	}
-	spec, _ := json.Marshal(jobs)
+	jobsJSON, _ := json.Marshal(jobs)
 	jobFile, script := filepath.Join(dir, "jobs.json"), filepath.Join(dir, "ref.py")
-	if err := os.WriteFile(jobFile, spec, 0o644); err != nil {
+	if err := os.WriteFile(jobFile, jobsJSON, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(script, []byte(referenceScript), 0o644); err != nil {
@@ -175,7 +198,7 @@ func TestMatchesTorchvision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := Channels(j.p)
+			c := j.p.Channels()
 			want := make([]float32, len(raw)/4)
 			for i := range want {
 				want[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 )
 
 // ExampleRegister adds a model to registry.Default, typically from the
@@ -16,7 +17,7 @@ func ExampleRegister() {
 		Aliases: []string{"mine"},
 		Input:   nn.Shape{3, 64, 64},
 		Classes: 10,
-		Output:  nn.Logits,
+		Output:  spec.Logits,
 		Build: func(o nn.Options) (nn.Block, error) {
 			return nn.Seq(
 				nn.Conv{Name: "conv", Out: 16, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: nn.P(1), Bias: true},

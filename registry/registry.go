@@ -1,6 +1,10 @@
-// Package registry maps model names to their specs: metadata (paper, input
-// shape, classes, preprocessing preset, reference counts, quirks) and the
-// builder of the block tree.
+// Package registry maps model names to their specs (package spec): the
+// architecture (paper, input shape, classes, reference counts, quirks, the
+// builder of the block tree) and its pretrained weight tags.
+//
+// Names resolve like timm's: Resolve("inception-v3.tf_in1k") gives the
+// inception-v3 entry and its tf_in1k tag; a bare name or alias gives the
+// entry alone.
 //
 // A Registry is a value; Default holds every model this module ships, built
 // from the variant packages' Specs tables. A program or a third-party package
@@ -17,7 +21,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
 	bninception "github.com/inceptionzoo/inception/variants/bn"
 	inceptionv1 "github.com/inceptionzoo/inception/variants/v1"
 	inceptionv3 "github.com/inceptionzoo/inception/variants/v3"
@@ -25,7 +29,7 @@ import (
 )
 
 // Entry is one registered model.
-type Entry = nn.Spec
+type Entry = spec.Model
 
 // Errors returned by Register and Lookup.
 var (
@@ -56,7 +60,7 @@ func New(entries ...Entry) (*Registry, error) {
 // Builtin returns the specs of every model this module ships.
 func Builtin() []Entry {
 	var all []Entry
-	for _, f := range []func() []nn.Spec{inceptionv1.Specs, bninception.Specs, inceptionv3.Specs, inceptionv4.Specs} {
+	for _, f := range []func() []spec.Model{inceptionv1.Specs, bninception.Specs, inceptionv3.Specs, inceptionv4.Specs} {
 		all = append(all, f()...)
 	}
 	return all
@@ -75,16 +79,12 @@ func mustNew(entries ...Entry) *Registry {
 }
 
 // Register adds e. It returns an error wrapping ErrDuplicate if its name or
-// an alias is taken, and ErrInvalid if it has no name, builder, input shape
-// or class count.
+// an alias is taken, and ErrInvalid if spec.Model.Validate finds it
+// incomplete (no name, builder, input shape or class count; a name with a
+// dot; tags without download facts, licence or a valid preset).
 func (r *Registry) Register(e Entry) error {
-	switch {
-	case e.Name == "":
-		return fmt.Errorf("%w: empty name", ErrInvalid)
-	case e.Build == nil:
-		return fmt.Errorf("%w: %q has no builder", ErrInvalid, e.Name)
-	case len(e.Input) == 0 || e.Classes <= 0:
-		return fmt.Errorf("%w: %q needs an input shape and a class count", ErrInvalid, e.Name)
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -134,6 +134,22 @@ func (r *Registry) Lookup(name string) (Entry, error) {
 	return Entry{}, fmt.Errorf("%w %s", ErrNotFound, msg)
 }
 
+// Resolve returns the entry and tag a reference "name.tag" names; a bare
+// name or alias gives the entry and a nil tag. An unknown tag is an error
+// wrapping spec.ErrTag that lists the model's tags.
+func (r *Registry) Resolve(ref string) (Entry, *spec.Tag, error) {
+	name, tag := spec.Split(ref)
+	e, err := r.Lookup(name)
+	if err != nil || tag == "" {
+		return e, nil, err
+	}
+	t, err := e.Tag(tag)
+	if err != nil {
+		return Entry{}, nil, err
+	}
+	return e, t, nil
+}
+
 // Names returns the canonical names, sorted.
 func (r *Registry) Names() []string {
 	r.mu.RLock()
@@ -169,6 +185,9 @@ func MustRegister(e Entry) { Default.MustRegister(e) }
 
 // Lookup looks name up in Default.
 func Lookup(name string) (Entry, error) { return Default.Lookup(name) }
+
+// Resolve resolves ref in Default.
+func Resolve(ref string) (Entry, *spec.Tag, error) { return Default.Resolve(ref) }
 
 // Names returns Default's names.
 func Names() []string { return Default.Names() }

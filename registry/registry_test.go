@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inceptionzoo/inception/labels"
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/stretchr/testify/require"
 )
 
@@ -106,8 +108,11 @@ func TestBuiltinMetadata(t *testing.T) {
 			if out := g.OutputShape(); len(out) != 1 || out[0] != e.Classes {
 				t.Errorf("output %v, Classes %d", out, e.Classes)
 			}
-			if e.Paper == "" || e.Family == "" || e.Description == "" || e.Preprocess.Crop == 0 || len(e.Preprocess.Mean) != e.Input[0] || len(e.Preprocess.Std) != e.Input[0] {
+			if e.Paper == "" || e.Family == "" || e.Description == "" || e.Preprocess.Validate() != nil || e.Preprocess.Channels() != e.Input[0] {
 				t.Errorf("incomplete metadata: %+v", e)
+			}
+			if n, err := labels.Size(e.Labels); e.Labels != "" && (err != nil || n != e.Classes) {
+				t.Errorf("label set %q: %d names, %v; the model has %d classes", e.Labels, n, err, e.Classes)
 			}
 			if e.Preprocess.Crop != e.Input[1] || e.Preprocess.Crop != e.Input[2] {
 				t.Errorf("crop %d does not match input %v", e.Preprocess.Crop, e.Input)
@@ -133,6 +138,54 @@ func TestBuiltinMetadata(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTags builds every weight tag's configuration (its input size and
+// class count) and checks the facts a download and a user rely on: a
+// unique cache file name, an https URL, a label set of the right size.
+func TestTags(t *testing.T) {
+	files := map[string]string{}
+	for _, e := range registry.Default.Entries() {
+		for i := range e.Tags {
+			tag := &e.Tags[i]
+			t.Run(e.Ref(tag), func(t *testing.T) {
+				if prev, dup := files[tag.File.Name]; dup {
+					t.Errorf("cache file %s is also %s's", tag.File.Name, prev)
+				}
+				files[tag.File.Name] = e.Ref(tag)
+				require.True(t, strings.HasPrefix(tag.File.URL, "https://"), "URL %s", tag.File.URL)
+				classes, set := e.ClassesOf(tag)
+				if n, err := labels.Size(set); set != "" && (err != nil || n != classes) {
+					t.Errorf("label set %q: %d names, %v; the tag has %d classes", set, n, err, classes)
+				}
+				b, err := e.Build(nn.Options{Classes: classes, TransformInput: tag.TransformInput})
+				require.NoError(t, err)
+				g, err := nn.Lower(b, e.InputOf(tag))
+				require.NoError(t, err)
+				require.Equal(t, nn.Shape{classes}, g.OutputShape())
+				got, gotTag, err := registry.Resolve(e.Ref(tag))
+				require.NoError(t, err)
+				require.Equal(t, e.Name, got.Name)
+				require.Same(t, &got.Tags[i], gotTag)
+			})
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	e, tag, err := registry.Resolve("googlenet")
+	require.NoError(t, err)
+	require.Equal(t, "inception-v1", e.Name)
+	require.Nil(t, tag)
+	_, _, err = registry.Resolve("inception-v1.no_such_tag")
+	require.ErrorIs(t, err, spec.ErrTag)
+	require.ErrorContains(t, err, "bvlc_in1k")
+	_, _, err = registry.Resolve("inception-v9.bvlc_in1k")
+	require.ErrorIs(t, err, registry.ErrNotFound)
+	r, err := registry.New(registry.Entry{Name: "a.b", Input: nn.Shape{1, 1, 1}, Classes: 1,
+		Build: func(nn.Options) (nn.Block, error) { return nil, nil }})
+	require.ErrorIs(t, err, registry.ErrInvalid, "a name with a dot cannot be told from name.tag")
+	require.Nil(t, r)
 }
 
 const readmePath = "../README.md"

@@ -14,14 +14,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/weights"
 )
 
 // ExampleCache_Fetch downloads a file into a cache once, checks its
 // SHA-256 and size, and serves it from the cache afterwards. A local test
 // server stands in for the weights' host here; in a program the
-// nn.WeightFile comes from a registry entry's Weights.
+// File usually comes from a model tag (spec.Tag.File).
 func ExampleCache_Fetch() {
 	content := bytes.Repeat([]byte("weights "), 1000)
 	var requests atomic.Int64
@@ -31,8 +30,8 @@ func ExampleCache_Fetch() {
 	}))
 	defer srv.Close()
 	sum := sha256.Sum256(content)
-	f := nn.WeightFile{Name: "example-model", URL: srv.URL + "/model.onnx",
-		SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content)), Format: "onnx"}
+	f := weights.File{Name: "example-model.onnx", URL: srv.URL + "/model.onnx",
+		SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content))}
 
 	dir, err := os.MkdirTemp("", "weights-example")
 	if err != nil {

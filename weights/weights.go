@@ -1,25 +1,23 @@
-// Package weights downloads, caches and verifies pretrained weight files
-// (the nn.WeightFile entries of the registry).
+// Package weights downloads, caches and verifies pretrained weight files.
+// A File names one published file: its name in the cache, its URL, its size
+// and its SHA-256 (the whole digest, or the leading hex digits a publisher
+// such as torchvision puts in the file name). The model specs (package spec)
+// attach a File to each pretrained tag; this package knows nothing about
+// models.
 //
-// A Cache keeps one file per nn.WeightFile in its directory, named after
-// the entry (Path). Fetch returns a file only once its size and SHA-256
-// match the entry; the verification is remembered in a small sidecar
-// (<file>.sha256, keyed by size and modification time) so later calls do
-// not hash the file again. A download goes to <file>.part, resumes with an
-// HTTP Range request when a partial file is there, is refused when the
-// server sends more than the declared size, and is renamed into place only
-// after its digest matches, so a partial or mismatching file is never
-// returned. When the file cannot be downloaded (offline, server error) the
-// error wraps ErrUnavailable and says where to place a copy obtained by
-// other means.
-//
-// The registry lists the ONNX Model Zoo files (inception-v1, inception-v2).
-// Weights of the torchvision and timm models (inception-v1-tv,
-// inception-v3, inception-v4, inception-resnet-v2) are not downloaded as
-// published .pth files; export them to ONNX with the repository's
-// scripts/torch_export.py (it runs torchvision/timm in Python and writes an
-// ONNX file whose initializers carry the PyTorch state_dict keys), then
-// load the result with zoo.WithWeights(path).
+// A Cache keeps one file per File in its directory, under File.Name (Path).
+// Fetch returns a file only once its size (when declared) and digest match;
+// the verification is remembered in a small sidecar (<file>.sha256, keyed
+// by size and modification time) so later calls do not hash the file again.
+// Before downloading, Fetch looks for the file in the Cache's read-only
+// Sources (an embedded file system, a mirror directory) and copies a
+// verified copy into the cache. A download goes to <file>.part, resumes with
+// an HTTP Range request when a partial file is there, is refused when the
+// server sends more than the declared size (or MaxBytes when the publisher
+// declares none), and is renamed into place only after its digest matches,
+// so a partial or mismatching file is never returned. When the file cannot
+// be downloaded (offline, server error) the error wraps ErrUnavailable and
+// says where to place a copy obtained by other means.
 //
 // A Cache is safe for concurrent use by goroutines fetching different
 // files; two processes fetching the same file at the same time may both
@@ -33,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,8 +42,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/inceptionzoo/inception/nn"
 )
 
 // Errors returned by Fetch, wrapped with details.
@@ -57,7 +54,7 @@ var (
 	// ErrUnavailable reports a file that could not be downloaded; the
 	// message says which file to place where.
 	ErrUnavailable = errors.New("weights: file unavailable")
-	// ErrInvalid reports an unusable nn.WeightFile (no digest, bad name).
+	// ErrInvalid reports an unusable File (no digest, bad name).
 	ErrInvalid = errors.New("weights: invalid weight file entry")
 )
 
@@ -65,11 +62,55 @@ var (
 // connection that ended early.
 const attempts = 3
 
+// File describes one published weight file.
+type File struct {
+	// Name is the file's name in the cache, unique among all files
+	// (letters, digits, '.', '_', '-'), e.g. "torchvision-googlenet-1378be20.pth".
+	Name string
+	URL  string
+	// Size is the file's length in bytes; 0 when the publisher states none
+	// (a download is then bounded by Cache.MaxBytes).
+	Size int64
+	// SHA256 is the lower-case hex digest of the whole file. When the
+	// publisher gives only a prefix of it (torchvision's file names carry
+	// the first 8 hex digits, which its check_hash verifies), SHA256 is
+	// empty and SHA256Prefix holds those digits.
+	SHA256       string
+	SHA256Prefix string
+}
+
+// Digest returns the digest Fetch verifies: the full SHA-256, or the prefix
+// followed by "…".
+func (f File) Digest() string {
+	if f.SHA256 != "" {
+		return f.SHA256
+	}
+	return f.SHA256Prefix + "…"
+}
+
+// matches reports whether sum, a full hex SHA-256, is f's digest.
+func (f File) matches(sum string) bool {
+	if f.SHA256 != "" {
+		return sum == f.SHA256
+	}
+	return f.SHA256Prefix != "" && strings.HasPrefix(sum, f.SHA256Prefix)
+}
+
+// DefaultMaxBytes bounds a download whose File declares no size.
+const DefaultMaxBytes = 2 << 30
+
 // Cache is a directory of verified weight files.
 type Cache struct {
 	Dir      string       // where files are kept; see DefaultDir
 	Client   *http.Client // nil means http.DefaultClient
 	Progress io.Writer    // download progress goes here; nil means none
+	// Sources are read-only places Fetch looks for a file (by File.Name)
+	// before downloading it, e.g. an embedded file system or a mirror
+	// directory (os.DirFS). A copy found there is verified like a download.
+	Sources []fs.FS
+	// MaxBytes bounds files whose size is not declared; 0 means
+	// DefaultMaxBytes.
+	MaxBytes int64
 }
 
 // DefaultDir returns the default cache directory: $INCEPTION_CACHE if set,
@@ -99,38 +140,21 @@ func NewCache(progress io.Writer) (*Cache, error) {
 	return &Cache{Dir: d, Progress: progress}, nil
 }
 
-// Select returns the entry of ws called name, or ws[0] when name is empty.
-func Select(ws []nn.WeightFile, name string) (nn.WeightFile, error) {
-	if len(ws) == 0 {
-		return nn.WeightFile{}, fmt.Errorf("%w: the model lists no weight files", ErrInvalid)
-	}
-	if name == "" {
-		return ws[0], nil
-	}
-	var names []string
-	for _, w := range ws {
-		if w.Name == name {
-			return w, nil
-		}
-		names = append(names, w.Name)
-	}
-	return nn.WeightFile{}, fmt.Errorf("%w: no weight file %q (have %s)", ErrInvalid, name, strings.Join(names, ", "))
-}
-
 var (
-	safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	hexSHA   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	safeName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	hexSHA    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	hexPrefix = regexp.MustCompile(`^[0-9a-f]{8,63}$`)
 )
 
-// fileName is the base name of f in the cache: its Name, with ".Format"
-// appended unless already there; characters other than letters, digits,
-// '.', '_' and '-' become '_'.
-func fileName(f nn.WeightFile) string {
-	n := f.Name
-	if f.Format != "" && !strings.HasSuffix(n, "."+f.Format) {
-		n += "." + f.Format
-	}
-	b := []byte(n)
+// Path returns where f is (or will be) kept in the cache.
+// A name Validate refuses is still mapped inside the directory.
+func (c *Cache) Path(f File) string { return filepath.Join(c.Dir, safeFileName(f.Name)) }
+
+// safeFileName is name with characters other than letters, digits, '.',
+// '_' and '-' replaced by '_', and '_' prepended to a name starting with a
+// dot, so that it never leaves its directory.
+func safeFileName(name string) string {
+	b := []byte(name)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
 			b[i] = '_'
@@ -142,16 +166,20 @@ func fileName(f nn.WeightFile) string {
 	return string(b)
 }
 
-// Path returns where f is (or will be) kept in the cache.
-func (c *Cache) Path(f nn.WeightFile) string { return filepath.Join(c.Dir, fileName(f)) }
-
-func validate(f nn.WeightFile) error {
+// Validate checks that f can be fetched and verified: a safe name, a URL, a
+// full SHA-256 or a prefix of at least 8 hex digits, a size that is not
+// negative.
+func (f File) Validate() error {
 	switch {
-	case !safeName.MatchString(f.Name):
+	case !safeName.MatchString(f.Name) || f.Name == "." || f.Name == "..":
 		return fmt.Errorf("%w: name %q", ErrInvalid, f.Name)
-	case !hexSHA.MatchString(f.SHA256):
-		return fmt.Errorf("%w: %s has no lower-case hex SHA-256 (%q)", ErrInvalid, f.Name, f.SHA256)
-	case f.Size <= 0:
+	case f.SHA256 != "" && !hexSHA.MatchString(f.SHA256):
+		return fmt.Errorf("%w: %s: SHA-256 %q is not 64 lower-case hex digits", ErrInvalid, f.Name, f.SHA256)
+	case f.SHA256 == "" && !hexPrefix.MatchString(f.SHA256Prefix):
+		return fmt.Errorf("%w: %s has no SHA-256 and no hex prefix of one (%q)", ErrInvalid, f.Name, f.SHA256Prefix)
+	case f.SHA256 != "" && f.SHA256Prefix != "":
+		return fmt.Errorf("%w: %s has both a SHA-256 and a prefix", ErrInvalid, f.Name)
+	case f.Size < 0:
 		return fmt.Errorf("%w: %s has size %d", ErrInvalid, f.Name, f.Size)
 	}
 	u, err := url.Parse(f.URL)
@@ -163,8 +191,8 @@ func validate(f nn.WeightFile) error {
 
 // Cached returns the path of f if a verified copy is in the cache. A file
 // of the right size is hashed (once; the result is kept in the sidecar).
-func (c *Cache) Cached(f nn.WeightFile) (string, bool) {
-	if validate(f) != nil {
+func (c *Cache) Cached(f File) (string, bool) {
+	if f.Validate() != nil {
 		return "", false
 	}
 	p := c.Path(f)
@@ -174,8 +202,8 @@ func (c *Cache) Cached(f nn.WeightFile) (string, bool) {
 
 // Fetch returns the path of a verified copy of f, downloading it first if
 // the cache has none. See the package documentation for the guarantees.
-func (c *Cache) Fetch(ctx context.Context, f nn.WeightFile) (string, error) {
-	if err := validate(f); err != nil {
+func (c *Cache) Fetch(ctx context.Context, f File) (string, error) {
+	if err := f.Validate(); err != nil {
 		return "", err
 	}
 	p := c.Path(f)
@@ -195,6 +223,9 @@ func (c *Cache) Fetch(ctx context.Context, f nn.WeightFile) (string, error) {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return "", c.unavailable(f, p, fmt.Errorf("creating cache directory: %w", err))
 	}
+	if ok, err := c.fromSources(f, p); ok || err != nil {
+		return p, err
+	}
 	if err := c.download(ctx, f, p); err != nil {
 		return "", err
 	}
@@ -203,7 +234,7 @@ func (c *Cache) Fetch(ctx context.Context, f nn.WeightFile) (string, error) {
 
 // verified reports whether p holds f. A nil error with false means there
 // is no file; an error means a file is there but is not f.
-func (c *Cache) verified(f nn.WeightFile, p string) (bool, error) {
+func (c *Cache) verified(f File, p string) (bool, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return false, nil
@@ -211,10 +242,10 @@ func (c *Cache) verified(f nn.WeightFile, p string) (bool, error) {
 	if !st.Mode().IsRegular() {
 		return false, fmt.Errorf("%w: %s is not a regular file", ErrChecksum, p)
 	}
-	if st.Size() != f.Size {
+	if f.Size > 0 && st.Size() != f.Size {
 		return false, fmt.Errorf("%w: %s has %d bytes, want %d", ErrSize, p, st.Size(), f.Size)
 	}
-	key := sidecar(f.SHA256, st)
+	key := sidecar(f.Digest(), st)
 	if b, err := os.ReadFile(p + ".sha256"); err == nil && string(b) == key {
 		return true, nil
 	}
@@ -222,8 +253,8 @@ func (c *Cache) verified(f nn.WeightFile, p string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if sum != f.SHA256 {
-		return false, fmt.Errorf("%w: %s has sha256 %s, want %s", ErrChecksum, p, sum, f.SHA256)
+	if !f.matches(sum) {
+		return false, fmt.Errorf("%w: %s has sha256 %s, want %s", ErrChecksum, p, sum, f.Digest())
 	}
 	_ = os.WriteFile(p+".sha256", []byte(key), 0o644) // only a cache of the check
 	return true, nil
@@ -250,11 +281,74 @@ func hashFile(p string) (string, error) {
 
 // unavailable wraps err in ErrUnavailable with instructions for a manual
 // download.
-func (c *Cache) unavailable(f nn.WeightFile, p string, err error) error {
+func (c *Cache) unavailable(f File, p string, err error) error {
 	return fmt.Errorf("%w: %s: %w\n"+
 		"download it by other means and place it at\n  %s\n"+
-		"URL:    %s\nsha256: %s\nsize:   %d bytes",
-		ErrUnavailable, f.Name, err, p, f.URL, f.SHA256, f.Size)
+		"URL:    %s\nsha256: %s\nsize:   %s",
+		ErrUnavailable, f.Name, err, p, f.URL, f.Digest(), sizeText(f.Size))
+}
+
+func sizeText(n int64) string {
+	if n == 0 {
+		return "not published"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// limit is the most bytes f may have.
+func (c *Cache) limit(f File) int64 {
+	switch {
+	case f.Size > 0:
+		return f.Size
+	case c.MaxBytes > 0:
+		return c.MaxBytes
+	}
+	return DefaultMaxBytes
+}
+
+// fromSources copies a verified copy of f from the first Source that has
+// one into p. It reports false, nil when no Source has the file.
+func (c *Cache) fromSources(f File, p string) (bool, error) {
+	for _, src := range c.Sources {
+		fh, err := src.Open(f.Name)
+		if err != nil {
+			continue
+		}
+		st, err := fh.Stat()
+		if err != nil || !st.Mode().IsRegular() || (f.Size > 0 && st.Size() != f.Size) || st.Size() > c.limit(f) {
+			fh.Close()
+			continue
+		}
+		tmp, err := os.CreateTemp(c.Dir, "."+f.Name+".src-*")
+		if err != nil {
+			fh.Close()
+			return false, fmt.Errorf("weights: %w", err)
+		}
+		h := sha256.New()
+		_, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(fh, c.limit(f)))
+		fh.Close()
+		if err == nil {
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && !f.matches(hex.EncodeToString(h.Sum(nil))) {
+			err = fmt.Errorf("%w: %s in a read-only source has sha256 %x, want %s", ErrChecksum, f.Name, h.Sum(nil), f.Digest())
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), p)
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			return false, fmt.Errorf("weights: %w", err)
+		}
+		if st, err := os.Stat(p); err == nil {
+			_ = os.WriteFile(p+".sha256", []byte(sidecar(f.Digest(), st)), 0o644)
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 func (c *Cache) logf(format string, args ...any) {
@@ -272,7 +366,7 @@ func (c *Cache) client() *http.Client {
 
 // download fetches f into p+".part", resuming and retrying, verifies it and
 // renames it to p.
-func (c *Cache) download(ctx context.Context, f nn.WeightFile, p string) error {
+func (c *Cache) download(ctx context.Context, f File, p string) error {
 	part := p + ".part"
 	var last error
 	for try := 0; try < attempts; try++ {
@@ -296,7 +390,7 @@ func (c *Cache) download(ctx context.Context, f nn.WeightFile, p string) error {
 		}
 	}
 	st, err := os.Stat(part)
-	if err != nil || st.Size() != f.Size {
+	if err != nil || (f.Size > 0 && st.Size() != f.Size) {
 		if last == nil {
 			last = errors.New("incomplete download")
 		}
@@ -306,15 +400,15 @@ func (c *Cache) download(ctx context.Context, f nn.WeightFile, p string) error {
 	if err != nil {
 		return err
 	}
-	if sum != f.SHA256 {
+	if !f.matches(sum) {
 		_ = os.Remove(part)
-		return fmt.Errorf("%w: %s from %s: got sha256 %s, want %s (partial file deleted)", ErrChecksum, f.Name, f.URL, sum, f.SHA256)
+		return fmt.Errorf("%w: %s from %s: got sha256 %s, want %s (partial file deleted)", ErrChecksum, f.Name, f.URL, sum, f.Digest())
 	}
 	if err := os.Rename(part, p); err != nil {
 		return fmt.Errorf("weights: %w", err)
 	}
 	if st, err := os.Stat(p); err == nil {
-		_ = os.WriteFile(p+".sha256", []byte(sidecar(sum, st)), 0o644)
+		_ = os.WriteFile(p+".sha256", []byte(sidecar(f.Digest(), st)), 0o644)
 	}
 	return nil
 }
@@ -329,17 +423,18 @@ type unavailableError struct {
 func (e unavailableError) Error() string { return e.err.Error() }
 
 // fetchOnce makes one request, appending to part (or rewriting it when the
-// server ignores the range). It reports whether part now holds f.Size
-// bytes.
-func (c *Cache) fetchOnce(ctx context.Context, f nn.WeightFile, part string) (bool, error) {
+// server ignores the range). It reports whether part now holds the whole
+// file: f.Size bytes, or when no size is declared, a complete response.
+func (c *Cache) fetchOnce(ctx context.Context, f File, part string) (bool, error) {
 	var off int64
 	if st, err := os.Stat(part); err == nil && st.Mode().IsRegular() {
 		off = st.Size()
 	}
-	if off > f.Size {
+	limit := c.limit(f)
+	if off > limit {
 		off = 0 // not a prefix of f
 	}
-	if off == f.Size {
+	if f.Size > 0 && off == f.Size {
 		return true, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
@@ -374,16 +469,20 @@ func (c *Cache) fetchOnce(ctx context.Context, f nn.WeightFile, part string) (bo
 	default:
 		return false, unavailableError{err: fmt.Errorf("GET %s: %s", f.URL, resp.Status), retry: resp.StatusCode >= 500}
 	}
-	remaining := f.Size - off
+	remaining := limit - off
 	if resp.ContentLength > remaining {
 		_ = os.Remove(part)
-		return false, fmt.Errorf("%w: %s: server announces %d bytes from offset %d, the file has %d", ErrSize, f.Name, resp.ContentLength, off, f.Size)
+		return false, fmt.Errorf("%w: %s: server announces %d bytes from offset %d, the file has at most %d", ErrSize, f.Name, resp.ContentLength, off, limit)
+	}
+	total := f.Size
+	if total == 0 && resp.ContentLength >= 0 {
+		total = off + resp.ContentLength
 	}
 	out, err := os.OpenFile(part, flags, 0o644)
 	if err != nil {
 		return false, fmt.Errorf("weights: %w", err)
 	}
-	pr := newProgress(c.Progress, f.Name, off, f.Size)
+	pr := newProgress(c.Progress, f.Name, off, total)
 	n, cerr := io.Copy(io.MultiWriter(out, pr), io.LimitReader(resp.Body, remaining+1))
 	pr.finish()
 	if err := out.Sync(); err != nil && cerr == nil {
@@ -394,13 +493,13 @@ func (c *Cache) fetchOnce(ctx context.Context, f nn.WeightFile, part string) (bo
 	}
 	if n > remaining {
 		_ = os.Remove(part)
-		return false, fmt.Errorf("%w: %s: server sent more than the declared %d bytes (partial file deleted)", ErrSize, f.Name, f.Size)
+		return false, fmt.Errorf("%w: %s: server sent more than %d bytes (partial file deleted)", ErrSize, f.Name, limit)
 	}
 	if cerr != nil {
-		return false, unavailableError{err: fmt.Errorf("after %d of %d bytes: %w", off+n, f.Size, cerr), retry: ctx.Err() == nil}
+		return false, unavailableError{err: fmt.Errorf("after %d of %s: %w", off+n, sizeText(total), cerr), retry: ctx.Err() == nil}
 	}
-	if n < remaining {
-		return false, unavailableError{err: fmt.Errorf("connection closed after %d of %d bytes", off+n, f.Size), retry: true}
+	if (f.Size > 0 && n < remaining) || (f.Size == 0 && resp.ContentLength >= 0 && n < resp.ContentLength) {
+		return false, unavailableError{err: fmt.Errorf("connection closed after %d of %s", off+n, sizeText(total)), retry: true}
 	}
 	return true, nil
 }

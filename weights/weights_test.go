@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -16,12 +17,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/registry"
 )
 
 // payload is the test file: 300 KiB of seeded bytes.
@@ -71,8 +70,8 @@ func serveContent(w http.ResponseWriter, r *http.Request, _ int) {
 	http.ServeContent(w, r, "w.onnx", time.Time{}, bytes.NewReader(payload))
 }
 
-func entry(url string) nn.WeightFile {
-	return nn.WeightFile{Name: "test-weights", URL: url + "/w.onnx", SHA256: digest(payload), Size: int64(len(payload)), Format: "onnx"}
+func entry(url string) File {
+	return File{Name: "test-weights.onnx", URL: url + "/w.onnx", SHA256: digest(payload), Size: int64(len(payload))}
 }
 
 func newCache(t *testing.T, s *server) (*Cache, *bytes.Buffer) {
@@ -86,7 +85,7 @@ func newCache(t *testing.T, s *server) (*Cache, *bytes.Buffer) {
 
 // requireOnly checks that the cache directory holds exactly the verified
 // file and its sidecar, or nothing.
-func requireOnly(t *testing.T, c *Cache, f nn.WeightFile, present bool) {
+func requireOnly(t *testing.T, c *Cache, f File, present bool) {
 	t.Helper()
 	ents, _ := os.ReadDir(c.Dir)
 	var names []string
@@ -335,15 +334,18 @@ func TestValidateAndPath(t *testing.T) {
 	good := entry("https://example.com")
 	tests := []struct {
 		name string
-		edit func(*nn.WeightFile)
+		edit func(*File)
 	}{
-		{"no digest", func(f *nn.WeightFile) { f.SHA256 = "" }},
-		{"upper-case digest", func(f *nn.WeightFile) { f.SHA256 = strings.ToUpper(f.SHA256) }},
-		{"no size", func(f *nn.WeightFile) { f.Size = 0 }},
-		{"path in name", func(f *nn.WeightFile) { f.Name = "../evil" }},
-		{"file URL", func(f *nn.WeightFile) { f.URL = "file:///etc/passwd" }},
+		{"no digest", func(f *File) { f.SHA256 = "" }},
+		{"upper-case digest", func(f *File) { f.SHA256 = strings.ToUpper(f.SHA256) }},
+		{"short prefix", func(f *File) { f.SHA256Prefix, f.SHA256 = f.SHA256[:7], "" }},
+		{"digest and prefix", func(f *File) { f.SHA256Prefix = f.SHA256[:8] }},
+		{"negative size", func(f *File) { f.Size = -1 }},
+		{"path in name", func(f *File) { f.Name = "../evil" }},
+		{"dot dot", func(f *File) { f.Name = ".." }},
+		{"file URL", func(f *File) { f.URL = "file:///etc/passwd" }},
 	}
-	require.NoError(t, validate(good))
+	require.NoError(t, good.Validate())
 	c := &Cache{Dir: t.TempDir()}
 	for _, tt := range tests {
 		f := good
@@ -356,51 +358,66 @@ func TestValidateAndPath(t *testing.T) {
 			t.Errorf("%s: Path %q escapes the cache directory", tt.name, c.Path(f))
 		}
 	}
-	for _, tt := range []struct{ name, format, want string }{
-		{"googlenet-12", "onnx", "googlenet-12.onnx"},
-		{"googlenet-12.onnx", "onnx", "googlenet-12.onnx"},
-		{"a/b", "", "a_b"},
-		{"..", "", "_.."},
-	} {
-		if got := fileName(nn.WeightFile{Name: tt.name, Format: tt.format}); got != tt.want {
-			t.Errorf("fileName(%q, %q) = %q, want %q", tt.name, tt.format, got, tt.want)
-		}
-	}
-}
-
-func TestSelect(t *testing.T) {
-	ws := []nn.WeightFile{{Name: "a"}, {Name: "b"}}
-	for _, tt := range []struct{ name, want string }{{"", "a"}, {"b", "b"}} {
-		got, err := Select(ws, tt.name)
-		require.NoError(t, err)
-		require.Equal(t, tt.want, got.Name)
-	}
-	_, err := Select(ws, "c")
-	require.ErrorIs(t, err, ErrInvalid)
-	_, err = Select(nil, "")
-	require.ErrorIs(t, err, ErrInvalid)
 }
 
 var itoa = strconv.Itoa
 
-// TestRegistryWeights checks every weight file the registry lists: a valid
-// entry (digest, size, safe name, https URL), unique names and cache paths.
-func TestRegistryWeights(t *testing.T) {
-	seen := map[string]string{}
-	n := 0
-	for _, e := range registry.Default.Entries() {
-		for _, f := range e.Weights {
-			n++
-			require.NoError(t, validate(f), "%s: %s", e.Name, f.Name)
-			require.True(t, strings.HasPrefix(f.URL, "https://"), "%s: %s is not https", e.Name, f.URL)
-			require.Equal(t, "onnx", f.Format, "%s: %s", e.Name, f.Name)
-			require.NotEmpty(t, f.License, "%s: %s", e.Name, f.Name)
-			base := fileName(f)
-			if prev, dup := seen[base]; dup {
-				t.Errorf("%s and %s share the cache file %s", prev, f.Name, base)
-			}
-			seen[base] = f.Name
-		}
+// TestFetchPrefixDigest: a file known only by torchvision's hash prefix
+// and without a declared size is verified by the prefix; a wrong prefix is
+// refused and nothing is kept.
+func TestFetchPrefixDigest(t *testing.T) {
+	s := newServer(t, serveContent)
+	c, _ := newCache(t, s)
+	f := entry(s.URL)
+	f.SHA256Prefix, f.SHA256, f.Size = digest(payload)[:8], "", 0
+	p, err := c.Fetch(context.Background(), f)
+	require.NoError(t, err)
+	got, _ := os.ReadFile(p)
+	require.Equal(t, payload, got)
+
+	c2, _ := newCache(t, s)
+	bad := f
+	bad.SHA256Prefix = "00000000"
+	if digest(payload)[:8] == bad.SHA256Prefix {
+		bad.SHA256Prefix = "11111111"
 	}
-	require.GreaterOrEqual(t, n, 5, "inception-v1 and inception-v2 list their ONNX Model Zoo files")
+	_, err = c2.Fetch(context.Background(), bad)
+	require.ErrorIs(t, err, ErrChecksum)
+	requireOnly(t, c2, bad, false)
+}
+
+// TestFetchUndeclaredSizeBounded: without a declared size a download stops
+// at MaxBytes.
+func TestFetchUndeclaredSizeBounded(t *testing.T) {
+	s := newServer(t, serveContent)
+	c, _ := newCache(t, s)
+	c.MaxBytes = int64(len(payload)) - 1
+	f := entry(s.URL)
+	f.Size = 0
+	_, err := c.Fetch(context.Background(), f)
+	require.ErrorIs(t, err, ErrSize)
+}
+
+// TestFetchFromSources: a verified copy in a read-only source is copied into
+// the cache without a request; a source copy with the wrong digest is an
+// error, never used.
+func TestFetchFromSources(t *testing.T) {
+	s := newServer(t, serveContent)
+	c, _ := newCache(t, s)
+	f := entry(s.URL)
+	c.Sources = []fs.FS{fstest.MapFS{f.Name: {Data: payload}}}
+	p, err := c.Fetch(context.Background(), f)
+	require.NoError(t, err)
+	require.Empty(t, s.requests())
+	requireOnly(t, c, f, true)
+	require.Equal(t, c.Path(f), p)
+
+	c2, _ := newCache(t, s)
+	bad := append([]byte(nil), payload...)
+	bad[0] ^= 1
+	c2.Sources = []fs.FS{fstest.MapFS{f.Name: {Data: bad}}}
+	_, err = c2.Fetch(context.Background(), f)
+	require.ErrorIs(t, err, ErrChecksum)
+	_, ok := c2.Cached(f)
+	require.False(t, ok)
 }

@@ -2,6 +2,7 @@ package zoo_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -91,22 +92,22 @@ func ExamplePretrained() {
 	}
 }
 
-// ExampleFetchWeights downloads a model's weight file into the cache
-// without loading the model (what `inception fetch` does), here choosing
-// one of inception-v1's files by name and reporting progress.
+// ExampleFetchWeights downloads the weight file of one of a model's tags
+// into the cache without loading the model (what `inception fetch` does),
+// reporting progress; zoo.Load with Pretrained then uses the cached copy.
 func ExampleFetchWeights() {
-	spec, err := registry.Lookup("inception-v1")
+	e, err := registry.Lookup("inception-v1")
 	if err != nil {
 		panic(err)
 	}
-	for _, w := range spec.Weights {
-		fmt.Println(w.Name, w.Size)
+	for _, t := range e.Tags {
+		fmt.Println(e.Ref(&t), t.File.Name, t.File.Size)
 	}
-	path, err := zoo.FetchWeights(spec, zoo.PretrainedFile("onnx-model-zoo-googlenet-12"), zoo.PretrainedProgress(os.Stderr))
+	_, _, err = zoo.FetchWeights(context.Background(), nil, "inception-v1.bvlc_in1k", zoo.PretrainedProgress(os.Stderr))
 	if err != nil {
 		fmt.Println(err) // offline: says where to place the file
 		return
 	}
-	m, err := zoo.Load("inception-v1", zoo.WithWeights(path))
+	m, err := zoo.Load("inception-v1.bvlc_in1k", zoo.Pretrained())
 	fmt.Println(m != nil, err)
 }

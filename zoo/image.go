@@ -5,8 +5,8 @@ import (
 	"image"
 
 	"github.com/inceptionzoo/inception/labels"
-	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/preprocess"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -15,19 +15,19 @@ import (
 const imageChunk = 8
 
 // Labels returns the class names of the model's outputs, index i naming
-// class i, as labels.For chooses them from the class count and the model
-// name (ImageNet for 1000 classes, background + ImageNet for 1001,
-// Fashion-MNIST for the 10-class D2L model), or nil when none are known.
+// class i: the label set of the loaded weights (their tag, their file's
+// metadata, or the model's default head), or nil when the classes have no
+// known names (another class count, face identities).
 func (m *Model) Labels() []string {
-	l := labels.For(m.Spec.Classes, m.Spec.Name)
-	if len(l) != m.Spec.Classes {
+	l, err := labels.Names(m.Spec.Labels)
+	if err != nil || len(l) != m.Classes() {
 		return nil
 	}
 	return l
 }
 
 // PredictImage classifies one image: it is preprocessed as the model's
-// Spec.Preprocess says (see package preprocess), run, and the k most
+// Preprocess says (see package preprocess), run, and the k most
 // probable classes are returned, most probable first, with their labels.
 // Scores are probabilities.
 func (m *Model) PredictImage(img image.Image, k int) ([]Prediction, error) {
@@ -45,7 +45,7 @@ func (m *Model) PredictImages(imgs []image.Image, k int) ([][]Prediction, error)
 		return nil, fmt.Errorf("zoo: %s: no images", m.Spec.Name)
 	}
 	pre := m.Spec.Preprocess
-	if got, want := preprocess.Shape(pre), m.Graph.InputShape(); !tensor.SameShape(got, want) {
+	if got, want := pre.Shape(), m.Graph.InputShape(); !tensor.SameShape(got, want) {
 		return nil, fmt.Errorf("zoo: %s: preprocessing preset gives %v, the model takes %v", m.Spec.Name, got, want)
 	}
 	names := m.Labels()
@@ -65,7 +65,7 @@ func (m *Model) PredictImages(imgs []image.Image, k int) ([][]Prediction, error)
 		if err != nil {
 			return nil, fmt.Errorf("zoo: %s: %w", m.Spec.Name, err)
 		}
-		for _, preds := range TopK(y, k, m.Spec.Output == nn.Logits) {
+		for _, preds := range TopK(y, k, m.Spec.Output == spec.Logits) {
 			for i := range preds {
 				if preds[i].Index < len(names) {
 					preds[i].Label = names[preds[i].Index]

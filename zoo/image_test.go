@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inceptionzoo/inception/labels"
-	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/preprocess"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/zoo"
 )
 
@@ -49,7 +49,7 @@ func TestPredictImage(t *testing.T) {
 		require.NoError(t, err)
 		want, err := m.Predict(x, 5)
 		require.NoError(t, err)
-		names := labels.For(m.Spec.Classes, m.Spec.Name)
+		names := m.Labels()
 		require.Len(t, names, m.Spec.Classes)
 		for i, p := range got {
 			require.Equal(t, want[0][i].Index, p.Index, "%s rank %d", name, i)
@@ -123,8 +123,7 @@ func TestPredictImageErrors(t *testing.T) {
 	e, err := registry.Default.Lookup("inception-v1-d2l")
 	require.NoError(t, err)
 	e.Name, e.Aliases = "d2l-rgb-preset", nil
-	e.Preprocess = nn.Preprocess{Resize: 96, Crop: 96, Interpolation: "bilinear", Range: 1,
-		Mean: []float32{0, 0, 0}, Std: []float32{1, 1, 1}}
+	e.Preprocess = spec.Preprocess{Resize: 96, Crop: 96, Interpolation: "bilinear", Norm: spec.Norm{Range: 1, Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}}}
 	r, err := registry.New(e)
 	require.NoError(t, err)
 	bad, err := zoo.Load("d2l-rgb-preset", zoo.WithRegistry(r))

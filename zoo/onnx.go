@@ -2,53 +2,29 @@ package zoo
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
-	"strings"
 
-	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
-	"github.com/inceptionzoo/inception/registry"
-	bninception "github.com/inceptionzoo/inception/variants/bn"
 )
 
 // Metadata keys ExportONNX adds to every export (besides
-// convert.MetaModel, the zoo name).
+// convert.MetaModel, the zoo name). WithWeights reads them back, and
+// ReadMetadata returns them.
 const (
-	MetaPreprocess = "inceptionzoo.preprocess" // the nn.Preprocess preset, as JSON
+	MetaPreprocess = "inceptionzoo.preprocess" // the spec.Preprocess preset, as JSON
 	MetaClasses    = "inceptionzoo.classes"    // classifier width, decimal
+	MetaLabels     = "inceptionzoo.labels"     // label set name (package labels)
 	MetaOutput     = "inceptionzoo.output"     // "logits" or "probabilities"
+	// MetaWeights says where the weights came from: "seeded" (the
+	// documented initialisation, not trained), "pretrained:<model.tag>",
+	// or "file:<base name>".
+	MetaWeights = "inceptionzoo.weights"
+	// MetaTrained is written by the trainer ("inception train ...").
+	MetaTrained = "inceptionzoo.trained"
 )
-
-// foreignNames maps a zoo name to the naming of its foreign ONNX files:
-// for a parameter path, the tensor name the file uses. Models not listed
-// import by parameter path or by structure only (see package convert).
-var foreignNames = map[string]func(string) string{
-	// ONNX Model Zoo inception_v1 (Caffe2): "inception_3a/1x1_w_0".
-	"inception-v1":        Caffe2Name,
-	"inception-v1-caffe2": Caffe2Name,
-	// ONNX Model Zoo inception_v2 (Caffe2, with SpatialBN and Scale names).
-	"inception-v2": bninception.ONNXName,
-}
-
-// Caffe2Name returns the Caffe2 / ONNX Model Zoo tensor name of a Caffe
-// parameter path: the layer path with "." read as "/", then "_w_0" for a
-// weight or "_b_0" for a bias (conv1.7x7_s2.weight ↔ conv1/7x7_s2_w_0,
-// loss3.classifier.bias ↔ loss3/classifier_b_0). Other paths give "".
-func Caffe2Name(path string) string {
-	i := strings.LastIndexByte(path, '.')
-	if i <= 0 {
-		return ""
-	}
-	suffix := map[string]string{"weight": "_w_0", "bias": "_b_0"}[path[i+1:]]
-	if suffix == "" {
-		return ""
-	}
-	return strings.ReplaceAll(path[:i], ".", "/") + suffix
-}
 
 // ExportONNX writes the model as ONNX (see convert.Export). The model
 // name, the preprocessing preset, the class count and the output kind are
@@ -63,8 +39,12 @@ func (m *Model) ExportONNX(w io.Writer, opts convert.ExportOptions) error {
 	}
 	meta := map[string]string{
 		MetaPreprocess: string(pre),
-		MetaClasses:    strconv.Itoa(m.Graph.OutputShape()[0]),
+		MetaClasses:    strconv.Itoa(m.Classes()),
 		MetaOutput:     string(m.Spec.Output),
+		MetaWeights:    m.weightsOrigin(),
+	}
+	if m.Spec.Labels != "" {
+		meta[MetaLabels] = m.Spec.Labels
 	}
 	for k, v := range opts.Metadata {
 		meta[k] = v
@@ -76,19 +56,13 @@ func (m *Model) ExportONNX(w io.Writer, opts convert.ExportOptions) error {
 	return nil
 }
 
-// importFile decodes the ONNX file at path (finite weights only) and maps
-// its weights onto g.
-func importFile(spec registry.Entry, g *nn.Graph, path string) (nn.Params, error) {
-	f, err := onnx.DecodeFile(path, onnx.DecodeOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("zoo: %s: weights: %w", spec.Name, err)
+// weightsOrigin is the MetaWeights value of m.
+func (m *Model) weightsOrigin() string {
+	switch {
+	case m.seeded:
+		return "seeded"
+	case m.tag != nil:
+		return "pretrained:" + m.Spec.Ref(m.tag)
 	}
-	p, _, err := convert.Import(g, f, convert.ImportOptions{Names: foreignNames[spec.Name]})
-	if err != nil {
-		if errors.Is(err, convert.ErrTransformInput) && spec.HasTransform {
-			return nil, fmt.Errorf("zoo: %s: weights %s: %w (zoo.WithTransformInput toggles it)", spec.Name, path, err)
-		}
-		return nil, fmt.Errorf("zoo: %s: weights %s: %w", spec.Name, path, err)
-	}
-	return p, nil
+	return "file:" + filepath.Base(m.source)
 }

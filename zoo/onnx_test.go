@@ -18,8 +18,10 @@ import (
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
 	"github.com/inceptionzoo/inception/onnx/onnxpb"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
 	bninception "github.com/inceptionzoo/inception/variants/bn"
+	inceptionv1 "github.com/inceptionzoo/inception/variants/v1"
 	"github.com/inceptionzoo/inception/zoo"
 )
 
@@ -104,7 +106,7 @@ func TestWithWeightsRoundTrip(t *testing.T) {
 			require.Equal(t, m.Spec.Name, f.Metadata[convert.MetaModel])
 			require.Equal(t, fmt.Sprint(m.Graph.OutputShape()[0]), f.Metadata[zoo.MetaClasses])
 			require.Equal(t, string(m.Spec.Output), f.Metadata[zoo.MetaOutput])
-			var pre nn.Preprocess
+			var pre spec.Preprocess
 			require.NoError(t, json.Unmarshal([]byte(f.Metadata[zoo.MetaPreprocess]), &pre))
 			require.Equal(t, m.Spec.Preprocess, pre)
 
@@ -132,22 +134,53 @@ func TestWithWeightsErrors(t *testing.T) {
 	_, err = zoo.Load("inception-v1-d2l", zoo.WithWeights(filepath.Join(t.TempDir(), "missing.onnx")))
 	require.Error(t, err)
 
-	// A different class count: the classifier is named with both shapes.
+	// A different class count than the file records: both are named.
 	_, err = zoo.Load("inception-v1-d2l", zoo.WithClasses(7), zoo.WithWeights(path))
+	require.ErrorIs(t, err, zoo.ErrMismatch)
+	require.ErrorContains(t, err, "WithClasses(7)")
+	require.ErrorContains(t, err, "have 10 classes")
+
+	// Another model's export, by its metadata: both names are given.
+	_, err = zoo.Load("inception-v1", zoo.WithWeights(path))
+	require.ErrorIs(t, err, zoo.ErrMismatch)
+	require.ErrorContains(t, err, `exported from model "inception-v1-d2l", not "inception-v1"`)
+
+	// Another architecture's weights in a file without our metadata: the
+	// structural import names the first layer and both shapes.
+	anon := exportTo(t, small, convert.ExportOptions{ModelName: "anonymous"})
+	_, err = zoo.Load("inception-v1-d2l", zoo.WithClasses(7), zoo.WithWeights(stripMeta(t, anon)))
 	require.ErrorIs(t, err, convert.ErrImport)
 	require.Contains(t, err.Error(), "5.weight")
 	require.Contains(t, err.Error(), "[10 1024]")
 	require.Contains(t, err.Error(), "[7 1024]")
 
-	// Another architecture altogether.
-	_, err = zoo.Load("inception-v1", zoo.WithWeights(path))
-	require.ErrorIs(t, err, convert.ErrImport)
+	// A file made at another input size than asked for.
+	_, err = zoo.Load("inception-v1-d2l", zoo.WithInputSize(64, 64), zoo.WithWeights(path))
+	require.ErrorIs(t, err, zoo.ErrMismatch)
+	require.ErrorContains(t, err, "WithInputSize(64, 64), the weights")
+	require.ErrorContains(t, err, "96x96")
 
 	// Not an ONNX file.
 	bad := filepath.Join(t.TempDir(), "bad.onnx")
 	require.NoError(t, os.WriteFile(bad, []byte("not a model"), 0o644))
 	_, err = zoo.Load("inception-v1-d2l", zoo.WithWeights(bad))
 	require.ErrorIs(t, err, onnx.ErrFormat)
+}
+
+// stripMeta writes a copy of the ONNX file at path without metadata_props
+// and returns its path.
+func stripMeta(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var m onnxpb.ModelProto
+	require.NoError(t, proto.Unmarshal(b, &m))
+	m.MetadataProps = nil
+	b, err = proto.Marshal(&m)
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "stripped.onnx")
+	require.NoError(t, os.WriteFile(out, b, 0o644))
+	return out
 }
 
 // TestFoldedBNIdentity checks the folded-BatchNorm rule of the structural
@@ -292,24 +325,9 @@ func TestModelZooLight(t *testing.T) {
 
 func onnxName(model, path string) string {
 	if model == "inception-v1" {
-		return zoo.Caffe2Name(path)
+		return inceptionv1.Caffe2Name(path)
 	}
 	return bninception.ONNXName(path)
-}
-
-func TestCaffe2Name(t *testing.T) {
-	tests := []struct{ path, want string }{
-		{"conv1.7x7_s2.weight", "conv1/7x7_s2_w_0"},
-		{"inception_3a.1x1.bias", "inception_3a/1x1_b_0"},
-		{"loss3.classifier.weight", "loss3/classifier_w_0"},
-		{"conv1.bn.running_mean", ""},
-		{"weight", ""},
-	}
-	for _, tt := range tests {
-		if got := zoo.Caffe2Name(tt.path); got != tt.want {
-			t.Errorf("Caffe2Name(%q) = %q, want %q", tt.path, got, tt.want)
-		}
-	}
 }
 
 // ---- torchvision twins ----

@@ -5,24 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/weights"
 )
 
-// ErrNoWeights reports a model whose spec lists no downloadable weight
-// files (Spec.Weights is empty); the message says how to produce a file
-// for zoo.WithWeights instead.
+// ErrNoWeights reports a model whose spec lists no pretrained weight tags.
 var ErrNoWeights = errors.New("zoo: no known pretrained weights")
 
 // pretrainedConfig holds the PretrainedOptions of one Pretrained option.
 type pretrainedConfig struct {
 	dir      string
-	file     string
+	tag      string
 	client   *http.Client
 	progress io.Writer
-	ctx      context.Context
+	sources  []fs.FS
 }
 
 // PretrainedOption configures Pretrained and FetchWeights.
@@ -35,13 +35,14 @@ func PretrainedCache(dir string) PretrainedOption {
 	return func(c *pretrainedConfig) { c.dir = dir }
 }
 
-// PretrainedFile picks the weight file called name among the model's
-// Spec.Weights (default: the first, the preferred one).
-func PretrainedFile(name string) PretrainedOption {
-	return func(c *pretrainedConfig) { c.file = name }
+// PretrainedFile picks the model's weight tag called tag (default: the tag
+// in the model reference, else the model's default tag).
+func PretrainedFile(tag string) PretrainedOption {
+	return func(c *pretrainedConfig) { c.tag = tag }
 }
 
-// PretrainedClient downloads with client instead of http.DefaultClient.
+// PretrainedClient downloads with client instead of the weights package's
+// default client (which has connect, header and idle timeouts).
 func PretrainedClient(client *http.Client) PretrainedOption {
 	return func(c *pretrainedConfig) { c.client = client }
 }
@@ -51,22 +52,23 @@ func PretrainedProgress(w io.Writer) PretrainedOption {
 	return func(c *pretrainedConfig) { c.progress = w }
 }
 
-// PretrainedContext bounds the download by ctx (default:
-// context.Background()).
-func PretrainedContext(ctx context.Context) PretrainedOption {
-	return func(c *pretrainedConfig) { c.ctx = ctx }
+// PretrainedSources looks for the files in these read-only file systems
+// (by the file's name) before downloading; see weights.Cache.Sources.
+func PretrainedSources(src ...fs.FS) PretrainedOption {
+	return func(c *pretrainedConfig) { c.sources = append(c.sources, src...) }
 }
 
-// Pretrained loads the model's published pretrained weights instead of the
-// seeded initialisation: the file is chosen from Spec.Weights (see
-// PretrainedFile), fetched into the weight cache by weights.Cache.Fetch
-// unless a verified copy is already there (size and SHA-256 are checked;
-// a mismatching download is never used), and then read as WithWeights
-// reads a file. Offline, the error wraps weights.ErrUnavailable and says
-// which file to place where. A model without known weight files (the
-// torchvision and timm ports, the D2L model) gives an error wrapping
-// ErrNoWeights that says how to produce an ONNX file for WithWeights.
-// Pretrained and WithWeights exclude each other.
+// Pretrained loads the published weights of a tag instead of the seeded
+// initialisation: the tag named in the model reference
+// ("inception-v3.tf_in1k"), or by PretrainedFile, or else the model's
+// default tag. The file is fetched into the weight cache by
+// weights.Cache.Fetch unless a verified copy is already there (a
+// mismatching download is never used), then read as WithWeights reads a
+// file, with the tag's input size, classes, labels, preprocessing,
+// transform_input and tensor naming. Offline, the error wraps
+// weights.ErrUnavailable and says which file to place where. A model
+// without tags gives an error wrapping ErrNoWeights. Pretrained and
+// WithWeights exclude each other.
 func Pretrained(opts ...PretrainedOption) Option {
 	pc := &pretrainedConfig{}
 	for _, o := range opts {
@@ -75,67 +77,98 @@ func Pretrained(opts ...PretrainedOption) Option {
 	return func(c *config) { c.pretrained = pc }
 }
 
-// FetchWeights returns the path of a verified copy of one of spec's
-// pretrained weight files (see Pretrained), downloading it into the cache
-// first if needed. It is what Pretrained runs before loading the file.
-func FetchWeights(spec registry.Entry, opts ...PretrainedOption) (string, error) {
+// FetchWeights returns the path of a verified copy of the weight file of a
+// model reference's tag (see Pretrained), downloading it into the cache
+// first if needed, and the tag. It is what Pretrained runs before loading
+// the file.
+func FetchWeights(ctx context.Context, r *registry.Registry, ref string, opts ...PretrainedOption) (string, *spec.Tag, error) {
 	pc := &pretrainedConfig{}
 	for _, o := range opts {
 		o(pc)
 	}
-	return pc.fetch(spec)
-}
-
-// resolve returns the weight file path Load should read: the fetched file,
-// or an error when WithWeights already named one.
-func (pc *pretrainedConfig) resolve(spec registry.Entry, withWeights string) (string, error) {
-	if withWeights != "" {
-		return "", fmt.Errorf("zoo: %s: Pretrained and WithWeights(%q) exclude each other", spec.Name, withWeights)
+	if r == nil {
+		r = registry.Default
 	}
-	return pc.fetch(spec)
-}
-
-func (pc *pretrainedConfig) fetch(spec registry.Entry) (string, error) {
-	if len(spec.Weights) == 0 {
-		return "", noWeights(spec.Name)
-	}
-	f, err := weights.Select(spec.Weights, pc.file)
+	e, tag, err := r.Resolve(ref)
 	if err != nil {
-		return "", fmt.Errorf("zoo: %s: %w", spec.Name, err)
+		return "", nil, err
 	}
+	if tag, err = pc.pick(e, tag); err != nil {
+		return "", nil, err
+	}
+	p, err := pc.fetch(ctx, e, tag)
+	return p, tag, err
+}
+
+// CachedWeights returns the path of a verified copy of the tag's file if
+// the cache (or a source) already has one, without touching the network.
+func CachedWeights(e registry.Entry, tag *spec.Tag, opts ...PretrainedOption) (string, bool) {
+	pc := &pretrainedConfig{}
+	for _, o := range opts {
+		o(pc)
+	}
+	c, err := pc.cache()
+	if err != nil {
+		return "", false
+	}
+	if p, ok := c.Cached(tag.File); ok {
+		return p, true
+	}
+	if len(c.Sources) == 0 {
+		return c.Path(tag.File), false
+	}
+	c.Client = offline{}.client()
+	p, err := c.Fetch(context.Background(), tag.File)
+	return p, err == nil
+}
+
+// pick returns the tag to load: PretrainedFile's, the reference's, or the
+// default.
+func (pc *pretrainedConfig) pick(e registry.Entry, ref *spec.Tag) (*spec.Tag, error) {
+	if len(e.Tags) == 0 {
+		return nil, fmt.Errorf("%w for %s: its spec lists no weight tags; load a file with zoo.WithWeights(path) (ONNX, PyTorch checkpoint or safetensors)", ErrNoWeights, e.Name)
+	}
+	switch {
+	case pc.tag != "" && ref != nil && pc.tag != ref.Name:
+		return nil, fmt.Errorf("zoo: %s: the reference names tag %q, PretrainedFile %q", e.Name, ref.Name, pc.tag)
+	case ref != nil:
+		return ref, nil
+	}
+	return e.Tag(pc.tag)
+}
+
+func (pc *pretrainedConfig) cache() (*weights.Cache, error) {
 	dir := pc.dir
 	if dir == "" {
+		var err error
 		if dir, err = weights.DefaultDir(); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
-	ctx := pc.ctx
+	return &weights.Cache{Dir: dir, Client: pc.client, Progress: pc.progress, Sources: pc.sources}, nil
+}
+
+func (pc *pretrainedConfig) fetch(ctx context.Context, e registry.Entry, tag *spec.Tag) (string, error) {
+	c, err := pc.cache()
+	if err != nil {
+		return "", err
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cache := &weights.Cache{Dir: dir, Client: pc.client, Progress: pc.progress}
-	p, err := cache.Fetch(ctx, f)
+	p, err := c.Fetch(ctx, tag.File)
 	if err != nil {
-		return "", fmt.Errorf("zoo: %s: %w", spec.Name, err)
+		return "", fmt.Errorf("zoo: %s: %w", e.Ref(tag), err)
 	}
 	return p, nil
 }
 
-// upstream names where the weights of the models without a published
-// ONNX file live.
-var upstream = map[string]string{
-	"inception-v1-tv":     "torchvision googlenet",
-	"inception-v3":        "torchvision inception_v3",
-	"inception-v4":        "timm inception_v4",
-	"inception-resnet-v2": "timm inception_resnet_v2",
-	"inception-resnet-v1": "facenet-pytorch InceptionResnetV1",
-	"inception-bn":        "Cadene pretrainedmodels bninception",
+// offline is an HTTP transport that never connects, for lookups that must
+// not touch the network.
+type offline struct{}
+
+func (offline) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("offline lookup")
 }
 
-func noWeights(name string) error {
-	how := "export a checkpoint to ONNX with parameter paths as initializer names and load it with zoo.WithWeights(path)"
-	if u, ok := upstream[name]; ok {
-		how = fmt.Sprintf("export the %s weights to ONNX with scripts/torch_export.py (or torch.onnx.export) and load the file with zoo.WithWeights(path) (CLI: --weights FILE)", u)
-	}
-	return fmt.Errorf("%w for %s (its spec lists no weight files): %s", ErrNoWeights, name, how)
-}
+func (o offline) client() *http.Client { return &http.Client{Transport: o} }

@@ -19,6 +19,7 @@ import (
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/weights"
 	"github.com/inceptionzoo/inception/zoo"
 )
@@ -46,20 +47,23 @@ func newWeightServer(t *testing.T, files map[string][]byte) *weightServer {
 	return s
 }
 
-// weightFile describes b served at url as an nn.WeightFile.
-func weightFile(name, url string, b []byte) nn.WeightFile {
+// tinyPreset is the tiny model's preprocessing.
+var tinyPreset = spec.Preprocess{Resize: 8, Crop: 8, Interpolation: "bilinear", Norm: spec.Norm{Name: "tiny", Range: 1, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.25, 0.25, 0.25}}}
+
+// weightFile describes b served at url as a weight tag called name.
+func weightFile(name, url string, b []byte) spec.Tag {
 	sum := sha256.Sum256(b)
-	return nn.WeightFile{Name: name, URL: url, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b)), Format: "onnx"}
+	return spec.Tag{Name: name, Format: spec.ONNX, Preprocess: tinyPreset, License: "test", Source: "test",
+		File: weights.File{Name: name + ".onnx", URL: url, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b))}}
 }
 
 // tinySpec is a small model (conv, pool, linear) with the given weight
-// files.
-func tinySpec(ws ...nn.WeightFile) registry.Entry {
+// tags.
+func tinySpec(ws ...spec.Tag) registry.Entry {
 	return registry.Entry{
-		Name: "tiny", Input: nn.Shape{3, 8, 8}, Classes: 4, Output: nn.Logits,
-		Preprocess: nn.Preprocess{Resize: 8, Crop: 8, Interpolation: "bilinear", Range: 1,
-			Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.25, 0.25, 0.25}},
-		Weights: ws,
+		Name: "tiny", Input: nn.Shape{3, 8, 8}, Classes: 4, Output: spec.Logits,
+		Preprocess: tinyPreset,
+		Tags:       ws,
 		Build: func(nn.Options) (nn.Block, error) {
 			return nn.Seq(nn.Conv{Name: "conv", Out: 5, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: nn.P(1), Bias: true},
 				nn.ReLU{}, nn.GlobalAvgPool{}, nn.Flatten{}, nn.Linear{Name: "fc", Out: 4, Bias: true}), nil
@@ -87,7 +91,7 @@ func TestPretrained(t *testing.T) {
 	good := weightFile("tiny-5", srv.URL+"/tiny.onnx", file)
 	second := weightFile("tiny-6", srv.URL+"/other.onnx", otherFile)
 	tampered := weightFile("tiny-tampered", srv.URL+"/tampered.onnx", file) // declares file's digest, serves otherFile
-	tampered.Size = int64(len(otherFile))
+	tampered.File.Size = int64(len(otherFile))
 	reg, err := registry.New(tinySpec(good, second, tampered))
 	require.NoError(t, err)
 
@@ -116,12 +120,18 @@ func TestPretrained(t *testing.T) {
 	require.NoError(t, err)
 	sameBits(t, m.Params, other.Params)
 
-	// FetchWeights is the same fetch without the load.
-	spec, err := reg.Lookup("tiny")
+	// So does the reference tiny.tiny-6, and Model.Name says which tag.
+	m, err = zoo.Load("tiny.tiny-6", zoo.WithRegistry(reg), zoo.Pretrained(opts...))
 	require.NoError(t, err)
-	p, err := zoo.FetchWeights(spec, opts...)
+	sameBits(t, m.Params, other.Params)
+	require.Equal(t, "tiny.tiny-6", m.Name())
+	require.True(t, m.Seeded(), "the served files are exports of seeded weights, and say so")
+
+	// FetchWeights is the same fetch without the load.
+	p, tag, err := zoo.FetchWeights(context.Background(), reg, "tiny", opts...)
 	require.NoError(t, err)
 	require.Equal(t, filepath.Join(dir, "tiny-5.onnx"), p)
+	require.Equal(t, "tiny-5", tag.Name)
 
 	// A download whose digest differs is refused and not kept.
 	_, err = zoo.Load("tiny", zoo.WithRegistry(reg), zoo.Pretrained(append(opts, zoo.PretrainedFile("tiny-tampered"))...))
@@ -135,7 +145,7 @@ func TestPretrained(t *testing.T) {
 		opts []zoo.Option
 		want string
 	}{
-		{"unknown file", []zoo.Option{zoo.Pretrained(append(opts, zoo.PretrainedFile("nonesuch"))...)}, `no weight file "nonesuch" (have tiny-5, tiny-6, tiny-tampered)`},
+		{"unknown tag", []zoo.Option{zoo.Pretrained(append(opts, zoo.PretrainedFile("nonesuch"))...)}, `no tag "nonesuch" (have tiny-5, tiny-6, tiny-tampered)`},
 		{"with weights", []zoo.Option{zoo.WithWeights("x.onnx"), zoo.Pretrained(opts...)}, "exclude each other"},
 	}
 	for _, tt := range tests {
@@ -169,9 +179,7 @@ func TestPretrainedCacheDir(t *testing.T) {
 			if tt.option != "" {
 				opts = append(opts, zoo.PretrainedCache(tt.option))
 			}
-			spec, err := reg.Lookup("tiny")
-			require.NoError(t, err)
-			got, err := zoo.FetchWeights(spec, opts...)
+			got, _, err := zoo.FetchWeights(context.Background(), reg, "tiny", opts...)
 			require.NoError(t, err)
 			if want := filepath.Join(tt.wantDir, "tiny-5.onnx"); got != want {
 				t.Errorf("path %s, want %s", got, want)
@@ -200,7 +208,7 @@ func TestPretrainedUnavailable(t *testing.T) {
 	// A cancelled context stops a download before it starts.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = zoo.Load("tiny", zoo.WithRegistry(reg), zoo.Pretrained(zoo.PretrainedCache(t.TempDir()), zoo.PretrainedContext(ctx)))
+	_, err = zoo.LoadContext(ctx, "tiny", zoo.WithRegistry(reg), zoo.Pretrained(zoo.PretrainedCache(t.TempDir())))
 	require.ErrorIs(t, err, weights.ErrUnavailable)
 	require.ErrorIs(t, err, context.Canceled)
 }
@@ -210,9 +218,7 @@ func TestPretrainedNoWeights(t *testing.T) {
 		name string
 		want []string
 	}{
-		{"inception-v3", []string{"torchvision inception_v3", "scripts/torch_export.py", "zoo.WithWeights"}},
-		{"inception-v4", []string{"timm inception_v4", "scripts/torch_export.py"}},
-		{"inception-v1-d2l", []string{"zoo.WithWeights"}},
+		{"inception-v1-tv", []string{"no weight tags", "zoo.WithWeights"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,13 +249,14 @@ func TestPretrainedModelZoo(t *testing.T) {
 			b, err := onnx.RandomizeConstantWeights(raw, 3)
 			require.NoError(t, err)
 			srv := newWeightServer(t, map[string][]byte{"/model.onnx": b})
-			spec, err := registry.Lookup(name)
+			e, err := registry.Lookup(name)
 			require.NoError(t, err)
-			require.NotEmpty(t, spec.Weights)
-			f := spec.Weights[0]
-			f.URL, f.SHA256, f.Size = srv.URL+"/model.onnx", weightFile("", "", b).SHA256, int64(len(b))
-			spec.Weights = []nn.WeightFile{f}
-			reg, err := registry.New(spec)
+			require.NotEmpty(t, e.Tags)
+			tag := e.Tags[0]
+			f := &tag.File
+			f.URL, f.SHA256, f.Size = srv.URL+"/model.onnx", weightFile("", "", b).File.SHA256, int64(len(b))
+			e.Tags = []spec.Tag{tag}
+			reg, err := registry.New(e)
 			require.NoError(t, err)
 
 			dir := t.TempDir()

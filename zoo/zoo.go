@@ -1,16 +1,23 @@
 // Package zoo is the front door: Load a registered Inception model by name,
 // run it, and inspect it.
 //
-//	m, err := zoo.Load("inception-v1")
-//	probs, err := m.Predict(x, 5) // x is a [N, 3, 224, 224] tensor
+//	m, err := zoo.Load("inception-v3.tv_in1k", zoo.Pretrained())
+//	top, err := m.Predict(x, 5) // x is a [N, 3, 299, 299] tensor
 //
-// Weights come from an ONNX file (WithWeights), from the model's published
-// files (Pretrained), or else from a seeded, documented initialisation
-// (nn.InitParams): the same seed gives the same weights on every machine and
-// Go version. A Model is safe for concurrent use.
+// A name is a registry name or alias, optionally with a weight tag
+// ("inception-v3.tf_in1k", see package spec). Weights come from the tag's
+// published file (Pretrained), from a file (WithWeights: ONNX, PyTorch
+// checkpoint or safetensors, told apart by their content), or else from a
+// seeded, documented initialisation (nn.InitParams): the same seed gives
+// the same weights on every machine and Go version. The weights decide the
+// model's input size, class count, labels and preprocessing; options can
+// set them explicitly, and a combination that cannot be right (a file
+// trained at 28x28 loaded at 96x96, say) is an error naming both values.
+// A Model is safe for concurrent use.
 package zoo
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -18,6 +25,7 @@ import (
 	"github.com/inceptionzoo/inception/engine"
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -28,14 +36,18 @@ type config struct {
 	reg        *registry.Registry
 	opts       nn.Options
 	seed       uint64
-	weights    string            // ONNX file to take the weights from (see WithWeights)
-	pretrained *pretrainedConfig // fetch Spec.Weights first (see Pretrained)
+	weights    string            // file to take the weights from (see WithWeights)
+	pretrained *pretrainedConfig // fetch a tag's file first (see Pretrained)
+	size       [2]int            // WithInputSize: height, width; 0 means from the weights
+	preprocess *spec.Preprocess  // WithPreprocess
+	ctx        context.Context
 }
 
 // Option configures Load.
 type Option func(*config)
 
-// WithClasses sets the classifier width (default: the model's).
+// WithClasses sets the classifier width (default: the weights' or the
+// model's). Weights with another width do not load.
 func WithClasses(n int) Option { return func(c *config) { c.opts.Classes = n } }
 
 // WithSeed sets the seed of the deterministic weight initialisation.
@@ -46,89 +58,118 @@ func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 func WithAux() Option { return func(c *config) { c.opts.Aux = true } }
 
 // WithTransformInput prepends torchvision's transform_input where the model
-// has it.
+// has it. A tag whose weights need it (torchvision's) switches it on by
+// itself; a bare file never does.
 func WithTransformInput() Option { return func(c *config) { c.opts.TransformInput = true } }
 
-// WithWeights takes the weights from the ONNX file at path instead of the
-// seeded initialisation: the file is decoded with onnx.DecodeFile (finite
-// weights only) and mapped by convert.Import, which accepts the zoo's own
-// exports, torch.onnx.export files (BatchNorm folded or not) and, for
-// inception-v1 and inception-v2, the ONNX Model Zoo's Caffe2 names. A file
-// that does not fit is an error naming the first layer and both shapes.
+// WithWeights takes the weights from the file at path instead of the
+// seeded initialisation. The format is told from the content: ONNX (the
+// zoo's exports, torch.onnx.export files with BatchNorm folded or not, the
+// ONNX Model Zoo files), a PyTorch checkpoint (torch.save, zip or legacy;
+// a state dict at the top level or under "state_dict" or "model") or a
+// safetensors file. Tensors are matched to parameters by name (the
+// parameter paths are the upstream keys; a tag's Keys mapping is tried
+// too). Mismatches are reported like torch's strict load_state_dict:
+// missing and unexpected keys and shape mismatches, each naming the first
+// few; keys of heads the model was built without (auxiliary heads) are
+// dropped. A file that records its input size (an ONNX graph input) sets
+// the model's input size.
 func WithWeights(path string) Option { return func(c *config) { c.weights = path } }
+
+// WithInputSize sets the input height and width (timm's img_size). Weights
+// that record another size are refused, naming both.
+func WithInputSize(h, w int) Option { return func(c *config) { c.size = [2]int{h, w} } }
+
+// WithPreprocess sets the preprocessing PredictImage applies, instead of
+// the weights' preset.
+func WithPreprocess(p spec.Preprocess) Option { return func(c *config) { c.preprocess = &p } }
 
 // WithRegistry looks the name up in r instead of registry.Default.
 func WithRegistry(r *registry.Registry) Option { return func(c *config) { c.reg = r } }
 
-// Model is a loaded model: its spec, block tree, lowered graph, parameters
-// and compiled plan.
+// Model is a loaded model: its spec (with the input size, classes, labels
+// and preprocessing of the loaded weights), block tree, lowered graph,
+// parameters and compiled plan.
 type Model struct {
 	Spec   registry.Entry
 	Block  nn.Block
 	Graph  *nn.Graph
 	Params nn.Params
 	exec   *engine.Model
+	tag    *spec.Tag
+	seeded bool
+	source string // where the weights came from: a path, or "" for seeded
 }
 
-// Load builds the named model (a name or alias from the registry) with
-// seeded weights and compiles it.
+// Load builds the named model and compiles it; see LoadContext.
 func Load(name string, opts ...Option) (*Model, error) {
-	c := config{reg: registry.Default, seed: DefaultSeed}
+	return LoadContext(context.Background(), name, opts...)
+}
+
+// LoadContext builds the model a reference names ("inception-v3" or
+// "inception-v3.tf_in1k"), takes its weights as the options say
+// (Pretrained, WithWeights, or seeded), and compiles it. ctx bounds
+// downloads. Options:
+//
+//   - Pretrained (PretrainedFile, PretrainedCache, …): the tag's published
+//     file (the default tag for a bare name), fetched into the cache;
+//   - WithWeights(path): a file in any supported format;
+//   - WithInputSize, WithClasses, WithAux, WithTransformInput,
+//     WithPreprocess: the model's configuration;
+//   - WithSeed: the seed of the initialisation when no weights are loaded;
+//   - WithRegistry: look the name up in another registry.
+//
+// Errors: registry.ErrNotFound (unknown name), spec.ErrTag (unknown tag),
+// ErrNoWeights (Pretrained on a model without tags), weights.ErrUnavailable
+// (offline), ErrMismatch (weights that do not fit).
+func LoadContext(ctx context.Context, name string, opts ...Option) (*Model, error) {
+	c := config{reg: registry.Default, seed: DefaultSeed, ctx: ctx}
 	for _, o := range opts {
 		o(&c)
 	}
-	spec, err := c.reg.Lookup(name)
-	if err != nil {
-		return nil, err
-	}
-	if c.opts.Aux && !spec.HasAux {
-		return nil, fmt.Errorf("zoo: %s has no auxiliary heads", spec.Name)
-	}
-	if c.opts.TransformInput && !spec.HasTransform {
-		return nil, fmt.Errorf("zoo: %s has no transform_input option", spec.Name)
-	}
-	if c.opts.Classes < 0 {
-		return nil, fmt.Errorf("zoo: class count %d must be positive", c.opts.Classes)
-	}
-	b, err := spec.Build(c.opts)
-	if err != nil {
-		return nil, fmt.Errorf("zoo: building %s: %w", spec.Name, err)
-	}
-	g, err := nn.Lower(b, spec.Input)
-	if err != nil {
-		return nil, fmt.Errorf("zoo: %s: %w", spec.Name, err)
-	}
-	want := spec.Classes
-	if c.opts.Classes > 0 {
-		want = c.opts.Classes
-	}
-	if out := g.OutputShape(); len(out) != 1 || out[0] != want {
-		return nil, fmt.Errorf("zoo: %s: builder output shape %v, spec says %d classes", spec.Name, out, want)
-	}
-	spec.Classes = want
-	if c.pretrained != nil {
-		if c.weights, err = c.pretrained.resolve(spec, c.weights); err != nil {
-			return nil, err
-		}
-	}
-	if c.weights != "" {
-		p, err := importFile(spec, g, c.weights)
-		if err != nil {
-			return nil, err
-		}
-		return New(spec, b, g, p)
-	}
-	return New(spec, b, g, nn.InitParams(g, c.seed))
+	return c.load(name)
 }
 
 // New compiles a model from its parts; Load is the usual way in. p must fit
 // g exactly.
-func New(spec registry.Entry, b nn.Block, g *nn.Graph, p nn.Params) (*Model, error) {
+func New(e registry.Entry, b nn.Block, g *nn.Graph, p nn.Params) (*Model, error) {
 	exec, err := engine.Compile(g, p)
 	if err != nil {
-		return nil, fmt.Errorf("zoo: %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("zoo: %s: %w", e.Name, err)
 	}
-	return &Model{Spec: spec, Block: b, Graph: g, Params: p, exec: exec}, nil
+	return &Model{Spec: e, Block: b, Graph: g, Params: p, exec: exec}, nil
+}
+
+// Tag returns the weight tag whose file the model was loaded from, or nil
+// (seeded weights, or a file given by WithWeights).
+func (m *Model) Tag() *spec.Tag { return m.tag }
+
+// Seeded reports whether the weights are the seeded initialisation rather
+// than trained weights: no weights were loaded, or the file loaded records
+// that it holds seeded weights (an export of a seeded model).
+func (m *Model) Seeded() bool { return m.seeded }
+
+// Source returns where the weights came from: the file's path, or "" for
+// seeded weights.
+func (m *Model) Source() string { return m.source }
+
+// Input returns the per-sample input shape, e.g. [3 299 299].
+func (m *Model) Input() nn.Shape { return m.Graph.InputShape() }
+
+// Classes returns the width of the main output.
+func (m *Model) Classes() int { return m.Graph.OutputShape()[0] }
+
+// Preprocess returns the input pipeline of the loaded weights (see
+// package preprocess).
+func (m *Model) Preprocess() spec.Preprocess { return m.Spec.Preprocess }
+
+// Name returns the model's reference: "name.tag" when loaded from a tag,
+// else the registry name.
+func (m *Model) Name() string {
+	if m.tag != nil {
+		return m.Spec.Ref(m.tag)
+	}
+	return m.Spec.Name
 }
 
 // Forward runs the model on x, shaped [N, C, H, W] as Spec.Input says, and
@@ -154,7 +195,7 @@ func (m *Model) Predict(x *tensor.Tensor, k int) ([][]Prediction, error) {
 	if err != nil {
 		return nil, err
 	}
-	return TopK(y, k, m.Spec.Output == nn.Logits), nil
+	return TopK(y, k, m.Spec.Output == spec.Logits), nil
 }
 
 // TopK returns the k largest entries of each row of y ([N, classes]);

@@ -7,8 +7,10 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io/fs"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/inceptionzoo/inception/assets"
 	"github.com/inceptionzoo/inception/labels"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/preprocess"
@@ -80,7 +83,7 @@ func TestClassify(t *testing.T) {
 	want, err := m.PredictImage(img, 5)
 	require.NoError(t, err)
 	require.NotEmpty(t, want[0].Label)
-	require.Equal(t, "inception-v1, weights "+weightsPath+"\n"+wantLines(a, want), out)
+	require.Equal(t, "inception-v1.light-v1, weights "+weightsPath+"\n"+wantLines(a, want), out)
 
 	// Without --pretrained the cached copy is used, without a request.
 	n := z.requests.Load()
@@ -98,7 +101,7 @@ func TestClassify(t *testing.T) {
 		Images         []classifyResult
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
-	require.Equal(t, "inception-v1", got.Model)
+	require.Equal(t, "inception-v1.light-v1", got.Model)
 	require.Equal(t, weightsPath, got.Weights)
 	var batch []image.Image
 	for _, p := range []string{a, b, c} {
@@ -132,7 +135,7 @@ func TestClassify(t *testing.T) {
 	// inception-v2 through the same path.
 	out, _, err = runWith(t, z.env, classifyCmd, "--model", "inception-v2", "--pretrained", "--cache", cache, "--top", "1", b)
 	require.NoError(t, err)
-	require.Contains(t, out, "inception-v2, weights "+filepath.Join(cache, "light-v2.onnx"))
+	require.Contains(t, out, "inception-v2.light-v2, weights "+filepath.Join(cache, "light-v2.onnx"))
 	require.Equal(t, 3, strings.Count(out, "\n"), out)
 }
 
@@ -159,9 +162,10 @@ func TestClassifyErrors(t *testing.T) {
 		{"empty glob", []string{"--cache", cache, filepath.Join(imgs, "*.webp")}, []string{"no image files", "*.webp"}},
 		{"weights that do not fit", []string{"--weights", v2, good}, []string{"inception-v1", v2, "layer conv1.7x7_s2"}},
 		{"both weight flags", []string{"--weights", v2, "--pretrained", good}, []string{"exclude each other"}},
-		{"top", []string{"--top", "0", good}, []string{"--top 0: want 1 to 1000"}},
-		{"not cached", []string{"--cache", t.TempDir(), good}, []string{"no pretrained weights in the cache", "--pretrained", "--weights FILE.onnx"}},
-		{"no weights known", []string{"--model", "inception-v3", good}, []string{"no known pretrained weights for inception-v3", "scripts/torch_export.py", "--weights FILE"}},
+		{"top", []string{"--top", "0", good}, []string{"--top 0: want 1 or more"}},
+		{"top above the classes", []string{"--cache", cache, "--top", "1001", good}, []string{"--top 1001: want 1 to 1000"}},
+		{"not cached", []string{"--cache", t.TempDir(), good}, []string{"no pretrained weights in the cache", "--pretrained", "--weights FILE"}},
+		{"no weights known", []string{"--model", "inception-v1-tv", good}, []string{"inception-v1-tv has no published weights", "--weights FILE"}},
 		{"model without images", []string{"--model", "inception-v3"}, []string{"--model needs IMAGE, DIR or GLOB arguments", "shipped model"}},
 		{"pretrained without images", []string{"--pretrained"}, []string{"--pretrained needs IMAGE"}},
 	}
@@ -186,32 +190,17 @@ func TestClassifyErrors(t *testing.T) {
 	require.Contains(t, stderr, broken+": preprocess: unsupported or corrupt image")
 }
 
-// shippedOrSkip returns the module root and the shipped model's path, or
-// skips (fails with CI=true) when the model has not been trained yet.
-func shippedOrSkip(t *testing.T) (root, model string) {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	root, err = moduleRoot(wd)
-	require.NoError(t, err)
-	model = filepath.Join(root, filepath.FromSlash(shippedModel))
-	if _, err := os.Stat(model); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shipped model missing under CI: %v", err)
-		}
-		t.Skipf("shipped model missing (%v); train it with `make train-d2l`", err)
-	}
-	return root, model
-}
-
-// TestClassifyShipped runs `inception classify` without arguments and
-// checks its answers against the shipped ONNX file run on the PNG bytes
-// divided by 255, the way train/data feeds Fashion-MNIST to the trainer.
+// TestClassifyShipped runs `inception classify` without arguments from a
+// directory outside any checkout (the model and images are embedded) and
+// checks its answers against the shipped ONNX file run by the ONNX runner
+// on the PNG bytes divided by 255, the way train/data feeds Fashion-MNIST
+// to the trainer.
 func TestClassifyShipped(t *testing.T) {
-	root, model := shippedOrSkip(t)
 	e := env{reg: registry.Default}
+	t.Chdir(t.TempDir())
+	cache := t.TempDir()
 
-	out, _, err := runWith(t, e, classifyCmd, "--json", "--top", "3")
+	out, _, err := runWith(t, e, classifyCmd, "--json", "--top", "3", "--cache", cache)
 	require.NoError(t, err)
 	var got struct {
 		Model, Weights    string
@@ -222,17 +211,18 @@ func TestClassifyShipped(t *testing.T) {
 		InTop             int `json:"in_top_k"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Equal(t, "inception-v1-d2l.fmnist28", got.Model)
 	require.Equal(t, []int64{1, 28, 28}, got.Input)
 	require.Equal(t, 3, got.Top)
 
 	// The oracle: raw 8-bit pixels / 255, no resampling, no normalisation.
-	paths, err := filepath.Glob(filepath.Join(root, "assets", "fashion-mnist", "*.png"))
+	paths, err := fs.Glob(assets.FS, assets.Images+"/*.png")
 	require.NoError(t, err)
 	require.Len(t, paths, 10)
 	require.Len(t, got.Images, len(paths))
 	x := tensor.New(len(paths), 1, 28, 28)
 	for i, p := range paths {
-		f, err := os.Open(p)
+		f, err := assets.FS.Open(p)
 		require.NoError(t, err)
 		img, err := png.Decode(f)
 		require.NoError(t, f.Close())
@@ -244,7 +234,11 @@ func TestClassifyShipped(t *testing.T) {
 			x.Data[i*28*28+k] = float32(v) / 255
 		}
 	}
-	m, err := onnx.Load(model, onnx.LoadOptions{})
+	raw, err := assets.FS.ReadFile(assets.D2LModel)
+	require.NoError(t, err)
+	modelPath := filepath.Join(t.TempDir(), "m.onnx")
+	require.NoError(t, os.WriteFile(modelPath, raw, 0o644))
+	m, err := onnx.Load(modelPath, onnx.LoadOptions{})
 	require.NoError(t, err)
 	outs, err := m.Run(map[string]*tensor.Tensor{m.InputNames()[0]: x})
 	require.NoError(t, err)
@@ -252,8 +246,8 @@ func TestClassifyShipped(t *testing.T) {
 	names := labels.FashionMNIST()
 	correct := 0
 	for i, r := range got.Images {
-		base := filepath.Base(paths[i])
-		require.Equal(t, filepath.Join(root, "assets", "fashion-mnist", base), filepath.Join(root, "cmd", "inception", r.File), "paths relative to the working directory")
+		base := path.Base(paths[i])
+		require.Equal(t, paths[i], r.File)
 		label, err := strconv.Atoi(strings.SplitN(base, "-", 2)[0])
 		require.NoError(t, err)
 		if r.Label != label || r.LabelName != names[label] {
@@ -281,56 +275,27 @@ func TestClassifyShipped(t *testing.T) {
 	if correct < 7 {
 		t.Errorf("%d of 10 bundled images correct, want at least 7", correct)
 	}
+	require.FileExists(t, filepath.Join(cache, assets.D2LModel), "the embedded file is verified into the cache")
 
-	// The text form, from a subdirectory of the checkout.
-	t.Chdir(filepath.Join(root, "assets"))
-	out, _, err = runWith(t, e, classifyCmd)
+	// The text form.
+	out, _, err = runWith(t, e, classifyCmd, "--cache", cache)
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, 13, out)
-	require.Equal(t, "inception-v1-d2l (Fashion-MNIST, input 1x28x28), weights inception-v1-d2l-fmnist28.onnx", lines[0])
+	require.Equal(t, "inception-v1-d2l.fmnist28 (Fashion-MNIST, input 1x28x28), weights inception-v1-d2l-fmnist28.onnx (shipped in the binary)", lines[0])
 	require.Regexp(t, `^IMAGE +TRUE +PREDICTED +RESULT$`, lines[1])
 	require.Regexp(t, `^fashion-mnist/0-t-shirt-top\.png +T-shirt/top +\S.* \d\.\d{3} +(ok|wrong)$`, lines[2])
 	require.Equal(t, fmt.Sprintf("%d of 10 correct (top-1)", correct), lines[12])
 }
 
-// TestClassifyShippedErrors: classify without arguments outside a
-// checkout, and in a checkout without the trained model.
+// TestClassifyShippedErrors: flags that need image arguments are usage
+// errors (exit status 2).
 func TestClassifyShippedErrors(t *testing.T) {
 	e := env{reg: registry.Default}
-	outside := t.TempDir()
-	t.Chdir(outside)
-	_, _, err := runWith(t, e, classifyCmd)
-	require.ErrorIs(t, err, errNoCheckout)
-	require.ErrorContains(t, err, "no go.mod declaring module "+modulePath)
-	require.ErrorContains(t, err, shippedModel)
-
-	// A go.mod of another module does not count; this one does.
-	require.NoError(t, os.WriteFile(filepath.Join(outside, "go.mod"), []byte("module example.com/other\n"), 0o644))
-	checkout := filepath.Join(outside, "co")
-	sub := filepath.Join(checkout, "a", "b")
-	require.NoError(t, os.MkdirAll(sub, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(checkout, "go.mod"), []byte("// c\nmodule "+modulePath+"\n\ngo 1.26\n"), 0o644))
-	t.Chdir(sub)
-	_, _, err = runWith(t, e, classifyCmd)
-	require.ErrorIs(t, err, errShippedModel)
-	require.ErrorContains(t, err, filepath.Join(checkout, "assets", "inception-v1-d2l-fmnist28.onnx"))
-	require.ErrorContains(t, err, "make train-d2l")
-	require.NotContains(t, err.Error(), "\n")
-
-	tests := []struct {
-		dir, want string
-	}{
-		{"/", ""},
-		{outside, ""},
-		{checkout, checkout},
-		{sub, checkout},
-	}
-	for _, tt := range tests {
-		got, err := moduleRoot(tt.dir)
-		if got != tt.want || (err == nil) != (tt.want != "") {
-			t.Errorf("moduleRoot(%s) = %q, %v; want %q", tt.dir, got, err, tt.want)
-		}
+	for _, args := range [][]string{{"--model", "inception-v3"}, {"--pretrained"}, {"--file", "x"}, {"--top", "11"}} {
+		_, _, err := runWith(t, e, classifyCmd, append(args, "--cache", t.TempDir())...)
+		require.Error(t, err, args)
+		require.Equal(t, 2, exitCode(err), "%v: %v", args, err)
 	}
 }
 

@@ -215,7 +215,7 @@ func DeterministicInput(shape nn.Shape, batch int, seed uint64) *tensor.Tensor {
 func exactOne(name string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != 1 {
-			return fmt.Errorf("%s needs exactly one %s argument (see 'inception list'), got %d", cmd.Name(), name, len(args))
+			return usageErrorf("%s needs exactly one %s argument (see 'inception list'), got %d", cmd.Name(), name, len(args))
 		}
 		return nil
 	}

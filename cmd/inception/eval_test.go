@@ -12,7 +12,7 @@ import (
 // TestEvalMinAccuracy: eval's --min-accuracy passes at the measured
 // accuracy and fails just above it (make eval-d2l relies on this).
 func TestEvalMinAccuracy(t *testing.T) {
-	_, model := shippedOrSkip(t)
+	model := "../../assets/inception-v1-d2l-fmnist28.onnx"
 	needFashionMNIST(t)
 	out, err := run(t, "eval", "--model", model, "--data", "fashion-mnist", "--limit", "100")
 	require.NoError(t, err)

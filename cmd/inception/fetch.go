@@ -45,11 +45,13 @@ func (e env) pretrainedOpts(cache, file string, progress io.Writer) []zoo.Pretra
 func fetchCmd(e env) *cobra.Command {
 	var file, cache string
 	cmd := &cobra.Command{
-		Use:   "fetch NAME [--file WEIGHTNAME] [--cache DIR]",
+		Use:   "fetch NAME[.TAG] [--file TAG] [--cache DIR]",
 		Short: "Download a model's pretrained weights into the cache and print the path",
-		Long: `Download a model's pretrained weight file (the first of its known files,
-or --file NAME) into the weight cache, verify its size and SHA-256, and print
-its path. A verified copy already in the cache is not downloaded again.
+		Long: `Download the weight file of one of a model's pretrained tags (the tag in
+NAME.TAG, or --file TAG, else the model's default tag; 'inception info NAME'
+lists them) into the weight cache, verify its size and SHA-256 (or the digest
+prefix its publisher states), and print its path. A verified copy already in
+the cache is not downloaded again.
 
 The cache is --cache DIR, else $INCEPTION_CACHE, else
 $XDG_CACHE_HOME/inceptionzoo/weights, else inceptionzoo/weights in the user
@@ -57,11 +59,7 @@ cache directory. Without network access the error says where to place a copy
 of the file obtained by other means.`,
 		Args: exactOne("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, err := e.reg.Lookup(args[0])
-			if err != nil {
-				return err
-			}
-			p, err := zoo.FetchWeights(spec, e.pretrainedOpts(cache, file, cmd.ErrOrStderr())...)
+			p, _, err := zoo.FetchWeights(cmd.Context(), e.reg, args[0], e.pretrainedOpts(cache, file, cmd.ErrOrStderr())...)
 			if err != nil {
 				return err
 			}
@@ -69,7 +67,7 @@ of the file obtained by other means.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&file, "file", "", "weight file name (default: the model's preferred file)")
+	cmd.Flags().StringVar(&file, "file", "", "weight tag (default: the model's default tag)")
 	cmd.Flags().StringVar(&cache, "cache", "", "cache directory (default: "+defaultCacheHelp()+")")
 	return cmd
 }

@@ -16,9 +16,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
+	"github.com/inceptionzoo/inception/weights"
 )
 
 // modelZoo is a local stand-in for the ONNX Model Zoo host: it serves the
@@ -58,18 +59,21 @@ func newModelZoo(t *testing.T) *modelZoo {
 		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 	}))
 	t.Cleanup(srv.Close)
-	file := func(name string, b []byte) nn.WeightFile {
+	// A tag like the builtin one (its preset and naming), serving name.
+	file := func(like spec.Tag, name string, b []byte) spec.Tag {
 		sum := sha256.Sum256(b)
-		return nn.WeightFile{Name: name, URL: srv.URL + "/" + name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b)), Format: "onnx"}
+		like.Name = name
+		like.File = weights.File{Name: name + ".onnx", URL: srv.URL + "/" + name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b))}
+		return like
 	}
-	bad := file("tampered", z.files["light-v1"]) // declares the good digest
 	var specs []registry.Entry
 	for _, s := range registry.Builtin() {
 		switch s.Name {
 		case "inception-v1":
-			s.Weights = []nn.WeightFile{file("light-v1", z.files["light-v1"]), bad}
+			bad := file(s.Tags[0], "tampered", z.files["light-v1"]) // declares the good digest
+			s.Tags = []spec.Tag{file(s.Tags[0], "light-v1", z.files["light-v1"]), bad}
 		case "inception-v2":
-			s.Weights = []nn.WeightFile{file("light-v2", z.files["light-v2"])}
+			s.Tags = []spec.Tag{file(s.Tags[0], "light-v2", z.files["light-v2"])}
 		}
 		specs = append(specs, s)
 	}
@@ -104,7 +108,7 @@ func TestFetch(t *testing.T) {
 	got, err := os.ReadFile(want)
 	require.NoError(t, err)
 	require.Equal(t, z.files["light-v1"], got)
-	require.Contains(t, progress, "light-v1 [", "progress bar on stderr")
+	require.Contains(t, progress, "light-v1.onnx [", "progress bar on stderr")
 	require.Contains(t, progress, "100%")
 
 	// A second fetch (by alias) finds the verified copy: no request.
@@ -129,9 +133,11 @@ func TestFetch(t *testing.T) {
 		want string
 	}{
 		{"bad checksum", []string{"inception-v1", "--file", "tampered", "--cache", dir}, "checksum"},
-		{"unknown file", []string{"inception-v1", "--file", "nope", "--cache", dir}, `no weight file "nope" (have light-v1, tampered)`},
+		{"unknown tag", []string{"inception-v1", "--file", "nope", "--cache", dir}, `no tag "nope" (have light-v1, tampered)`},
+		{"unknown tag in the name", []string{"inception-v1.nope", "--cache", dir}, `no tag "nope" (have light-v1, tampered)`},
+		{"two tags", []string{"inception-v1.light-v1", "--file", "tampered", "--cache", dir}, `names tag "light-v1"`},
 		{"unknown model", []string{"incepton-v1", "--cache", dir}, `did you mean "inception-v1"`},
-		{"no weights", []string{"inception-v3", "--cache", dir}, "scripts/torch_export.py"},
+		{"no weights", []string{"inception-v1-tv", "--cache", dir}, "no weight tags"},
 		{"no name", nil, "exactly one NAME"},
 	}
 	for _, tt := range tests {

@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/preprocess"
+	"github.com/inceptionzoo/inception/spec"
 )
 
 // imageExts are the file extensions ImageFolder reads.
@@ -18,7 +18,7 @@ var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif
 // ImageFolder loads dir/CLASS/*.{png,jpg,…}: the sub-folders, sorted by
 // name, are the classes; every image is decoded and preprocessed with
 // pre (package preprocess: resize, crop, channels, normalisation).
-func ImageFolder(dir string, pre nn.Preprocess) (*Set, error) {
+func ImageFolder(dir string, pre spec.Preprocess) (*Set, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
@@ -33,7 +33,7 @@ func ImageFolder(dir string, pre nn.Preprocess) (*Set, error) {
 	if len(classes) < 2 {
 		return nil, fmt.Errorf("%w: %s: want at least two class folders, found %d", ErrNotFound, dir, len(classes))
 	}
-	shape := preprocess.Shape(pre)
+	shape := pre.Shape()
 	var x []float32
 	var labels []int
 	for ci, c := range classes {

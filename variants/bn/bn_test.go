@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
 	bninception "github.com/inceptionzoo/inception/variants/bn"
 	"github.com/stretchr/testify/require"
 )
 
-func spec(t *testing.T, name string) nn.Spec {
+func specOf(t *testing.T, name string) spec.Model {
 	t.Helper()
 	for _, s := range bninception.Specs() {
 		if s.Name == name {
@@ -17,12 +18,12 @@ func spec(t *testing.T, name string) nn.Spec {
 		}
 	}
 	t.Fatalf("no spec %q", name)
-	return nn.Spec{}
+	return spec.Model{}
 }
 
 func lower(t *testing.T, name string, o nn.Options) *nn.Graph {
 	t.Helper()
-	s := spec(t, name)
+	s := specOf(t, name)
 	b, err := s.Build(o)
 	require.NoError(t, err)
 	g, err := nn.Lower(b, s.Input)
@@ -60,7 +61,7 @@ func TestCounts(t *testing.T) {
 		{"inception-v2", bninception.ONNXParams, bninception.ONNXBuffers, 2018851840},
 	} {
 		t.Run(tt.model, func(t *testing.T) {
-			s := spec(t, tt.model)
+			s := specOf(t, tt.model)
 			g := lower(t, tt.model, nn.Options{})
 			params, buffers, macs := g.Totals()
 			require.EqualValues(t, tt.params, params)

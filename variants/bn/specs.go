@@ -1,12 +1,17 @@
 package bninception
 
-import "github.com/inceptionzoo/inception/nn"
+import (
+	"github.com/inceptionzoo/inception/labels"
+	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
+	"github.com/inceptionzoo/inception/weights"
+)
 
 const paper = "Ioffe and Szegedy 2015, Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift, arXiv:1502.03167"
 
 // Specs returns the registry entries of this family.
-func Specs() []nn.Spec {
-	return []nn.Spec{
+func Specs() []spec.Model {
+	return []spec.Model{
 		{
 			Name:        "inception-bn",
 			Aliases:     []string{"bninception"},
@@ -15,11 +20,11 @@ func Specs() []nn.Spec {
 			Description: "BN-Inception as released in Caffe (Xiong's model, Cadene bninception): the 608 plan, Caffe layer names",
 			Input:       nn.Shape{3, 224, 224},
 			Classes:     1000,
-			Output:      nn.Logits,
-			Preprocess: nn.Preprocess{Resize: 256, Crop: 224, Interpolation: "bilinear", Range: 255, BGR: true,
-				Mean: []float32{104, 117, 128}, Std: []float32{1, 1, 1}},
-			RefParams: 11295240,
-			RefMACs:   2032600064,
+			Labels:      labels.SetImageNet,
+			Output:      spec.Logits,
+			Preprocess:  spec.Pipeline(256, 224, "bilinear", spec.BNInceptionBGR),
+			RefParams:   11295240,
+			RefMACs:     2032600064,
 			Quirks: []string{
 				"69 convs with bias, each followed by BatchNorm (eps 1e-5) and ReLU; no LRN",
 				"4c/4d pool projections of 128 as printed in the paper's branches: 4c/4d are 608 deep, 4e 1056 (the paper's Figure 5 prints 576)",
@@ -36,11 +41,11 @@ func Specs() []nn.Spec {
 			Description: "the ONNX Model Zoo inception_v2 (Caffe2): BN-Inception with the 576 plan and a Caffe Scale layer after every BN",
 			Input:       nn.Shape{3, 224, 224},
 			Classes:     1000,
-			Output:      nn.Logits,
-			Preprocess: nn.Preprocess{Resize: 256, Crop: 224, Interpolation: "bilinear", Range: 255, BGR: true,
-				Mean: []float32{104, 117, 128}, Std: []float32{1, 1, 1}},
-			RefParams: ONNXParams,
-			RefMACs:   2018851840,
+			Labels:      labels.SetImageNet,
+			Output:      spec.Logits,
+			Preprocess:  spec.Pipeline(256, 224, "bilinear", spec.BNInceptionBGR),
+			RefParams:   ONNXParams,
+			RefMACs:     2018851840,
 			Quirks: []string{
 				"plan read off the ONNX graph: 4c/4d pool projections of 96 (576 deep), 4e 1024, plain 7x7 stem",
 				"units are conv without bias, BatchNorm (eps 1e-5, scale and bias), a Caffe Scale layer (per-channel weight and bias: ONNX Mul + Add) and ReLU",
@@ -50,16 +55,16 @@ func Specs() []nn.Spec {
 				"parameter paths are the Caffe2 blob names read by ONNXName; BN running statistics are buffers",
 				"preprocessing is not documented by the ONNX Model Zoo; the preset assumes Caffe's BGR 0-255 mean subtraction (unverified)",
 			},
-			Weights: []nn.WeightFile{
+			Tags: []spec.Tag{
 				{
-					Name:    "onnx-model-zoo-inception-v2-9",
-					URL:     "https://media.githubusercontent.com/media/onnx/models/main/validated/vision/classification/inception_and_googlenet/inception_v2/model/inception-v2-9.onnx",
-					SHA256:  "37ed4aa93f817fd0d1cc19bda045ebd70f18d0887a5f51e66ecd0ed8fd5a65c2",
-					Size:    45042799,
-					Format:  "onnx",
-					Source:  "ONNX Model Zoo (onnx/models): Caffe2 Inception v2 (BN-Inception)",
-					License: "MIT",
-					Notes:   "opset 9; graph input data_0 [1,3,224,224], output prob_1 holds softmax probabilities (the zoo model stops at the Gemm logits); initializers carry Caffe2 blob names read by ONNXName; BN running statistics are buffers; the Model Zoo documents no preprocessing",
+					Name:       "caffe2_in1k",
+					File:       weights.File{Name: "onnx-model-zoo-inception-v2-9.onnx", URL: "https://media.githubusercontent.com/media/onnx/models/main/validated/vision/classification/inception_and_googlenet/inception_v2/model/inception-v2-9.onnx", Size: 45042799, SHA256: "37ed4aa93f817fd0d1cc19bda045ebd70f18d0887a5f51e66ecd0ed8fd5a65c2"},
+					Format:     spec.ONNX,
+					Preprocess: spec.Pipeline(256, 224, "bilinear", spec.BNInceptionBGR),
+					Keys:       ONNXName,
+					License:    "MIT",
+					Source:     "ONNX Model Zoo (onnx/models): Caffe2 Inception v2 (BN-Inception)",
+					Notes:      "opset 9; graph input data_0 [1,3,224,224], output prob_1 holds softmax probabilities (the zoo model stops at the Gemm logits); initializers carry Caffe2 blob names read by ONNXName; BN running statistics are buffers; the Model Zoo documents no preprocessing",
 				},
 			},
 			Build: InceptionV2,

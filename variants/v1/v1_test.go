@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
 	inceptionv1 "github.com/inceptionzoo/inception/variants/v1"
 	"github.com/stretchr/testify/require"
 )
@@ -66,7 +67,7 @@ func TestStageShapes(t *testing.T) {
 		}},
 		{"inception-v1-d2l", map[string]string{"0": "64x24x24", "1": "192x12x12", "2": "480x6x6", "3": "832x3x3", "4": "1024"}},
 	}
-	specs := map[string]nn.Spec{}
+	specs := map[string]spec.Model{}
 	for _, s := range inceptionv1.Specs() {
 		specs[s.Name] = s
 	}
@@ -116,6 +117,21 @@ func TestParamPaths(t *testing.T) {
 					t.Errorf("%s: no parameter %q", s.Name, w)
 				}
 			}
+		}
+	}
+}
+
+func TestCaffe2Name(t *testing.T) {
+	tests := []struct{ path, want string }{
+		{"conv1.7x7_s2.weight", "conv1/7x7_s2_w_0"},
+		{"inception_3a.1x1.bias", "inception_3a/1x1_b_0"},
+		{"loss3.classifier.weight", "loss3/classifier_w_0"},
+		{"conv1.bn.running_mean", ""},
+		{"weight", ""},
+	}
+	for _, tt := range tests {
+		if got := inceptionv1.Caffe2Name(tt.path); got != tt.want {
+			t.Errorf("Caffe2Name(%q) = %q, want %q", tt.path, got, tt.want)
 		}
 	}
 }

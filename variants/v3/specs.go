@@ -1,23 +1,27 @@
 package inceptionv3
 
-import "github.com/inceptionzoo/inception/nn"
+import (
+	"github.com/inceptionzoo/inception/labels"
+	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
+)
 
 const paper = "Szegedy et al. 2015, Rethinking the Inception Architecture for Computer Vision, arXiv:1512.00567"
 
 // Specs returns the registry entries of this family.
-func Specs() []nn.Spec {
-	return []nn.Spec{
+func Specs() []spec.Model {
+	return []spec.Model{
 		{
-			Name:        "inception-v3",
-			Aliases:     []string{"inception_v3"},
-			Family:      "inception-v3",
-			Paper:       paper,
-			Description: "Inception v3 as in torchvision and timm (TF-ported weights); torchvision state-dict paths",
-			Input:       nn.Shape{3, 299, 299},
-			Classes:     1000,
-			Output:      nn.Logits,
-			Preprocess: nn.Preprocess{Resize: 342, Crop: 299, Interpolation: "bilinear", Range: 1,
-				Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}},
+			Name:         "inception-v3",
+			Aliases:      []string{"inception_v3"},
+			Family:       "inception-v3",
+			Paper:        paper,
+			Description:  "Inception v3 as in torchvision and timm (TF-ported weights); torchvision state-dict paths",
+			Input:        nn.Shape{3, 299, 299},
+			Classes:      1000,
+			Labels:       labels.SetImageNet,
+			Output:       spec.Logits,
+			Preprocess:   spec.Pipeline(342, 299, "bilinear", spec.ImageNet),
 			RefParams:    23834568,
 			RefParamsAux: 27161264,
 			RefMACs:      5713216096,

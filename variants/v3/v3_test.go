@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
 	inceptionv3 "github.com/inceptionzoo/inception/variants/v3"
 	"github.com/stretchr/testify/require"
 )
 
-func spec(t *testing.T) nn.Spec {
+func specOf(t *testing.T) spec.Model {
 	t.Helper()
 	specs := inceptionv3.Specs()
 	require.Len(t, specs, 1)
@@ -22,7 +23,7 @@ func spec(t *testing.T) nn.Spec {
 
 func lower(t *testing.T, o nn.Options) *nn.Graph {
 	t.Helper()
-	s := spec(t)
+	s := specOf(t)
 	b, err := s.Build(o)
 	require.NoError(t, err)
 	g, err := nn.Lower(b, s.Input)
@@ -69,7 +70,7 @@ func TestTableDepths(t *testing.T) {
 }
 
 func TestCounts(t *testing.T) {
-	s := spec(t)
+	s := specOf(t)
 	for _, aux := range []bool{false, true} {
 		t.Run(fmt.Sprintf("aux=%v", aux), func(t *testing.T) {
 			g := lower(t, nn.Options{Aux: aux})

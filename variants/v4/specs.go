@@ -1,16 +1,16 @@
 package inceptionv4
 
-import "github.com/inceptionzoo/inception/nn"
+import (
+	"github.com/inceptionzoo/inception/labels"
+	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
+)
 
 const paper = "Szegedy, Ioffe, Vanhoucke & Alemi 2016, Inception-v4, Inception-ResNet and the Impact of Residual Connections on Learning, arXiv:1602.07261"
 
-// half is timm's IMAGENET_INCEPTION_MEAN/STD: (x − 0.5)/0.5,
-// i.e. the [-1, 1] range of the TF-slim checkpoints.
-var half = []float32{0.5, 0.5, 0.5}
-
 // Specs returns the registry entries of this family.
-func Specs() []nn.Spec {
-	return []nn.Spec{
+func Specs() []spec.Model {
+	return []spec.Model{
 		{
 			Name:        "inception-v4",
 			Aliases:     []string{"inception_v4"},
@@ -19,12 +19,12 @@ func Specs() []nn.Spec {
 			Description: "Inception-v4 as in timm inception_v4 and Cadene inceptionv4 (paper Figs 3-9)",
 			Input:       nn.Shape{3, 299, 299},
 			Classes:     1000,
-			Output:      nn.Logits,
+			Labels:      labels.SetImageNet,
+			Output:      spec.Logits,
 			// timm: crop_pct 0.875 → resize 299/0.875 = 342.
-			Preprocess: nn.Preprocess{Resize: 342, Crop: 299, Interpolation: "bicubic", Range: 1,
-				Mean: half, Std: half},
-			RefParams: 42679816,
-			RefMACs:   12253974624,
+			Preprocess: spec.Pipeline(342, 299, "bicubic", spec.Inception),
+			RefParams:  42679816,
+			RefMACs:    12253974624,
 			Quirks: []string{
 				"conv without bias + BatchNorm (eps 1e-3) + ReLU; stride-2 and \"V\" convs unpadded",
 				"in-block 3x3/1 average pools exclude padding (count_include_pad=False, TF SAME)",
@@ -43,12 +43,12 @@ func Specs() []nn.Spec {
 			Description: "Inception-ResNet-v2 as in TF-slim, timm inception_resnet_v2 and Cadene inceptionresnetv2",
 			Input:       nn.Shape{3, 299, 299},
 			Classes:     1000,
-			Output:      nn.Logits,
+			Labels:      labels.SetImageNet,
+			Output:      spec.Logits,
 			// timm: crop_pct 0.8975 → resize floor(299/0.8975) = 333.
-			Preprocess: nn.Preprocess{Resize: 333, Crop: 299, Interpolation: "bicubic", Range: 1,
-				Mean: half, Std: half},
-			RefParams: 55843464,
-			RefMACs:   13155794016,
+			Preprocess: spec.Pipeline(333, 299, "bicubic", spec.Inception),
+			RefParams:  55843464,
+			RefMACs:    13155794016,
 			Quirks: []string{
 				"follows TF-slim, not the paper figures: v3-like stem plus mixed_5b (320 channels), 10/20/9 blocks, up-projections 1088 and 2080",
 				"residual blocks: 1x1 up-projection with bias, no BN; scales 0.17, 0.10, 0.20; a final block8 with scale 1.0 and no ReLU",
@@ -64,11 +64,11 @@ func Specs() []nn.Spec {
 			Description: "Inception-ResNet-v1 in the paper layout with a 1000-class classifier (facenet-pytorch naming)",
 			Input:       nn.Shape{3, 299, 299},
 			Classes:     1000,
-			Output:      nn.Logits,
-			Preprocess: nn.Preprocess{Resize: 342, Crop: 299, Interpolation: "bilinear", Range: 1,
-				Mean: half, Std: half},
-			RefParams: 22756328,
-			RefMACs:   6206361696,
+			Labels:      labels.SetImageNet,
+			Output:      spec.Logits,
+			Preprocess:  spec.Pipeline(342, 299, "bilinear", spec.Inception),
+			RefParams:   22756328,
+			RefMACs:     6206361696,
 			Quirks: []string{
 				"paper layout: stem ends with 3x3/2·256 V (conv2d_4b), 5/10/5 blocks, exactly 5 C blocks (no scale-1.0 block8)",
 				"max pool concatenated last in both reductions (facenet-pytorch order)",

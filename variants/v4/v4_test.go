@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/spec"
 	inceptionv4 "github.com/inceptionzoo/inception/variants/v4"
 	"github.com/stretchr/testify/require"
 )
@@ -143,17 +144,14 @@ func TestSpecs(t *testing.T) {
 		require.Contains(t, s.Paper, "arXiv:1602.07261")
 		require.Equal(t, nn.Shape{3, 299, 299}, s.Input)
 		require.Equal(t, 1000, s.Classes)
-		require.Equal(t, nn.Logits, s.Output)
+		require.Equal(t, spec.Logits, s.Output)
 		require.NotEmpty(t, s.Quirks)
 		require.NotEmpty(t, s.Family)
 		p := s.Preprocess
 		require.Equal(t, resize[s.Name], p.Resize, s.Name)
 		require.Equal(t, 299, p.Crop)
 		require.Equal(t, interp[s.Name], p.Interpolation, s.Name)
-		require.Equal(t, float32(1), p.Range)
-		require.False(t, p.BGR)
-		require.Equal(t, []float32{0.5, 0.5, 0.5}, p.Mean)
-		require.Equal(t, []float32{0.5, 0.5, 0.5}, p.Std)
+		require.Equal(t, spec.Inception, p.Norm)
 	}
 	require.Equal(t, []string{"inception-v4", "inception-resnet-v2", "inception-resnet-v1"}, names)
 }

@@ -1,0 +1,182 @@
+package zoo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/inceptionzoo/inception/labels"
+	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
+)
+
+// weightsFile is a decoded weight file and the facts it records about the
+// model it belongs to.
+type weightsFile struct {
+	path   string
+	format spec.Format
+	graph  *onnx.Graph // ONNX files
+
+	model   string           // the zoo model it was exported from ("" unknown)
+	input   nn.Shape         // per-sample input it records (nil unknown)
+	classes int              // classifier width it records (0 unknown)
+	labels  string           // label set it records
+	pre     *spec.Preprocess // preprocessing it records
+	seeded  bool             // it says its weights are the seeded initialisation
+}
+
+// Metadata is what a weight file says about the model it holds, as
+// ReadMetadata returns it; zero fields are not recorded.
+type Metadata struct {
+	Format     spec.Format
+	Model      string           // zoo model name (exports of this project)
+	Input      nn.Shape         // per-sample input shape
+	Classes    int              // classifier width
+	Labels     string           // label set name
+	Preprocess *spec.Preprocess // input pipeline
+	Weights    string           // MetaWeights: "seeded", "pretrained:<ref>", "file:<name>"
+	Trained    string           // MetaTrained
+}
+
+// ReadMetadata returns what the weight file at path records about its
+// model (the metadata ExportONNX writes, and the input shape of an ONNX
+// graph).
+func ReadMetadata(path string) (Metadata, error) {
+	f, err := openWeights(path)
+	if err != nil {
+		return Metadata{}, err
+	}
+	md := Metadata{Format: f.format, Model: f.model, Input: f.input, Classes: f.classes, Labels: f.labels, Preprocess: f.pre}
+	if f.graph != nil {
+		md.Weights = f.graph.Metadata[MetaWeights]
+		md.Trained = f.graph.Metadata[MetaTrained]
+	}
+	return md, nil
+}
+
+// sniffLen is how many leading bytes detectFormat looks at.
+const sniffLen = 16
+
+// detectFormat tells a weight file's format from its first bytes.
+func detectFormat(head []byte) (spec.Format, error) {
+	switch {
+	case len(head) >= 4 && string(head[:4]) == "PK\x03\x04":
+		return spec.PyTorch, nil // torch.save zip archive
+	case len(head) >= 2 && head[0] == 0x80 && head[1] <= 5:
+		return spec.PyTorch, nil // pickle protocol 2-5: torch's legacy format
+	case len(head) >= 9 && head[8] == '{' && head[7] == 0:
+		return spec.Safetensors, nil // u64 LE header length, then JSON
+	}
+	return spec.ONNX, nil // the ONNX decoder says so if it is not
+}
+
+// openWeights reads the weight file at path.
+func openWeights(path string) (*weightsFile, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(fh, head)
+	fh.Close()
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("weights %s: %w", path, err)
+	}
+	format, err := detectFormat(head[:n])
+	if err != nil {
+		return nil, fmt.Errorf("weights %s: %w", path, err)
+	}
+	switch format {
+	case spec.ONNX:
+		return openONNX(path)
+	}
+	return nil, fmt.Errorf("weights %s: %s files are not supported yet", path, format)
+}
+
+// openONNX decodes an ONNX file (finite weights only) and reads the facts
+// it records: the zoo metadata of our exports, and the input shape of its
+// single image input.
+func openONNX(path string) (*weightsFile, error) {
+	g, err := onnx.DecodeFile(path, onnx.DecodeOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	f := &weightsFile{path: path, format: spec.ONNX, graph: g}
+	md := g.Metadata
+	f.model = md[convert.MetaModel]
+	f.seeded = md[MetaWeights] == "seeded"
+	if v, ok := md[MetaClasses]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("weights %s: metadata %s=%q is not a class count", path, MetaClasses, v)
+		}
+		f.classes = n
+	}
+	if v, ok := md[MetaLabels]; ok {
+		if _, err := labels.Size(v); err != nil {
+			return nil, fmt.Errorf("weights %s: metadata %s: %w", path, MetaLabels, err)
+		}
+		f.labels = v
+	}
+	if v, ok := md[MetaPreprocess]; ok {
+		var p spec.Preprocess
+		if err := json.Unmarshal([]byte(v), &p); err != nil {
+			return nil, fmt.Errorf("weights %s: metadata %s: %w", path, MetaPreprocess, err)
+		}
+		if p.Name == "" {
+			p.Name = "custom"
+		}
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("weights %s: metadata %s: %w", path, MetaPreprocess, err)
+		}
+		f.pre = &p
+	}
+	if len(g.Inputs) == 1 && len(g.Inputs[0].Shape) == 4 {
+		d := g.Inputs[0].Shape
+		if d[1].Value > 0 && d[2].Value > 0 && d[3].Value > 0 && d[2].Value <= spec.MaxSide && d[3].Value <= spec.MaxSide && d[1].Value <= 4 {
+			f.input = nn.Shape{int(d[1].Value), int(d[2].Value), int(d[3].Value)}
+		}
+	}
+	return f, nil
+}
+
+// params maps the file's tensors onto g's parameters.
+func (f *weightsFile) params(e registry.Entry, tag *spec.Tag, _ nn.Options, _ nn.Shape, g *nn.Graph) (nn.Params, error) {
+	switch f.format {
+	case spec.ONNX:
+		p, _, err := convert.Import(g, f.graph, convert.ImportOptions{Names: keysFor(e, tag, spec.ONNX)})
+		if err != nil {
+			if errors.Is(err, convert.ErrTransformInput) && e.HasTransform {
+				return nil, fmt.Errorf("zoo: %s: weights %s: %w (zoo.WithTransformInput toggles it)", e.Name, f.path, err)
+			}
+			return nil, fmt.Errorf("zoo: %s: weights %s: %w", e.Name, f.path, err)
+		}
+		return p, nil
+	}
+	return nil, fmt.Errorf("zoo: %s: weights %s: format %s", e.Name, f.path, f.format)
+}
+
+// keysFor returns the tensor naming to try for a file of the given format:
+// the tag's, or for a bare file the first naming among the model's tags of
+// that format (nil: parameter paths only).
+func keysFor(e registry.Entry, tag *spec.Tag, format spec.Format) func(string) string {
+	if tag != nil {
+		return tag.Keys
+	}
+	for i := range e.Tags {
+		if e.Tags[i].Format == format && e.Tags[i].Keys != nil {
+			return e.Tags[i].Keys
+		}
+	}
+	return nil
+}
+
+// describe names a file's format in messages.
+func describe(f spec.Format) string { return strings.ToUpper(string(f)) }
