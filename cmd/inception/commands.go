@@ -11,6 +11,7 @@ import (
 
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
 	"github.com/spf13/cobra"
@@ -33,23 +34,66 @@ func listCmd() *cobra.Command {
 					MACs    int64    `json:"macs"`
 					Input   nn.Shape `json:"input"`
 					Classes int      `json:"classes"`
+					Tags    []string `json:"tags"`
 				}
 				var rows []row
 				for _, e := range entries {
-					rows = append(rows, row{e.Name, e.Aliases, e.RefParams, e.RefMACs, e.Input, e.Classes})
+					rows = append(rows, row{e.Name, e.Aliases, e.RefParams, e.RefMACs, e.Input, e.Classes, tagNames(e)})
 				}
 				return writeJSON(w, rows)
 			}
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tALIASES\tPARAMS\tMACS\tINPUT\tCLASSES")
+			fmt.Fprintln(tw, "NAME\tALIASES\tPARAMS\tMACS\tINPUT\tCLASSES\tWEIGHTS (TAGS)")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", e.Name, strings.Join(e.Aliases, ","), group(e.RefParams), group(e.RefMACs), e.Input, e.Classes)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.Name, strings.Join(e.Aliases, ","), group(e.RefParams), group(e.RefMACs), e.Input, e.Classes, strings.Join(tagNames(e), ","))
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// tagNames lists e's weight tags, the default first.
+func tagNames(e registry.Entry) []string {
+	out := []string{}
+	for _, t := range e.Tags {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+// tagInfo is one weight tag as info shows it.
+type tagInfo struct {
+	Ref            string          `json:"ref"`
+	Default        bool            `json:"default,omitempty"`
+	Description    string          `json:"description,omitempty"`
+	Format         spec.Format     `json:"format"`
+	Input          nn.Shape        `json:"input"`
+	Classes        int             `json:"classes"`
+	Labels         string          `json:"labels,omitempty"`
+	Preprocess     spec.Preprocess `json:"preprocess"`
+	TransformInput bool            `json:"transform_input,omitempty"`
+	File           string          `json:"file"`
+	URL            string          `json:"url"`
+	Size           int64           `json:"size,omitempty"`
+	Digest         string          `json:"sha256"`
+	License        string          `json:"license"`
+	Source         string          `json:"source"`
+	Notes          string          `json:"notes,omitempty"`
+}
+
+func tagInfos(e registry.Entry) []tagInfo {
+	var out []tagInfo
+	for i := range e.Tags {
+		t := &e.Tags[i]
+		c, l := e.ClassesOf(t)
+		out = append(out, tagInfo{Ref: e.Ref(t), Default: i == 0, Description: t.Description, Format: t.Format,
+			Input: e.InputOf(t), Classes: c, Labels: l, Preprocess: t.Preprocess, TransformInput: t.TransformInput,
+			File: t.File.Name, URL: t.File.URL, Size: t.File.Size, Digest: t.File.Digest(),
+			License: t.License, Source: t.Source, Notes: t.Notes})
+	}
+	return out
 }
 
 func loadOpts(seed uint64, aux, transform bool) []zoo.Option {
@@ -88,15 +132,16 @@ func infoCmd() *cobra.Command {
 					MACs    int64    `json:"macs"`
 				}
 				out := struct {
-					Name    string   `json:"name"`
-					Paper   string   `json:"paper"`
-					Input   nn.Shape `json:"input"`
-					Output  nn.Shape `json:"output"`
-					Params  int64    `json:"params"`
-					Buffers int64    `json:"buffers"`
-					MACs    int64    `json:"macs"`
-					Blocks  []block  `json:"blocks"`
-				}{Name: s.Name, Paper: m.Spec.Paper, Input: s.Input, Output: s.Output, Params: s.Params, Buffers: s.Buffers, MACs: s.MACs}
+					Name    string    `json:"name"`
+					Paper   string    `json:"paper"`
+					Input   nn.Shape  `json:"input"`
+					Output  nn.Shape  `json:"output"`
+					Params  int64     `json:"params"`
+					Buffers int64     `json:"buffers"`
+					MACs    int64     `json:"macs"`
+					Blocks  []block   `json:"blocks"`
+					Weights []tagInfo `json:"weights"`
+				}{Name: s.Name, Paper: m.Spec.Paper, Input: s.Input, Output: s.Output, Params: s.Params, Buffers: s.Buffers, MACs: s.MACs, Weights: tagInfos(m.Spec)}
 				for _, b := range s.Blocks {
 					if b.Depth <= depth {
 						out.Blocks = append(out.Blocks, block{b.Path, b.Depth, b.Kind, b.Out, b.Params, b.Buffers, b.MACs})
@@ -123,6 +168,22 @@ func infoCmd() *cobra.Command {
 				for _, q := range m.Spec.Quirks {
 					fmt.Fprintln(w, "  -", q)
 				}
+			}
+			fmt.Fprintln(w, "\npretrained weights (inception fetch NAME.TAG; --pretrained --file TAG):")
+			if len(m.Spec.Tags) == 0 {
+				fmt.Fprintln(w, "  none published; load a file with --weights FILE")
+			}
+			for _, t := range tagInfos(m.Spec) {
+				def := ""
+				if t.Default {
+					def = " (default)"
+				}
+				fmt.Fprintf(w, "  %s%s: %s\n", t.Ref, def, t.Description)
+				fmt.Fprintf(w, "      %s, input %s, %d classes %s, %s", t.Format, t.Input, t.Classes, orNone(t.Labels), t.Preprocess)
+				if t.TransformInput {
+					fmt.Fprint(w, ", transform_input")
+				}
+				fmt.Fprintf(w, "\n      %s  sha256 %s\n      licence: %s\n", t.URL, t.Digest, t.License)
 			}
 			return nil
 		},
@@ -210,6 +271,14 @@ func DeterministicInput(shape nn.Shape, batch int, seed uint64) *tensor.Tensor {
 		t.Data[i] = r.Uniform(-1, 1)
 	}
 	return t
+}
+
+// orNone is s in parentheses, or "(unnamed)".
+func orNone(s string) string {
+	if s == "" {
+		return "(unnamed)"
+	}
+	return "(" + s + ")"
 }
 
 func exactOne(name string) cobra.PositionalArgs {

@@ -74,6 +74,8 @@ func newModelZoo(t *testing.T) *modelZoo {
 			s.Tags = []spec.Tag{file(s.Tags[0], "light-v1", z.files["light-v1"]), bad}
 		case "inception-v2":
 			s.Tags = []spec.Tag{file(s.Tags[0], "light-v2", z.files["light-v2"])}
+		case "inception-v1-tv":
+			s.Tags = nil // a model without published weights
 		}
 		specs = append(specs, s)
 	}

@@ -35,7 +35,7 @@ func TestInfoJSON(t *testing.T) {
 		{"inception-v3", 23834568, 5713216096},
 		{"inception-v4", 42679816, 12253974624},
 		{"inception-resnet-v2", 55843464, 13155794016},
-		{"inception-resnet-v1", 22756328, 6206361696},
+		{"inception-resnet-v1", 23995624, 1418174304},
 	}
 	for _, tt := range tests {
 		out, err := run(t, "info", tt.name, "--json")

@@ -32,6 +32,22 @@ func Specs() []spec.Model {
 				"reduction modules 3c and 4e: stride-2 3x3 and double-3x3 branches plus a 3x3/2 max-pool pass-through",
 				"7x7 global average pool, no dropout; flat Cadene parameter names (inception_3a_1x1.weight, inception_3a_1x1_bn.weight)",
 			},
+			Tags: []spec.Tag{
+				{
+					Name:        "caffe_in1k",
+					Description: "BN-Inception trained in Caffe by Yuanjun Xiong (ILSVRC-12, acc@1 73.524), as packaged by Cadene's pretrained-models",
+					File: weights.File{
+						Name:         "cadene-bn_inception-52deb4733.pth",
+						URL:          "http://data.lip6.fr/cadene/pretrainedmodels/bn_inception-52deb4733.pth",
+						SHA256Prefix: "52deb4733",
+					},
+					Format:     spec.PyTorch,
+					Preprocess: spec.Pipeline(256, 224, "bilinear", spec.BNInceptionBGR),
+					License:    "BSD-3-Clause (Cadene pretrained-models code); the weights' own licence is not stated",
+					Source:     "Cadene/pretrained-models.pytorch pretrainedmodels/models/bninception.py (the file since 2018-10-27; the older bn_inception-239d2248.pth stores BN tensors as [1, C])",
+					Notes:      "state dict saved with Python 2 in torch's legacy format; BGR input in [0, 255] minus [104, 117, 128]; served over plain HTTP and verified only by the 9-hex-digit SHA-256 prefix in its name, which guards against corruption, not against a determined attacker",
+				},
+			},
 			Build: BNInception,
 		},
 		{

@@ -4,6 +4,7 @@ import (
 	"github.com/inceptionzoo/inception/labels"
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/spec"
+	"github.com/inceptionzoo/inception/weights"
 )
 
 const paper = "Szegedy et al. 2015, Rethinking the Inception Architecture for Computer Vision, arXiv:1512.00567"
@@ -33,6 +34,23 @@ func Specs() []spec.Model {
 				"in-block 3x3/1 average pools count the padding (PyTorch default), unlike the TF original the weights were ported from",
 				"1x7/7x1 pads (0,3)/(3,0); Mixed_6b-6e double branch starts with 7x1; Mixed_7b/7c split pairs concat 1x3 then 3x1",
 				"dropout 0.5; transform_input and AuxLogits optional, off by default (torchvision pretrained weights expect transform_input)",
+			},
+			Tags: []spec.Tag{
+				{
+					Name:        "tv_in1k",
+					Description: "torchvision Inception_V3_Weights.IMAGENET1K_V1 (acc@1 77.294, acc@5 93.450), ported from TF",
+					File: weights.File{
+						Name:         "torchvision-inception_v3_google-0cc3c7bd.pth",
+						URL:          "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
+						SHA256Prefix: "0cc3c7bd",
+					},
+					Format:         spec.PyTorch,
+					Preprocess:     spec.Pipeline(342, 299, "bilinear", spec.ImageNet),
+					TransformInput: true,
+					License:        "BSD-3-Clause (torchvision code); the weights carry no licence of their own (torchvision README, \"Pre-trained Model License\")",
+					Source:         "torchvision 0.14 models/inception.py, Inception_V3_Weights.IMAGENET1K_V1",
+					Notes:          "torch.save state dict with AuxLogits (dropped unless WithAux) and num_batches_tracked; torchvision publishes only the SHA-256 prefix in the file name; third parties report 108,949,747 bytes and SHA-256 0cc3c7bd75056d25e46cba549dc184522069b81e9787eff6df84f397bd52a5ef (not pinned here: not the publisher's)",
+				},
 			},
 			Build: InceptionV3,
 		},

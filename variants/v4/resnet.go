@@ -85,8 +85,12 @@ type ResNetLayout struct {
 	Conv7b      int  // width of the 1×1 conv unit "conv2d_7b"; 0: none
 	Features    int  // depth of the last feature map
 
-	PoolName   string
-	DropoutP   float32 // 0: no dropout layer
+	PoolName string
+	DropoutP float32 // 0: no dropout layer
+	// Embedding is the width of facenet-pytorch's embedding head between
+	// the pool and the classifier: Linear "last_linear" without bias, then
+	// BatchNorm1d "last_bn" (eps 1e-3). 0: none.
+	Embedding  int
 	Classifier string
 	NumClasses int
 }
@@ -133,10 +137,13 @@ var InceptionResNetV2 = ResNetLayout{
 	NumClasses:  1000,
 }
 
-// InceptionResNetV1 is the paper's Inception-ResNet-v1 (Figs 14, 10, 7, 11,
-// 12, 13, 15) with a 1000-class classifier, in facenet-pytorch's naming and
-// branch order. It has exactly 5 C blocks (no scale-1.0 block8) and a plain
-// Linear classifier with bias.
+// InceptionResNetV1 is Inception-ResNet-v1 as facenet-pytorch builds it,
+// the network its only published weights (VGGFace2, CASIA-WebFace) were
+// trained with: the paper's blocks (Figs 14, 10, 7, 11, 12, 13, 15: 5×A,
+// Reduction-A, 10×B, Reduction-B, 5×C), then one more C block with scale 1.0
+// and no ReLU ("block8", as in Inception-ResNet-v2), global average pool,
+// dropout 0.6, and a 512-d embedding head (last_linear without bias,
+// last_bn) in front of the classifier "logits".
 var InceptionResNetV1 = ResNetLayout{
 	Network: "inception-resnet-v1",
 	Stem: []StemLayer{
@@ -163,14 +170,16 @@ var InceptionResNetV1 = ResNetLayout{
 	RedB:  ResReductionB{256, 384, 256, 256, 256, 256, 256},
 	CName: "repeat_3",
 	//       1x1 3red 1x3 3x1 up
-	C:          ResC{192, 192, 192, 192, 1792},
-	NumC:       5,
-	ScaleC:     0.20,
-	Features:   1792,
-	PoolName:   "avgpool_1a",
-	DropoutP:   0.2, // keep probability 0.8
-	Classifier: "logits",
-	NumClasses: 1000,
+	C:           ResC{192, 192, 192, 192, 1792},
+	NumC:        5,
+	ScaleC:      0.20,
+	FinalBlock8: true,
+	Features:    1792,
+	PoolName:    "avgpool_1a",
+	DropoutP:    0.6,
+	Embedding:   512,
+	Classifier:  "logits",
+	NumClasses:  1000,
 }
 
 // Block returns IRv2's mixed_5b.
@@ -255,7 +264,11 @@ func (l ResNetLayout) Build(o nn.Options) (nn.Block, error) {
 	if l.DropoutP > 0 {
 		layers = append(layers, nn.Dropout{Name: "dropout", P: l.DropoutP})
 	}
-	layers = append(layers, nn.Flatten{}, nn.Linear{Name: l.Classifier, Out: classes(o, l.NumClasses), Bias: true})
+	layers = append(layers, nn.Flatten{})
+	if l.Embedding > 0 {
+		layers = append(layers, nn.Linear{Name: "last_linear", Out: l.Embedding}, nn.BatchNorm{Name: "last_bn", Eps: 1e-3})
+	}
+	layers = append(layers, nn.Linear{Name: l.Classifier, Out: classes(o, l.NumClasses), Bias: true})
 	return nn.Sequential{Layers: layers}, nil
 }
 
@@ -263,6 +276,6 @@ func (l ResNetLayout) Build(o nn.Options) (nn.Block, error) {
 // inception_resnet_v2 / Cadene inceptionresnetv2).
 func ResNetV2(o nn.Options) (nn.Block, error) { return InceptionResNetV2.Build(o) }
 
-// ResNetV1 builds the paper's Inception-ResNet-v1 at 3×299×299 with a
-// 1000-class classifier.
+// ResNetV1 builds facenet-pytorch's Inception-ResNet-v1 (see
+// InceptionResNetV1), 1000 classes unless o says otherwise.
 func ResNetV1(o nn.Options) (nn.Block, error) { return InceptionResNetV1.Build(o) }

@@ -75,7 +75,7 @@ func TestTables(t *testing.T) {
 		mixed5bOutput int
 	}{
 		{inceptionv4.InceptionResNetV2, 320, 1088, 2080, 10, 20, 9, 0.17, 0.10, 0.20, 1536, true, "maxpool_5a", 320},
-		{inceptionv4.InceptionResNetV1, 256, 896, 1792, 5, 10, 5, 0.17, 0.10, 0.20, 1792, false, "conv2d_4b", 0},
+		{inceptionv4.InceptionResNetV1, 256, 896, 1792, 5, 10, 5, 0.17, 0.10, 0.20, 1792, true, "conv2d_4b", 0},
 	} {
 		l := tt.l
 		require.Equal(t, tt.a, l.A.Up, l.Network)
@@ -98,7 +98,7 @@ func TestTables(t *testing.T) {
 }
 
 func TestCounts(t *testing.T) {
-	buffers := map[string]int64{"inception-v4": 63168, "inception-resnet-v2": 60544, "inception-resnet-v1": 27040}
+	buffers := map[string]int64{"inception-v4": 63168, "inception-resnet-v2": 60544, "inception-resnet-v1": 29600}
 	for _, s := range inceptionv4.Specs() {
 		t.Run(s.Name, func(t *testing.T) {
 			g := lower(t, s.Name, nn.Options{})
@@ -136,22 +136,25 @@ func TestOptions(t *testing.T) {
 }
 
 func TestSpecs(t *testing.T) {
-	resize := map[string]int{"inception-v4": 342, "inception-resnet-v2": 333, "inception-resnet-v1": 342}
+	// timm's crop_pct 0.875 and 0.8975 at 299: floor(299/0.875) = 341,
+	// floor(299/0.8975) = 333; facenet-pytorch: 160x160 face crops.
+	resize := map[string]int{"inception-v4": 341, "inception-resnet-v2": 333, "inception-resnet-v1": 160}
 	interp := map[string]string{"inception-v4": "bicubic", "inception-resnet-v2": "bicubic", "inception-resnet-v1": "bilinear"}
+	norm := map[string]spec.Norm{"inception-v4": spec.Inception, "inception-resnet-v2": spec.Inception, "inception-resnet-v1": spec.FaceNet}
 	var names []string
 	for _, s := range inceptionv4.Specs() {
 		names = append(names, s.Name)
 		require.Contains(t, s.Paper, "arXiv:1602.07261")
-		require.Equal(t, nn.Shape{3, 299, 299}, s.Input)
+		side := s.Preprocess.Crop
+		require.Equal(t, nn.Shape{3, side, side}, s.Input)
 		require.Equal(t, 1000, s.Classes)
 		require.Equal(t, spec.Logits, s.Output)
 		require.NotEmpty(t, s.Quirks)
 		require.NotEmpty(t, s.Family)
 		p := s.Preprocess
 		require.Equal(t, resize[s.Name], p.Resize, s.Name)
-		require.Equal(t, 299, p.Crop)
 		require.Equal(t, interp[s.Name], p.Interpolation, s.Name)
-		require.Equal(t, spec.Inception, p.Norm)
+		require.Equal(t, norm[s.Name], p.Norm)
 	}
 	require.Equal(t, []string{"inception-v4", "inception-resnet-v2", "inception-resnet-v1"}, names)
 }
@@ -176,12 +179,12 @@ func TestStageShapes(t *testing.T) {
 			"mixed_7a": "2080x8x8", "repeat_2": "2080x8x8", "block8": "2080x8x8",
 			"conv2d_7b": "1536x8x8", "global_pool": "1536x1x1", "classif": "1000",
 		},
-		"inception-resnet-v1": {
-			"conv2d_1a": "32x149x149", "conv2d_2a": "32x147x147", "conv2d_2b": "64x147x147",
-			"maxpool_3a": "64x73x73", "conv2d_3b": "80x73x73", "conv2d_4a": "192x71x71",
-			"conv2d_4b": "256x35x35", "repeat_1": "256x35x35", "mixed_6a": "896x17x17",
-			"repeat_2": "896x17x17", "mixed_7a": "1792x8x8", "repeat_3": "1792x8x8",
-			"avgpool_1a": "1792x1x1", "dropout": "1792x1x1", "logits": "1000",
+		"inception-resnet-v1": { // at facenet's 160x160
+			"conv2d_1a": "32x79x79", "conv2d_2a": "32x77x77", "conv2d_2b": "64x77x77",
+			"maxpool_3a": "64x38x38", "conv2d_3b": "80x38x38", "conv2d_4a": "192x36x36",
+			"conv2d_4b": "256x17x17", "repeat_1": "256x17x17", "mixed_6a": "896x8x8",
+			"repeat_2": "896x8x8", "mixed_7a": "1792x3x3", "repeat_3": "1792x3x3", "block8": "1792x3x3",
+			"avgpool_1a": "1792x1x1", "dropout": "1792x1x1", "last_linear": "512", "last_bn": "512", "logits": "1000",
 		},
 	}
 	for model, want := range tests {
@@ -197,9 +200,6 @@ func TestStageShapes(t *testing.T) {
 			}
 		}
 	}
-	// IRv1 has exactly five C blocks: no scale-1.0 block8.
-	_, ok := blocks(lower(t, "inception-resnet-v1", nn.Options{}))["block8"]
-	require.False(t, ok)
 }
 
 type cost struct{ params, macs int64 }
@@ -288,34 +288,39 @@ func proj(cin, cout, hw int) cost {
 // from the §5.3 channel plan (the reference gives only the totals) and
 // checks both the blocks and that they add up to the reference totals.
 func TestResNetV1Costs(t *testing.T) {
+	// facenet-pytorch's network at its 160x160 input.
 	want := map[string]cost{
-		"conv2d_1a": unit(3, 32, 3, 3, 149),
-		"conv2d_2a": unit(32, 32, 3, 3, 147),
-		"conv2d_2b": unit(32, 64, 3, 3, 147),
-		"conv2d_3b": unit(64, 80, 1, 1, 73),
-		"conv2d_4a": unit(80, 192, 3, 3, 71),
-		"conv2d_4b": unit(192, 256, 3, 3, 35),
-		"repeat_1.0": unit(256, 32, 1, 1, 35).plus(
-			unit(256, 32, 1, 1, 35), unit(32, 32, 3, 3, 35),
-			unit(256, 32, 1, 1, 35), unit(32, 32, 3, 3, 35), unit(32, 32, 3, 3, 35),
-			proj(96, 256, 35)),
-		"mixed_6a": unit(256, 384, 3, 3, 17).plus(
-			unit(256, 192, 1, 1, 35), unit(192, 192, 3, 3, 35), unit(192, 256, 3, 3, 17)),
-		"repeat_2.0": unit(896, 128, 1, 1, 17).plus(
-			unit(896, 128, 1, 1, 17), unit(128, 128, 1, 7, 17), unit(128, 128, 7, 1, 17),
-			proj(256, 896, 17)),
-		"mixed_7a": unit(896, 256, 1, 1, 17).plus(unit(256, 384, 3, 3, 8),
-			unit(896, 256, 1, 1, 17), unit(256, 256, 3, 3, 8),
-			unit(896, 256, 1, 1, 17), unit(256, 256, 3, 3, 17), unit(256, 256, 3, 3, 8)),
-		"repeat_3.0": unit(1792, 192, 1, 1, 8).plus(
-			unit(1792, 192, 1, 1, 8), unit(192, 192, 1, 3, 8), unit(192, 192, 3, 1, 8),
-			proj(384, 1792, 8)),
-		"logits": {1792*1000 + 1000, 1792 * 1000},
+		"conv2d_1a": unit(3, 32, 3, 3, 79),
+		"conv2d_2a": unit(32, 32, 3, 3, 77),
+		"conv2d_2b": unit(32, 64, 3, 3, 77),
+		"conv2d_3b": unit(64, 80, 1, 1, 38),
+		"conv2d_4a": unit(80, 192, 3, 3, 36),
+		"conv2d_4b": unit(192, 256, 3, 3, 17),
+		"repeat_1.0": unit(256, 32, 1, 1, 17).plus(
+			unit(256, 32, 1, 1, 17), unit(32, 32, 3, 3, 17),
+			unit(256, 32, 1, 1, 17), unit(32, 32, 3, 3, 17), unit(32, 32, 3, 3, 17),
+			proj(96, 256, 17)),
+		"mixed_6a": unit(256, 384, 3, 3, 8).plus(
+			unit(256, 192, 1, 1, 17), unit(192, 192, 3, 3, 17), unit(192, 256, 3, 3, 8)),
+		"repeat_2.0": unit(896, 128, 1, 1, 8).plus(
+			unit(896, 128, 1, 1, 8), unit(128, 128, 1, 7, 8), unit(128, 128, 7, 1, 8),
+			proj(256, 896, 8)),
+		"mixed_7a": unit(896, 256, 1, 1, 8).plus(unit(256, 384, 3, 3, 3),
+			unit(896, 256, 1, 1, 8), unit(256, 256, 3, 3, 3),
+			unit(896, 256, 1, 1, 8), unit(256, 256, 3, 3, 8), unit(256, 256, 3, 3, 3)),
+		"repeat_3.0": unit(1792, 192, 1, 1, 3).plus(
+			unit(1792, 192, 1, 1, 3), unit(192, 192, 1, 3, 3), unit(192, 192, 3, 1, 3),
+			proj(384, 1792, 3)),
+		"last_linear": {1792 * 512, 1792 * 512},
+		"last_bn":     {2 * 512, 0},
+		"logits":      {512*1000 + 1000, 512 * 1000},
 	}
-	// Spot values, computed by hand.
-	require.Equal(t, cost{77440, 94080000}, want["repeat_1.0"])
-	require.Equal(t, cost{690048, 198868992}, want["repeat_2.0"])
-	require.Equal(t, cost{1600768, 102236160}, want["repeat_3.0"])
+	// Spot values, computed by hand: a block's parameters do not depend on
+	// the input size; its MACs scale with the plane (17², 8², 3²).
+	require.Equal(t, cost{77440, 22195200}, want["repeat_1.0"])
+	require.Equal(t, cost{690048, 44040192}, want["repeat_2.0"])
+	require.Equal(t, cost{1600768, 14376960}, want["repeat_3.0"])
+	want["block8"] = want["repeat_3.0"]
 	want["repeat_1"] = want["repeat_1.0"].times(5)
 	want["repeat_2"] = want["repeat_2.0"].times(10)
 	want["repeat_3"] = want["repeat_3.0"].times(5)
@@ -323,10 +328,14 @@ func TestResNetV1Costs(t *testing.T) {
 
 	var total cost
 	for _, p := range []string{"conv2d_1a", "conv2d_2a", "conv2d_2b", "conv2d_3b", "conv2d_4a", "conv2d_4b",
-		"repeat_1", "mixed_6a", "repeat_2", "mixed_7a", "repeat_3", "logits"} {
+		"repeat_1", "mixed_6a", "repeat_2", "mixed_7a", "repeat_3", "block8", "last_linear", "last_bn", "logits"} {
 		total = total.plus(want[p])
 	}
-	require.Equal(t, cost{22756328, 6206361696}, total)
+	// 23,995,624 parameters with 1000 classes; with facenet's 8631 classes
+	// 27,910,327, which plus the 29,600 BN running statistics is the
+	// 27,939,927 float tensors of facenet-pytorch's InceptionResnetV1
+	// state dict.
+	require.Equal(t, cost{23995624, 1418174304}, total)
 }
 
 func TestParamPaths(t *testing.T) {
@@ -404,7 +413,11 @@ func TestParamPaths(t *testing.T) {
 			"mixed_7a.branch2.2.conv.weight":   {256, 256, 3, 3},
 			"repeat_3.4.branch1.1.conv.weight": {192, 192, 1, 3},
 			"repeat_3.4.conv2d.bias":           {1792},
-			"logits.weight":                    {1000, 1792},
+			"block8.conv2d.weight":             {1792, 384, 1, 1},
+			"last_linear.weight":               {512, 1792},
+			"last_bn.weight":                   {512},
+			"last_bn.running_var":              {512},
+			"logits.weight":                    {1000, 512},
 			"logits.bias":                      {1000},
 		},
 	}
@@ -443,7 +456,7 @@ func TestOps(t *testing.T) {
 	}{
 		{"inception-v4", 149, 14, 4, 0, nil},
 		{"inception-resnet-v2", 244, 1, 4, 40, map[add]int{{0.17, true}: 10, {0.10, true}: 20, {0.20, true}: 9, {1, false}: 1}},
-		{"inception-resnet-v1", 6 + 5*7 + 4 + 10*5 + 7 + 5*5, 0, 3, 20, map[add]int{{0.17, true}: 5, {0.10, true}: 10, {0.20, true}: 5}},
+		{"inception-resnet-v1", 6 + 5*7 + 4 + 10*5 + 7 + 6*5, 0, 3, 21, map[add]int{{0.17, true}: 5, {0.10, true}: 10, {0.20, true}: 5, {1, false}: 1}},
 	}
 	for _, tt := range tests {
 		g := lower(t, tt.model, nn.Options{})
