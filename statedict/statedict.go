@@ -87,6 +87,7 @@ func Read(r io.ReaderAt, size int64, lim Limits) (*StateDict, error) {
 	if size > l.MaxFileBytes {
 		return nil, limitErr("file of %d bytes exceeds MaxFileBytes = %d", size, l.MaxFileBytes)
 	}
+	r = &boundedReaderAt{r: r, size: size}
 	head := make([]byte, min(size, DetectSize))
 	if err := readFullAt(r, head, 0); err != nil {
 		return nil, err
@@ -144,4 +145,27 @@ func (sd *StateDict) stripModulePrefix() {
 		sd.Skipped[i] = s[len(modulePrefix):]
 	}
 	sd.StrippedPrefix = modulePrefix
+}
+
+// boundedReaderAt confines reads to [0, size): an offset outside it (a
+// zip directory pointing before the file or past its end) is a format
+// error, and a read that crosses the end stops there with io.EOF, whatever
+// the underlying reader would do.
+type boundedReaderAt struct {
+	r    io.ReaderAt
+	size int64
+}
+
+func (b *boundedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off > b.size {
+		return 0, formatErr("read at offset %d outside the file (%d bytes)", off, b.size)
+	}
+	if rest := b.size - off; int64(len(p)) > rest {
+		n, err := b.r.ReadAt(p[:rest], off)
+		if err == nil {
+			err = io.EOF
+		}
+		return n, err
+	}
+	return b.r.ReadAt(p, off)
 }
