@@ -23,7 +23,7 @@ func bytesReaderAt(b []byte) io.ReaderAt { return bytes.NewReader(b) }
 type pk struct{ bytes.Buffer }
 
 func (p *pk) op(b ...byte) *pk { p.Write(b); return p }
-func (p *pk) proto(n byte) *pk  { return p.op(0x80, n) }
+func (p *pk) proto(n byte) *pk { return p.op(0x80, n) }
 func (p *pk) global(mod, name string) *pk {
 	p.WriteByte('c')
 	p.WriteString(mod + "\n" + name + "\n")
