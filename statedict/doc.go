@@ -77,7 +77,9 @@
 // *GlobalError (a refused global). I/O errors of the underlying reader
 // are returned wrapped as they are.
 //
-// Read is safe for concurrent use. It decodes each storage straight into
-// the float32 slices of the result through one small reusable buffer, so
-// reading a checkpoint costs about one pass over its bytes.
+// Read is safe for concurrent use. It reads float32 storages straight
+// into the float32 slices of the result (on little-endian hosts) and
+// converts the other dtypes through one 256 KiB buffer, so reading a
+// checkpoint costs about one pass over its bytes; an Inception-v3 state
+// dict (109 MB) takes about twice the CPU time of os.ReadFile of the file.
 package statedict

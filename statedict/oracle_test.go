@@ -137,6 +137,7 @@ func nonNil(s []int) []int {
 func TestOracleSmall(t *testing.T) {
 	dir := runOracle(t, "small", "torch", "numpy")
 	checkOracle(t, dir)
+	checkDetect(t, dir)
 }
 
 // TestOracleRealLayout reads torchvision's GoogLeNet and Inception-v3
@@ -150,10 +151,9 @@ func TestOracleRealLayout(t *testing.T) {
 	checkOracle(t, dir)
 }
 
-// TestDetectOracle checks Detect on the oracle's files against their
-// known formats.
-func TestDetectOracle(t *testing.T) {
-	dir := runOracle(t, "small", "torch", "numpy")
+// checkDetect checks Detect on the oracle's files against their known
+// formats.
+func checkDetect(t *testing.T, dir string) {
 	files, err := filepath.Glob(filepath.Join(dir, "*"))
 	require.NoError(t, err)
 	n := 0
