@@ -322,3 +322,85 @@ func safetensorsOf(ts []stTensor, meta string) []byte {
 	}
 	return safetensorsFile(hdr.String(), data)
 }
+
+// py2str appends a Python 2 str (SHORT_BINSTRING or BINSTRING).
+func (p *pk) py2str(s string) *pk {
+	if len(s) < 256 {
+		p.op('U', byte(len(s)))
+	} else {
+		p.WriteByte('T')
+		binary.Write(p, binary.LittleEndian, int32(len(s)))
+	}
+	p.WriteString(s)
+	return p
+}
+
+// py2OrderedDict appends OrderedDict([[k, v], ...]) as Python 2 pickles
+// it; items appends the pairs' keys and values.
+func (p *pk) py2OrderedDict(items func(p *pk)) *pk {
+	p.global("collections", "OrderedDict").op(']')
+	if items != nil {
+		p.mark()
+		items(p)
+		p.op('e')
+	}
+	return p.op(0x85).reduce()
+}
+
+// py2StatePickle is the object pickle of a legacy checkpoint written by
+// Python 2 with torch 0.4: py2 str keys, OrderedDict built from a list of
+// [key, value] lists, the _metadata attribute set by BUILD, tensors on
+// "cuda:0".
+func py2StatePickle(ts []tt) []byte {
+	var p pk
+	p.proto(2).py2OrderedDict(func(p *pk) {
+		for _, t := range ts {
+			stride := t.stride
+			if stride == nil {
+				stride = contiguousStride(t.shape)
+			}
+			p.mark().py2str(t.name)
+			p.global("torch._utils", "_rebuild_tensor_v2").mark()
+			p.mark().py2str("storage").global("torch", t.class).py2str(t.key).py2str("cuda:0").int(t.numel).none().tuple().persid()
+			p.int(t.offset).ints(t.shape...).ints(stride...).op(0x89).py2OrderedDict(nil).tuple().reduce()
+			p.op('l')
+		}
+	})
+	p.emptyDict().py2str("_metadata").py2OrderedDict(func(p *pk) {
+		p.mark().py2str("").emptyDict().py2str("version").int(1).op('s').op('l')
+	}).op('s').op('b')
+	return p.stop()
+}
+
+// torchLegacyPy2 is torchLegacy with the Python 2 object pickle, py2 str
+// storage keys and Python 2's 8-byte long in sys_info.
+func torchLegacyPy2(ts []tt) []byte {
+	var p pk
+	p.proto(2).op(0x8a, 10).op(torchMagic...).op('.')
+	p.proto(2).int(legacyProtocolVersion).op('.')
+	p.proto(2).emptyDict().mark().py2str("protocol_version").int(legacyProtocolVersion).py2str("little_endian").op(0x88)
+	p.py2str("type_sizes").emptyDict().mark().py2str("short").int(2).py2str("int").int(4).py2str("long").int(8).setitems()
+	p.setitems().op('.')
+	b := append(p.Bytes(), py2StatePickle(ts)...)
+	st := uniqueStorages(ts)
+	var keys []string
+	for _, t := range st {
+		keys = append(keys, t.key)
+	}
+	slices.Sort(keys)
+	var k pk
+	k.proto(2).op(']').mark()
+	for _, key := range keys {
+		k.py2str(key)
+	}
+	b = append(b, k.op('e').stop()...)
+	for _, key := range keys {
+		for _, t := range st {
+			if t.key == key {
+				b = binary.LittleEndian.AppendUint64(b, uint64(t.numel))
+				b = append(b, storageBytes(t.class, t.numel, 1)...)
+			}
+		}
+	}
+	return b
+}

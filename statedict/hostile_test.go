@@ -50,9 +50,10 @@ var baseSafetensors = []stTensor{
 // sources of the truncated hostile files.
 func seeds() map[string][]byte {
 	return map[string][]byte{
-		"valid_zip.pt":      torchZip(baseTensors),
-		"valid_legacy.pt":   torchLegacy(baseTensors),
-		"valid.safetensors": safetensorsOf(baseSafetensors, `{"format":"pt"}`),
+		"valid_zip.pt":        torchZip(baseTensors),
+		"valid_legacy.pt":     torchLegacy(baseTensors),
+		"valid_legacy_py2.pt": torchLegacyPy2(baseTensors),
+		"valid.safetensors":   safetensorsOf(baseSafetensors, `{"format":"pt"}`),
 	}
 }
 

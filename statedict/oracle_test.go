@@ -180,3 +180,45 @@ func checkDetect(t *testing.T, dir string) {
 	}
 	assert.Greater(t, n, 20)
 }
+
+// TestPython2LegacyTorchLoad builds a legacy checkpoint in the form
+// Python 2 and torch 0.4 wrote (Cadene's BN-Inception file is one), has
+// torch.load read it, and compares torch's tensors with ours.
+func TestPython2LegacyTorchLoad(t *testing.T) {
+	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
+		testkit.Missing(t, "oracle missing: import torch: %v: %s (install Debian python3-torch: scripts/setup.sh)", err, out)
+	}
+	path := filepath.Join(t.TempDir(), "py2_legacy.pt")
+	require.NoError(t, os.WriteFile(path, torchLegacyPy2(baseTensors), 0o600))
+	script := `import json, sys, torch
+sd = torch.load(sys.argv[1], map_location="cpu")
+print(json.dumps({k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", ""),
+                      "values": v.to(torch.float64).flatten().tolist()} for k, v in sd.items()}))`
+	out, err := exec.Command(python, "-c", script, path).Output()
+	require.NoError(t, err, "torch.load: %s", out)
+	var want map[string]struct {
+		Shape  []int     `json:"shape"`
+		DType  string    `json:"dtype"`
+		Values []float64 `json:"values"`
+	}
+	require.NoError(t, json.Unmarshal(out, &want))
+	require.Len(t, want, len(baseTensors))
+	sd, err := ReadFile(path, Limits{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"bn.num_batches_tracked"}, sd.Skipped)
+	assert.Len(t, sd.Tensors, len(want)-1)
+	for name, w := range want {
+		if w.DType == "int64" {
+			continue
+		}
+		got := sd.Tensor(name)
+		require.NotNil(t, got, name)
+		assert.Equal(t, w.Shape, nonNil(got.Shape), name)
+		assert.Equal(t, w.DType, got.DType, name)
+		vals := make([]float64, len(got.Data))
+		for i, v := range got.Data {
+			vals[i] = float64(v)
+		}
+		assert.Equal(t, w.Values, vals, name)
+	}
+}
