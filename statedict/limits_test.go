@@ -2,6 +2,7 @@ package statedict
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -133,4 +134,28 @@ func TestStripModulePrefix(t *testing.T) {
 	hand.Tensors = []*Tensor{{Name: "x"}}
 	assert.NotNil(t, hand.Tensor("x"))
 	assert.Nil(t, hand.Tensor("y"))
+}
+
+// TestReadConcurrent reads shared files from several goroutines (run
+// with -race).
+func TestReadConcurrent(t *testing.T) {
+	files := seeds()
+	done := make(chan error)
+	for range 4 {
+		for name, b := range files {
+			go func() {
+				sd, err := Read(bytes.NewReader(b), int64(len(b)), Limits{})
+				if err == nil && sd.Tensor("conv.weight") == nil {
+					err = io.ErrUnexpectedEOF
+				}
+				if err != nil {
+					err = fmt.Errorf("%s: %w", name, err)
+				}
+				done <- err
+			}()
+		}
+	}
+	for range 4 * len(files) {
+		assert.NoError(t, <-done)
+	}
 }
