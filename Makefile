@@ -3,7 +3,7 @@ GO ?= go
 
 .PHONY: test setup check unit ort goldens race fuzz run
 
-## test: install the oracles, then vet, test (pure Go), check the shipped model's test accuracy, test against ONNX Runtime, race-test the engine and zoo, and fuzz the ONNX decoder briefly
+## test: install the oracles, then vet, test (pure Go), check the shipped model's test accuracy, test against ONNX Runtime, race-test the engine and zoo, and fuzz the ONNX decoder and the state-dict readers briefly
 test: setup check unit eval-d2l ort race fuzz
 
 setup:
@@ -35,8 +35,14 @@ race:
 	$(GO) test -count=1 -race ./engine/... ./zoo/...
 
 FUZZTIME ?= 60s
+# The statedict targets run 30s each; a short -fuzzminimizetime keeps the
+# minimisation of new inputs from eating the budget.
+STATEDICT_FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzTorch$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzSafetensors$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzPickle$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
 
 ## run: the main job (classify the bundled images with the shipped model, offline)
 run:
