@@ -3,6 +3,7 @@
 package zoo_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -239,6 +240,67 @@ func TestORTExports(t *testing.T) {
 			}
 			t.Logf("max |ORT-engine| %.3g; min spread of logits-bias %.3g; export %.0f MB; %v",
 				maxErr, minSpread, float64(fi.Size())/1e6, time.Since(t0).Round(time.Millisecond))
+		})
+	}
+}
+
+// TestORTUpstreamLayouts writes seeded state dicts in the key layouts of the
+// other publishers (timm's safetensors for inception-v4 and
+// Inception-ResNet-v2, facenet-pytorch's zip checkpoint for
+// Inception-ResNet-v1, Cadene's legacy-format BN-Inception) with
+// scripts/torch_checkpoints.py (torch.save, or numpy + json for
+// safetensors; num_batches_tracked entries included), loads each through
+// its weight tag's configuration, and compares the engine with ONNX
+// Runtime running the export of the loaded weights.
+func TestORTUpstreamLayouts(t *testing.T) {
+	orttest.Require(t)
+	needPython(t, "torch, numpy", "python3-torch python3-numpy")
+	tests := []struct{ ref, format string }{
+		{"inception-v4.tf_in1k", "safetensors"},
+		{"inception-resnet-v2.tf_in1k", "safetensors"},
+		{"inception-resnet-v1.vggface2", "zip"},
+		{"inception-bn.caffe_in1k", "legacy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			seeded, err := zoo.Load(tt.ref)
+			require.NoError(t, err)
+			keys := map[string][]int{}
+			for _, s := range seeded.Graph.Params() {
+				keys[s.Path] = s.Shape
+			}
+			b, err := json.Marshal(keys)
+			require.NoError(t, err)
+			kf := filepath.Join(t.TempDir(), "keys.json")
+			require.NoError(t, os.WriteFile(kf, b, 0o644))
+			dir := checkpoint(t, "keys", kf, "--format", tt.format, "--seed", "9")
+			file := filepath.Join(dir, "weights.pth")
+			if tt.format == "safetensors" {
+				file = filepath.Join(dir, "weights.safetensors")
+			}
+			m, err := zoo.Load(tt.ref, zoo.WithWeights(file))
+			require.NoError(t, err)
+			require.NotEqual(t, seeded.Params, m.Params)
+
+			path := filepath.Join(t.TempDir(), "m.onnx")
+			f, err := os.Create(path)
+			require.NoError(t, err)
+			require.NoError(t, m.ExportONNX(f, convert.ExportOptions{}))
+			require.NoError(t, f.Close())
+			oracle, err := ort.NewSession(path, 2)
+			require.NoError(t, err)
+			defer oracle.Close()
+			x := testkit.RandomInput(4, append([]int{1}, m.Input()...)...)
+			want, err := m.Forward(x)
+			require.NoError(t, err)
+			got, err := oracle.Run(map[string]*tensor.Tensor{"input": x})
+			require.NoError(t, err)
+			testkit.Close(t, "output", got["output"], want, 1e-3, 1e-4)
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, v := range want.Data {
+				lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+			}
+			require.Greater(t, hi-lo, 0.1, "logit spread")
 		})
 	}
 }

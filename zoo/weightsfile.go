@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/inceptionzoo/inception/labels"
 	"github.com/inceptionzoo/inception/nn"
@@ -15,6 +14,7 @@ import (
 	"github.com/inceptionzoo/inception/onnx/convert"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/spec"
+	"github.com/inceptionzoo/inception/statedict"
 )
 
 // weightsFile is a decoded weight file and the facts it records about the
@@ -22,7 +22,8 @@ import (
 type weightsFile struct {
 	path   string
 	format spec.Format
-	graph  *onnx.Graph // ONNX files
+	graph  *onnx.Graph          // ONNX files
+	sd     *statedict.StateDict // PyTorch checkpoints and safetensors files
 
 	model   string           // the zoo model it was exported from ("" unknown)
 	input   nn.Shape         // per-sample input it records (nil unknown)
@@ -62,19 +63,20 @@ func ReadMetadata(path string) (Metadata, error) {
 }
 
 // sniffLen is how many leading bytes detectFormat looks at.
-const sniffLen = 16
+const sniffLen = statedict.DetectSize
 
-// detectFormat tells a weight file's format from its first bytes.
+// detectFormat tells a weight file's format from its first bytes, never
+// from its name.
 func detectFormat(head []byte) (spec.Format, error) {
-	switch {
-	case len(head) >= 4 && string(head[:4]) == "PK\x03\x04":
-		return spec.PyTorch, nil // torch.save zip archive
-	case len(head) >= 2 && head[0] == 0x80 && head[1] <= 5:
-		return spec.PyTorch, nil // pickle protocol 2-5: torch's legacy format
-	case len(head) >= 9 && head[8] == '{' && head[7] == 0:
-		return spec.Safetensors, nil // u64 LE header length, then JSON
+	switch statedict.Detect(head) {
+	case statedict.TorchZip, statedict.TorchLegacy:
+		return spec.PyTorch, nil
+	case statedict.Safetensors:
+		return spec.Safetensors, nil
+	case statedict.ONNX:
+		return spec.ONNX, nil
 	}
-	return spec.ONNX, nil // the ONNX decoder says so if it is not
+	return "", nil // unknown: the ONNX decoder gives the precise error
 }
 
 // openWeights reads the weight file at path.
@@ -96,8 +98,14 @@ func openWeights(path string) (*weightsFile, error) {
 	switch format {
 	case spec.ONNX:
 		return openONNX(path)
+	case "":
+		f, err := openONNX(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w (it is not a PyTorch checkpoint or a safetensors file either)", err)
+		}
+		return f, nil
 	}
-	return nil, fmt.Errorf("weights %s: %s files are not supported yet", path, format)
+	return openStateDict(path, format)
 }
 
 // openONNX decodes an ONNX file (finite weights only) and reads the facts
@@ -148,8 +156,10 @@ func openONNX(path string) (*weightsFile, error) {
 }
 
 // params maps the file's tensors onto g's parameters.
-func (f *weightsFile) params(e registry.Entry, tag *spec.Tag, _ nn.Options, _ nn.Shape, g *nn.Graph) (nn.Params, error) {
+func (f *weightsFile) params(e registry.Entry, tag *spec.Tag, o nn.Options, input nn.Shape, g *nn.Graph) (nn.Params, error) {
 	switch f.format {
+	case spec.PyTorch, spec.Safetensors:
+		return f.stateDictParams(e, tag, o, input, g)
 	case spec.ONNX:
 		p, _, err := convert.Import(g, f.graph, convert.ImportOptions{Names: keysFor(e, tag, spec.ONNX)})
 		if err != nil {
@@ -177,6 +187,3 @@ func keysFor(e registry.Entry, tag *spec.Tag, format spec.Format) func(string) s
 	}
 	return nil
 }
-
-// describe names a file's format in messages.
-func describe(f spec.Format) string { return strings.ToUpper(string(f)) }
