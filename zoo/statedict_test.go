@@ -13,7 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
+	"github.com/inceptionzoo/inception/weights"
 	"github.com/inceptionzoo/inception/zoo"
 )
 
@@ -128,4 +131,49 @@ func TestStateDictErrors(t *testing.T) {
 	require.ErrorContains(t, err, "1 missing keys ("+order[0]+")")
 	require.ErrorContains(t, err, fmt.Sprintf("%s: file [7], model [10]", order[len(order)-1]))
 	_ = nn.Shape{}
+}
+
+// TestPretrainedTorchvisionTag serves a torchvision-layout checkpoint to
+// zoo.Pretrained from a local server under a tag verified by torchvision's
+// file-name digest prefix: the tag's transform_input is applied (torch's
+// output was computed with it), and a file whose digest does not start with
+// the prefix is refused and not kept.
+func TestPretrainedTorchvisionTag(t *testing.T) {
+	if raceEnabled {
+		t.Skip("full-size models under -race take minutes")
+	}
+	needPython(t, "onnx, torch, torchvision, numpy", "python3-onnx python3-torch python3-torchvision python3-numpy")
+	dir := checkpoint(t, "torchvision", "googlenet", "--format", "zip", "--transform-input", "--seed", "8", "--batch", "1")
+	b, err := os.ReadFile(filepath.Join(dir, "weights.pth"))
+	require.NoError(t, err)
+	srv := newWeightServer(t, map[string][]byte{"/googlenet.pth": b})
+	e, err := registry.Lookup("inception-v1-tv")
+	require.NoError(t, err)
+	good := e.Tags[0]
+	require.True(t, good.TransformInput)
+	sum := weightFile("", "", b).File.SHA256
+	good.File.URL, good.File.SHA256Prefix = srv.URL+"/googlenet.pth", sum[:8]
+	bad := good
+	bad.Name, bad.File.Name = "bad", "bad.pth"
+	bad.File.SHA256Prefix = "00000000"
+	if sum[:8] == bad.File.SHA256Prefix {
+		bad.File.SHA256Prefix = "11111111"
+	}
+	e.Tags = []spec.Tag{good, bad}
+	reg, err := registry.New(e)
+	require.NoError(t, err)
+
+	cache := t.TempDir()
+	opts := []zoo.PretrainedOption{zoo.PretrainedCache(cache), zoo.PretrainedClient(srv.Client())}
+	m, err := zoo.Load("inception-v1-tv", zoo.WithRegistry(reg), zoo.Pretrained(opts...))
+	require.NoError(t, err)
+	require.Equal(t, "inception-v1-tv.tv_in1k", m.Name())
+	require.Equal(t, spec.ImageNet, m.Preprocess().Norm)
+	got, err := m.Forward(readTensor(t, filepath.Join(dir, "input_0.pb")))
+	require.NoError(t, err)
+	closeToTorch(t, got, readTensor(t, filepath.Join(dir, "output_0.pb")))
+
+	_, err = zoo.Load("inception-v1-tv.bad", zoo.WithRegistry(reg), zoo.Pretrained(opts...))
+	require.ErrorIs(t, err, weights.ErrChecksum)
+	require.NoFileExists(t, filepath.Join(cache, "bad.pth"))
 }
