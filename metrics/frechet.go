@@ -249,6 +249,11 @@ func ReadStatsNPZ(path string) (*Stats, error) {
 	return s, nil
 }
 
+// MaxStatsDim bounds the dimension of statistics read from a file: the
+// square root of a d x d product needs about ten d x d float64 matrices
+// (5 GiB at 8192).
+const MaxStatsDim = 8192
+
 // StatsFromNPZ takes mu and sigma from decoded .npz arrays. Like
 // pytorch-fid's numpy.atleast_1d/atleast_2d, a 0-d mu or sigma is a
 // one-element vector or 1x1 matrix.
@@ -261,8 +266,8 @@ func StatsFromNPZ(m map[string]*npy.Array) (*Stats, error) {
 		return nil, wrapf(ErrShape, "mu has shape %v (want a vector)", mu.Shape)
 	}
 	d := len(mu.Data)
-	if d == 0 {
-		return nil, wrapf(ErrShape, "mu is empty")
+	if d == 0 || d > MaxStatsDim {
+		return nil, wrapf(ErrShape, "mu has %d entries (want 1..%d)", d, MaxStatsDim)
 	}
 	shape := sigma.Shape
 	if len(shape) == 0 {

@@ -2,9 +2,11 @@ package metrics
 
 import (
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -77,11 +79,10 @@ func KID(f1, f2 mat.Matrix, opt KIDOptions) (*KIDResult, error) {
 	m := opt.SubsetSize
 	x := make([]float64, m*d)
 	y := make([]float64, m*d)
-	k := make([]float64, m*m)
 	rng := NewRandomState(opt.Seed)
 	res := &KIDResult{MMD: make([]float64, opt.Subsets)}
 	kern := func(v float64) float64 { return pow(v*gamma+opt.Coef0, opt.Degree) }
-	bl := blas64.Implementation()
+	rowSums := make([]float64, m)
 	for s := range opt.Subsets {
 		for _, set := range []struct {
 			f   mat.Matrix
@@ -96,24 +97,11 @@ func KID(f1, f2 mat.Matrix, opt KIDOptions) (*KIDResult, error) {
 				gatherRow(set.dst[r*d:(r+1)*d], set.f, i)
 			}
 		}
-		// Off-diagonal sums of K_XX and K_YY from the upper triangle.
-		offDiag := func(a []float64) float64 {
-			bl.Dsyrk(blas.Upper, blas.NoTrans, m, d, 1, a, d, 0, k, m)
-			s := 0.0
-			for i := range m {
-				for _, v := range k[i*m+i+1 : (i+1)*m] {
-					s += kern(v)
-				}
-			}
-			return 2 * s
-		}
-		sxx := offDiag(x)
-		syy := offDiag(y)
-		bl.Dgemm(blas.NoTrans, blas.Trans, m, m, d, 1, x, d, y, d, 0, k, m)
-		sxy := 0.0
-		for _, v := range k {
-			sxy += kern(v)
-		}
+		// The off-diagonal sums of K_XX and K_YY are twice their upper
+		// triangles.
+		sxx := 2 * kernelSum(x, nil, m, d, kern, rowSums)
+		syy := 2 * kernelSum(y, nil, m, d, kern, rowSums)
+		sxy := kernelSum(x, y, m, d, kern, rowSums)
 		fm := float64(m)
 		res.MMD[s] = (sxx+syy)/(fm*(fm-1)) - 2*sxy/(fm*fm)
 	}
@@ -133,6 +121,46 @@ func pow(x float64, n int) float64 {
 		return x * x * x
 	}
 	return math.Pow(x, float64(n))
+}
+
+// kernelSum returns the sum of kern(a_i . b_j) over all i, j (b non-nil)
+// or over i < j of kern(a_i . a_j) (b nil), for m rows of d values. Rows
+// are shared among goroutines, each row's sum is computed by one of them
+// and the row sums are added in order, so the result does not depend on
+// the number of goroutines.
+func kernelSum(a, b []float64, m, d int, kern func(float64) float64, rowSums []float64) float64 {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), m) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= m {
+					return
+				}
+				ai := a[i*d : (i+1)*d]
+				s := 0.0
+				if b == nil {
+					for j := i + 1; j < m; j++ {
+						s += kern(floats.Dot(ai, a[j*d:(j+1)*d]))
+					}
+				} else {
+					for j := range m {
+						s += kern(floats.Dot(ai, b[j*d:(j+1)*d]))
+					}
+				}
+				rowSums[i] = s
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0.0
+	for _, s := range rowSums[:m] {
+		total += s
+	}
+	return total
 }
 
 func gatherRow(dst []float64, f mat.Matrix, i int) {

@@ -141,12 +141,13 @@ func (m *Moments) flush() {
 // k x d row-major: the loop of blas Dsyrk(Upper, Trans), with the rows of
 // c split between goroutines in chunks of equal work.
 func syrkUpper(c, a []float64, d, k int) {
+	bl := blas64.Implementation()
 	rows := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			ci := c[i*d+i : (i+1)*d]
 			for l := 0; l < k; l++ {
 				if v := a[l*d+i]; v != 0 {
-					floats.AddScaled(ci, v, a[l*d+i:(l+1)*d])
+					bl.Daxpy(d-i, v, a[l*d+i:(l+1)*d], 1, ci, 1)
 				}
 			}
 		}
