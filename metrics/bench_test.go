@@ -61,3 +61,27 @@ func BenchmarkFID2048(b *testing.B) {
 		b.ReportMetric(r.Distance, "fid")
 	}
 }
+
+// BenchmarkKIDSubsets2048 is 5 of KID's 100 default subsets (1000
+// samples of 2048 features per set); scale by 20 for a full KID.
+func BenchmarkKIDSubsets2048(b *testing.B) {
+	const n, d = 2000, 2048
+	rng := rand.New(rand.NewPCG(3, 3))
+	f := func(shift float64) *mat.Dense {
+		x := mat.NewDense(n, d, nil)
+		raw := x.RawMatrix().Data
+		for i := range raw {
+			raw[i] = max(rng.NormFloat64()+shift, 0)
+		}
+		return x
+	}
+	f1, f2 := f(0.3), f(0.5)
+	opt := DefaultKIDOptions()
+	opt.Subsets = 5
+	b.ResetTimer()
+	for range b.N {
+		if _, err := KID(f1, f2, opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
