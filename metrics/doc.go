@@ -40,8 +40,12 @@
 // general matrices; pytorch-fid's and torch-fidelity's formulas restated
 // over numpy in testdata/oracle.py; numpy.cov; numpy's RandomState.
 //
-// Performance (2 cores): a 2048-dimensional FID is dominated by the
-// Schur decomposition of the 2048 x 2048 product (gonum's pure-Go LAPACK),
-// tens of seconds; Moments costs about one rank-k update of the upper
-// triangle per vector, a few seconds of CPU per 10,000 vectors of 2048.
+// Performance (2-core AMD EPYC, measured as CPU time on a loaded
+// machine, 2026-12): a 2048-dimensional FID takes about 48 s of CPU, 97%
+// of it in the Schur decomposition of the 2048 x 2048 product (gonum's
+// pure-Go LAPACK, mostly single-threaded), against about 10 s for
+// pytorch-fid's scipy/OpenBLAS; Moments takes about 4 s of CPU for
+// 10,000 vectors of 2048 in batches of 50 (numpy.cov of all of them at
+// once: 1.3 s); a default KID on 2048-dimensional features about 2 s of
+// CPU per subset.
 package metrics
