@@ -38,11 +38,16 @@ FUZZTIME ?= 60s
 # The statedict targets run 30s each; a short -fuzzminimizetime keeps the
 # minimisation of new inputs from eating the budget.
 STATEDICT_FUZZTIME ?= 30s
+# npy decoders (FuzzNPY, FuzzNPZ) and the metrics Moments decoder, 30s each.
+NPY_FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzTorch$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzSafetensors$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzPickle$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./npy -run '^$$' -fuzz '^FuzzNPY$$' -fuzztime $(NPY_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./npy -run '^$$' -fuzz '^FuzzNPZ$$' -fuzztime $(NPY_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./metrics -run '^$$' -fuzz '^FuzzMomentsBinary$$' -fuzztime $(NPY_FUZZTIME) -fuzzminimizetime 5s
 
 ## run: the main job (classify the bundled images with the shipped model, offline)
 run:

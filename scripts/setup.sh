@@ -2,7 +2,9 @@
 # Installs what the test suite's oracles need, idempotently:
 #   - Debian packages: libonnx-testdata (ONNX backend node tests), python3-onnx
 #     (graph inspection, checker), python3-torch and python3-torchvision
-#     (reference architectures), run with /usr/bin/python3.
+#     (reference architectures), python3-numpy and python3-scipy (the .npy
+#     and metrics oracles: numpy.save/load, scipy.linalg.sqrtm), run with
+#     /usr/bin/python3.
 #   - ONNX Runtime 1.30.0's Linux x64 CPU shared library (the oracle and
 #     speed reference behind `-tags ort`), taken from the npm package
 #     onnxruntime-node@1.30.0 and verified against pinned checksums, into
@@ -30,7 +32,7 @@ if [ "${1:-}" = "--print-ort-lib" ]; then
   exit 0
 fi
 
-pkgs=(libonnx-testdata python3-onnx python3-torch python3-torchvision dataset-fashion-mnist)
+pkgs=(libonnx-testdata python3-onnx python3-torch python3-torchvision dataset-fashion-mnist python3-numpy python3-scipy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
