@@ -35,8 +35,12 @@
 // are identical, the rest differ by one step where draw's 16-bit result and
 // PIL's 22-bit fixed point round a tie differently.
 //
-// Decode reads JPEG, PNG, GIF and WebP, applies the EXIF orientation of
-// JPEGs, and refuses images larger than MaxPixels before decoding them.
+// Decode reads JPEG, PNG, GIF, WebP and BMP (Extensions lists their file
+// name extensions), applies the EXIF orientation of JPEGs, and refuses
+// images over MaxPixels, or whose decoding would need more than
+// MaxDecodeBytes or (JPEG) more than MaxJPEGScans scans or
+// MaxJPEGScanBlocks block visits, before decoding
+// them. Open reads regular files only.
 package preprocess
 
 import (
