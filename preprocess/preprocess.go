@@ -102,7 +102,14 @@ func cropOrigin(n, crop int) int {
 
 // Tensor returns the [1, C, Crop, Crop] input tensor of img under p.
 func Tensor(img image.Image, p spec.Preprocess) (*tensor.Tensor, error) {
-	return Batch([]image.Image{img}, p)
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	t := tensor.New(1, p.Channels(), p.Crop, p.Crop)
+	if err := sample(t.Data, img, p); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // Batch returns the [N, C, Crop, Crop] input tensor of imgs under p, one
