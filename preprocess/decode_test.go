@@ -182,6 +182,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add(progressiveJPEG(24, 16, 3, 2, -1))
 	f.Add(progressiveJPEG(8192, 8192, 3, 0, 64))
+	addCorpus(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		img, err := Decode(bytes.NewReader(data))
 		if err == nil && img.Bounds().Empty() {

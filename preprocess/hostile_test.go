@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -19,7 +20,104 @@ import (
 	"golang.org/x/image/bmp"
 
 	"github.com/inceptionzoo/inception/internal/regular"
+	"github.com/inceptionzoo/inception/spec"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/hostile from the generators in hostileCases")
+
+const hostileDir = "testdata/hostile"
+
+// hostileCase is one file of the hostile image corpus: its generator and
+// the error Decode (or, with tensor set, Tensor after a successful
+// Decode) must return.
+type hostileCase struct {
+	file   string
+	gen    func(t *testing.T) []byte
+	tensor bool
+	want   error
+	substr string
+}
+
+// png16Huge is a 16-bit RGBA PNG whose header declares 8192x8192 pixels.
+func png16Huge(t *testing.T) []byte {
+	src := image.NewNRGBA64(image.Rect(0, 0, 4, 4))
+	src.Set(1, 1, color.NRGBA64{1000, 2000, 3000, 40000})
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, src))
+	return withPNGSize(buf.Bytes(), 8192, 8192)
+}
+
+// withPNGSize rewrites the IHDR width and height (and its CRC).
+func withPNGSize(b []byte, w, h uint32) []byte {
+	b = bytes.Clone(b)
+	binary.BigEndian.PutUint32(b[16:], w)
+	binary.BigEndian.PutUint32(b[20:], h)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	return b
+}
+
+func encodedPNG(t *testing.T, img image.Image) []byte {
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return buf.Bytes()
+}
+
+func hostileCases() []hostileCase {
+	return []hostileCase{
+		{"progressive_8192x8192_truncated.jpg", func(*testing.T) []byte { return progressiveJPEG(8192, 8192, 3, 0, 64) }, false, ErrTooLarge, "MaxDecodeBytes"},
+		{"progressive_101_scans.jpg", func(*testing.T) []byte { return progressiveJPEG(64, 64, 1, MaxJPEGScans, -1) }, false, ErrTooLarge, "MaxJPEGScans"},
+		{"progressive_4096x4096_65_scans.jpg", func(*testing.T) []byte { return progressiveJPEG(4096, 4096, 1, 64, -1) }, false, ErrTooLarge, "MaxJPEGScanBlocks"},
+		{"jpeg_segment_length_1.jpg", func(*testing.T) []byte { return []byte{0xff, 0xd8, 0xff, 0xdb, 0x00, 0x01, 0xff, 0xd9} }, false, ErrFormat, ""},
+		{"jpeg_truncated.jpg", func(*testing.T) []byte { return progressiveJPEG(40, 24, 3, 3, -1)[:150] }, false, ErrFormat, ""},
+		{"png16_8192x8192.png", png16Huge, false, ErrTooLarge, "MaxDecodeBytes"},
+		{"png_100000x100000.png", func(t *testing.T) []byte { return withPNGSize(encodedPNG(t, quadrants(4, 4)), 100000, 100000) }, false, ErrTooLarge, "limit"},
+		{"png_truncated.png", func(t *testing.T) []byte { return encodedPNG(t, quadrants(40, 30))[:60] }, false, ErrFormat, ""},
+		{"png_1x200000.png", func(t *testing.T) []byte { return encodedPNG(t, image.NewGray(image.Rect(0, 0, 1, 200000))) }, true, ErrTooLarge, "resizes to"},
+		{"bmp_truncated.bmp", func(t *testing.T) []byte {
+			var buf bytes.Buffer
+			require.NoError(t, bmp.Encode(&buf, quadrants(20, 10)))
+			return buf.Bytes()[:200]
+		}, false, ErrFormat, ""},
+		{"garbage.bin", func(*testing.T) []byte { return []byte("GIF89a\x00\x10\x00\x10 not really") }, false, ErrFormat, ""},
+	}
+}
+
+// hostilePreset is the preprocessing the corpus's tensor cases run: a
+// 28x28 model's.
+var hostilePreset = spec.Preprocess{Resize: 28, Crop: 28, Interpolation: "bilinear", Norm: spec.Gray}
+
+// TestHostileCorpus decodes every file of testdata/hostile (regenerated
+// with -update) and checks its error; none may allocate more than a few
+// MiB.
+func TestHostileCorpus(t *testing.T) {
+	cases := hostileCases()
+	if *update {
+		require.NoError(t, os.MkdirAll(hostileDir, 0o755))
+		for _, c := range cases {
+			require.NoError(t, os.WriteFile(filepath.Join(hostileDir, c.file), c.gen(t), 0o644))
+		}
+	}
+	files, err := os.ReadDir(hostileDir)
+	require.NoError(t, err)
+	require.Len(t, files, len(cases), "testdata/hostile has files without a case, or cases without a file (run with -update)")
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(hostileDir, c.file))
+			require.NoError(t, err, "run go test ./preprocess -run TestHostileCorpus -update")
+			n := allocated(func() {
+				var img image.Image
+				img, err = Decode(bytes.NewReader(data))
+				if c.tensor {
+					require.NoError(t, err)
+					_, err = Tensor(img, hostilePreset)
+				}
+			})
+			require.ErrorIs(t, err, c.want)
+			require.ErrorContains(t, err, c.substr)
+			require.Less(t, n, uint64(64<<20), "allocated %d bytes", n)
+		})
+	}
+}
 
 // bitWriter writes the entropy-coded bits of a JPEG scan, most significant
 // first, stuffing a zero after every 0xff byte.
@@ -300,10 +398,21 @@ func FuzzScanJPEG(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add([]byte{0xff, 0xd8})
 	f.Add([]byte{})
+	addCorpus(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkScan(t, data)
 		if len(data) < 1<<16 {
 			_, _ = Decode(bytes.NewReader(data))
 		}
 	})
+}
+
+// addCorpus adds the files of testdata/hostile to a fuzz target's seeds.
+func addCorpus(f *testing.F) {
+	files, _ := os.ReadDir(hostileDir)
+	for _, e := range files {
+		if b, err := os.ReadFile(filepath.Join(hostileDir, e.Name())); err == nil {
+			f.Add(b)
+		}
+	}
 }
