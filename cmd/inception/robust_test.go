@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -10,7 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -341,4 +345,57 @@ func TestFetchInterrupted(t *testing.T) {
 	require.Equal(t, 1, ee.ExitCode(), "exit status (killed by the signal?): %s", out.String())
 	require.Contains(t, out.String(), "interrupt signal received")
 	require.NoFileExists(t, lock)
+}
+
+// TestClassifyMemory: a directory of eight 2048x2048 PNGs (small files, 16
+// MiB each decoded) is classified holding one decoded image at a time,
+// not a chunk of eight (measured 2026-12-06: 72 MiB peak, 210 MiB before).
+func TestClassifyMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes eight large images")
+	}
+	dir := t.TempDir()
+	img := image.NewRGBA(image.Rect(0, 0, 2048, 2048))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i / 4096)
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	for i := range 8 {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d.png", i)), buf.Bytes(), 0o644))
+	}
+	weightsFile := "../../assets/inception-v1-d2l-fmnist28.onnx"
+	// Load once so that the model's own allocations are not measured.
+	_, err := run(t, "classify", "--model", "inception-v1-d2l", "--weights", weightsFile, filepath.Join(dir, "0.png"))
+	require.NoError(t, err)
+	defer debug.SetGCPercent(debug.SetGCPercent(25))
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak.Load() {
+				peak.Store(ms.HeapAlloc)
+			}
+		}
+	}()
+	out, err := run(t, "classify", "--model", "inception-v1-d2l", "--weights", weightsFile, dir)
+	close(stop)
+	<-sampled
+	require.NoError(t, err, out)
+	require.Equal(t, 8, strings.Count(out, ":\n   1. "))
+	grew := peak.Load() - min(peak.Load(), base.HeapAlloc)
+	t.Logf("peak live heap %d MiB above the start", grew>>20)
+	require.Less(t, grew, uint64(140<<20), "classify held several decoded images at once")
 }
