@@ -381,7 +381,7 @@ func (c *Cache) fromSources(f File, p string) (bool, error) {
 		if err := out.Commit(); err != nil {
 			return false, fmt.Errorf("weights: %w", err)
 		}
-		c.recordFirstUse(f, p, sum, "the copy in a read-only source")
+		c.recordFirstUse(f, p, sum, "trusting the copy found in a read-only source on first use")
 		return true, nil
 	}
 	return false, nil
