@@ -40,6 +40,8 @@ FUZZTIME ?= 60s
 STATEDICT_FUZZTIME ?= 30s
 # npy decoders (FuzzNPY, FuzzNPZ) and the metrics Moments decoder, 30s each.
 NPY_FUZZTIME ?= 30s
+# preprocess decoders (FuzzDecode, FuzzScanJPEG, FuzzExifOrientation), 30s each.
+PREPROCESS_FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzTorch$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
@@ -48,6 +50,9 @@ fuzz:
 	$(GO) test ./npy -run '^$$' -fuzz '^FuzzNPY$$' -fuzztime $(NPY_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./npy -run '^$$' -fuzz '^FuzzNPZ$$' -fuzztime $(NPY_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./metrics -run '^$$' -fuzz '^FuzzMomentsBinary$$' -fuzztime $(NPY_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./preprocess -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(PREPROCESS_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./preprocess -run '^$$' -fuzz '^FuzzScanJPEG$$' -fuzztime $(PREPROCESS_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./preprocess -run '^$$' -fuzz '^FuzzExifOrientation$$' -fuzztime $(PREPROCESS_FUZZTIME) -fuzzminimizetime 5s
 
 ## run: the main job (classify the bundled images with the shipped model, offline)
 run:

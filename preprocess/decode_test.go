@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/image/bmp"
 )
 
 // quadrants is a w×h image with four flat colours: red top-left, green
@@ -176,6 +177,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add([]byte("GIF89a"))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8L"))
+	buf.Reset()
+	_ = bmp.Encode(&buf, quadrants(5, 3))
+	f.Add(buf.Bytes())
+	f.Add(progressiveJPEG(24, 16, 3, 2, -1))
+	f.Add(progressiveJPEG(8192, 8192, 3, 0, 64))
+	addCorpus(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		img, err := Decode(bytes.NewReader(data))
 		if err == nil && img.Bounds().Empty() {

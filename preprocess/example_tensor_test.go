@@ -35,3 +35,13 @@ func ExampleTensor() {
 	// 342 299 bilinear [1 3 299 299]
 	// 0.205 0.205
 }
+
+// ExampleExtensions lists the image file extensions Decode reads, the
+// list the CLI and the data loaders pick files by.
+func ExampleExtensions() {
+	fmt.Println(preprocess.Extensions())
+	fmt.Println(preprocess.IsImage("cat.JPG"), preprocess.IsImage("cat.tiff"))
+	// Output:
+	// [.bmp .gif .jpeg .jpg .png .webp]
+	// true false
+}

@@ -35,8 +35,12 @@
 // are identical, the rest differ by one step where draw's 16-bit result and
 // PIL's 22-bit fixed point round a tie differently.
 //
-// Decode reads JPEG, PNG, GIF and WebP, applies the EXIF orientation of
-// JPEGs, and refuses images larger than MaxPixels before decoding them.
+// Decode reads JPEG, PNG, GIF, WebP and BMP (Extensions lists their file
+// name extensions), applies the EXIF orientation of JPEGs, and refuses
+// images over MaxPixels, or whose decoding would need more than
+// MaxDecodeBytes or (JPEG) more than MaxJPEGScans scans or
+// MaxJPEGScanBlocks block visits, before decoding
+// them. Open reads regular files only.
 package preprocess
 
 import (
@@ -98,7 +102,14 @@ func cropOrigin(n, crop int) int {
 
 // Tensor returns the [1, C, Crop, Crop] input tensor of img under p.
 func Tensor(img image.Image, p spec.Preprocess) (*tensor.Tensor, error) {
-	return Batch([]image.Image{img}, p)
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	t := tensor.New(1, p.Channels(), p.Crop, p.Crop)
+	if err := sample(t.Data, img, p); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // Batch returns the [N, C, Crop, Crop] input tensor of imgs under p, one

@@ -56,3 +56,35 @@ func ExampleCache_Fetch() {
 	// example-model.onnx requests: 1
 	// true
 }
+
+// ExampleCache_Verify hashes a cached file again, whatever its
+// verification record says, and removes it if it no longer matches.
+func ExampleCache_Verify() {
+	content := []byte("weights")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "w.bin", time.Time{}, bytes.NewReader(content))
+	}))
+	defer srv.Close()
+	sum := sha256.Sum256(content)
+	f := weights.File{Name: "w.bin", URL: srv.URL + "/w.bin", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content))}
+	dir, err := os.MkdirTemp("", "weights-verify")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	cache := &weights.Cache{Dir: dir}
+	p, err := cache.Fetch(context.Background(), f)
+	if err != nil {
+		panic(err)
+	}
+	r, _ := cache.Verify(f)
+	fmt.Println(r.Status)
+	if err := os.WriteFile(p, []byte("WEIGHTS"), 0o644); err != nil { // same size, other bytes
+		panic(err)
+	}
+	r, _ = cache.Verify(f)
+	fmt.Println(r.Status, errors.Is(r.Problem, weights.ErrChecksum))
+	// Output:
+	// ok
+	// removed true
+}

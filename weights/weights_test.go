@@ -287,8 +287,9 @@ func TestFetchReplacesMismatch(t *testing.T) {
 	requireOnly(t, c, f, true)
 }
 
-// TestSidecar: the verification is remembered for the file's size and
-// modification time, and redone when either changes.
+// TestSidecar: the verification is remembered for the file's identity
+// (size, modification and change times, inode) and redone when any
+// changes, including an edit in place whose modification time is restored.
 func TestSidecar(t *testing.T) {
 	s := newServer(t, serveContent)
 	c, _ := newCache(t, s)
@@ -299,15 +300,32 @@ func TestSidecar(t *testing.T) {
 	require.NoError(t, err)
 	side, err := os.ReadFile(p + ".sha256")
 	require.NoError(t, err)
-	require.Equal(t, sidecar(f.SHA256, st), string(side))
-
-	// Same size, new content, new mtime: detected.
-	bad := append([]byte{}, payload...)
-	bad[0] ^= 1
-	require.NoError(t, os.WriteFile(p, bad, 0o644))
-	require.NoError(t, os.Chtimes(p, time.Now(), st.ModTime().Add(time.Second)))
+	key, err := statKey(p)
+	require.NoError(t, err)
+	require.Equal(t, f.SHA256+" "+key+"\n", string(side))
 	_, ok := c.Cached(f)
-	require.False(t, ok)
+	require.True(t, ok)
+
+	// Same size, new content written in place, modification time restored:
+	// only the change time tells.
+	time.Sleep(20 * time.Millisecond) // a coarse clock must see a new ctime
+	fh, err := os.OpenFile(p, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = fh.WriteAt([]byte{payload[0] ^ 1}, 0)
+	require.NoError(t, err)
+	require.NoError(t, fh.Close())
+	require.NoError(t, os.Chtimes(p, st.ModTime(), st.ModTime()))
+	st2, err := os.Stat(p)
+	require.NoError(t, err)
+	require.Equal(t, st.ModTime(), st2.ModTime())
+	require.Equal(t, st.Size(), st2.Size())
+	_, ok = c.Cached(f)
+	require.False(t, ok, "a file edited in place with its mtime restored is returned as verified")
+
+	// Fetch replaces it with a verified download.
+	_, err = c.Fetch(context.Background(), f)
+	require.NoError(t, err)
+	requireOnly(t, c, f, true)
 }
 
 func TestDefaultDir(t *testing.T) {

@@ -1,7 +1,9 @@
 package zoo_test
 
 import (
+	"errors"
 	"fmt"
+	"math"
 
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
@@ -29,4 +31,37 @@ func ExampleModel_Predict() {
 	}
 	fmt.Println(len(top), len(top[0]))
 	// Output: 1 3
+}
+
+// ExampleModel_PredictSamples classifies samples one by one: a sample
+// with an infinite value gets an error, the others their top-k.
+func ExampleModel_PredictSamples() {
+	m, err := zoo.Load("inception-v1-d2l", zoo.WithInputSize(28, 28))
+	if err != nil {
+		panic(err)
+	}
+	good := tensor.New(m.Input()...) // a black 28x28 image
+	bad := tensor.New(m.Input()...)
+	bad.Data[0] = float32(math.Inf(1))
+	res, err := m.PredictSamples([]*tensor.Tensor{good, bad}, 3)
+	if err != nil {
+		panic(err)
+	}
+	for i, r := range res {
+		fmt.Println(i, len(r.Top), errors.Is(r.Err, zoo.ErrNonFinite))
+	}
+	// Output:
+	// 0 3 false
+	// 1 0 true
+}
+
+// ExampleModel_RequireTrained: a model without loaded weights is refused
+// by the rule classify, eval and serve apply.
+func ExampleModel_RequireTrained() {
+	m, err := zoo.Load("inception-v1-d2l")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(errors.Is(m.RequireTrained(), zoo.ErrSeeded))
+	// Output: true
 }

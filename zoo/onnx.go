@@ -41,7 +41,9 @@ func (m *Model) ExportONNX(w io.Writer, opts convert.ExportOptions) error {
 		MetaPreprocess: string(pre),
 		MetaClasses:    strconv.Itoa(m.Classes()),
 		MetaOutput:     string(m.Spec.Output),
-		MetaWeights:    m.weightsOrigin(),
+	}
+	if o := m.weightsOrigin(); o != "" {
+		meta[MetaWeights] = o
 	}
 	if m.Spec.Labels != "" {
 		meta[MetaLabels] = m.Spec.Labels
@@ -56,13 +58,16 @@ func (m *Model) ExportONNX(w io.Writer, opts convert.ExportOptions) error {
 	return nil
 }
 
-// weightsOrigin is the MetaWeights value of m.
+// weightsOrigin is the MetaWeights value of m; "" when unknown (a model
+// made by New from parameters, e.g. by the trainer).
 func (m *Model) weightsOrigin() string {
 	switch {
 	case m.seeded:
 		return "seeded"
 	case m.tag != nil:
 		return "pretrained:" + m.Spec.Ref(m.tag)
+	case m.source != "":
+		return "file:" + filepath.Base(m.source)
 	}
-	return "file:" + filepath.Base(m.source)
+	return ""
 }

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
+	"github.com/inceptionzoo/inception/internal/regular"
 	"github.com/inceptionzoo/inception/labels"
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
@@ -79,9 +79,10 @@ func detectFormat(head []byte) (spec.Format, error) {
 	return "", nil // unknown: the ONNX decoder gives the precise error
 }
 
-// openWeights reads the weight file at path.
+// openWeights reads the weight file at path, which must be a regular file
+// (a FIFO or a device would block or never end).
 func openWeights(path string) (*weightsFile, error) {
-	fh, err := os.Open(path)
+	fh, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}

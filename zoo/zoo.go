@@ -188,18 +188,50 @@ type Prediction struct {
 }
 
 // Predict runs the model and returns the k most probable classes of each
-// sample, most probable first. Logits are turned into probabilities with a
-// softmax.
+// sample, most probable first, with their labels (Labels). Logits are
+// turned into probabilities with a softmax. A NaN or infinity in x, or in an output row, is an error
+// wrapping ErrNonFinite that names the sample (no top-k is computed from
+// it); PredictSamples reports such samples one by one instead.
 func (m *Model) Predict(x *tensor.Tensor, k int) ([][]Prediction, error) {
+	if at := firstNonFinite(x.Data); at >= 0 {
+		return nil, fmt.Errorf("zoo: %s: %w: input value %d (sample %d) is %v", m.Spec.Name, ErrNonFinite, at, sampleOf(x, at), x.Data[at])
+	}
 	y, err := m.Forward(x)
 	if err != nil {
 		return nil, err
 	}
-	return TopK(y, k, m.Spec.Output == spec.Logits), nil
+	if at := firstNonFinite(y.Data); at >= 0 {
+		return nil, fmt.Errorf("zoo: %s: %w: output %d of sample %d is %v", m.Spec.Name, ErrNonFinite, at%y.Shape[1], at/y.Shape[1], y.Data[at])
+	}
+	top := TopK(y, k, m.Spec.Output == spec.Logits)
+	names := m.Labels()
+	for _, row := range top {
+		label(row, names)
+	}
+	return top, nil
+}
+
+// label sets the Label of each prediction whose class has a name.
+func label(top []Prediction, names []string) {
+	for r := range top {
+		if top[r].Index < len(names) {
+			top[r].Label = names[top[r].Index]
+		}
+	}
+}
+
+// sampleOf returns the batch index of flat element i of x.
+func sampleOf(x *tensor.Tensor, i int) int {
+	if len(x.Shape) == 0 || x.Shape[0] == 0 {
+		return 0
+	}
+	return i / (len(x.Data) / x.Shape[0])
 }
 
 // TopK returns the k largest entries of each row of y ([N, classes]);
 // with softmax set, rows are converted from logits to probabilities first.
+// Rows must be finite (Predict and PredictSamples check): a row with an
+// infinity or a NaN has no meaningful order.
 func TopK(y *tensor.Tensor, k int, softmax bool) [][]Prediction {
 	n, classes := y.Shape[0], y.Shape[1]
 	k = min(max(k, 0), classes)

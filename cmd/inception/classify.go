@@ -3,17 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/inceptionzoo/inception/preprocess"
+	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
 )
 
@@ -22,16 +21,16 @@ import (
 // Fashion-MNIST model instead (see classifyShipped).
 const defaultClassifyModel = "inception-v1"
 
-// classifyChunk is how many images classify decodes and runs at once.
+// classifyChunk is how many preprocessed images classify collects before
+// running them through the network (zoo.Model.PredictSamples batches
+// them); images are decoded and preprocessed one at a time, so only one
+// decoded image is in memory at once.
 const classifyChunk = 8
 
-// imageExts are the extensions classify picks from a directory or a glob.
-var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true}
-
 type classifyFlags struct {
-	model, weights, file, cache string
-	pretrained, asJSON          bool
-	top                         int
+	model, weights, file, cache     string
+	pretrained, asJSON, allowSeeded bool
+	top                             int
 }
 
 // classifyCmd is `inception classify [--model NAME] [--weights FILE |
@@ -58,11 +57,16 @@ with their labels and probabilities.
 Weights: --weights FILE (ONNX, PyTorch checkpoint or safetensors), or
 --pretrained to download the tag's published file into the cache (see
 'inception fetch'); without either, a copy already in the cache is used, and
-classify refuses to run on seeded weights.
+classify refuses to run on seeded weights: a registry name without weights,
+or a file recording that it holds the seeded initialisation (an 'inception
+export' of an untrained model), is an error unless --allow-seeded is given.
 
-Arguments are image files (JPEG, PNG, GIF, WebP), directories (their image
-files, not recursive) or glob patterns (quote them); several images run as a
-batch with a progress bar on stderr.`,
+Arguments are image files (JPEG, PNG, GIF, WebP, BMP), directories (their
+image files, not recursive) or glob patterns (quote them); several images run
+as a batch with a progress bar on stderr. An image that cannot be read,
+preprocessed or classified (a NaN or infinite output) is reported in its
+place and the others are still classified; the command then exits with
+status 1 and the number of failures.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return e.classifyShipped(cmd, f)
@@ -78,6 +82,7 @@ batch with a progress bar on stderr.`,
 	fl.StringVar(&f.cache, "cache", "", "weight cache directory (default: "+defaultCacheHelp()+")")
 	fl.IntVar(&f.top, "top", 5, "classes to print per image")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON")
+	fl.BoolVar(&f.allowSeeded, "allow-seeded", false, "run even on seeded (untrained) weights, whose answers are meaningless")
 	return cmd
 }
 
@@ -102,14 +107,14 @@ func (e env) classify(cmd *cobra.Command, f classifyFlags, args []string) error 
 	if err != nil {
 		return err
 	}
-	m, err := e.loadForImages(cmd, "classify", f.model, f.weights, f.file, f.cache, f.pretrained)
+	m, err := e.loadForImages(cmd, "classify", f.model, f.weights, f.file, f.cache, f.pretrained, f.allowSeeded)
 	if err != nil {
 		return err
 	}
 	if f.top > m.Classes() {
 		return usageErrorf("classify: --top %d: want 1 to %d", f.top, m.Classes())
 	}
-	source := m.Source()
+	source := weightsLabel(m)
 	stderr := cmd.ErrOrStderr()
 
 	w := cmd.OutOrStdout()
@@ -119,31 +124,42 @@ func (e env) classify(cmd *cobra.Command, f classifyFlags, args []string) error 
 	}
 	results := make([]classifyResult, 0, len(paths))
 	failed := 0
+	fail := func(i int, err error) {
+		results[i].Error = err.Error()
+		failed++
+	}
 	for start := 0; start < len(paths); start += classifyChunk {
 		chunk := paths[start:min(start+classifyChunk, len(paths))]
-		var imgs []image.Image
-		var ok []int // indices into results of the decoded images
+		var samples []*tensor.Tensor
+		var ok []int // indices into results of the preprocessed images
 		for _, p := range chunk {
 			results = append(results, classifyResult{File: p})
-			img, err := preprocess.Open(p)
+			x, err := imageSample(m, p)
 			if err != nil {
 				if !batch {
 					return fmt.Errorf("classify: %w", err)
 				}
-				results[len(results)-1].Error = err.Error()
-				failed++
+				fail(len(results)-1, err)
 				continue
 			}
-			imgs = append(imgs, img)
+			samples = append(samples, x)
 			ok = append(ok, len(results)-1)
 		}
-		if len(imgs) > 0 {
-			preds, err := m.PredictImages(imgs, f.top)
+		if len(samples) > 0 {
+			res, err := m.PredictSamples(samples, f.top)
 			if err != nil {
 				return fmt.Errorf("classify: %w", err)
 			}
 			for i, r := range ok {
-				for _, p := range preds[i] {
+				if res[i].Err != nil {
+					err := fmt.Errorf("%s: %w", results[r].File, res[i].Err)
+					if !batch {
+						return fmt.Errorf("classify: %w", err)
+					}
+					fail(r, err)
+					continue
+				}
+				for _, p := range res[i].Top {
 					results[r].Top = append(results[r].Top, jsonPrediction{p.Index, p.Label, p.Score})
 				}
 			}
@@ -170,19 +186,39 @@ func (e env) classify(cmd *cobra.Command, f classifyFlags, args []string) error 
 		}
 	}
 	if failed > 0 {
-		for _, r := range results {
-			if r.Error != "" && !f.asJSON {
-				fmt.Fprintln(stderr, r.Error)
-			}
-		}
-		return fmt.Errorf("classify: %d of %d images could not be read", failed, len(paths))
+		return fmt.Errorf("classify: %d of %d images could not be classified (see their errors above)", failed, len(paths))
 	}
 	return nil
 }
 
+// imageSample decodes the image file at p, preprocesses it for m and drops
+// the decoded image, returning the small input tensor.
+func imageSample(m *zoo.Model, p string) (*tensor.Tensor, error) {
+	img, err := preprocess.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	x, err := m.ImageTensor(img)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return x, nil
+}
+
+// weightsLabel says where m's weights came from, for the output header.
+func weightsLabel(m *zoo.Model) string {
+	switch {
+	case m.Source() == "":
+		return "seeded (not trained: the answers are meaningless)"
+	case m.Seeded():
+		return m.Source() + " (seeded, not trained: the answers are meaningless)"
+	}
+	return m.Source()
+}
+
 func printResult(w io.Writer, r classifyResult) {
 	if r.Error != "" {
-		fmt.Fprintf(w, "%s: error (see below)\n", r.File)
+		fmt.Fprintf(w, "%s: error: %s\n", r.File, r.Error)
 		return
 	}
 	fmt.Fprintf(w, "%s:\n", r.File)
@@ -197,10 +233,11 @@ func printResult(w io.Writer, r classifyResult) {
 
 // loadForImages loads the model a command runs on real images: with
 // weights from --weights FILE, or the tag's file (--pretrained downloads it;
-// otherwise a verified copy must already be in the cache). It never
-// returns seeded weights: a registry name alone is an error saying how to
-// get weights.
-func (e env) loadForImages(cmd *cobra.Command, verb, ref, file, tag, cache string, pretrained bool) (*zoo.Model, error) {
+// otherwise a verified copy must already be in the cache). Seeded weights
+// are refused (zoo.Model.RequireTrained: a registry name without weights,
+// or a file recording seeded weights) unless allowSeeded, in which case a
+// name without weights in the cache loads seeded weights.
+func (e env) loadForImages(cmd *cobra.Command, verb, ref, file, tag, cache string, pretrained, allowSeeded bool) (*zoo.Model, error) {
 	if file != "" && pretrained {
 		return nil, usageErrorf("%s: --weights and --pretrained exclude each other", verb)
 	}
@@ -219,15 +256,22 @@ func (e env) loadForImages(cmd *cobra.Command, verb, ref, file, tag, cache strin
 		opts = append(opts, zoo.Pretrained(e.pretrainedOpts(cache, tag, cmd.ErrOrStderr())...))
 	default:
 		if len(entry.Tags) == 0 {
-			return nil, fmt.Errorf("%s: %s has no published weights: pass --weights FILE (ONNX, PyTorch checkpoint or safetensors)", verb, entry.Name)
+			if allowSeeded {
+				break
+			}
+			return nil, fmt.Errorf("%s: %s has no published weights: pass --weights FILE (ONNX, PyTorch checkpoint or safetensors), or --allow-seeded to run on seeded weights", verb, entry.Name)
 		}
 		if t == nil {
 			if t, err = entry.Tag(tag); err != nil {
 				return nil, err
 			}
 		}
-		p, ok := zoo.CachedWeights(entry, t, e.pretrainedOpts(cache, "", nil)...)
+		p, ok := zoo.CachedWeights(entry, t, e.pretrainedOpts(cache, "", cmd.ErrOrStderr())...)
 		if !ok {
+			if allowSeeded {
+				ref = entry.Name // the seeded architecture, not the tag's file
+				break
+			}
 			size := "size not published"
 			if t.File.Size > 0 {
 				size = fmt.Sprintf("%.1f MiB", float64(t.File.Size)/(1<<20))
@@ -237,7 +281,17 @@ func (e env) loadForImages(cmd *cobra.Command, verb, ref, file, tag, cache strin
 		// The file is in the cache: Pretrained loads it without a download.
 		opts = append(opts, zoo.Pretrained(e.pretrainedOpts(cache, tag, nil)...))
 	}
-	return zoo.LoadContext(cmd.Context(), ref, opts...)
+	m, err := zoo.LoadContext(cmd.Context(), ref, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.RequireTrained(); err != nil {
+		if !allowSeeded {
+			return nil, fmt.Errorf("%s: %w; pass --allow-seeded to run anyway", verb, err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %v (running anyway: --allow-seeded)\n", verb, err)
+	}
+	return m, nil
 }
 
 // expandImages turns the arguments into image paths: files as given,
@@ -291,16 +345,9 @@ func expandImages(args []string) (paths []string, batch bool, err error) {
 	return paths, batch || len(paths) > 1, nil
 }
 
-func isImage(name string) bool { return imageExts[strings.ToLower(filepath.Ext(name))] }
+func isImage(name string) bool { return preprocess.IsImage(name) }
 
-func extList() string {
-	var s []string
-	for e := range imageExts {
-		s = append(s, e)
-	}
-	sort.Strings(s)
-	return strings.Join(s, " ")
-}
+func extList() string { return strings.Join(preprocess.Extensions(), " ") }
 
 // countBar is a one-line progress bar of images done; a nil *countBar
 // draws nothing.

@@ -67,6 +67,12 @@ func (e env) classifyShipped(cmd *cobra.Command, f classifyFlags) error {
 	if err != nil {
 		return fmt.Errorf("classify: %w", err)
 	}
+	if err := m.RequireTrained(); err != nil {
+		if !f.allowSeeded {
+			return fmt.Errorf("classify: %w; pass --allow-seeded to run anyway", err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "classify: warning: %v (running anyway: --allow-seeded)\n", err)
+	}
 	names := m.Labels()
 	if names == nil {
 		return fmt.Errorf("classify: %s has %d classes without Fashion-MNIST labels", m.Name(), m.Classes())
@@ -122,7 +128,7 @@ func (e env) classifyShipped(cmd *cobra.Command, f classifyFlags) error {
 		}
 		results[i] = r
 	}
-	weights := m.Source()
+	weights := weightsLabel(m)
 	if f.weights == "" {
 		weights = assets.D2LModel + " (shipped in the binary)"
 	}

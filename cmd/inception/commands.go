@@ -77,7 +77,8 @@ type tagInfo struct {
 	File           string          `json:"file"`
 	URL            string          `json:"url"`
 	Size           int64           `json:"size,omitempty"`
-	Digest         string          `json:"sha256"`
+	Digest         string          `json:"sha256,omitempty"`   // the SHA-256, or its prefix and "…"
+	Unpinned       string          `json:"unpinned,omitempty"` // why no digest is pinned
 	License        string          `json:"license"`
 	Source         string          `json:"source"`
 	Notes          string          `json:"notes,omitempty"`
@@ -88,12 +89,25 @@ func tagInfos(e registry.Entry) []tagInfo {
 	for i := range e.Tags {
 		t := &e.Tags[i]
 		c, l := e.ClassesOf(t)
-		out = append(out, tagInfo{Ref: e.Ref(t), Default: i == 0, Description: t.Description, Format: t.Format,
+		info := tagInfo{Ref: e.Ref(t), Default: i == 0, Description: t.Description, Format: t.Format,
 			Input: e.InputOf(t), Classes: c, Labels: l, Preprocess: t.Preprocess, TransformInput: t.TransformInput,
-			File: t.File.Name, URL: t.File.URL, Size: t.File.Size, Digest: t.File.Digest(),
-			License: t.License, Source: t.Source, Notes: t.Notes})
+			File: t.File.Name, URL: t.File.URL, Size: t.File.Size, Unpinned: t.File.Unpinned,
+			License: t.License, Source: t.Source, Notes: t.Notes}
+		if t.File.Pinned() {
+			info.Digest = t.File.Digest()
+		}
+		out = append(out, info)
 	}
 	return out
+}
+
+// digestText says how a tag's file is verified: "sha256 <digest>" or
+// "not pinned (<reason>)".
+func (t tagInfo) digestText() string {
+	if t.Unpinned != "" {
+		return "not pinned (" + t.Unpinned + ")"
+	}
+	return "sha256 " + t.Digest
 }
 
 func loadOpts(seed uint64, aux, transform bool) []zoo.Option {
@@ -183,7 +197,7 @@ func infoCmd() *cobra.Command {
 				if t.TransformInput {
 					fmt.Fprint(w, ", transform_input")
 				}
-				fmt.Fprintf(w, "\n      %s  sha256 %s\n      licence: %s\n", t.URL, t.Digest, t.License)
+				fmt.Fprintf(w, "\n      %s  %s\n      licence: %s\n", t.URL, t.digestText(), t.License)
 			}
 			return nil
 		},

@@ -27,6 +27,7 @@ func evalCmd() *cobra.Command {
 	var model, weights, dataArg string
 	var batch, limit int
 	var minAcc float64
+	var allowSeeded bool
 	cmd := &cobra.Command{
 		Use:   "eval --model FILE.onnx|NAME [--weights FILE.onnx] --data fashion-mnist|DIR [--min-accuracy A]",
 		Short: "Top-1 accuracy on the Fashion-MNIST test set or an image folder",
@@ -48,6 +49,9 @@ make eval-d2l.`,
 			if strings.HasSuffix(model, ".onnx") {
 				m, err := onnx.Load(model, onnx.LoadOptions{})
 				if err != nil {
+					return err
+				}
+				if err := allowSeededOr(cmd, allowSeeded, zoo.RequireTrainedMetadata(model, m.Graph().Metadata)); err != nil {
 					return err
 				}
 				gi := m.Graph().Inputs
@@ -75,6 +79,9 @@ make eval-d2l.`,
 				}
 				m, err := zoo.Load(model, opts...)
 				if err != nil {
+					return err
+				}
+				if err := allowSeededOr(cmd, allowSeeded, m.RequireTrained()); err != nil {
 					return err
 				}
 				spec = &m.Spec
@@ -124,5 +131,19 @@ make eval-d2l.`,
 	cmd.Flags().IntVar(&batch, "batch", 250, "evaluation batch size")
 	cmd.Flags().IntVar(&limit, "limit", 0, "evaluate only the first N images (0: all)")
 	cmd.Flags().Float64Var(&minAcc, "min-accuracy", 0, "fail (exit non-zero) if the top-1 accuracy is below this (0 to 1)")
+	cmd.Flags().BoolVar(&allowSeeded, "allow-seeded", false, "evaluate even seeded (untrained) weights")
 	return cmd
+}
+
+// allowSeededOr returns seeded, the error of zoo's seeded-weights rule, as
+// a refusal of the eval command, unless allow: then it warns on stderr.
+func allowSeededOr(cmd *cobra.Command, allow bool, seeded error) error {
+	if seeded == nil {
+		return nil
+	}
+	if !allow {
+		return fmt.Errorf("eval: %w; pass --allow-seeded to evaluate anyway", seeded)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "eval: warning: %v (evaluating anyway: --allow-seeded)\n", seeded)
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/inceptionzoo/inception/internal/atomicfile"
+	"github.com/inceptionzoo/inception/internal/regular"
 	"github.com/inceptionzoo/inception/onnx"
 )
 
@@ -90,9 +93,9 @@ func modelInputs(m *onnx.Model, files []string) (map[string]*onnx.Tensor, error)
 			return nil, fmt.Errorf("the model has %d inputs %v, got %d --input files", len(names), names, len(files))
 		}
 		for k, p := range files {
-			fh, err := os.Open(p)
+			fh, err := regular.Open(p) // a FIFO would block forever
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("--input %w", err)
 			}
 			t, err := onnx.DecodeTensor(fh, onnx.DefaultLimits)
 			fh.Close()
@@ -197,13 +200,7 @@ func writeOutput(dir string, k int, o *onnx.Tensor) error {
 			data[i] = float32(v)
 		}
 	}
-	fh, err := os.Create(filepath.Join(dir, fmt.Sprintf("output_%d.pb", k)))
-	if err != nil {
-		return err
-	}
-	if err := onnx.EncodeTensor(fh, o.Name, o.Dims, data); err != nil {
-		fh.Close()
-		return err
-	}
-	return fh.Close()
+	return atomicfile.WriteFile(filepath.Join(dir, fmt.Sprintf("output_%d.pb", k)), 0o644, func(w io.Writer) error {
+		return onnx.EncodeTensor(w, o.Name, o.Dims, data)
+	})
 }

@@ -2,23 +2,26 @@ package data
 
 import (
 	"fmt"
-	"image"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/inceptionzoo/inception/preprocess"
 	"github.com/inceptionzoo/inception/spec"
 )
 
-// imageExts are the file extensions ImageFolder reads.
-var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true, ".webp": true}
-
-// ImageFolder loads dir/CLASS/*.{png,jpg,…}: the sub-folders, sorted by
-// name, are the classes; every image is decoded and preprocessed with
-// pre (package preprocess: resize, crop, channels, normalisation).
+// ImageFolder loads dir/CLASS/*: the sub-folders, sorted by name, are the
+// classes, and their regular files with an image extension
+// (preprocess.Extensions: JPEG, PNG, GIF, WebP, BMP), sorted by name, are
+// the samples. Each image is decoded, preprocessed with pre (package
+// preprocess: resize, crop, channels, normalisation) and dropped before
+// the next is read, so memory holds one decoded image and the
+// preprocessed tensors. An image that cannot be read or preprocessed is an
+// error naming it (wrapping ErrFormat).
 func ImageFolder(dir string, pre spec.Preprocess) (*Set, error) {
+	if err := pre.Validate(); err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
@@ -41,31 +44,25 @@ func ImageFolder(dir string, pre spec.Preprocess) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("data: %w", err)
 		}
-		var imgs []image.Image
 		for _, f := range files {
-			if f.IsDir() || !imageExts[strings.ToLower(filepath.Ext(f.Name()))] {
-				continue
+			if !f.Type().IsRegular() || !preprocess.IsImage(f.Name()) {
+				continue // directories, FIFOs, devices, other files
 			}
-			img, err := preprocess.Open(filepath.Join(dir, c, f.Name()))
+			rel := filepath.Join(c, f.Name())
+			img, err := preprocess.Open(filepath.Join(dir, rel))
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %w", ErrFormat, filepath.Join(c, f.Name()), err)
+				return nil, fmt.Errorf("%w: %s: %w", ErrFormat, rel, err)
 			}
-			imgs = append(imgs, img)
-		}
-		if len(imgs) == 0 {
-			continue
-		}
-		t, err := preprocess.Batch(imgs, pre)
-		if err != nil {
-			return nil, fmt.Errorf("data: class %s: %w", c, err)
-		}
-		x = append(x, t.Data...)
-		for range imgs {
+			t, err := preprocess.Tensor(img, pre)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrFormat, rel, err)
+			}
+			x = append(x, t.Data...)
 			labels = append(labels, ci)
 		}
 	}
 	if len(labels) == 0 {
-		return nil, fmt.Errorf("%w: %s: no images", ErrNotFound, dir)
+		return nil, fmt.Errorf("%w: %s: no images (%v)", ErrNotFound, dir, preprocess.Extensions())
 	}
 	return NewFloats(shape, x, labels, classes)
 }
