@@ -9,6 +9,12 @@ import (
 
 const paper = "Szegedy et al. 2015, Rethinking the Inception Architecture for Computer Vision, arXiv:1512.00567"
 
+// hfUnpinned is why the timm tags without a pinned digest have none: the
+// download is checked against the digest Hugging Face declares for the
+// file (X-Linked-Etag, its Git LFS SHA-256) and that digest is recorded on
+// first use.
+const hfUnpinned = "the Hugging Face LFS digest of this file was not reachable when the entry was written"
+
 // Specs returns the registry entries of this family.
 func Specs() []spec.Model {
 	return []spec.Model{
@@ -50,6 +56,34 @@ func Specs() []spec.Model {
 					License:        "BSD-3-Clause (torchvision code); the weights carry no licence of their own (torchvision README, \"Pre-trained Model License\")",
 					Source:         "torchvision 0.14 models/inception.py, Inception_V3_Weights.IMAGENET1K_V1",
 					Notes:          "torch.save state dict with AuxLogits (dropped unless WithAux) and num_batches_tracked; torchvision publishes only the SHA-256 prefix in the file name; third parties report 108,949,747 bytes and SHA-256 0cc3c7bd75056d25e46cba549dc184522069b81e9787eff6df84f397bd52a5ef (not pinned here: not the publisher's)",
+				},
+				{
+					Name:        "tf_in1k",
+					Description: "timm inception_v3.tf_in1k: the TensorFlow-slim weights, 1000 classes",
+					File: weights.File{
+						Name:     "timm-inception_v3.tf_in1k.safetensors",
+						URL:      "https://huggingface.co/timm/inception_v3.tf_in1k/resolve/main/model.safetensors",
+						Unpinned: hfUnpinned,
+					},
+					Format:     spec.Safetensors,
+					Preprocess: spec.Pipeline(341, 299, "bicubic", spec.Inception),
+					License:    "Apache-2.0 (timm model card; TF-slim originals Apache-2.0)",
+					Source:     "Hugging Face timm/inception_v3.tf_in1k (model.safetensors), timm models/inception_v3.py",
+					Notes:      "torchvision's key layout without AuxLogits; timm's preprocessing: resize floor(299/0.875) = 341, bicubic, mean = std = 0.5, no transform_input; about 95.5 MB",
+				},
+				{
+					Name:        "gluon_in1k",
+					Description: "timm inception_v3.gluon_in1k: trained in MXNet Gluon, 1000 classes",
+					File: weights.File{
+						Name:     "timm-inception_v3.gluon_in1k.safetensors",
+						URL:      "https://huggingface.co/timm/inception_v3.gluon_in1k/resolve/main/model.safetensors",
+						Unpinned: hfUnpinned,
+					},
+					Format:     spec.Safetensors,
+					Preprocess: spec.Pipeline(341, 299, "bicubic", spec.ImageNet),
+					License:    "Apache-2.0 (timm model card)",
+					Source:     "Hugging Face timm/inception_v3.gluon_in1k (model.safetensors), timm models/inception_v3.py",
+					Notes:      "torchvision's key layout without AuxLogits; ImageNet mean/std, bicubic, resize 341; about 95.5 MB",
 				},
 			},
 			Build: InceptionV3,
