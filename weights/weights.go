@@ -56,6 +56,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -63,6 +64,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/inceptionzoo/inception/internal/atomicfile"
@@ -323,10 +325,54 @@ func hashFile(p string) (string, error) {
 // unavailable wraps err in ErrUnavailable with instructions for a manual
 // download.
 func (c *Cache) unavailable(f File, p string, err error) error {
-	return fmt.Errorf("%w: %s: %w\n"+
-		"download it by other means and place it at\n  %s\n"+
-		"URL:    %s\nsha256: %s\nsize:   %s",
-		ErrUnavailable, f.Name, err, p, f.URL, f.Digest(), sizeText(f.Size))
+	return &UnavailableError{File: f, Path: p, Err: err}
+}
+
+// UnavailableError is a file that could not be downloaded. It wraps
+// ErrUnavailable and the cause. Error gives one line that says what to do;
+// Details adds the URL, digest and size on separate lines.
+type UnavailableError struct {
+	File File   // the file
+	Path string // where to place a copy obtained by other means
+	Err  error  // why the download failed
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("%v: %s (%s); download %s by other means and place it at %s",
+		ErrUnavailable, e.File.Name, cause(e.Err), e.File.URL, e.Path)
+}
+
+// Details is the full account: the cause as the network stack gave it,
+// where to place the file, its URL, digest and size.
+func (e *UnavailableError) Details() string {
+	return fmt.Sprintf("%v: %s: %v\ndownload it by other means and place it at\n  %s\nURL:    %s\nsha256: %s\nsize:   %s",
+		ErrUnavailable, e.File.Name, e.Err, e.Path, e.File.URL, e.File.Digest(), sizeText(e.File.Size))
+}
+
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
+
+// cause says in a few words why a download failed: no network (a name that
+// does not resolve, a refused or unreachable connection), a timeout, a
+// cancellation, or the error itself.
+func cause(err error) string {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns):
+		return "no network: cannot resolve " + dns.Name
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return "no network: host unreachable"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }
 
 func sizeText(n int64) string {

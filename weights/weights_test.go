@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -243,10 +244,17 @@ func TestFetchOffline(t *testing.T) {
 	f := entry(url)
 	_, err := c.Fetch(context.Background(), f)
 	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorIs(t, err, syscall.ECONNREFUSED, "the cause is kept")
 	msg := err.Error()
 	t.Log(msg)
-	for _, want := range []string{"place it at", c.Path(f), f.URL, f.SHA256, itoa(len(payload))} {
+	require.NotContains(t, msg, "\n", "one line")
+	for _, want := range []string{"connection refused", "place it at", c.Path(f), f.URL} {
 		require.Contains(t, msg, want)
+	}
+	var ue *UnavailableError
+	require.True(t, errors.As(err, &ue))
+	for _, want := range []string{"place it at", c.Path(f), f.URL, f.SHA256, itoa(len(payload))} {
+		require.Contains(t, ue.Details(), want)
 	}
 }
 

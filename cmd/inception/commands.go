@@ -129,6 +129,9 @@ func infoCmd() *cobra.Command {
 		Short: "Show a model's blocks: output shape, parameters and MACs",
 		Args:  exactOne("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if depth < 0 {
+				return usageErrorf("info: --depth %d: want 0 or more", depth)
+			}
 			m, err := zoo.Load(args[0], loadOpts(zoo.DefaultSeed, aux, false)...)
 			if err != nil {
 				return err

@@ -18,22 +18,51 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/inceptionzoo/inception/weights"
 )
 
 func main() {
 	// Ctrl-C or SIGTERM cancels the command's context (cmd.Context()),
 	// which downloads and loads honour; a second signal kills as usual.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRoot().ExecuteContext(ctx)
+	root := newRoot()
+	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "inception:", err)
+		verbose, _ := root.PersistentFlags().GetBool("verbose")
+		fmt.Fprintln(os.Stderr, "inception:", errorText(err, verbose))
 		os.Exit(exitCode(err))
 	}
 }
+
+// errorText is the one-line message of err, or with verbose the details
+// some errors carry (a failed download's URL, digest, size and cause).
+func errorText(err error, verbose bool) string {
+	msg := cliNames.Replace(err.Error())
+	var ue *weights.UnavailableError
+	if verbose && errors.As(err, &ue) {
+		return msg + "\n" + ue.Details()
+	}
+	return msg
+}
+
+// cliNames turns the library's option names in error messages into the
+// flags that set them on the command line.
+var cliNames = strings.NewReplacer(
+	"zoo.WithWeights(path)", "--weights FILE",
+	"zoo.WithWeights", "--weights",
+	"zoo.WithTransformInput", "--transform-input",
+	"zoo.WithAux", "--aux",
+	"zoo.WithClasses", "--classes",
+	"zoo.WithInputSize", "--size",
+	"zoo.PretrainedFile", "--file",
+	"zoo.Pretrained", "--pretrained",
+)
 
 // exitCode is 2 for usage errors (unknown flags, missing or contradictory
 // arguments), 1 for everything else.
@@ -64,6 +93,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().BoolP("verbose", "v", false, "print the details of an error (a failed download's URL, digest, size and cause)")
 	root.AddCommand(listCmd(), infoCmd(), runCmd())
 	for _, c := range commands {
 		root.AddCommand(c())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -105,4 +106,11 @@ func TestBadArguments(t *testing.T) {
 			t.Errorf("inception %v: error spans several lines: %q", tt.args, err)
 		}
 	}
+}
+
+func TestErrorText(t *testing.T) {
+	err := fmt.Errorf("zoo: x: weights y: transform_input differs (zoo.WithTransformInput toggles it); or zoo.WithWeights(path)")
+	require.Equal(t, "zoo: x: weights y: transform_input differs (--transform-input toggles it); or --weights FILE", errorText(err, false))
+	require.Equal(t, 2, exitCode(usageErrorf("bad")))
+	require.Equal(t, 1, exitCode(err))
 }
