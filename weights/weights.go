@@ -364,6 +364,12 @@ func cause(err error) string {
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
 		return "no network: host unreachable"
 	case errors.Is(err, context.Canceled):
+		// The context's cause (e.g. "interrupt signal received") ends the
+		// message when the caller gave one.
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 && msg[i+2:] != context.Canceled.Error() {
+			return "cancelled: " + msg[i+2:]
+		}
 		return "cancelled"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed out"
