@@ -38,18 +38,21 @@ var datatypes = map[string]datatype{
 	"FP64":   {"FP64", 8, 1, 0, func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) }},
 }
 
-// lookupDatatype returns the datatype called name, or an ErrBadRequest
-// naming the types the server converts.
+// lookupDatatype returns the datatype called name, or an error naming
+// the types the server converts.
 func lookupDatatype(name string) (datatype, error) {
 	if d, ok := datatypes[name]; ok {
 		return d, nil
 	}
 	switch name {
 	case "BOOL", "BYTES":
-		return datatype{}, fmt.Errorf("%w: datatype %s is not numeric; send FP32 (or another numeric type: FP16, BF16, FP64, INT8-64, UINT8-64)", ErrBadRequest, name)
+		return datatype{}, fmt.Errorf("datatype %s is not numeric; send FP32 (or another numeric type: FP16, BF16, FP64, INT8-64, UINT8-64)", name)
 	}
-	return datatype{}, fmt.Errorf("%w: unknown datatype %q; send FP32 (or FP16, BF16, FP64, INT8-64, UINT8-64)", ErrBadRequest, name)
+	return datatype{}, fmt.Errorf("unknown datatype %q; send FP32 (or FP16, BF16, FP64, INT8-64, UINT8-64)", name)
 }
+
+// convert, fromRaw and parseJSONData return errors without a sentinel;
+// callers wrap them with ErrBadRequest and the tensor's name.
 
 // convert turns element i's value v into the FP32 the model takes,
 // refusing integers out of the datatype's range or with a fraction, and
@@ -58,13 +61,13 @@ func lookupDatatype(name string) (datatype, error) {
 func (d datatype) convert(v float64, i int) (float32, error) {
 	if d.integer() {
 		if v != math.Trunc(v) || v < d.lo || v > d.hi {
-			return 0, fmt.Errorf("%w: element %d (%s) is not a %s value", ErrBadRequest, i, strconv.FormatFloat(v, 'g', -1, 64), d.name)
+			return 0, fmt.Errorf("element %d (%s) is not a %s value", i, strconv.FormatFloat(v, 'g', -1, 64), d.name)
 		}
 		return float32(v), nil
 	}
 	f := float32(v)
 	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-		return 0, fmt.Errorf("%w: element %d is %s; inputs must be finite FP32 values", ErrBadRequest, i, strconv.FormatFloat(v, 'g', -1, 64))
+		return 0, fmt.Errorf("element %d is %s; inputs must be finite FP32 values", i, strconv.FormatFloat(v, 'g', -1, 64))
 	}
 	return f, nil
 }
@@ -73,13 +76,13 @@ func (d datatype) convert(v float64, i int) (float32, error) {
 // must hold exactly len(dst)*d.size bytes.
 func (d datatype) fromRaw(dst []float32, b []byte) error {
 	if want := len(dst) * d.size; len(b) != want {
-		return fmt.Errorf("%w: %d bytes of %s data, the shape needs %d", ErrBadRequest, len(b), d.name, want)
+		return fmt.Errorf("%d bytes of %s data, the shape needs %d", len(b), d.name, want)
 	}
 	if d.name == "FP32" { // the common case, without the float64 round trip
 		for i := range dst {
 			f := math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 			if f-f != 0 { // NaN or ±Inf
-				return fmt.Errorf("%w: element %d is %v; inputs must be finite FP32 values", ErrBadRequest, i, f)
+				return fmt.Errorf("element %d is %v; inputs must be finite FP32 values", i, f)
 			}
 			dst[i] = f
 		}

@@ -115,7 +115,7 @@ func decodeREST(spec *tensorSpec, body []byte, jsonLen int64, alloc allocFunc) (
 			return nil, fmt.Errorf("%w: %d bytes of binary data after the JSON, %s says %d", ErrBadRequest, len(bin), paramBinarySize, size)
 		}
 		if err := d.fromRaw(req.x, bin); err != nil {
-			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+			return nil, fmt.Errorf("%w: input %q: binary data: %w", ErrBadRequest, in.Name, err)
 		}
 	default:
 		if len(bin) > 0 {
@@ -125,7 +125,7 @@ func decodeREST(spec *tensorSpec, body []byte, jsonLen int64, alloc allocFunc) (
 			return nil, fmt.Errorf("%w: input %q has no data", ErrBadRequest, in.Name)
 		}
 		if err := parseJSONData(in.Data, d, req.x, len(spec.sample)+1); err != nil {
-			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+			return nil, fmt.Errorf("%w: input %q: %w", ErrBadRequest, in.Name, err)
 		}
 	}
 	if err := refuseClassification(jr.Parameters); err != nil {
@@ -160,7 +160,7 @@ func (s *tensorSpec) check(name, dtype string, shape []int64) (datatype, int, er
 	}
 	d, err := lookupDatatype(dtype)
 	if err != nil {
-		return datatype{}, 0, fmt.Errorf("input %q: %w", name, err)
+		return datatype{}, 0, fmt.Errorf("%w: input %q: %w", ErrBadRequest, name, err)
 	}
 	ok := len(shape) == len(s.sample)+1
 	for i := 0; ok && i < len(s.sample); i++ {
@@ -192,13 +192,13 @@ func parseJSONData(raw []byte, d datatype, dst []float32, maxDepth int) error {
 			i++
 		case c == '[':
 			if depth++; depth > maxDepth {
-				return fmt.Errorf("%w: data nests arrays deeper than the shape's %d dimensions", ErrBadRequest, maxDepth)
+				return fmt.Errorf("data nests arrays deeper than the shape's %d dimensions", maxDepth)
 			}
 			arrays++
 			i++
 		case c == ']':
 			if depth--; depth < 0 {
-				return fmt.Errorf("%w: data: unbalanced ']'", ErrBadRequest)
+				return errors.New("data: unbalanced ']'")
 			}
 			i++
 		case depth > 0 && (c == '-' || c >= '0' && c <= '9'):
@@ -207,11 +207,11 @@ func parseJSONData(raw []byte, d datatype, dst []float32, maxDepth int) error {
 				j++
 			}
 			if n == len(dst) {
-				return fmt.Errorf("%w: data has more than the %d elements the shape needs", ErrBadRequest, len(dst))
+				return fmt.Errorf("data has more than the %d elements the shape needs", len(dst))
 			}
 			v, err := strconv.ParseFloat(string(raw[i:j]), 64)
 			if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range: ±Inf, refused by convert
-				return fmt.Errorf("%w: data element %d: bad number %q", ErrBadRequest, n, raw[i:j])
+				return fmt.Errorf("data element %d: bad number %q", n, raw[i:j])
 			}
 			f, err := d.convert(v, n)
 			if err != nil {
@@ -220,15 +220,17 @@ func parseJSONData(raw []byte, d datatype, dst []float32, maxDepth int) error {
 			dst[n] = f
 			n++
 			i = j
+		case depth == 0:
+			return fmt.Errorf("data is %s, not an array of numbers", snippet(raw[i:]))
 		default:
-			return fmt.Errorf("%w: data element %d is not a number (%s)", ErrBadRequest, n, snippet(raw[i:]))
+			return fmt.Errorf("data element %d is not a number (%s)", n, snippet(raw[i:]))
 		}
 	}
 	if arrays == 0 || depth != 0 {
-		return fmt.Errorf("%w: data is not an array of numbers", ErrBadRequest)
+		return errors.New("data is not an array of numbers")
 	}
 	if n != len(dst) {
-		return fmt.Errorf("%w: data has %d elements, the shape needs %d", ErrBadRequest, n, len(dst))
+		return fmt.Errorf("data has %d elements, the shape needs %d", n, len(dst))
 	}
 	return nil
 }

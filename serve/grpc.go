@@ -211,13 +211,13 @@ func decodeGRPC(spec *tensorSpec, r *pb.ModelInferRequest, alloc allocFunc) (*in
 			return nil, fmt.Errorf("%w: input %q has contents and raw_input_contents; send one", ErrBadRequest, in.GetName())
 		}
 		if err := d.fromRaw(req.x, raw[0]); err != nil {
-			return nil, fmt.Errorf("input %q: raw_input_contents: %w", in.GetName(), err)
+			return nil, fmt.Errorf("%w: input %q: raw_input_contents: %w", ErrBadRequest, in.GetName(), err)
 		}
 		req.rawOut = true
 		return req, nil
 	}
 	if err := typedContents(d, in.GetContents(), req.x); err != nil {
-		return nil, fmt.Errorf("input %q: %w", in.GetName(), err)
+		return nil, fmt.Errorf("%w: input %q: contents: %w", ErrBadRequest, in.GetName(), err)
 	}
 	return req, nil
 }
@@ -252,19 +252,19 @@ func typedContents(d datatype, c *pb.InferTensorContents, dst []float32) error {
 		v := c.GetUint64Contents()
 		got, at = len(v), func(i int) float64 { return float64(v[i]) }
 	default: // FP16, BF16
-		return fmt.Errorf("%w: %s has no typed contents field; send it in raw_input_contents", ErrBadRequest, d.name)
+		return fmt.Errorf("%s has no typed contents field; send it in raw_input_contents", d.name)
 	}
 	if all := len(c.GetBoolContents()) + len(c.GetIntContents()) + len(c.GetInt64Contents()) + len(c.GetUintContents()) +
 		len(c.GetUint64Contents()) + len(c.GetFp32Contents()) + len(c.GetFp64Contents()) + len(c.GetBytesContents()); all != got {
-		return fmt.Errorf("%w: contents has values in fields other than the one for %s", ErrBadRequest, d.name)
+		return fmt.Errorf("values in fields other than the one for %s", d.name)
 	}
 	if got != len(dst) {
-		return fmt.Errorf("%w: contents has %d %s values, the shape needs %d", ErrBadRequest, got, d.name, len(dst))
+		return fmt.Errorf("%d %s values, the shape needs %d", got, d.name, len(dst))
 	}
 	if d.name == "FP32" {
 		for i, f := range c.GetFp32Contents() {
 			if f-f != 0 {
-				return fmt.Errorf("%w: element %d is %v; inputs must be finite FP32 values", ErrBadRequest, i, f)
+				return fmt.Errorf("element %d is %v; inputs must be finite FP32 values", i, f)
 			}
 			dst[i] = f
 		}

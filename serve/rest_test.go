@@ -27,11 +27,11 @@ func TestRESTMetadataEndpoints(t *testing.T) {
 		{"GET", "/v2/models/inception-v1-d2l", 200, `{"name":"inception-v1-d2l","versions":["1"],"platform":"inceptionzoo_go",
 			"inputs":[{"name":"input","datatype":"FP32","shape":[-1,1,28,28]}],
 			"outputs":[{"name":"output","datatype":"FP32","shape":[-1,10]}],
-			"properties":{"architecture":"inception-v1-d2l","max_batch_size":"8","output_kind":"logits","seeded":"false"}}`},
+			"properties":{"architecture":"inception-v1-d2l","max_batch_size":"8","output_kind":"logits","preprocess":"resize 28, crop 28, bilinear, custom","seeded":"false","weights":"inception-v1-d2l"}}`},
 		{"GET", "/v2/models/inception-v1-d2l/versions/1", 200, `{"name":"inception-v1-d2l","versions":["1"],"platform":"inceptionzoo_go",
 			"inputs":[{"name":"input","datatype":"FP32","shape":[-1,1,28,28]}],
 			"outputs":[{"name":"output","datatype":"FP32","shape":[-1,10]}],
-			"properties":{"architecture":"inception-v1-d2l","max_batch_size":"8","output_kind":"logits","seeded":"false"}}`},
+			"properties":{"architecture":"inception-v1-d2l","max_batch_size":"8","output_kind":"logits","preprocess":"resize 28, crop 28, bilinear, custom","seeded":"false","weights":"inception-v1-d2l"}}`},
 		{"GET", "/v2", 200, `{"name":"inception","version":"test-version","extensions":["binary_tensor_data"]}`},
 	}
 	_, ts := newTestServer(t, Config{Version: "test-version"})
