@@ -39,6 +39,7 @@ type batcher struct {
 	buf []float32 // the batch input, reused (only the loop goroutine touches it)
 
 	depth     prometheus.Gauge
+	inflight  prometheus.Gauge
 	batchSize prometheus.Observer
 	batchTime prometheus.Observer
 }
@@ -64,6 +65,7 @@ func newBatcher(model string, spec *tensorSpec, f forwardFunc, maxBatch int, max
 		stop: make(chan struct{}), done: make(chan struct{}),
 		buf:       make([]float32, 0),
 		depth:     m.queueDepth.WithLabelValues(model),
+		inflight:  m.inflight.WithLabelValues(model),
 		batchSize: m.batchSize.WithLabelValues(model),
 		batchTime: m.batchDuration.WithLabelValues(model),
 	}
@@ -77,13 +79,17 @@ func newBatcher(model string, spec *tensorSpec, f forwardFunc, maxBatch int, max
 func (b *batcher) admit() bool {
 	select {
 	case b.slots <- struct{}{}:
+		b.inflight.Inc()
 		return true
 	default:
 		return false
 	}
 }
 
-func (b *batcher) release() { <-b.slots }
+func (b *batcher) release() {
+	b.inflight.Dec()
+	<-b.slots
+}
 
 // do runs an admitted request's n samples x and returns its rows of the
 // output, or the context's error if ctx ends first.

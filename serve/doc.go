@@ -47,7 +47,8 @@
 //
 // Metrics: inception_requests_total{protocol,endpoint,model,code},
 // inception_request_duration_seconds, inception_batch_size,
-// inception_batch_duration_seconds and inception_queue_depth, plus the Go
+// inception_batch_duration_seconds, inception_queue_depth and
+// inception_inflight_requests, plus the Go
 // and process collectors. Logs are structured (log/slog): one record per
 // request (debug for successes and 429/503, info for other client errors,
 // error for server errors).

@@ -16,6 +16,7 @@ type metrics struct {
 	batchSize     *prometheus.HistogramVec
 	batchDuration *prometheus.HistogramVec
 	queueDepth    *prometheus.GaugeVec
+	inflight      *prometheus.GaugeVec
 }
 
 // Metric names, for dashboards and tests.
@@ -25,6 +26,7 @@ const (
 	MetricBatchSize     = "inception_batch_size"
 	MetricBatchDuration = "inception_batch_duration_seconds"
 	MetricQueueDepth    = "inception_queue_depth"
+	MetricInflight      = "inception_inflight_requests"
 )
 
 func newMetrics(maxBatch int) *metrics {
@@ -57,8 +59,12 @@ func newMetrics(maxBatch int) *metrics {
 			Name: MetricQueueDepth,
 			Help: "Requests waiting for the dynamic batcher, by model.",
 		}, []string{"model"}),
+		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: MetricInflight,
+			Help: "Inference and classify requests admitted and not yet answered (being read, queued or running), by model.",
+		}, []string{"model"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchDuration, m.queueDepth,
+	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchDuration, m.queueDepth, m.inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
