@@ -29,7 +29,7 @@ type batcher struct {
 	maxDelay time.Duration // < 0: take only what is already queued
 
 	slots chan struct{} // admission: one token per admitted request
-	queue chan *pending // capacity = cap(slots), so sends never block
+	queue chan *pending // capacity = cap(slots); a send never blocks
 	stop  chan struct{}
 	done  chan struct{}
 
@@ -100,9 +100,17 @@ func (b *batcher) do(ctx context.Context, x []float32, n int) ([]float32, error)
 		b.mu.RUnlock()
 		return nil, fmt.Errorf("%w: model %s is shutting down", ErrUnavailable, b.model)
 	}
-	b.depth.Inc()
-	b.queue <- p // never blocks: at most cap(slots) requests are admitted
-	b.mu.RUnlock()
+	b.depth.Inc() // before the send: the loop may take p at once
+	select {
+	case b.queue <- p:
+		b.mu.RUnlock()
+	default:
+		b.depth.Dec()
+		// Only when requests that gave up (deadline, client gone) still sit
+		// in the queue: admitted ones never exceed its capacity.
+		b.mu.RUnlock()
+		return nil, fmt.Errorf("%w: model %s: the queue is full of abandoned requests; retry later", ErrOverloaded, b.model)
+	}
 	select {
 	case r := <-p.result:
 		return r.y, r.err
