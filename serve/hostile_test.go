@@ -65,6 +65,7 @@ func TestInferBadRequests(t *testing.T) {
 		{"binary size without header", `{"inputs":[{"name":"input","shape":[1,1,28,28],"datatype":"FP32","parameters":{"binary_data_size":3136}}]}`, nil, "no Inference-Header-Content-Length"},
 		{"header past the body", good, map[string]string{HeaderJSONLength: "999999"}, "larger than the"},
 		{"header not a number", good, map[string]string{HeaderJSONLength: "ten"}, "is not a byte count"},
+		{"compressed", good, map[string]string{"Content-Encoding": "gzip"}, `Content-Encoding "gzip" is not supported`},
 		{"binary data without binary input", good + "xxxx", map[string]string{HeaderJSONLength: strconv.Itoa(len(good))}, "4 bytes of binary data after the JSON, but no input"},
 		{"binary size mismatch", `{"inputs":[{"name":"input","shape":[1,1,28,28],"datatype":"FP32","parameters":{"binary_data_size":3000}}]}`, map[string]string{HeaderJSONLength: "auto"}, "needs 3136 bytes"},
 		{"negative binary size", `{"inputs":[{"name":"input","shape":[1,1,28,28],"datatype":"FP32","parameters":{"binary_data_size":-5}}]}`, map[string]string{HeaderJSONLength: "auto"}, "want a non-negative integer"},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -268,7 +269,12 @@ func (s *Server) admit(sv *served, r *http.Request) (*reservation, func(), error
 }
 
 // readBody reads the body (at most MaxBodyBytes, else ErrTooLarge).
+// Compressed bodies are refused: they would be read as JSON or image
+// bytes.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil, fmt.Errorf("%w: Content-Encoding %q is not supported; send the body uncompressed", ErrBadRequest, ce)
+	}
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 	var b []byte
 	var err error
