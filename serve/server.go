@@ -142,10 +142,10 @@ func (c Config) withDefaults() (Config, error) {
 type Model struct {
 	// Name is the model's name in URLs and requests.
 	Name string
-	// Model is the loaded model, [N, C, H, W] in and [N, classes] out.
-	// Seeded (untrained) weights are served only if given here: the model
-	// metadata says so in its "seeded" property, and /v1/classify in its
-	// answers.
+	// Model is the loaded model, [N, C, H, W] in and [N, classes] out. A
+	// model with seeded (untrained) weights is served as given (LoadModel
+	// refuses it unless LoadOptions.AllowSeeded); the model metadata says
+	// so in its "seeded" property, and /v1/classify in its answers.
 	Model *zoo.Model
 }
 
