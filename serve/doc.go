@@ -41,9 +41,9 @@
 // (wrong shapes, NaN, huge claimed shapes, truncated JSON) is a 400 with
 // a message saying what and where; nothing is allocated in proportion to
 // a claim before the claim is checked against the model, and the request
-// decoder is fuzzed (FuzzDecodeREST). Serve shuts down gracefully: it
-// turns readiness off, stops accepting, lets in-flight requests finish
-// and stops the batchers.
+// decoders are fuzzed (FuzzDecodeREST, FuzzDecodeGRPC). Serve shuts down
+// gracefully: it turns readiness off, stops accepting, lets in-flight
+// requests finish and stops the batchers.
 //
 // Metrics: inception_requests_total{protocol,endpoint,model,code},
 // inception_request_duration_seconds, inception_batch_size,
