@@ -101,4 +101,7 @@ print()
 print(f"soak: {s['model']} at concurrency {s['concurrency']} for {s['seconds']:.0f} s: {s['requests']} requests, "
       f"{sum((s.get('errors') or {}).values())} errors, RSS {s['rss_start_mib']:.0f} MiB at the start, "
       f"{s['rss_end_mib']:.0f} MiB at the end, peak {s['rss_peak_mib']:.0f} MiB")
+rss = s.get("rss_samples_mib") or []
+if rss:
+    print("soak RSS (MiB) at each minute: " + ", ".join(f"{m} min {rss[min(60 * m, len(rss) - 1)]:.0f}" for m in range(0, len(rss) // 60 + 1)))
 PY

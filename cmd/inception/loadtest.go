@@ -58,6 +58,9 @@ type loadResult struct {
 	RSSStartMiB float64 `json:"rss_start_mib,omitempty"`
 	RSSEndMiB   float64 `json:"rss_end_mib,omitempty"`
 	RSSPeakMiB  float64 `json:"rss_peak_mib,omitempty"`
+	// RSSSamplesMiB are the once-a-second samples of the window, to see
+	// whether the resident set settles (a soak).
+	RSSSamplesMiB []float64 `json:"rss_samples_mib,omitempty"`
 }
 
 func loadtestCmd() *cobra.Command {
@@ -250,6 +253,7 @@ func measure(ctx context.Context, send func(context.Context) (string, error), c 
 					if v := rssMiB(f.pid); v > 0 {
 						mu.Lock()
 						res.RSSPeakMiB = max(res.RSSPeakMiB, v)
+						res.RSSSamplesMiB = append(res.RSSSamplesMiB, v)
 						mu.Unlock()
 					}
 				}
