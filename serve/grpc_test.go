@@ -214,3 +214,21 @@ func TestGRPCInferErrors(t *testing.T) {
 		t.Errorf("admitted request: %v", err)
 	}
 }
+
+// TestGRPCTooLarge: a message over MaxBodyBytes is refused by the
+// transport (RESOURCE_EXHAUSTED) before it reaches the service.
+func TestGRPCTooLarge(t *testing.T) {
+	s, _ := newTestServer(t, Config{MaxBodyBytes: 4096})
+	c := grpcClient(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := c.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: d2lName,
+		Inputs:           []*pb.ModelInferRequest_InferInputTensor{{Name: "input", Datatype: "FP32", Shape: []int64{8, 1, 28, 28}}},
+		RawInputContents: [][]byte{make([]byte, 8*784*4)}})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("25 KB message with a 4 KB limit: %v, want ResourceExhausted", err)
+	}
+	if got := len(s.models[d2lName].batcher.slots); got != 0 {
+		t.Errorf("%d requests admitted, want none", got)
+	}
+}
