@@ -3,7 +3,7 @@ GO ?= go
 
 .PHONY: test setup check unit ort goldens race fuzz run
 
-## test: install the oracles, then vet, test (pure Go), check the shipped model's test accuracy, test against ONNX Runtime, race-test the engine and zoo, and fuzz the ONNX decoder and the state-dict readers briefly
+## test: install the oracles, then vet, test (pure Go), check the shipped model's test accuracy, test against ONNX Runtime, race-test the engine, zoo and server, and fuzz the ONNX decoder, the state-dict readers and the inference-request decoders briefly
 test: setup check unit eval-d2l ort race fuzz
 
 setup:
@@ -32,7 +32,7 @@ goldens:
 	CGO_ENABLED=1 $(GO) test -count=1 -tags ort ./conformance/ -run TestUpdateGoldens -update
 
 race:
-	$(GO) test -count=1 -race ./engine/... ./zoo/...
+	$(GO) test -count=1 -race ./engine/... ./zoo/... ./serve/...
 
 FUZZTIME ?= 60s
 # The statedict targets run 30s each; a short -fuzzminimizetime keeps the
@@ -42,6 +42,8 @@ STATEDICT_FUZZTIME ?= 30s
 NPY_FUZZTIME ?= 30s
 # preprocess decoders (FuzzDecode, FuzzScanJPEG, FuzzExifOrientation), 30s each.
 PREPROCESS_FUZZTIME ?= 30s
+# The inference-request decoders of package serve (REST and gRPC), 30s each.
+SERVE_FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzTorch$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
@@ -53,6 +55,8 @@ fuzz:
 	$(GO) test ./preprocess -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(PREPROCESS_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./preprocess -run '^$$' -fuzz '^FuzzScanJPEG$$' -fuzztime $(PREPROCESS_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./preprocess -run '^$$' -fuzz '^FuzzExifOrientation$$' -fuzztime $(PREPROCESS_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./serve -run '^$$' -fuzz '^FuzzDecodeREST$$' -fuzztime $(SERVE_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./serve -run '^$$' -fuzz '^FuzzDecodeGRPC$$' -fuzztime $(SERVE_FUZZTIME) -fuzzminimizetime 5s
 
 ## run: the main job (classify the bundled images with the shipped model, offline)
 run:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/inceptionzoo/inception/internal/atomicfile"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/triton"
 	"github.com/inceptionzoo/inception/zoo"
 )
 
@@ -16,13 +17,13 @@ func init() { commands = append(commands, exportCmd) }
 // exportCmd is `inception export NAME -o file.onnx`: the model, with seeded
 // weights or the weights of another ONNX file, written as ONNX.
 func exportCmd() *cobra.Command {
-	var out, weights string
-	var opset int
+	var out, weights, tritonDir string
+	var opset, maxBatch int
 	var seed uint64
 	var aux, transform bool
 	cmd := &cobra.Command{
-		Use:   "export NAME -o FILE.onnx",
-		Short: "Export a model to ONNX (seeded weights, or the weights of --weights FILE)",
+		Use:   "export NAME -o FILE.onnx | export NAME --triton DIR [--max-batch N]",
+		Short: "Export a model to ONNX, or as a Triton model repository (seeded weights, or the weights of --weights FILE)",
 		Args:  exactOne("NAME"),
 		Long: `Export a model to ONNX: with seeded weights (the documented initialisation,
 not trained; the file records inceptionzoo.weights=seeded, and classify and
@@ -31,18 +32,26 @@ eval refuse it without --allow-seeded), or with the weights of --weights FILE.
 The file is written atomically: to a temporary file in the same directory,
 synced, then renamed over FILE. A failure (a full disk, a file size limit,
 a kill) leaves an existing FILE untouched, and FILE must be a regular file
-or not exist (a device or a FIFO is refused before any work).`,
+or not exist (a device or a FIFO is refused before any work).
+
+With --triton DIR it writes a Triton Inference Server model repository
+instead: DIR/NAME/config.pbtxt (platform onnxruntime_onnx, max_batch_size
+--max-batch, input and output FP32 with dims without the batch dimension,
+dynamic batching), DIR/NAME/1/model.onnx and, when the labels are known,
+DIR/NAME/labels.txt, each written atomically (see docs/serving.md).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return usageErrorf("export: -o FILE.onnx is required")
+			if (out == "") == (tritonDir == "") {
+				return usageErrorf("export: give -o FILE.onnx or --triton DIR (one of them)")
 			}
 			if opset < convert.MinExportOpset || opset > convert.MaxExportOpset {
 				return usageErrorf("export: --opset %d: want %d to %d", opset, convert.MinExportOpset, convert.MaxExportOpset)
 			}
 			// Refuse a device, a FIFO or a missing directory before the
 			// (long) load.
-			if _, err := atomicfile.Target(out); err != nil {
-				return fmt.Errorf("export: %w", err)
+			if out != "" {
+				if _, err := atomicfile.Target(out); err != nil {
+					return fmt.Errorf("export: %w", err)
+				}
 			}
 			opts := loadOpts(seed, aux, transform)
 			if weights != "" {
@@ -51,6 +60,9 @@ or not exist (a device or a FIFO is refused before any work).`,
 			m, err := zoo.Load(args[0], opts...)
 			if err != nil {
 				return err
+			}
+			if tritonDir != "" {
+				return exportTriton(cmd, m, tritonDir, triton.Options{Name: args[0], MaxBatch: maxBatch, Opset: opset})
 			}
 			var size int64
 			err = atomicfile.WriteFile(out, 0o644, func(w io.Writer) error {
@@ -81,6 +93,8 @@ or not exist (a device or a FIFO is refused before any work).`,
 	cmd.Flags().StringVar(&weights, "weights", "", "take the weights from this ONNX file")
 	cmd.Flags().BoolVar(&aux, "aux", false, "include the auxiliary heads as extra outputs")
 	cmd.Flags().BoolVar(&transform, "transform-input", false, "prepend torchvision's transform_input")
+	cmd.Flags().StringVar(&tritonDir, "triton", "", "write a Triton model repository: DIR/NAME/config.pbtxt, DIR/NAME/1/model.onnx, DIR/NAME/labels.txt")
+	cmd.Flags().IntVar(&maxBatch, "max-batch", triton.DefaultMaxBatch, "with --triton: max_batch_size")
 	return cmd
 }
 
@@ -94,4 +108,15 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// exportTriton writes m as a Triton model repository (see package triton).
+func exportTriton(cmd *cobra.Command, m *zoo.Model, dir string, o triton.Options) error {
+	modelDir, err := triton.WriteRepository(dir, m, o)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: wrote the Triton model %s (%s, %s/model.onnx, platform %s)\n",
+		m.Spec.Name, modelDir, triton.ConfigFile, triton.Version, triton.Platform)
+	return nil
 }
