@@ -1,12 +1,13 @@
 package gorgon
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
 	"github.com/inceptionzoo/inception/nn"
 )
@@ -23,43 +24,86 @@ func smallNet() nn.Block {
 	)
 }
 
-// TestConvMatchesGorgonia: the back end's convolution op and gorgonia's
-// Conv2d give the same loss and gradients.
+// TestConvMatchesGorgonia: the back end's CNHW convolution and gorgonia's
+// own Conv2d (NCHW, an independent implementation) give the same output
+// and the same gradients of Σ y·R with respect to the input and weights.
 func TestConvMatchesGorgonia(t *testing.T) {
-	g, err := nn.Lower(smallNet(), nn.Shape{2, 9, 9})
-	require.NoError(t, err)
-	p := nn.InitParams(g, 1)
+	const n, c, h, w, out, k = 3, 4, 7, 6, 5, 3
 	r := rand.New(rand.NewPCG(1, 1))
-	x := make([]float32, 4*2*9*9)
-	for i := range x {
-		x[i] = r.Float32()
-	}
-	labels := []int{0, 3, 4, 1}
-	var losses []float64
-	var grads [][][]float32
-	for _, gc := range []bool{false, true} {
-		n, err := Build(g, p, Config{Batch: 4, GorgoniaConv: gc})
-		require.NoError(t, err)
-		loss, _, err := n.Step(x, labels)
-		require.NoError(t, err)
-		gs, err := n.Grads()
-		require.NoError(t, err)
-		cp := make([][]float32, len(gs))
-		for i := range gs {
-			cp[i] = append([]float32(nil), gs[i]...)
+	x := randVals(r, n*c*h*w)
+	wt := randVals(r, out*c*k*k)
+	oh, ow := (h+2-k)/2+1, (w+2-k)/1+1 // stride 2x1, pad 1
+	rv := randVals(r, n*out*oh*ow)
+	type result struct{ y, dx, dw []float64 }
+	run := func(ours bool) result {
+		g := G.NewGraph()
+		xs := tensor.Shape{n, c, h, w}
+		xd, rd := x, rv
+		if ours {
+			xs = tensor.Shape{c, n, h, w}
+			xd, rd = cnhw64(x, n, c, h*w), cnhw64(rv, n, out, oh*ow)
 		}
-		losses, grads = append(losses, loss), append(grads, cp)
-		require.NoError(t, n.Close())
+		xn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(xs...), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(xs...), tensor.WithBacking(append([]float64(nil), xd...)))))
+		wn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(out, c, k, k), G.WithName("w"), G.WithValue(tensor.New(tensor.WithShape(out, c, k, k), tensor.WithBacking(append([]float64(nil), wt...)))))
+		var y *G.Node
+		var err error
+		if ours {
+			y, err = conv2d(xn, wn, nil, convGeom{N: n, C: c, H: h, W: w, Out: out, Groups: 1, KH: k, KW: k, SH: 2, SW: 1, T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: oh, OW: ow}, false)
+		} else {
+			y, err = G.Conv2d(xn, wn, tensor.Shape{k, k}, []int{1, 1}, []int{2, 1}, []int{1, 1})
+		}
+		require.NoError(t, err)
+		rn := G.NewTensor(g, tensor.Float64, 4, G.WithShape(y.Shape()...), G.WithName("R"), G.WithValue(tensor.New(tensor.WithShape(y.Shape()...), tensor.WithBacking(rd))))
+		loss := G.Must(G.Sum(G.Must(G.HadamardProd(y, rn))))
+		var yv G.Value
+		G.Read(y, &yv)
+		_, err = G.Grad(loss, xn, wn)
+		require.NoError(t, err)
+		vm := G.NewTapeMachine(g, G.BindDualValues(xn, wn))
+		defer vm.Close()
+		require.NoError(t, vm.RunAll())
+		dx, err := xn.Grad()
+		require.NoError(t, err)
+		dw, err := wn.Grad()
+		require.NoError(t, err)
+		res := result{append([]float64(nil), yv.Data().([]float64)...), append([]float64(nil), dx.Data().([]float64)...), append([]float64(nil), dw.Data().([]float64)...)}
+		if ours {
+			res.y, res.dx = nchw64(res.y, n, out, oh*ow), nchw64(res.dx, n, c, h*w)
+		}
+		return res
 	}
-	require.InDelta(t, losses[1], losses[0], 1e-5)
-	for i := range grads[0] {
-		for j := range grads[0][i] {
-			a, b := grads[0][i][j], grads[1][i][j]
-			if math.Abs(float64(a-b)) > 1e-4+1e-3*math.Abs(float64(b)) {
-				t.Fatalf("gradient %d[%d]: ours %v, gorgonia %v", i, j, a, b)
+	got, want := run(true), run(false)
+	for _, cmp := range []struct {
+		name      string
+		got, want []float64
+	}{{"y", got.y, want.y}, {"dx", got.dx, want.dx}, {"dw", got.dw, want.dw}} {
+		require.Equal(t, len(cmp.want), len(cmp.got), cmp.name)
+		for i := range cmp.got {
+			if math.Abs(cmp.got[i]-cmp.want[i]) > 1e-9+1e-9*math.Abs(cmp.want[i]) {
+				t.Fatalf("%s[%d]: ours %v, gorgonia %v", cmp.name, i, cmp.got[i], cmp.want[i])
 			}
 		}
 	}
+}
+
+func cnhw64(x []float64, n, c, hw int) []float64 {
+	y := make([]float64, len(x))
+	for i := 0; i < n; i++ {
+		for j := 0; j < c; j++ {
+			copy(y[(j*n+i)*hw:(j*n+i+1)*hw], x[(i*c+j)*hw:(i*c+j+1)*hw])
+		}
+	}
+	return y
+}
+
+func nchw64(x []float64, n, c, hw int) []float64 {
+	y := make([]float64, len(x))
+	for i := 0; i < n; i++ {
+		for j := 0; j < c; j++ {
+			copy(y[(i*c+j)*hw:(i*c+j+1)*hw], x[(j*n+i)*hw:(j*n+i+1)*hw])
+		}
+	}
+	return y
 }
 
 // TestParamsShared: updating nn.Params in place changes the next step, and
@@ -100,16 +144,14 @@ func TestParamsShared(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
-	g, err := nn.Lower(nn.Seq(nn.Conv{Out: 4, Kernel: nn.K(3), Groups: 2}, nn.GlobalAvgPool{}, nn.Flatten{}), nn.Shape{2, 5, 5})
-	require.NoError(t, err)
-	_, err = Build(g, nn.InitParams(g, 1), Config{Batch: 2})
-	require.True(t, errors.Is(err, ErrUnsupported), "grouped conv: %v", err)
+	g, err := nn.Lower(nn.Seq(nn.Conv{Out: 4, Kernel: nn.K(3), Groups: 3}, nn.GlobalAvgPool{}, nn.Flatten{}), nn.Shape{3, 5, 5})
+	require.Error(t, err, "nn rejects 4 outputs in 3 groups")
 	g, err = nn.Lower(nn.Seq(nn.GlobalAvgPool{}, nn.Flatten{}, nn.Dropout{P: 0.5}), nn.Shape{2, 5, 5})
 	require.NoError(t, err)
 	_, err = Build(g, nn.InitParams(g, 1), Config{Batch: 2})
-	require.ErrorIs(t, err, ErrUnsupported)
-	_, err = Build(g, nn.InitParams(g, 1), Config{Batch: 2, DropoutAsIdentity: true})
 	require.NoError(t, err)
 	_, err = Build(g, nn.InitParams(g, 1), Config{Batch: 0})
+	require.ErrorIs(t, err, ErrGraph)
+	_, err = Build(g, nn.InitParams(g, 1), Config{Batch: 2, AuxWeight: -1})
 	require.ErrorIs(t, err, ErrGraph)
 }

@@ -6,10 +6,13 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/inceptionzoo/inception/engine/kernels"
 )
 
-// poolGeom is a 2-D pooling over an NCHW input with per-side padding,
-// dilation and an output size computed by nn (floor or ceil mode).
+// poolGeom is a 2-D pooling over a CNHW input ([C, N, H, W]; the N·C
+// planes are contiguous) with per-side padding, dilation and an output
+// size computed by nn (floor or ceil mode).
 type poolGeom struct {
 	N, C, H, W     int
 	KH, KW, SH, SW int
@@ -23,8 +26,28 @@ func (g poolGeom) String() string {
 		g.N, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.T, g.L, g.B, g.R, g.DH, g.DW, g.OH, g.OW)
 }
 
-func (g poolGeom) inShape() tensor.Shape  { return tensor.Shape{g.N, g.C, g.H, g.W} }
-func (g poolGeom) outShape() tensor.Shape { return tensor.Shape{g.N, g.C, g.OH, g.OW} }
+func (g poolGeom) inShape() tensor.Shape  { return tensor.Shape{g.C, g.N, g.H, g.W} }
+func (g poolGeom) outShape() tensor.Shape { return tensor.Shape{g.C, g.N, g.OH, g.OW} }
+
+// kernelParams returns the engine's pooling parameters for the N·C planes
+// of g, if the engine's output size (floor or ceil mode) is g's.
+func (g poolGeom) kernelParams() (kernels.PoolParams, bool) {
+	p := kernels.PoolParams{N: 1, C: g.N * g.C, H: g.H, W: g.W, KH: g.KH, KW: g.KW, StrideH: g.SH, StrideW: g.SW,
+		PadT: g.T, PadL: g.L, PadB: g.B, PadR: g.R, DilH: g.DH, DilW: g.DW}
+	if g.H+g.T+g.B < g.DH*(g.KH-1)+1 || g.W+g.L+g.R < g.DW*(g.KW-1)+1 {
+		return p, false
+	}
+	for _, ceil := range []bool{false, true} {
+		p.CeilMode = ceil
+		if oh, ow := p.OutHW(); oh == g.OH && ow == g.OW {
+			// a ceil-mode window must start inside the padded input
+			if !ceil || ((g.OH-1)*g.SH < g.H+g.T && (g.OW-1)*g.SW < g.W+g.L) {
+				return p, true
+			}
+		}
+	}
+	return p, false
+}
 
 // krange returns the kernel taps [k0, k1) of a window starting at s whose
 // positions s+k·d fall inside [0, n).
@@ -191,11 +214,15 @@ func avgPoolBwd[T float](g poolGeom, countIncludePad bool) func([]T, [][]T) {
 // MaxPool applies 2-D max pooling with per-side padding, dilation and
 // the output size g says (floor or ceil mode).
 func maxPool(x *G.Node, g poolGeom) (*G.Node, error) {
+	f32 := maxPoolFwd[float32](g)
+	if p, ok := g.kernelParams(); ok {
+		f32 = func(y []float32, in [][]float32) { kernels.MaxPool2D(p, in[0], y, p.C, 0) }
+	}
 	fwd := &kop{
 		name:   "MaxPool{" + g.String() + "}",
 		inDims: []int{4},
 		out:    g.outShape(),
-		k:      both(maxPoolFwd[float32](g), maxPoolFwd[float64](g)),
+		k:      both(f32, maxPoolFwd[float64](g)),
 	}
 	fwd.grad = func(in G.Nodes, y, dy *G.Node) (G.Nodes, error) {
 		bwd := &kop{
@@ -213,11 +240,15 @@ func maxPool(x *G.Node, g poolGeom) (*G.Node, error) {
 // avgPool applies 2-D average pooling (see avgDivisor for the divisor).
 func avgPool(x *G.Node, g poolGeom, countIncludePad bool) (*G.Node, error) {
 	tag := fmt.Sprintf("{%s cip=%v}", g, countIncludePad)
+	f32 := avgPoolFwd[float32](g, countIncludePad)
+	if p, ok := g.kernelParams(); ok && g.DH == 1 && g.DW == 1 {
+		f32 = func(y []float32, in [][]float32) { kernels.AvgPool2D(p, countIncludePad, in[0], y, p.C, 0) }
+	}
 	fwd := &kop{
 		name:   "AvgPool" + tag,
 		inDims: []int{4},
 		out:    g.outShape(),
-		k:      both(avgPoolFwd[float32](g, countIncludePad), avgPoolFwd[float64](g, countIncludePad)),
+		k:      both(f32, avgPoolFwd[float64](g, countIncludePad)),
 	}
 	fwd.grad = func(_ G.Nodes, _, dy *G.Node) (G.Nodes, error) {
 		bwd := &kop{
@@ -232,21 +263,21 @@ func avgPool(x *G.Node, g poolGeom, countIncludePad bool) (*G.Node, error) {
 	return apply(fwd, x)
 }
 
-// globalAvgPool averages each plane: [N,C,H,W] → [N,C,1,1].
+// globalAvgPool averages each plane: [C,N,H,W] → [C,N,1,1].
 func globalAvgPool(x *G.Node, n, c, h, w int) (*G.Node, error) {
 	tag := fmt.Sprintf("{%dx%dx%dx%d}", n, c, h, w)
 	hw := h * w
 	fwd := &kop{
 		name:   "GlobalAvgPool" + tag,
 		inDims: []int{4},
-		out:    tensor.Shape{n, c, 1, 1},
+		out:    tensor.Shape{c, n, 1, 1},
 		k:      both(gapFwd[float32](hw), gapFwd[float64](hw)),
 	}
 	fwd.grad = func(_ G.Nodes, _, dy *G.Node) (G.Nodes, error) {
 		bwd := &kop{
 			name:   "GlobalAvgPoolGrad" + tag,
 			inDims: []int{4},
-			out:    tensor.Shape{n, c, h, w},
+			out:    tensor.Shape{c, n, h, w},
 			k:      both(gapBwd[float32](hw), gapBwd[float64](hw)),
 		}
 		dx, err := apply(bwd, dy)
