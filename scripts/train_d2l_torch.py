@@ -6,6 +6,10 @@ Fashion-MNIST resized to --size, on the CPU with --threads intra-op threads.
 
 It times --steps training steps after --warmup untimed ones and prints one
 JSON line: {"imgs_per_sec": ..., "steps": ..., "seconds": ..., ...}.
+With --serve it prints {"ready": true, ...} after the warm-up, then for every
+line N read from standard input runs N timed steps and prints one JSON line
+with their time, until end of input (`inception bench --train` drives it so,
+interleaved with its own steps).
 Run with Debian's python3-torch: /usr/bin/python3 scripts/train_d2l_torch.py
 """
 import argparse
@@ -88,6 +92,7 @@ def main():
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--serve", action="store_true", help="time blocks of steps read from standard input")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
                     help="Fashion-MNIST training images (random inputs if the file is missing)")
     args = ap.parse_args()
@@ -98,7 +103,7 @@ def main():
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
-    n = args.batch * (args.steps + args.warmup)
+    n = args.batch * max(args.steps + args.warmup, 8)
     if os.path.exists(args.data):
         x = load_images(args.data, n)
         source = args.data
@@ -109,7 +114,10 @@ def main():
         x = F.interpolate(x, size=(args.size, args.size), mode="bilinear", align_corners=False)
     y = torch.randint(0, 10, (x.shape[0],))
 
+    batches = x.shape[0] // args.batch
+
     def step(i):
+        i %= batches
         xb, yb = x[i * args.batch:(i + 1) * args.batch], y[i * args.batch:(i + 1) * args.batch]
         opt.zero_grad()
         loss = loss_fn(net(xb), yb)
@@ -119,13 +127,25 @@ def main():
 
     for i in range(args.warmup):
         step(i)
+    info = {"engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "size": args.size, "batch": args.batch, "data": source}
+    if args.serve:
+        print(json.dumps(dict(info, ready=True)), flush=True)
+        i = args.warmup
+        for line in sys.stdin:
+            k = int(line)
+            t0 = time.perf_counter()
+            for _ in range(k):
+                loss = step(i)
+                i += 1
+            dt = time.perf_counter() - t0
+            print(json.dumps({"steps": k, "seconds": dt, "loss": loss}), flush=True)
+        return 0
     t0 = time.perf_counter()
     for i in range(args.warmup, args.warmup + args.steps):
         step(i)
     dt = time.perf_counter() - t0
-    print(json.dumps({"engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "size": args.size, "batch": args.batch, "steps": args.steps, "seconds": dt,
-                      "imgs_per_sec": args.batch * args.steps / dt, "data": source}))
+    print(json.dumps(dict(info, steps=args.steps, seconds=dt, imgs_per_sec=args.batch * args.steps / dt)))
 
 
 if __name__ == "__main__":
