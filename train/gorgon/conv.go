@@ -36,21 +36,9 @@ func (g convGeom) np() int  { return g.N * g.OH * g.OW }    // columns of the ou
 func (g convGeom) hw() int  { return g.H * g.W }
 func (g convGeom) ohw() int { return g.OH * g.OW }
 
-// pointwise reports a 1×1, stride-1, unpadded convolution: its column
-// matrix is the input itself ([C, N·H·W] in CNHW).
-func (g convGeom) pointwise() bool {
-	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.T == 0 && g.L == 0 && g.B == 0 && g.R == 0
-}
-
 // maxColFloats bounds the column matrix of one chunk of images (8 MiB of
 // float32): convolutions that need one are run over chunks of the batch.
 const maxColFloats = 1 << 21
-
-// chunk returns the number of images per column-matrix chunk.
-func (g convGeom) chunk() int {
-	per := g.k() * g.ohw()
-	return max(1, min(g.N, maxColFloats/max(per, 1)))
-}
 
 // gemmFn is C = alpha·op(A)·op(B) + beta·C (alpha 1) in one precision.
 type gemmFn[T float] func(tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
@@ -79,44 +67,14 @@ func mm[T float]() gemmFn[T] {
 	return any(gemmFn[float64](dgemm)).(gemmFn[T])
 }
 
-// gemmBiasAct is C = A·B (+ bias per row) (then ReLU): kernels.GemmEpi,
-// whose epilogue is fused into the store, in float32.
-func gemmBiasAct[T float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, bias []T, relu bool) {
-	switch a := any(a).(type) {
-	case []float32:
-		var bs []float32
-		if bias != nil {
-			bs = any(bias).([]float32)
-		}
-		kernels.GemmEpi(m, n, k, a, lda, any(b).([]float32), ldb, any(c).([]float32), ldc, kernels.Epilogue{Bias: bs, ReLU: relu})
-		return
-	}
-	mm[T]()(false, false, m, n, k, a, lda, b, ldb, 0, c, ldc)
-	if bias == nil && !relu {
-		return
-	}
-	for i := 0; i < m; i++ {
-		row := c[i*ldc : i*ldc+n]
-		var bv T
-		if bias != nil {
-			bv = bias[i]
-		}
-		for j, v := range row {
-			v += bv
-			if relu && v < 0 {
-				v = 0
-			}
-			row[j] = v
-		}
-	}
-}
-
-// scratch is a reusable buffer shared by every convolution of one
-// precision (the tape machine runs one op at a time; the mutex keeps
-// concurrent machines safe).
+// scratch is the reusable state shared by every convolution of one
+// precision: the column-matrix buffer and the packed A operand (the tape
+// machine runs one op at a time; the mutex keeps concurrent machines
+// safe).
 type scratch[T float] struct {
 	mu  sync.Mutex
 	buf []T
+	pa  packed[T]
 }
 
 var (
@@ -139,27 +97,197 @@ func (s *scratch[T]) get(n int) []T {
 	return s.buf[:n]
 }
 
-// im2col writes the [k, (n1−n0)·OH·OW] column matrix of group gi's input
-// channels for images [n0, n1) (zero outside the image): row (c, kh, kw),
+// packed is the A operand of several products: in float32 packed once by
+// kernels.PackA for the engine's micro-kernel (the engine's GEMM would
+// otherwise pack A again for every column tile), in float64 kept as is
+// for gonum.
+type packed[T float] struct {
+	p32      kernels.PackedA
+	a        []T
+	trans    bool
+	m, k, ld int
+}
+
+// pack makes op(A) (m×k; A stored k×m when trans) the A of the next mul
+// calls.
+func (p *packed[T]) pack(trans bool, m, k int, a []T, lda int) {
+	if a32, ok := any(a).([]float32); ok {
+		kernels.PackA(&p.p32, trans, m, k, a32, lda)
+		return
+	}
+	p.a, p.trans, p.m, p.k, p.ld = a, trans, m, k, lda
+}
+
+// mul is C = A·op(B) + beta·C (+ bias per row, then ReLU, with beta 0).
+func (p *packed[T]) mul(n int, transB bool, b []T, ldb int, beta T, c []T, ldc int, bias []T, relu bool) {
+	if b32, ok := any(b).([]float32); ok {
+		var bs []float32
+		if bias != nil {
+			bs = any(bias).([]float32)
+		}
+		kernels.GemmPacked(&p.p32, n, transB, b32, ldb, float32(beta), any(c).([]float32), ldc, kernels.Epilogue{Bias: bs, ReLU: relu})
+		return
+	}
+	mm[T]()(p.trans, transB, p.m, n, p.k, p.a, p.ld, b, ldb, beta, c, ldc)
+	if bias == nil && !relu {
+		return
+	}
+	for i := 0; i < p.m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		var bv T
+		if bias != nil {
+			bv = bias[i]
+		}
+		for j, v := range row {
+			v += bv
+			if relu && v < 0 {
+				v = 0
+			}
+			row[j] = v
+		}
+	}
+}
+
+// convPlan is how a convolution is computed: the kernel taps (kh, kw)
+// that read at least one input cell for some output (taps that only ever
+// read padding contribute nothing and are left out of the GEMMs: a 3×3
+// convolution on a 1×1 map is a 1×1 convolution by its centre tap, as a
+// direct convolution would compute it), and whether the column matrix of
+// the remaining taps is the input itself (one tap, stride 1, no shift).
+type convPlan struct {
+	g      convGeom
+	taps   [][2]int // the taps read, row-major
+	all    bool     // every tap is read: the weights are used as they are
+	direct bool     // the column matrix is the input
+	kc     int      // rows of a group's column matrix: cg·len(taps)
+	// idx, for small output planes, maps (tap, output cell) to the input
+	// cell read (−1: padding): im2col and col2im gather and scatter
+	// through it instead of copying rows of a few cells.
+	idx []int32
+}
+
+// gatherBelow is the output width under which im2col gathers through
+// convPlan.idx.
+const gatherBelow = 16
+
+func newConvPlan(g convGeom) convPlan {
+	p := convPlan{g: g}
+	reads := func(k, d, s, pad, n, out int) bool {
+		for o := 0; o < out; o++ {
+			if i := o*s - pad + k*d; i >= 0 && i < n {
+				return true
+			}
+		}
+		return false
+	}
+	for kh := 0; kh < g.KH; kh++ {
+		if !reads(kh, g.DH, g.SH, g.T, g.H, g.OH) {
+			continue
+		}
+		for kw := 0; kw < g.KW; kw++ {
+			if reads(kw, g.DW, g.SW, g.L, g.W, g.OW) {
+				p.taps = append(p.taps, [2]int{kh, kw})
+			}
+		}
+	}
+	p.all = len(p.taps) == g.KH*g.KW
+	p.kc = g.cg() * len(p.taps)
+	if len(p.taps) == 1 && g.SH == 1 && g.SW == 1 && g.OH == g.H && g.OW == g.W {
+		t := p.taps[0]
+		p.direct = t[0]*g.DH == g.T && t[1]*g.DW == g.L
+	}
+	if !p.direct && g.OW < gatherBelow {
+		p.idx = make([]int32, 0, len(p.taps)*g.ohw())
+		for _, t := range p.taps {
+			for oy := 0; oy < g.OH; oy++ {
+				iy := oy*g.SH - g.T + t[0]*g.DH
+				for ox := 0; ox < g.OW; ox++ {
+					ix := ox*g.SW - g.L + t[1]*g.DW
+					if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
+						p.idx = append(p.idx, -1)
+					} else {
+						p.idx = append(p.idx, int32(iy*g.W+ix))
+					}
+				}
+			}
+		}
+	}
+	return p
+}
+
+// chunk returns the number of images per column-matrix chunk.
+func (p convPlan) chunk() int {
+	per := p.kc * p.g.ohw()
+	return max(1, min(p.g.N, maxColFloats/max(per, 1)))
+}
+
+// gather copies the weights of the taps read, group by group, into wc
+// ([Out, kc]); with every tap read it returns w itself.
+func gatherW[T float](p convPlan, w, wc []T) []T {
+	if p.all {
+		return w
+	}
+	khw, nt := p.g.KH*p.g.KW, len(p.taps)
+	for oc := 0; oc < p.g.Out*p.g.cg(); oc++ { // (output, input channel) pairs
+		src, dst := w[oc*khw:(oc+1)*khw], wc[oc*nt:(oc+1)*nt]
+		for t, tap := range p.taps {
+			dst[t] = src[tap[0]*p.g.KW+tap[1]]
+		}
+	}
+	return wc
+}
+
+// scatterW writes the weight gradient of the taps read (dwc, [Out, kc])
+// into dw, zero for the other taps.
+func scatterW[T float](p convPlan, dwc, dw []T) {
+	khw, nt := p.g.KH*p.g.KW, len(p.taps)
+	clear(dw)
+	for oc := 0; oc < p.g.Out*p.g.cg(); oc++ {
+		src, dst := dwc[oc*nt:(oc+1)*nt], dw[oc*khw:(oc+1)*khw]
+		for t, tap := range p.taps {
+			dst[tap[0]*p.g.KW+tap[1]] = src[t]
+		}
+	}
+}
+
+// im2col writes the [kc, (n1−n0)·OH·OW] column matrix of group gi's input
+// channels for images [n0, n1) (zero outside the image): row (c, tap),
 // column (n−n0, oy, ox).
-func im2col[T float](g convGeom, x []T, gi, n0, n1 int, col []T) {
+func im2col[T float](p convPlan, x []T, gi, n0, n1 int, col []T) {
+	g := p.g
 	ohw, hw := g.ohw(), g.hw()
 	cols := (n1 - n0) * ohw
-	khw := g.KH * g.KW
+	nt := len(p.taps)
 	c0 := gi * g.cg()
-	parallelFor(g.k(), func(lo, hi int) {
+	parallelFor(p.kc, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			c, kh, kw := c0+r/khw, r%khw/g.KW, r%g.KW
+			c, tap := c0+r/nt, p.taps[r%nt]
+			kh, kw := tap[0], tap[1]
 			row := col[r*cols : (r+1)*cols]
+			if p.idx != nil {
+				tab := p.idx[(r%nt)*ohw : (r%nt+1)*ohw]
+				for n := n0; n < n1; n++ {
+					xp := x[(c*g.N+n)*hw : (c*g.N+n+1)*hw]
+					d := row[(n-n0)*ohw : (n-n0+1)*ohw]
+					for j, o := range tab {
+						if o >= 0 {
+							d[j] = xp[o]
+						} else {
+							d[j] = 0
+						}
+					}
+				}
+				continue
+			}
+			off := kw*g.DW - g.L
+			o0, o1 := 0, g.OW
+			if g.SW == 1 {
+				// ix = ox + off: clear the out-of-image ends, copy the middle
+				o0, o1 = max(0, -off), min(g.OW, g.W-off)
+			}
 			for n := n0; n < n1; n++ {
 				xp := x[(c*g.N+n)*hw : (c*g.N+n+1)*hw]
 				dst := row[(n-n0)*ohw : (n-n0+1)*ohw]
-				off := kw*g.DW - g.L
-				o0, o1 := 0, g.OW
-				if g.SW == 1 {
-					// ix = ox + off: clear the out-of-image ends, copy the middle
-					o0, o1 = max(0, -off), min(g.OW, g.W-off)
-				}
 				for oy := 0; oy < g.OH; oy++ {
 					iy := oy*g.SH - g.T + kh*g.DH
 					d := dst[oy*g.OW : (oy+1)*g.OW]
@@ -194,18 +322,32 @@ func im2col[T float](g convGeom, x []T, gi, n0, n1 int, col []T) {
 // col2im writes into dx the sum of group gi's column-matrix gradient for
 // images [n0, n1) (the inverse scatter of im2col); those planes of dx are
 // overwritten.
-func col2im[T float](g convGeom, col []T, gi, n0, n1 int, dx []T) {
+func col2im[T float](p convPlan, col []T, gi, n0, n1 int, dx []T) {
+	g := p.g
 	ohw, hw := g.ohw(), g.hw()
 	cols := (n1 - n0) * ohw
-	khw := g.KH * g.KW
+	nt := len(p.taps)
 	c0 := gi * g.cg()
 	parallelFor(g.cg(), func(lo, hi int) {
 		for cc := lo; cc < hi; cc++ {
 			c := c0 + cc
 			clear(dx[(c*g.N+n0)*hw : (c*g.N+n1)*hw])
-			for r := cc * khw; r < (cc+1)*khw; r++ {
-				kh, kw := r%khw/g.KW, r%g.KW
+			for r := cc * nt; r < (cc+1)*nt; r++ {
+				kh, kw := p.taps[r%nt][0], p.taps[r%nt][1]
 				row := col[r*cols : (r+1)*cols]
+				if p.idx != nil {
+					tab := p.idx[(r%nt)*ohw : (r%nt+1)*ohw]
+					for n := n0; n < n1; n++ {
+						xp := dx[(c*g.N+n)*hw : (c*g.N+n+1)*hw]
+						src := row[(n-n0)*ohw : (n-n0+1)*ohw]
+						for j, o := range tab {
+							if o >= 0 {
+								xp[o] += src[j]
+							}
+						}
+					}
+					continue
+				}
 				off := kw*g.DW - g.L
 				o0, o1 := 0, g.OW
 				if g.SW == 1 {
@@ -242,96 +384,121 @@ func col2im[T float](g convGeom, col []T, gi, n0, n1 int, dx []T) {
 	})
 }
 
-// convFwd: y = act(W ⋆ x + b), per group one GEMM W_g[og, k]·col[k, cols]
-// over chunks of images (the input itself for pointwise convs), written
-// into the [Out, N·OH·OW] output with bias and ReLU in the GEMM's store.
-// Inputs: x, w[, b].
-func convFwd[T float](g convGeom, relu bool) func([]T, [][]T) {
+// convFwd: y = act(W ⋆ x + b), per group one GEMM W_g[og, kc]·col[kc, cols]
+// over chunks of images (the input itself for direct convs), written
+// into the [Out, N·OH·OW] output with bias and ReLU in the GEMM's store;
+// W_g is packed once. Inputs: x, w[, b].
+func convFwd[T float](p convPlan, relu bool) func([]T, [][]T) {
 	s := shared[T]()
+	g := p.g
+	var wc []T
+	if !p.all {
+		wc = make([]T, g.Out*p.kc)
+	}
 	return func(y []T, in [][]T) {
-		x, w := in[0], in[1]
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		x, w := in[0], gatherW(p, in[1], wc)
 		var b []T
 		if len(in) > 2 {
 			b = in[2]
 		}
-		og, k, np := g.og(), g.k(), g.np()
+		og, k, np := g.og(), p.kc, g.np()
 		for gi := 0; gi < g.Groups; gi++ {
-			wg, yg := w[gi*og*k:(gi+1)*og*k], y[gi*og*np:(gi+1)*og*np]
+			yg := y[gi*og*np : (gi+1)*og*np]
 			var bg []T
 			if b != nil {
 				bg = b[gi*og : (gi+1)*og]
 			}
-			if g.pointwise() {
-				gemmBiasAct(og, np, k, wg, k, x[gi*k*np:(gi+1)*k*np], np, yg, np, bg, relu)
+			s.pa.pack(false, og, k, w[gi*og*k:(gi+1)*og*k], k)
+			if p.direct {
+				s.pa.mul(np, false, x[gi*k*np:(gi+1)*k*np], np, 0, yg, np, bg, relu)
 				continue
 			}
-			s.mu.Lock()
-			ch := g.chunk()
+			ch := p.chunk()
 			col := s.get(k * ch * g.ohw())
 			for n0 := 0; n0 < g.N; n0 += ch {
 				n1 := min(g.N, n0+ch)
 				cols := (n1 - n0) * g.ohw()
-				im2col(g, x, gi, n0, n1, col[:k*cols])
-				gemmBiasAct(og, cols, k, wg, k, col, cols, yg[n0*g.ohw():], np, bg, relu)
+				im2col(p, x, gi, n0, n1, col[:k*cols])
+				s.pa.mul(cols, false, col, cols, 0, yg[n0*g.ohw():], np, bg, relu)
 			}
-			s.mu.Unlock()
 		}
 	}
 }
 
-// convGradW: dW_g = Σ_chunks dy_g[og, cols]·colᵀ. Inputs: x, dy.
-func convGradW[T float](g convGeom) func([]T, [][]T) {
+// convGradW: dW_g = Σ_chunks dy_g[og, cols]·colᵀ, each chunk of dy_g
+// packed once. Inputs: x, dy.
+func convGradW[T float](p convPlan) func([]T, [][]T) {
 	s := shared[T]()
-	gemm := mm[T]()
+	g := p.g
+	var dwc []T
+	if !p.all {
+		dwc = make([]T, g.Out*p.kc)
+	}
 	return func(dw []T, in [][]T) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		x, dy := in[0], in[1]
-		og, k, np := g.og(), g.k(), g.np()
+		out := dw
+		if !p.all {
+			out = dwc
+		}
+		og, k, np := g.og(), p.kc, g.np()
 		for gi := 0; gi < g.Groups; gi++ {
-			dwg, dyg := dw[gi*og*k:(gi+1)*og*k], dy[gi*og*np:(gi+1)*og*np]
-			if g.pointwise() {
-				gemm(false, true, og, k, np, dyg, np, x[gi*k*np:(gi+1)*k*np], np, 0, dwg, k)
+			dwg, dyg := out[gi*og*k:(gi+1)*og*k], dy[gi*og*np:(gi+1)*og*np]
+			if p.direct {
+				s.pa.pack(false, og, np, dyg, np)
+				s.pa.mul(k, true, x[gi*k*np:(gi+1)*k*np], np, 0, dwg, k, nil, false)
 				continue
 			}
-			s.mu.Lock()
-			ch := g.chunk()
+			ch := p.chunk()
 			col := s.get(k * ch * g.ohw())
 			var beta T
 			for n0 := 0; n0 < g.N; n0 += ch {
 				n1 := min(g.N, n0+ch)
 				cols := (n1 - n0) * g.ohw()
-				im2col(g, x, gi, n0, n1, col[:k*cols])
-				gemm(false, true, og, k, cols, dyg[n0*g.ohw():], np, col, cols, beta, dwg, k)
+				im2col(p, x, gi, n0, n1, col[:k*cols])
+				s.pa.pack(false, og, cols, dyg[n0*g.ohw():], np)
+				s.pa.mul(k, true, col, cols, beta, dwg, k, nil, false)
 				beta = 1
 			}
-			s.mu.Unlock()
+		}
+		if !p.all {
+			scatterW(p, dwc, dw)
 		}
 	}
 }
 
-// convGradX: dcol = W_gᵀ·dy_g per chunk, then col2im (for pointwise
-// convs dx_g = W_gᵀ·dy_g directly). Inputs: w, dy.
-func convGradX[T float](g convGeom) func([]T, [][]T) {
+// convGradX: dcol = W_gᵀ·dy_g per chunk, then col2im (for direct convs
+// dx_g = W_gᵀ·dy_g); W_gᵀ is packed once. Inputs: w, dy.
+func convGradX[T float](p convPlan) func([]T, [][]T) {
 	s := shared[T]()
-	gemm := mm[T]()
+	g := p.g
+	var wc []T
+	if !p.all {
+		wc = make([]T, g.Out*p.kc)
+	}
 	return func(dx []T, in [][]T) {
-		w, dy := in[0], in[1]
-		og, k, np := g.og(), g.k(), g.np()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		w, dy := gatherW(p, in[0], wc), in[1]
+		og, k, np := g.og(), p.kc, g.np()
 		for gi := 0; gi < g.Groups; gi++ {
-			wg, dyg := w[gi*og*k:(gi+1)*og*k], dy[gi*og*np:(gi+1)*og*np]
-			if g.pointwise() {
-				gemm(true, false, k, np, og, wg, k, dyg, np, 0, dx[gi*k*np:(gi+1)*k*np], np)
+			dyg := dy[gi*og*np : (gi+1)*og*np]
+			s.pa.pack(true, k, og, w[gi*og*k:(gi+1)*og*k], k)
+			if p.direct {
+				s.pa.mul(np, false, dyg, np, 0, dx[gi*k*np:(gi+1)*k*np], np, nil, false)
 				continue
 			}
-			s.mu.Lock()
-			ch := g.chunk()
+			ch := p.chunk()
 			col := s.get(k * ch * g.ohw())
 			for n0 := 0; n0 < g.N; n0 += ch {
 				n1 := min(g.N, n0+ch)
 				cols := (n1 - n0) * g.ohw()
-				gemm(true, false, k, cols, og, wg, k, dyg[n0*g.ohw():], np, 0, col, cols)
-				col2im(g, col[:k*cols], gi, n0, n1, dx)
+				s.pa.mul(cols, false, dyg[n0*g.ohw():], np, 0, col, cols, nil, false)
+				col2im(p, col[:k*cols], gi, n0, n1, dx)
 			}
-			s.mu.Unlock()
 		}
 	}
 }
@@ -343,6 +510,10 @@ func convGradX[T float](g convGeom) func([]T, [][]T) {
 func conv2d(x, w, b *G.Node, g convGeom, relu bool) (*G.Node, error) {
 	if g.Groups <= 0 || g.C%g.Groups != 0 || g.Out%g.Groups != 0 {
 		return nil, fmt.Errorf("%w: %d input and %d output channels in %d groups", ErrGraph, g.C, g.Out, g.Groups)
+	}
+	p := newConvPlan(g)
+	if len(p.taps) == 0 {
+		return nil, fmt.Errorf("%w: convolution %s reads only padding", ErrGraph, g)
 	}
 	tag := fmt.Sprintf("{%s bias=%v relu=%v}", g, b != nil, relu)
 	xs, ws := tensor.Shape{g.C, g.N, g.H, g.W}, tensor.Shape{g.Out, g.cg(), g.KH, g.KW}
@@ -356,7 +527,7 @@ func conv2d(x, w, b *G.Node, g convGeom, relu bool) (*G.Node, error) {
 		name:   "Conv" + tag,
 		inDims: dims,
 		out:    tensor.Shape{g.Out, g.N, g.OH, g.OW},
-		k:      both(convFwd[float32](g, relu), convFwd[float64](g, relu)),
+		k:      both(convFwd[float32](p, relu), convFwd[float64](p, relu)),
 	}
 	fwd.grad = func(in G.Nodes, y, dy *G.Node) (G.Nodes, error) {
 		dz := dy
@@ -370,7 +541,7 @@ func conv2d(x, w, b *G.Node, g convGeom, relu bool) (*G.Node, error) {
 			name:   "ConvGradX" + tag,
 			inDims: []int{4, 4},
 			out:    xs,
-			k:      both(convGradX[float32](g), convGradX[float64](g)),
+			k:      both(convGradX[float32](p), convGradX[float64](p)),
 		}, in[1], dz)
 		if err != nil {
 			return nil, err
@@ -379,7 +550,7 @@ func conv2d(x, w, b *G.Node, g convGeom, relu bool) (*G.Node, error) {
 			name:   "ConvGradW" + tag,
 			inDims: []int{4, 4},
 			out:    ws,
-			k:      both(convGradW[float32](g), convGradW[float64](g)),
+			k:      both(convGradW[float32](p), convGradW[float64](p)),
 		}, in[0], dz)
 		if err != nil {
 			return nil, err

@@ -191,6 +191,21 @@ func TestGradients(t *testing.T) {
 			build: func(in []*G.Node) (*G.Node, error) {
 				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 3, H: 3, W: 3, Out: 3, Groups: 3, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 3, OW: 3}, false)
 			}},
+		{name: "conv 3x3 on 1x1 (centre tap only)", shapes: []tensor.Shape{{3, 2, 1, 1}, {4, 3, 3, 3}, {4}},
+			build: func(in []*G.Node) (*G.Node, error) {
+				return conv2d(in[0], in[1], in[2], convGeom{N: 2, C: 3, H: 1, W: 1, Out: 4, Groups: 1, KH: 3, KW: 3, SH: 1, SW: 1,
+					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 1, OW: 1}, true)
+			}},
+		{name: "conv 5x5 on 2x3 (pruned taps)", shapes: []tensor.Shape{{2, 2, 2, 3}, {3, 2, 5, 5}},
+			build: func(in []*G.Node) (*G.Node, error) {
+				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 2, H: 2, W: 3, Out: 3, Groups: 1, KH: 5, KW: 5, SH: 1, SW: 1,
+					T: 2, L: 2, B: 2, R: 2, DH: 1, DW: 1, OH: 2, OW: 3}, false)
+			}},
+		{name: "grouped conv 3x3 s2 on 2x2 (pruned taps)", shapes: []tensor.Shape{{4, 2, 2, 2}, {4, 2, 3, 3}},
+			build: func(in []*G.Node) (*G.Node, error) {
+				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 4, H: 2, W: 2, Out: 4, Groups: 2, KH: 3, KW: 3, SH: 2, SW: 2,
+					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 1, OW: 1}, false)
+			}},
 		{name: "linear", shapes: []tensor.Shape{{3, 5}, {4, 5}, {4}},
 			build: func(in []*G.Node) (*G.Node, error) { return linear(in[0], in[1], in[2]) }},
 		{name: "linear no bias", shapes: []tensor.Shape{{2, 3}, {4, 3}},
@@ -303,6 +318,25 @@ func TestForwardMatchesEngine(t *testing.T) {
 			return conv2d(in[0], in[1], in[2], convGeom{N: 2, C: 6, H: 9, W: 7, Out: 9, Groups: groups, KH: 3, KW: 3, SH: 2, SW: 1, T: 1, L: 0, B: 0, R: 1, DH: 1, DW: 2, OH: oh, OW: ow}, true)
 		})
 		near(t, fmt.Sprintf("conv groups %d", groups), toNCHW(got, 2, 9, oh*ow), want)
+	}
+	// convolutions whose outer taps read only padding
+	for _, cp := range []kernels.ConvParams{
+		{N: 3, C: 8, H: 1, W: 1, OutC: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 3, C: 8, H: 2, W: 2, OutC: 6, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, DilH: 1, DilW: 1, Groups: 2},
+		{N: 2, C: 4, H: 3, W: 2, OutC: 5, KH: 7, KW: 3, StrideH: 2, StrideW: 1, PadT: 3, PadL: 1, PadB: 3, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+	} {
+		oh, ow := cp.OutHW()
+		x := rand32(r, cp.N*cp.C*cp.H*cp.W)
+		w := rand32(r, cp.OutC*cp.C/cp.Groups*cp.KH*cp.KW)
+		b := rand32(r, cp.OutC)
+		want := make([]float32, cp.N*cp.OutC*oh*ow)
+		kernels.Conv2D(cp, x, w, want, cp.OutC, 0, make([]float32, cp.WorkspaceLen()), kernels.Epilogue{Bias: b})
+		g := convGeom{N: cp.N, C: cp.C, H: cp.H, W: cp.W, Out: cp.OutC, Groups: cp.Groups, KH: cp.KH, KW: cp.KW, SH: cp.StrideH, SW: cp.StrideW,
+			T: cp.PadT, L: cp.PadL, B: cp.PadB, R: cp.PadR, DH: 1, DW: 1, OH: oh, OW: ow}
+		require.Less(t, len(newConvPlan(g).taps), cp.KH*cp.KW, "taps pruned")
+		got := runOp32(t, []tensor.Shape{{cp.C, cp.N, cp.H, cp.W}, {cp.OutC, cp.C / cp.Groups, cp.KH, cp.KW}, {cp.OutC}},
+			[][]float32{toCNHW(x, cp.N, cp.C, cp.H*cp.W), w, b}, func(in []*G.Node) (*G.Node, error) { return conv2d(in[0], in[1], in[2], g, false) })
+		near(t, fmt.Sprintf("conv %dx%d on %dx%d", cp.KH, cp.KW, cp.H, cp.W), toNCHW(got, cp.N, cp.OutC, oh*ow), want)
 	}
 	// 1x1 conv over a batch large enough for the GEMM's tiling
 	cp := kernels.ConvParams{N: 5, C: 40, H: 6, W: 6, OutC: 33, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1}

@@ -98,9 +98,31 @@ func maxPoolFwd[T float](g poolGeom) func([]T, [][]T) {
 	}
 }
 
+// windowTable lists, for each output cell j, the input cells its window
+// reads (padding left out) in window order: cells[start[j]:start[j+1]].
+func (g poolGeom) windowTable() (cells, start []int32) {
+	start = make([]int32, 0, g.OH*g.OW+1)
+	for oy := 0; oy < g.OH; oy++ {
+		for ox := 0; ox < g.OW; ox++ {
+			start = append(start, int32(len(cells)))
+			for kh := 0; kh < g.KH; kh++ {
+				iy := oy*g.SH - g.T + kh*g.DH
+				for kw := 0; kw < g.KW; kw++ {
+					ix := ox*g.SW - g.L + kw*g.DW
+					if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
+						cells = append(cells, int32(iy*g.W+ix))
+					}
+				}
+			}
+		}
+	}
+	return cells, append(start, int32(len(cells)))
+}
+
 // maxPoolBwd: dx gets each output's gradient at the window's first
 // maximal cell (the cell the forward pass picked). Inputs: x, y, dy.
 func maxPoolBwd[T float](g poolGeom) func([]T, [][]T) {
+	cells, start := g.windowTable()
 	return func(dx []T, in [][]T) {
 		x, y, dy := in[0], in[1], in[2]
 		hw, ohw := g.H*g.W, g.OH*g.OW
@@ -109,22 +131,11 @@ func maxPoolBwd[T float](g poolGeom) func([]T, [][]T) {
 				xp, dxp := x[pl*hw:(pl+1)*hw], dx[pl*hw:(pl+1)*hw]
 				yp, dyp := y[pl*ohw:(pl+1)*ohw], dy[pl*ohw:(pl+1)*ohw]
 				clear(dxp)
-				for oy := 0; oy < g.OH; oy++ {
-					hs := oy*g.SH - g.T
-					kh0, kh1 := krange(hs, g.KH, g.DH, g.H)
-				outer:
-					for ox := 0; ox < g.OW; ox++ {
-						ws := ox*g.SW - g.L
-						kw0, kw1 := krange(ws, g.KW, g.DW, g.W)
-						m := yp[oy*g.OW+ox]
-						for kh := kh0; kh < kh1; kh++ {
-							off := (hs + kh*g.DH) * g.W
-							for kw := kw0; kw < kw1; kw++ {
-								if i := off + ws + kw*g.DW; xp[i] == m {
-									dxp[i] += dyp[oy*g.OW+ox]
-									continue outer
-								}
-							}
+				for j, m := range yp {
+					for _, o := range cells[start[j]:start[j+1]] {
+						if xp[o] == m {
+							dxp[o] += dyp[j]
+							break
 						}
 					}
 				}
