@@ -64,9 +64,11 @@ func TestGemmPackedPanics(t *testing.T) {
 	var p PackedA
 	PackA(&p, false, 2, 3, make([]float32, 6), 3)
 	for name, f := range map[string]func(){
-		"short a":           func() { PackA(&p, false, 2, 3, make([]float32, 5), 3) },
-		"short b":           func() { GemmPacked(&p, 4, false, make([]float32, 11), 4, 0, make([]float32, 8), 4, Epilogue{}) },
-		"epilogue and beta": func() { GemmPacked(&p, 4, false, make([]float32, 12), 4, 1, make([]float32, 8), 4, Epilogue{ReLU: true}) },
+		"short a": func() { PackA(&p, false, 2, 3, make([]float32, 5), 3) },
+		"short b": func() { GemmPacked(&p, 4, false, make([]float32, 11), 4, 0, make([]float32, 8), 4, Epilogue{}) },
+		"epilogue and beta": func() {
+			GemmPacked(&p, 4, false, make([]float32, 12), 4, 1, make([]float32, 8), 4, Epilogue{ReLU: true})
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
