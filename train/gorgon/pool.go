@@ -62,42 +62,6 @@ func krange(s, k, d, n int) (k0, k1 int) {
 	return
 }
 
-// maxPoolFwd: y = max over each window's in-image cells (padding never
-// wins; a window with no in-image cell gives 0).
-func maxPoolFwd[T float](g poolGeom) func([]T, [][]T) {
-	return func(y []T, in [][]T) {
-		x := in[0]
-		hw, ohw := g.H*g.W, g.OH*g.OW
-		parallelFor(g.N*g.C, func(lo, hi int) {
-			for pl := lo; pl < hi; pl++ {
-				xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
-				for oy := 0; oy < g.OH; oy++ {
-					hs := oy*g.SH - g.T
-					kh0, kh1 := krange(hs, g.KH, g.DH, g.H)
-					for ox := 0; ox < g.OW; ox++ {
-						ws := ox*g.SW - g.L
-						kw0, kw1 := krange(ws, g.KW, g.DW, g.W)
-						m := T(math.Inf(-1))
-						found := false
-						for kh := kh0; kh < kh1; kh++ {
-							row := xp[(hs+kh*g.DH)*g.W:]
-							for kw := kw0; kw < kw1; kw++ {
-								if v := row[ws+kw*g.DW]; !found || v > m {
-									m, found = v, true
-								}
-							}
-						}
-						if !found {
-							m = 0
-						}
-						yp[oy*g.OW+ox] = m
-					}
-				}
-			}
-		})
-	}
-}
-
 // windowTable lists, for each output cell j, the input cells its window
 // reads (padding left out) in window order: cells[start[j]:start[j+1]].
 func (g poolGeom) windowTable() (cells, start []int32) {
@@ -119,8 +83,37 @@ func (g poolGeom) windowTable() (cells, start []int32) {
 	return cells, append(start, int32(len(cells)))
 }
 
-// maxPoolBwd: dx gets each output's gradient at the window's first
-// maximal cell (the cell the forward pass picked). Inputs: x, y, dy.
+// maxPoolFwd: y = max over each window's in-image cells (padding never
+// wins; a window with no in-image cell gives 0). kernels.MaxPool2D
+// computes the same values (AVX-512) where its geometry matches.
+func maxPoolFwd[T float](g poolGeom) func([]T, [][]T) {
+	cells, start := g.windowTable()
+	return func(y []T, in [][]T) {
+		x := in[0]
+		hw, ohw := g.H*g.W, g.OH*g.OW
+		parallelFor(g.N*g.C, func(lo, hi int) {
+			for pl := lo; pl < hi; pl++ {
+				xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
+				for j := range yp {
+					w := cells[start[j]:start[j+1]]
+					if len(w) == 0 {
+						yp[j] = 0
+						continue
+					}
+					m := xp[w[0]]
+					for _, o := range w[1:] {
+						m = max(m, xp[o])
+					}
+					yp[j] = m
+				}
+			}
+		})
+	}
+}
+
+// maxPoolBwd: dx gets each output's gradient at the window's first cell
+// equal to the output (the cell a max pool that keeps the first maximum
+// picks; ties are exact copies). Inputs: x, y, dy.
 func maxPoolBwd[T float](g poolGeom) func([]T, [][]T) {
 	cells, start := g.windowTable()
 	return func(dx []T, in [][]T) {
@@ -132,16 +125,40 @@ func maxPoolBwd[T float](g poolGeom) func([]T, [][]T) {
 				yp, dyp := y[pl*ohw:(pl+1)*ohw], dy[pl*ohw:(pl+1)*ohw]
 				clear(dxp)
 				for j, m := range yp {
-					for _, o := range cells[start[j]:start[j+1]] {
-						if xp[o] == m {
-							dxp[o] += dyp[j]
-							break
-						}
+					if o := firstEqual(xp, cells[start[j]:start[j+1]], m); o >= 0 {
+						dxp[o] += dyp[j]
 					}
 				}
 			}
 		})
 	}
+}
+
+// firstEqual returns the first cell o of w with x[o] == m, or −1. In
+// float32 it compares bits, scanning backwards without branching (the
+// position of a window's maximum is unpredictable; a float comparison
+// cannot be a conditional move), and falls back to a float comparison
+// when no cell has m's bits (a maximum of +0 and −0).
+func firstEqual[T float](x []T, w []int32, m T) int32 {
+	if x32, ok := any(x).([]float32); ok {
+		mb := math.Float32bits(float32(m))
+		sel := int32(-1)
+		for i := len(w) - 1; i >= 0; i-- {
+			o := w[i]
+			if math.Float32bits(x32[o]) == mb {
+				sel = o
+			}
+		}
+		if sel >= 0 {
+			return sel
+		}
+	}
+	for _, o := range w {
+		if x[o] == m {
+			return o
+		}
+	}
+	return -1
 }
 
 // avgDivisor returns the divisor of the window at (hs, ws) whose in-image
@@ -222,7 +239,7 @@ func avgPoolBwd[T float](g poolGeom, countIncludePad bool) func([]T, [][]T) {
 	}
 }
 
-// MaxPool applies 2-D max pooling with per-side padding, dilation and
+// maxPool applies 2-D max pooling with per-side padding, dilation and
 // the output size g says (floor or ceil mode).
 func maxPool(x *G.Node, g poolGeom) (*G.Node, error) {
 	f32 := maxPoolFwd[float32](g)
