@@ -155,11 +155,20 @@ func findTorchScript() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	root, err := moduleRoot(wd)
-	if err != nil {
-		return "", fmt.Errorf("bench --train: the PyTorch reference %s is in the repository (or --pytorch=false): %w", torchScript, err)
+	for d := wd; ; {
+		p := filepath.Join(d, torchScript)
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/inceptionzoo/inception\n") {
+			if _, err := os.Stat(p); err != nil {
+				return "", fmt.Errorf("bench --train: the PyTorch reference: %w (or --pytorch=false)", err)
+			}
+			return p, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("bench --train: the PyTorch reference %s is in the repository: run in a checkout (or --pytorch=false)", torchScript)
+		}
+		d = parent
 	}
-	return filepath.Join(root, torchScript), nil
 }
 
 // torchProc is a running PyTorch reference in --serve mode.
