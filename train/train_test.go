@@ -19,7 +19,11 @@ import (
 )
 
 // tinyNet exercises every op the back end lowers.
-func tinyNet() nn.Block {
+func tinyNet() nn.Block { return tinyNetDrop(0) }
+
+// tinyNetDrop is tinyNet with a Dropout of probability p before the
+// classifier (none if p is 0).
+func tinyNetDrop(p float32) nn.Block {
 	conv := func(name string, out, k, pad int) nn.Block {
 		return nn.Conv{Name: name, Out: out, Kernel: nn.K(k), Pad: nn.P(pad), Bias: true}
 	}
@@ -35,11 +39,16 @@ func tinyNet() nn.Block {
 		nn.LRN{Name: "lrn", Size: 5, Alpha: 1e-4, Beta: 0.75, Bias: 1},
 		nn.Residual{Name: "res", Body: nn.Seq(conv("r", 12, 3, 1), nn.ChannelScale{Name: "s", Bias: true}), Scale: 0.5, ReLU: true},
 		nn.GlobalAvgPool{}, nn.Flatten{},
+		nn.Dropout{Name: "drop", P: p},
 		nn.Linear{Name: "fc", Out: 3, Bias: true},
 	)
 }
 
 func randomSet(t *testing.T, n int, shape nn.Shape, classes int, seed uint64) *data.Set {
+	return randomSetTB(t, n, shape, classes, seed)
+}
+
+func randomSetTB(t testing.TB, n int, shape nn.Shape, classes int, seed uint64) *data.Set {
 	r := rand.New(rand.NewPCG(seed, 1))
 	x := make([]float32, n*shape.Numel())
 	for i := range x {
@@ -80,7 +89,7 @@ func TestOverfit(t *testing.T) {
 
 // TestResumeExact: k steps, a checkpoint, then the rest, gives the same
 // parameters bit for bit as an uninterrupted run (SGD with momentum, so
-// the optimizer state matters).
+// the optimizer state matters; seeded dropout, so the step number does).
 func TestResumeExact(t *testing.T) {
 	set := randomSet(t, 32, nn.Shape{1, 8, 8}, 3, 9)
 	cfg := func(p nn.Params, g *nn.Graph, dir string, maxSteps int) Config {
@@ -88,9 +97,21 @@ func TestResumeExact(t *testing.T) {
 			Optimizer: &SGD{Momentum: 0.9}, Schedule: Schedule{Base: 0.02, Kind: "cosine", Total: 12}, Seed: 4,
 			CheckpointDir: dir, MaxSteps: maxSteps}
 	}
-	g1, p1 := tinyGraph(t)
-	_, err := Run(cfg(p1, g1, "", 0))
+	tinyGraph := func(t *testing.T) (*nn.Graph, nn.Params) {
+		g, err := nn.Lower(tinyNetDrop(0.3), nn.Shape{1, 8, 8})
+		require.NoError(t, err)
+		return g, nn.InitParams(g, 3)
+	}
+	// dropout is on: a run without it ends elsewhere
+	g0, p0 := tinyGraph(t)
+	c0 := cfg(p0, g0, "", 0)
+	c0.DropoutAsIdentity = true
+	_, err := Run(c0)
 	require.NoError(t, err)
+	g1, p1 := tinyGraph(t)
+	_, err = Run(cfg(p1, g1, "", 0))
+	require.NoError(t, err)
+	require.NotEqual(t, p0["fc.weight"].Data, p1["fc.weight"].Data, "dropout changed nothing")
 
 	dir := t.TempDir()
 	g2, p2 := tinyGraph(t)
