@@ -3,14 +3,24 @@ package gorgon
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/inceptionzoo/inception/engine"
 	"github.com/inceptionzoo/inception/nn"
+	tz "github.com/inceptionzoo/inception/tensor"
+	v1 "github.com/inceptionzoo/inception/variants/v1"
 )
+
+func tensor32(x []float32, shape ...int) *tz.Tensor {
+	t := tz.New(shape...)
+	copy(t.Data, x)
+	return t
+}
 
 func smallNet() nn.Block {
 	return nn.Seq(
@@ -154,4 +164,105 @@ func TestBuildErrors(t *testing.T) {
 	require.ErrorIs(t, err, ErrGraph)
 	_, err = Build(g, nn.InitParams(g, 1), Config{Batch: 2, AuxWeight: -1})
 	require.ErrorIs(t, err, ErrGraph)
+}
+
+// TestAuxLoss: with auxiliary heads the loss is the main head's mean
+// cross-entropy plus AuxWeight times each head's, the heads' logits
+// computed by the engine (engine.Model.RunAll) as the reference.
+func TestAuxLoss(t *testing.T) {
+	blk := nn.Seq(
+		nn.Conv{Name: "c1", Out: 6, Kernel: nn.K(3), Pad: nn.P(1), Bias: true}, nn.ReLU{},
+		nn.Tap{Name: "aux1", Head: nn.Seq(nn.GlobalAvgPool{}, nn.Flatten{}, nn.Dropout{P: 0.5}, nn.Linear{Name: "fc", Out: 4, Bias: true})},
+		nn.Conv{Name: "c2", Out: 5, Kernel: nn.K(3), Stride: nn.K(2), Bias: true}, nn.ReLU{},
+		nn.Tap{Name: "aux2", Head: nn.Seq(nn.GlobalAvgPool{}, nn.Flatten{}, nn.Linear{Name: "fc", Out: 4, Bias: true})},
+		nn.GlobalAvgPool{}, nn.Flatten{}, nn.Linear{Name: "fc", Out: 4, Bias: true},
+	)
+	g, err := nn.Lower(blk, nn.Shape{2, 7, 7})
+	require.NoError(t, err)
+	require.Len(t, g.Aux, 2)
+	p := nn.InitParams(g, 5)
+	const batch = 3
+	r := rand.New(rand.NewPCG(2, 2))
+	x := make([]float32, batch*2*7*7)
+	for i := range x {
+		x[i] = r.Float32()*2 - 1
+	}
+	labels := []int{1, 3, 0}
+	loss := func(w float64) float64 {
+		n, err := Build(g, p, Config{Batch: batch, AuxWeight: w, DropoutAsIdentity: true})
+		require.NoError(t, err)
+		defer n.Close()
+		l, _, err := n.Step(x, labels)
+		require.NoError(t, err)
+		return l
+	}
+	m, err := engine.Compile(g, p)
+	require.NoError(t, err)
+	outs, err := m.RunAll(tensor32(x, batch, 2, 7, 7))
+	require.NoError(t, err)
+	require.Len(t, outs, 3)
+	ce := func(z []float32) float64 {
+		var s float64
+		for i, l := range labels {
+			row := z[i*4 : (i+1)*4]
+			mx := math.Inf(-1)
+			for _, v := range row {
+				mx = math.Max(mx, float64(v))
+			}
+			var e float64
+			for _, v := range row {
+				e += math.Exp(float64(v) - mx)
+			}
+			s += mx + math.Log(e) - float64(row[l])
+		}
+		return s / batch
+	}
+	main, a1, a2 := ce(outs[0].Data), ce(outs[1].Data), ce(outs[2].Data)
+	for _, w := range []float64{0, 0.3, 0.4} {
+		want := main + w*(a1+a2)
+		require.InDelta(t, want, loss(w), 1e-5, "loss with aux weight %g", w)
+	}
+	require.Greater(t, math.Abs(a1+a2), 0.1, "aux losses matter")
+}
+
+// TestStepAllocations: in the steady state a training step of the D2L
+// GoogLeNet allocates no activation or gradient memory (every op reuses
+// its output; gorgonia's own bookkeeping allocates a few hundred KB at
+// most), against tens of MB of activations per step.
+func TestStepAllocations(t *testing.T) {
+	blk, err := v1.D2L(nn.Options{})
+	require.NoError(t, err)
+	g, err := nn.Lower(blk, nn.Shape{1, 28, 28})
+	require.NoError(t, err)
+	p := nn.InitParams(g, 1)
+	const batch = 32
+	n, err := Build(g, p, Config{Batch: batch})
+	require.NoError(t, err)
+	defer n.Close()
+	x := make([]float32, batch*28*28)
+	for i := range x {
+		x[i] = float32(i%97) / 97
+	}
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	for i := 0; i < 2; i++ { // first steps allocate the outputs
+		_, _, err := n.Step(x, labels)
+		require.NoError(t, err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const steps = 3
+	for i := 0; i < steps; i++ {
+		_, _, err := n.Step(x, labels)
+		require.NoError(t, err)
+	}
+	runtime.ReadMemStats(&after)
+	perStep := (after.TotalAlloc - before.TotalAlloc) / steps
+	t.Logf("%d bytes, %d allocations per step", perStep, (after.Mallocs-before.Mallocs)/steps)
+	if perStep > 1<<20 {
+		t.Fatalf("a step allocates %d bytes, want < 1 MiB", perStep)
+	}
 }
