@@ -208,3 +208,33 @@ func TestFinetuneHead(t *testing.T) {
 		}
 	}
 }
+
+// TestD2LInit: weights Xavier-uniform (bound √(6/(fan_in+fan_out))),
+// biases PyTorch's default U(±1/√fan_in), both spread over their range.
+func TestD2LInit(t *testing.T) {
+	g, p := tinyGraph(t)
+	D2LInit(g, p, 7)
+	for _, n := range g.Nodes {
+		c, ok := n.Op.(nn.Conv)
+		if !ok || !c.Bias {
+			continue
+		}
+		w, _ := n.Param(nn.Weight)
+		b, _ := n.Param(nn.Bias)
+		rf := w.Shape[2] * w.Shape[3]
+		wb := math.Sqrt(6 / float64((w.Shape[0]+w.Shape[1])*rf))
+		bb := 1 / math.Sqrt(float64(w.Shape[1]*rf))
+		for name, c := range map[string]struct {
+			v     []float32
+			bound float64
+		}{"weight": {p[w.Path].Data, wb}, "bias": {p[b.Path].Data, bb}} {
+			lo, hi := 0.0, 0.0
+			for _, v := range c.v {
+				lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+			}
+			require.LessOrEqual(t, hi, c.bound, "%s %s", n.Path, name)
+			require.GreaterOrEqual(t, lo, -c.bound, "%s %s", n.Path, name)
+			require.Greater(t, hi-lo, c.bound/2, "%s %s spread", n.Path, name)
+		}
+	}
+}

@@ -256,7 +256,7 @@ func benchTrainSize(log io.Writer, model string, size, batch, warmup int, f trai
 		return nil, err
 	}
 	p := nn.InitParams(g, seed)
-	train.XavierInit(g, p, seed)
+	train.D2LInit(g, p, seed)
 	nb := max(8, warmup+f.steps)
 	set, source, err := benchTrainData(size, batch*nb, seed)
 	if err != nil {

@@ -219,9 +219,11 @@ func trainCmd() *cobra.Command {
 			switch initKind {
 			case "xavier":
 				train.XavierInit(g, p, f.seed)
+			case "d2l":
+				train.D2LInit(g, p, f.seed)
 			case "zoo":
 			default:
-				return fmt.Errorf("--init %q: want xavier or zoo", initKind)
+				return fmt.Errorf("--init %q: want xavier, d2l or zoo", initKind)
 			}
 			tr, te, err := f.loadData(spec, in)
 			if err != nil {
@@ -231,7 +233,7 @@ func trainCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&model, "model", "", "zoo model name")
-	cmd.Flags().StringVar(&initKind, "init", "xavier", "initialisation: xavier (D2L: Xavier-uniform weights, zero biases) or zoo (nn.InitParams)")
+	cmd.Flags().StringVar(&initKind, "init", "xavier", "initialisation: xavier (Xavier-uniform weights, zero biases), d2l (the book's: Xavier-uniform weights, PyTorch's default biases) or zoo (nn.InitParams)")
 	f.register(cmd, 0.1)
 	return cmd
 }
@@ -316,6 +318,10 @@ func runTraining(cmd *cobra.Command, f trainFlags, spec registry.Entry, b nn.Blo
 	fmt.Fprintf(w, "%d steps in %s\n", res.Steps, time.Since(start).Round(time.Second))
 	if res.Stopped {
 		fmt.Fprintf(w, "stopped after --max-steps %d; resume with --checkpoint %s\n", f.maxSteps, ckDir)
+		if f.out != "" {
+			fmt.Fprintf(w, "not exported: the run is not finished\n")
+		}
+		return nil
 	}
 	if f.out == "" {
 		return nil
