@@ -6,6 +6,11 @@ Fashion-MNIST resized to --size, on the CPU with --threads intra-op threads.
 
 It times --steps training steps after --warmup untimed ones and prints one
 JSON line: {"imgs_per_sec": ..., "steps": ..., "seconds": ..., ...}.
+With --grads DIR it reads DIR/params.bin (every Conv2d and Linear weight and
+bias, in module order, float32 little-endian), DIR/input.bin (batch x 1 x size
+x size) and DIR/labels.bin (int32), runs one forward and backward pass, and
+writes DIR/loss.bin and DIR/grads.bin (the gradients in the same order): the
+oracle of train/gorgon's TestD2LStepMatchesPyTorch.
 With --serve it prints {"ready": true, ...} after the warm-up, then for every
 line N read from standard input runs N timed steps and prints one JSON line
 with their time, until end of input (`inception bench --train` drives it so,
@@ -83,6 +88,27 @@ def load_images(path, limit):
     return torch.from_numpy(data.reshape(n, 1, h, w).astype(np.float32) / 255)
 
 
+def grads(args):
+    torch.set_num_threads(args.threads)
+    net = googlenet()
+    params = [p for m in net.modules() if type(m) in (nn.Conv2d, nn.Linear) for p in (m.weight, m.bias)]
+    flat = np.fromfile(os.path.join(args.grads, "params.bin"), dtype="<f4")
+    if flat.size != sum(p.numel() for p in params):
+        raise SystemExit(f"params.bin has {flat.size} values, the model {sum(p.numel() for p in params)}")
+    off = 0
+    with torch.no_grad():
+        for p in params:
+            p.copy_(torch.from_numpy(flat[off:off + p.numel()].reshape(p.shape)))
+            off += p.numel()
+    x = np.fromfile(os.path.join(args.grads, "input.bin"), dtype="<f4").reshape(-1, 1, args.size, args.size)
+    y = np.fromfile(os.path.join(args.grads, "labels.bin"), dtype="<i4").astype(np.int64)
+    loss = nn.CrossEntropyLoss()(net(torch.from_numpy(x)), torch.from_numpy(y))
+    loss.backward()
+    np.array([loss.item()], dtype="<f4").tofile(os.path.join(args.grads, "loss.bin"))
+    np.concatenate([p.grad.numpy().ravel() for p in params]).astype("<f4").tofile(os.path.join(args.grads, "grads.bin"))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size", type=int, default=96)
@@ -95,7 +121,10 @@ def main():
     ap.add_argument("--serve", action="store_true", help="time blocks of steps read from standard input")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
                     help="Fashion-MNIST training images (random inputs if the file is missing)")
+    ap.add_argument("--grads", help="compute one step's loss and gradients on the parameters and batch in this directory")
     args = ap.parse_args()
+    if args.grads:
+        return grads(args)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     net = googlenet()
