@@ -53,9 +53,13 @@ type trainBenchRow struct {
 	Steps      int       `json:"steps"`       // timed steps in all
 	Blocks     []float64 `json:"block_img_s"` // images/s of each timed block
 	ImagesPerS float64   `json:"images_per_s"`
-	VsPyTorch  float64   `json:"vs_pytorch,omitempty"` // go rows: this / the pytorch row's median
-	Threads    int       `json:"threads"`
-	Data       string    `json:"data"`
+	// CPUPerStep is the median CPU time (user + system, all threads) of
+	// a step: steadier than wall time on a shared machine, but it counts
+	// the time threads spin waiting for work (both engines do).
+	CPUPerStep float64 `json:"cpu_s_per_step"`
+	VsPyTorch  float64 `json:"vs_pytorch,omitempty"` // go rows: this / the pytorch row's median
+	Threads    int     `json:"threads"`
+	Data       string  `json:"data"`
 }
 
 // addTrainBench adds --train and its flags to the bench command: with
@@ -125,7 +129,7 @@ func runTrainBench(cmd *cobra.Command, args []string, f trainBenchFlags) error {
 		return writeJSON(cmd.OutOrStdout(), rows)
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "model\tengine\tsize\tbatch\tsteps\timg/s (median)\tblocks img/s\tvs PyTorch\tthreads\t")
+	fmt.Fprintln(tw, "model\tengine\tsize\tbatch\tsteps\timg/s (median)\tblocks img/s\tvs PyTorch\tCPU s/step\tthreads\t")
 	for _, r := range rows {
 		vs := ""
 		if r.VsPyTorch > 0 {
@@ -135,13 +139,13 @@ func runTrainBench(cmd *cobra.Command, args []string, f trainBenchFlags) error {
 		for i, v := range r.Blocks {
 			bl[i] = fmt.Sprintf("%.1f", v)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%d\t\n", r.Model, r.Engine, r.Size, r.Batch, r.Steps, r.ImagesPerS, strings.Join(bl, " "), vs, r.Threads)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%.3f\t%d\t\n", r.Model, r.Engine, r.Size, r.Batch, r.Steps, r.ImagesPerS, strings.Join(bl, " "), vs, r.CPUPerStep, r.Threads)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	cpu := cpuModel()
-	fmt.Fprintf(cmd.OutOrStdout(), "machine: %s, %d CPUs, GOMAXPROCS %d, GEMM path %s, %s\n", cpu, runtime.NumCPU(), runtime.GOMAXPROCS(0), kernels.KernelPath(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(cmd.OutOrStdout(), "machine: %s, %d CPUs, GOMAXPROCS %d, GEMM path %s, load average %s, %s\n", cpu, runtime.NumCPU(), runtime.GOMAXPROCS(0), kernels.KernelPath(), loadAverage(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	return nil
 }
 
@@ -216,22 +220,23 @@ func (p *torchProc) read(v any) error {
 	return nil
 }
 
-// block runs steps timed steps and returns their seconds (as PyTorch
-// measured them).
-func (p *torchProc) block(steps int) (float64, error) {
+// block runs steps timed steps and returns their wall and CPU seconds
+// (as PyTorch measured them).
+func (p *torchProc) block(steps int) (wall, cpu float64, err error) {
 	if _, err := fmt.Fprintln(p.in, steps); err != nil {
-		return 0, fmt.Errorf("bench --train: PyTorch reference: %w", err)
+		return 0, 0, fmt.Errorf("bench --train: PyTorch reference: %w", err)
 	}
 	var r struct {
-		Seconds float64 `json:"seconds"`
+		Seconds    float64 `json:"seconds"`
+		CPUSeconds float64 `json:"cpu_seconds"`
 	}
 	if err := p.read(&r); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if r.Seconds <= 0 {
-		return 0, errors.New("bench --train: PyTorch reference reported no time")
+		return 0, 0, errors.New("bench --train: PyTorch reference reported no time")
 	}
-	return r.Seconds, nil
+	return r.Seconds, r.CPUSeconds, nil
 }
 
 func (p *torchProc) close() {
@@ -305,10 +310,11 @@ func benchTrainSize(log io.Writer, model string, size, batch, warmup int, f trai
 		}
 		defer tp.close()
 	}
-	var ours, theirs []float64
+	var ours, theirs, ourCPU, theirCPU []float64
 	imgs := float64(batch * f.steps)
 	for r := 0; r < f.rounds; r++ {
 		time.Sleep(200 * time.Millisecond)
+		c0 := processCPU()
 		t0 := time.Now()
 		for i := 0; i < f.steps; i++ {
 			if err := step(); err != nil {
@@ -316,13 +322,15 @@ func benchTrainSize(log io.Writer, model string, size, batch, warmup int, f trai
 			}
 		}
 		ours = append(ours, imgs/time.Since(t0).Seconds())
+		ourCPU = append(ourCPU, (processCPU()-c0).Seconds()/float64(f.steps))
 		if tp != nil {
 			time.Sleep(200 * time.Millisecond)
-			s, err := tp.block(f.steps)
+			s, cpu, err := tp.block(f.steps)
 			if err != nil {
 				return nil, err
 			}
 			theirs = append(theirs, imgs/s)
+			theirCPU = append(theirCPU, cpu/float64(f.steps))
 		}
 		fmt.Fprintf(log, "bench --train: size %d round %d/%d: go %.1f img/s", size, r+1, f.rounds, ours[r])
 		if tp != nil {
@@ -331,11 +339,11 @@ func benchTrainSize(log io.Writer, model string, size, batch, warmup int, f trai
 		fmt.Fprintln(log)
 	}
 	row := trainBenchRow{Model: model, Engine: "go", Size: size, Batch: batch, Steps: f.steps * f.rounds, Blocks: ours,
-		ImagesPerS: median(ours), Threads: runtime.GOMAXPROCS(0), Data: source}
+		ImagesPerS: median(ours), CPUPerStep: median(ourCPU), Threads: runtime.GOMAXPROCS(0), Data: source}
 	rows := []trainBenchRow{row}
 	if tp != nil {
 		pt := trainBenchRow{Model: model, Engine: "pytorch", Size: size, Batch: batch, Steps: f.steps * f.rounds, Blocks: theirs,
-			ImagesPerS: median(theirs), Threads: 2}
+			ImagesPerS: median(theirs), CPUPerStep: median(theirCPU), Threads: 2}
 		if s, ok := tp.info["data"].(string); ok {
 			pt.Data = s
 		}
@@ -394,6 +402,19 @@ func cpuModel() string {
 		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
 			return strings.TrimSpace(v)
 		}
+	}
+	return "unknown"
+}
+
+// loadAverage returns the 1-minute load average from /proc/loadavg, or
+// "unknown": on a shared machine it says how much the numbers are worth.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
 	}
 	return "unknown"
 }

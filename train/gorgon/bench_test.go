@@ -3,7 +3,6 @@ package gorgon
 import (
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,39 +54,4 @@ func BenchmarkStepD2L(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-c0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/step")
 		})
 	}
-}
-
-// cpuTime returns the process's user plus system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// BenchmarkMaxPoolGrad times the max-pool gradient of an Inception
-// module's 3x3 stride-1 pool at 96x96 input (480 channels at 12x12).
-func BenchmarkMaxPoolGrad(b *testing.B) {
-	g := poolGeom{N: 128, C: 480, H: 12, W: 12, KH: 3, KW: 3, SH: 1, SW: 1, T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 12, OW: 12}
-	r := rand.New(rand.NewPCG(1, 2))
-	x := make([]float32, g.N*g.C*g.H*g.W)
-	for i := range x {
-		x[i] = max(0, r.Float32()-0.5) // post-ReLU: many zeros
-	}
-	y := make([]float32, len(x))
-	maxPoolFwd[float32](g)(y, [][]float32{x})
-	dy := make([]float32, len(x))
-	for i := range dy {
-		dy[i] = r.Float32()
-	}
-	dx := make([]float32, len(x))
-	bwd := maxPoolBwd[float32](g)
-	b.ResetTimer()
-	c0 := cpuTime()
-	for i := 0; i < b.N; i++ {
-		bwd(dx, [][]float32{x, y, dy})
-	}
-	b.ReportMetric(float64(len(y)*b.N)/b.Elapsed().Seconds()/1e6, "Mout/s")
-	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N*len(y)), "cpu-ns/out")
 }
