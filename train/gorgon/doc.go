@@ -38,12 +38,17 @@
 // float64, every gradient checked against central finite differences in
 // float64, every forward against engine/kernels or gorgonia):
 //   - convolution with groups, per-side padding, stride and dilation, its
-//     bias and a following ReLU fused into the GEMM's store
-//     (kernels.GemmEpi); im2col over chunks of images (at most 8 MiB of
-//     columns at a time) for the others;
+//     bias and a following ReLU fused into the GEMM's store; each GEMM's A
+//     operand (weights, their transpose, or a chunk of the output
+//     gradient) is packed once (kernels.PackA, kernels.GemmPacked);
+//     kernel taps that only ever read padding are left out of the GEMMs
+//     (a 3×3 convolution on a 1×1 map is the 1×1 convolution of its
+//     centre tap); im2col over chunks of images (at most 8 MiB of columns
+//     at a time), through a gather table for small maps;
 //   - max pooling with ceil mode, per-side padding and dilation (the
 //     forward by kernels.MaxPool2D); the gradient goes to the first
-//     maximal cell of each window, as the forward picks;
+//     maximal cell of each window, as the forward picks, found without
+//     branches through a window table;
 //   - average pooling with or without count_include_pad, ceil mode and
 //     per-side padding; global average pooling;
 //   - LRN with ONNX semantics;
