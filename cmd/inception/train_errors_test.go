@@ -70,7 +70,7 @@ func TestUnfreezeMatchesNothing(t *testing.T) {
 func TestEvalClassesDiffer(t *testing.T) {
 	dir := t.TempDir()
 	writeClassFolder(t, dir, []string{"a", "b", "c"}, 1)
-	_, err := run(t, "eval", "--model", "inception-v1-d2l", "--data", dir)
+	_, err := run(t, "eval", "--model", "inception-v1-d2l", "--allow-seeded", "--data", dir)
 	require.ErrorIs(t, err, errClasses)
 	require.ErrorContains(t, err, "inception-v1-d2l has 10 classes")
 	require.ErrorContains(t, err, "has 3 [a b c]")
