@@ -145,12 +145,14 @@ func TestExportFailureKeepsWeights(t *testing.T) {
 // with a checkpoint, in a directory the log names.
 func TestFinalCheckpointWithoutFlag(t *testing.T) {
 	dir := t.TempDir()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	writeClassFolder(t, dir, []string{"a", "b"}, 2)
 	got, err := run(t, "train", "--model", "inception-v1-d2l", "--data", dir, "--size", "28", "--epochs", "1", "--batch", "2")
 	require.NoError(t, err, got)
 	m := regexpFind(`checkpoint \(after every epoch and at the end\): (\S+)`, got)
 	require.NotEmpty(t, m, got)
-	defer os.RemoveAll(m)
+	require.Equal(t, tmp, filepath.Dir(m), "a new directory in the temporary directory")
 	_, err = os.Stat(filepath.Join(m, "checkpoint.gob"))
 	require.NoError(t, err)
 }
