@@ -44,6 +44,8 @@ NPY_FUZZTIME ?= 30s
 PREPROCESS_FUZZTIME ?= 30s
 # The inference-request decoders of package serve (REST and gRPC), 30s each.
 SERVE_FUZZTIME ?= 30s
+# The training checkpoint and IDX decoders, 20s each.
+TRAIN_FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzTorch$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
@@ -57,10 +59,22 @@ fuzz:
 	$(GO) test ./preprocess -run '^$$' -fuzz '^FuzzExifOrientation$$' -fuzztime $(PREPROCESS_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./serve -run '^$$' -fuzz '^FuzzDecodeREST$$' -fuzztime $(SERVE_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./serve -run '^$$' -fuzz '^FuzzDecodeGRPC$$' -fuzztime $(SERVE_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./train -run '^$$' -fuzz '^FuzzCheckpoint$$' -fuzztime $(TRAIN_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzDecodeIDX$$' -fuzztime $(TRAIN_FUZZTIME) -fuzzminimizetime 5s
 
 ## run: the main job (classify the bundled images with the shipped model, offline)
 run:
 	$(GO) run ./cmd/inception classify
+
+## train-d2l-96: the D2L book's run (96x96, SGD lr 0.1, batch 128, 10 epochs); resumable, see scripts/train-d2l-96.sh
+.PHONY: train-d2l-96
+train-d2l-96:
+	./scripts/train-d2l-96.sh
+
+## bench-train: training img/s of inception-v1-d2l at 28x28 and 96x96 against PyTorch (python3-torch), interleaved
+.PHONY: bench-train
+bench-train:
+	$(GO) run ./cmd/inception bench --train --size 28,96 --steps 4 --rounds 5
 
 ## train-d2l: retrain the shipped Fashion-MNIST GoogLeNet (assets/) with the gorgonia back end; resumable, about an hour on 2 idle cores
 .PHONY: train-d2l

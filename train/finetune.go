@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/inceptionzoo/inception/nn"
@@ -59,4 +60,46 @@ func FinetuneTrainable(g *nn.Graph, unfreeze []string) func(nn.ParamSpec) bool {
 		}
 		return false
 	}
+}
+
+// CheckUnfreeze reports an --unfreeze block path that selects no
+// parameter of g (a typo would silently train the head alone), listing
+// the model's top-level blocks.
+func CheckUnfreeze(g *nn.Graph, unfreeze []string) error {
+	for _, u := range unfreeze {
+		if u == "" || u == "all" {
+			continue
+		}
+		found := false
+		for _, s := range g.Params() {
+			if s.Path == u || strings.HasPrefix(s.Path, u+".") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			var blocks []string
+			for _, b := range g.Blocks {
+				if b.Depth == 1 && b.Params > 0 {
+					blocks = append(blocks, b.Path)
+				}
+			}
+			return fmt.Errorf("%w: --unfreeze %q matches no parameter; the model's blocks with parameters are %v (see inception info)", ErrConfig, u, blocks)
+		}
+	}
+	return nil
+}
+
+// PaperAuxWeight returns the weight of each auxiliary classifier's loss
+// that a family's paper (or reference training) uses: 0.3 for GoogLeNet
+// (Szegedy et al. 2014, section 5), 0.4 for Inception v3 (torchvision's
+// reference training of inception_v3).
+func PaperAuxWeight(family string) (float64, bool) {
+	switch family {
+	case "inception-v1":
+		return 0.3, true
+	case "inception-v3":
+		return 0.4, true
+	}
+	return 0, false
 }

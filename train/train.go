@@ -6,12 +6,23 @@
 //
 // # Checkpoints
 //
-// A checkpoint (gob, written atomically to DIR/checkpoint.gob) holds every
-// parameter and buffer of the model, the optimizer state, and the position
-// in the run: epoch and the number of batches done in it. The order of an
-// epoch's samples is a pure function of (seed, epoch) (data.Perm), so the
-// random state is the seed and the position; a resumed run performs the
-// same updates, in float32, as an uninterrupted one.
+// A checkpoint (gob, written atomically to DIR/checkpoint.gob through
+// internal/atomicfile) holds every parameter and buffer of the model, the
+// optimizer state, the position in the run (epoch and the number of
+// batches done in it) and the training set's fingerprint
+// (data.Set.Fingerprint). The order of an epoch's samples is a pure
+// function of (seed, epoch) (data.Perm) and a dropout mask of (seed, path,
+// step), so the random state is the seed and the position; a resumed run
+// performs the same updates, in float32, as an uninterrupted one.
+//
+// A checkpoint file is untrusted input: its size is bounded by what the
+// model's parameters and optimizer state need (checkpointLimit) before
+// it is decoded, and every field is checked against the run (model,
+// input, seed, batch, data fingerprint, tensor sizes, position) before
+// anything is used; a mismatch is an error wrapping ErrCheckpoint that
+// names both values. While a run uses a checkpoint directory it holds a
+// lock on DIR/lock (flock), so two trainers cannot share one
+// (ErrLocked).
 package train
 
 import (
@@ -23,6 +34,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/inceptionzoo/inception/internal/atomicfile"
 
 	"github.com/inceptionzoo/inception/engine"
 	"github.com/inceptionzoo/inception/nn"
@@ -37,6 +50,8 @@ var (
 	ErrCheckpoint = errors.New("train: checkpoint does not fit")
 	// ErrConfig reports an invalid configuration.
 	ErrConfig = errors.New("train: invalid configuration")
+	// ErrLocked reports a checkpoint directory in use by another trainer.
+	ErrLocked = errors.New("train: checkpoint directory in use")
 )
 
 // Config is one training run.
@@ -53,6 +68,9 @@ type Config struct {
 	// Trainable selects the learned parameters (nil: all); see gorgon.Config.
 	Trainable         func(nn.ParamSpec) bool
 	DropoutAsIdentity bool
+	// AuxWeight, if positive, trains the graph's auxiliary heads with this
+	// weight on each head's loss (see gorgon.Config.AuxWeight).
+	AuxWeight float64
 	// CheckpointDir, if set, receives checkpoint.gob after every epoch and
 	// every CheckpointEvery steps; a checkpoint already there is resumed.
 	CheckpointDir   string
@@ -92,9 +110,15 @@ type checkpoint struct {
 	Seed      uint64
 	BatchSize int
 	History   []EpochStats
+	Data      string // the training set's fingerprint (data.Set.Fingerprint)
+	AuxWeight float64
 }
 
-const checkpointFile = "checkpoint.gob"
+const (
+	checkpointFile    = "checkpoint.gob"
+	checkpointVersion = 2
+	lockFile          = "lock"
+)
 
 // Run trains cfg.Graph on cfg.Train.
 func Run(cfg Config) (Result, error) {
@@ -119,7 +143,23 @@ func Run(cfg Config) (Result, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	net, err := gorgon.Build(cfg.Graph, cfg.Params, gorgon.Config{Batch: cfg.Batch, Trainable: cfg.Trainable, DropoutAsIdentity: cfg.DropoutAsIdentity})
+	if cfg.AuxWeight < 0 || math.IsNaN(cfg.AuxWeight) {
+		return res, fmt.Errorf("%w: auxiliary loss weight %g", ErrConfig, cfg.AuxWeight)
+	}
+	var fingerprint string
+	if cfg.CheckpointDir != "" {
+		if err := os.MkdirAll(cfg.CheckpointDir, 0o755); err != nil {
+			return res, fmt.Errorf("train: checkpoint directory: %w", err)
+		}
+		unlock, err := lockDir(cfg.CheckpointDir)
+		if err != nil {
+			return res, err
+		}
+		defer unlock()
+		fingerprint = cfg.Train.Fingerprint()
+	}
+	net, err := gorgon.Build(cfg.Graph, cfg.Params, gorgon.Config{Batch: cfg.Batch, Trainable: cfg.Trainable,
+		DropoutAsIdentity: cfg.DropoutAsIdentity, Seed: cfg.Seed, AuxWeight: cfg.AuxWeight})
 	if err != nil {
 		return res, err
 	}
@@ -130,10 +170,10 @@ func Run(cfg Config) (Result, error) {
 	}
 	start := checkpoint{}
 	if cfg.CheckpointDir != "" {
-		ck, err := loadCheckpoint(filepath.Join(cfg.CheckpointDir, checkpointFile))
+		ck, err := loadCheckpoint(filepath.Join(cfg.CheckpointDir, checkpointFile), checkpointLimit(cfg.Params, len(params)))
 		switch {
 		case err == nil:
-			if err := restore(ck, &cfg, params); err != nil {
+			if err := restore(ck, &cfg, params, steps, fingerprint); err != nil {
 				return res, err
 			}
 			start = *ck
@@ -152,11 +192,12 @@ func Run(cfg Config) (Result, error) {
 		if cfg.CheckpointDir == "" {
 			return nil
 		}
-		return saveCheckpoint(cfg, epoch, batch, stepsDone, res.Epochs)
+		return saveCheckpoint(cfg, epoch, batch, stepsDone, res.Epochs, fingerprint)
 	}
 	x := make([]float32, cfg.Batch*cfg.Train.Shape.Numel())
 	labels := make([]int, cfg.Batch)
 	stepsDone := start.Steps
+	net.SetStep(stepsDone)
 	ran := 0
 	for epoch := start.Epoch; epoch < cfg.Epochs; epoch++ {
 		perm := data.Perm(cfg.Train.Len(), cfg.Seed, epoch)
@@ -309,51 +350,92 @@ func EvaluateFunc(run func(*tensor.Tensor) (*tensor.Tensor, error), s *data.Set,
 	return float64(correct) / float64(s.Len()), nil
 }
 
-func saveCheckpoint(cfg Config, epoch, batch int, steps int64, hist []EpochStats) error {
-	ck := checkpoint{Version: 1, Model: cfg.Model, Input: cfg.Graph.InputShape(), Params: map[string][]float32{},
-		Opt: cfg.Optimizer.State(), Epoch: epoch, Batch: batch, Steps: steps, Seed: cfg.Seed, BatchSize: cfg.Batch, History: hist}
+func saveCheckpoint(cfg Config, epoch, batch int, steps int64, hist []EpochStats, fingerprint string) error {
+	ck := checkpoint{Version: checkpointVersion, Model: cfg.Model, Input: cfg.Graph.InputShape(), Params: map[string][]float32{},
+		Opt: cfg.Optimizer.State(), Epoch: epoch, Batch: batch, Steps: steps, Seed: cfg.Seed, BatchSize: cfg.Batch, History: hist,
+		Data: fingerprint, AuxWeight: cfg.AuxWeight}
 	for k, t := range cfg.Params {
 		ck.Params[k] = t.Data
 	}
-	if err := os.MkdirAll(cfg.CheckpointDir, 0o755); err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	path := filepath.Join(cfg.CheckpointDir, checkpointFile)
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	err := atomicfile.WriteFile(filepath.Join(cfg.CheckpointDir, checkpointFile), 0o644, func(w io.Writer) error {
+		return gob.NewEncoder(w).Encode(&ck)
+	})
 	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	if err := gob.NewEncoder(f).Encode(&ck); err != nil {
-		f.Close()
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return nil
 }
 
-func loadCheckpoint(path string) (*checkpoint, error) {
+// checkpointLimit bounds the size of a checkpoint file of a model with
+// parameters p and nLearned learned tensors: every value of p and two
+// optimizer buffers (Adam) at gob's largest encoding of a float (9
+// bytes), and 1 MiB for names, history and framing.
+func checkpointLimit(p nn.Params, nLearned int) int64 {
+	var n int64
+	for _, t := range p {
+		n += int64(len(t.Data))
+	}
+	return 3*9*n + int64(nLearned)*64 + 1<<20
+}
+
+// loadCheckpoint reads a checkpoint of at most limit bytes. A larger file
+// is refused before it is decoded; a file that ends early or holds
+// anything but one checkpoint is an error wrapping ErrCheckpoint.
+func loadCheckpoint(path string, limit int64) (*checkpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var ck checkpoint
-	if err := gob.NewDecoder(f).Decode(&ck); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCheckpoint, path, err)
 	}
-	return &ck, nil
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%w: %s has %d bytes, more than this model's checkpoint can have (%d)", ErrCheckpoint, path, fi.Size(), limit)
+	}
+	ck, err := decodeCheckpoint(f, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCheckpoint, path, err)
+	}
+	return ck, nil
+}
+
+// decodeCheckpoint decodes one checkpoint from at most limit bytes of r
+// and checks what needs no run to check: the version, non-negative
+// position and sizes, no NaN in the history's shape. The rest (fit to the
+// run) is restore's.
+func decodeCheckpoint(r io.Reader, limit int64) (ck *checkpoint, err error) {
+	defer func() {
+		// gob reports some malformed inputs by panicking inside its
+		// decoder engine; they are malformed checkpoints here.
+		if e := recover(); e != nil {
+			ck, err = nil, fmt.Errorf("%w: malformed gob: %v", ErrCheckpoint, e)
+		}
+	}()
+	ck = &checkpoint{}
+	if err := gob.NewDecoder(io.LimitReader(r, limit)).Decode(ck); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)
+	}
+	if ck.Version != checkpointVersion {
+		return nil, fmt.Errorf("%w: version %d, this trainer reads version %d (version 1 checkpoints have no data fingerprint: start the run anew)", ErrCheckpoint, ck.Version, checkpointVersion)
+	}
+	if ck.Epoch < 0 || ck.Batch < 0 || ck.Steps < 0 || ck.BatchSize <= 0 || ck.Opt.Steps < 0 {
+		return nil, fmt.Errorf("%w: position epoch %d, batch %d, steps %d, batch size %d, optimizer steps %d", ErrCheckpoint, ck.Epoch, ck.Batch, ck.Steps, ck.BatchSize, ck.Opt.Steps)
+	}
+	if len(ck.History) > ck.Epoch {
+		return nil, fmt.Errorf("%w: %d epochs of history at epoch %d", ErrCheckpoint, len(ck.History), ck.Epoch)
+	}
+	if math.IsNaN(ck.AuxWeight) || ck.AuxWeight < 0 {
+		return nil, fmt.Errorf("%w: auxiliary weight %g", ErrCheckpoint, ck.AuxWeight)
+	}
+	return ck, nil
 }
 
 // LoadParams reads the parameters of the checkpoint in dir into p (which
 // must have every tensor of the checkpoint with the same size).
 func LoadParams(dir string, p nn.Params) error {
-	ck, err := loadCheckpoint(filepath.Join(dir, checkpointFile))
+	ck, err := loadCheckpoint(filepath.Join(dir, checkpointFile), checkpointLimit(p, len(p)))
 	if err != nil {
 		return err
 	}
@@ -366,23 +448,43 @@ func copyParams(src map[string][]float32, p nn.Params) error {
 	}
 	for k, t := range p {
 		v, ok := src[k]
-		if !ok || len(v) != len(t.Data) {
-			return fmt.Errorf("%w: tensor %s missing or of another size", ErrCheckpoint, k)
+		if !ok {
+			return fmt.Errorf("%w: tensor %s missing", ErrCheckpoint, k)
 		}
-		copy(t.Data, v)
+		if len(v) != len(t.Data) {
+			return fmt.Errorf("%w: tensor %s has %d values, the model %d", ErrCheckpoint, k, len(v), len(t.Data))
+		}
+	}
+	for k, t := range p {
+		copy(t.Data, src[k])
 	}
 	return nil
 }
 
-func restore(ck *checkpoint, cfg *Config, params [][]float32) error {
-	if ck.Version != 1 || ck.Model != cfg.Model || !shapeEq(ck.Input, cfg.Graph.InputShape()) || ck.Seed != cfg.Seed || ck.BatchSize != cfg.Batch {
+// restore checks ck against the run (stepsPerEpoch batches an epoch, the
+// training set's fingerprint) and loads its parameters and optimizer
+// state.
+func restore(ck *checkpoint, cfg *Config, params [][]float32, stepsPerEpoch int, fingerprint string) error {
+	if ck.Model != cfg.Model || !shapeEq(ck.Input, cfg.Graph.InputShape()) || ck.Seed != cfg.Seed || ck.BatchSize != cfg.Batch {
 		return fmt.Errorf("%w: checkpoint of %s at %v (seed %d, batch %d), run is %s at %v (seed %d, batch %d)",
 			ErrCheckpoint, ck.Model, ck.Input, ck.Seed, ck.BatchSize, cfg.Model, cfg.Graph.InputShape(), cfg.Seed, cfg.Batch)
 	}
-	if err := copyParams(ck.Params, cfg.Params); err != nil {
-		return err
+	if ck.Data != fingerprint {
+		return fmt.Errorf("%w: checkpoint trained on data %s, this run's data is %s (another --data or --limit?)", ErrCheckpoint, ck.Data, fingerprint)
+	}
+	if ck.AuxWeight != cfg.AuxWeight {
+		return fmt.Errorf("%w: checkpoint's auxiliary loss weight %g, run's %g", ErrCheckpoint, ck.AuxWeight, cfg.AuxWeight)
+	}
+	if ck.Epoch > cfg.Epochs || ck.Batch >= stepsPerEpoch || (ck.Epoch == cfg.Epochs && ck.Batch != 0) {
+		return fmt.Errorf("%w: position epoch %d batch %d, run has %d epochs of %d batches", ErrCheckpoint, ck.Epoch, ck.Batch, cfg.Epochs, stepsPerEpoch)
+	}
+	if want := int64(ck.Epoch)*int64(stepsPerEpoch) + int64(ck.Batch); ck.Steps != want || ck.Opt.Steps != want {
+		return fmt.Errorf("%w: %d steps done (optimizer %d) at epoch %d batch %d, want %d", ErrCheckpoint, ck.Steps, ck.Opt.Steps, ck.Epoch, ck.Batch, want)
 	}
 	if err := checkBuffers(ck.Opt, params); err != nil {
+		return err
+	}
+	if err := copyParams(ck.Params, cfg.Params); err != nil {
 		return err
 	}
 	return cfg.Optimizer.SetState(ck.Opt)

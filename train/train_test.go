@@ -19,7 +19,11 @@ import (
 )
 
 // tinyNet exercises every op the back end lowers.
-func tinyNet() nn.Block {
+func tinyNet() nn.Block { return tinyNetDrop(0) }
+
+// tinyNetDrop is tinyNet with a Dropout of probability p before the
+// classifier (none if p is 0).
+func tinyNetDrop(p float32) nn.Block {
 	conv := func(name string, out, k, pad int) nn.Block {
 		return nn.Conv{Name: name, Out: out, Kernel: nn.K(k), Pad: nn.P(pad), Bias: true}
 	}
@@ -35,11 +39,16 @@ func tinyNet() nn.Block {
 		nn.LRN{Name: "lrn", Size: 5, Alpha: 1e-4, Beta: 0.75, Bias: 1},
 		nn.Residual{Name: "res", Body: nn.Seq(conv("r", 12, 3, 1), nn.ChannelScale{Name: "s", Bias: true}), Scale: 0.5, ReLU: true},
 		nn.GlobalAvgPool{}, nn.Flatten{},
+		nn.Dropout{Name: "drop", P: p},
 		nn.Linear{Name: "fc", Out: 3, Bias: true},
 	)
 }
 
 func randomSet(t *testing.T, n int, shape nn.Shape, classes int, seed uint64) *data.Set {
+	return randomSetTB(t, n, shape, classes, seed)
+}
+
+func randomSetTB(t testing.TB, n int, shape nn.Shape, classes int, seed uint64) *data.Set {
 	r := rand.New(rand.NewPCG(seed, 1))
 	x := make([]float32, n*shape.Numel())
 	for i := range x {
@@ -80,7 +89,7 @@ func TestOverfit(t *testing.T) {
 
 // TestResumeExact: k steps, a checkpoint, then the rest, gives the same
 // parameters bit for bit as an uninterrupted run (SGD with momentum, so
-// the optimizer state matters).
+// the optimizer state matters; seeded dropout, so the step number does).
 func TestResumeExact(t *testing.T) {
 	set := randomSet(t, 32, nn.Shape{1, 8, 8}, 3, 9)
 	cfg := func(p nn.Params, g *nn.Graph, dir string, maxSteps int) Config {
@@ -88,9 +97,21 @@ func TestResumeExact(t *testing.T) {
 			Optimizer: &SGD{Momentum: 0.9}, Schedule: Schedule{Base: 0.02, Kind: "cosine", Total: 12}, Seed: 4,
 			CheckpointDir: dir, MaxSteps: maxSteps}
 	}
-	g1, p1 := tinyGraph(t)
-	_, err := Run(cfg(p1, g1, "", 0))
+	tinyGraph := func(t *testing.T) (*nn.Graph, nn.Params) {
+		g, err := nn.Lower(tinyNetDrop(0.3), nn.Shape{1, 8, 8})
+		require.NoError(t, err)
+		return g, nn.InitParams(g, 3)
+	}
+	// dropout is on: a run without it ends elsewhere
+	g0, p0 := tinyGraph(t)
+	c0 := cfg(p0, g0, "", 0)
+	c0.DropoutAsIdentity = true
+	_, err := Run(c0)
 	require.NoError(t, err)
+	g1, p1 := tinyGraph(t)
+	_, err = Run(cfg(p1, g1, "", 0))
+	require.NoError(t, err)
+	require.NotEqual(t, p0["fc.weight"].Data, p1["fc.weight"].Data, "dropout changed nothing")
 
 	dir := t.TempDir()
 	g2, p2 := tinyGraph(t)
@@ -184,6 +205,36 @@ func TestFinetuneHead(t *testing.T) {
 	for k, v := range src {
 		if !trainable(nn.ParamSpec{Path: k}) {
 			require.Equal(t, v.Data, p[k].Data, "frozen %s changed", k)
+		}
+	}
+}
+
+// TestD2LInit: weights Xavier-uniform (bound √(6/(fan_in+fan_out))),
+// biases PyTorch's default U(±1/√fan_in), both spread over their range.
+func TestD2LInit(t *testing.T) {
+	g, p := tinyGraph(t)
+	D2LInit(g, p, 7)
+	for _, n := range g.Nodes {
+		c, ok := n.Op.(nn.Conv)
+		if !ok || !c.Bias {
+			continue
+		}
+		w, _ := n.Param(nn.Weight)
+		b, _ := n.Param(nn.Bias)
+		rf := w.Shape[2] * w.Shape[3]
+		wb := math.Sqrt(6 / float64((w.Shape[0]+w.Shape[1])*rf))
+		bb := 1 / math.Sqrt(float64(w.Shape[1]*rf))
+		for name, c := range map[string]struct {
+			v     []float32
+			bound float64
+		}{"weight": {p[w.Path].Data, wb}, "bias": {p[b.Path].Data, bb}} {
+			lo, hi := 0.0, 0.0
+			for _, v := range c.v {
+				lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+			}
+			require.LessOrEqual(t, hi, c.bound, "%s %s", n.Path, name)
+			require.GreaterOrEqual(t, lo, -c.bound, "%s %s", n.Path, name)
+			require.Greater(t, hi-lo, c.bound/2, "%s %s spread", n.Path, name)
 		}
 	}
 }

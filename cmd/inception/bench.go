@@ -171,6 +171,7 @@ spends its time: the time per op type and the N slowest kernel calls
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", zoo.DefaultSeed, "seed for weights and input")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().IntVar(&layers, "layers", 0, "profile batch 1 instead: time per op type and the N slowest layers")
+	addTrainBench(cmd) // --train: bench_train.go
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -46,6 +47,8 @@ make eval-d2l.`,
 			var run func(*tensor.Tensor) (*tensor.Tensor, error)
 			var in nn.Shape
 			var spec *registry.Entry
+			classes := -1           // the model's class count, if known
+			var classNames []string // and names
 			if strings.HasSuffix(model, ".onnx") {
 				m, err := onnx.Load(model, onnx.LoadOptions{})
 				if err != nil {
@@ -63,6 +66,14 @@ make eval-d2l.`,
 						return fmt.Errorf("eval: %s: input shape is not concrete", model)
 					}
 					in = append(in, int(d.Value))
+				}
+				if out := m.Graph().Outputs; len(out) > 0 && len(out[0].Shape) == 2 && out[0].Shape[1].Value > 0 {
+					classes = int(out[0].Shape[1].Value)
+				}
+				if js, ok := m.Graph().Metadata[metaClassNames]; ok {
+					if err := json.Unmarshal([]byte(js), &classNames); err != nil {
+						return fmt.Errorf("eval: %s: metadata %s: %w", model, metaClassNames, err)
+					}
 				}
 				inName, outName := m.InputNames()[0], m.OutputNames()[0]
 				run = func(x *tensor.Tensor) (*tensor.Tensor, error) {
@@ -85,6 +96,7 @@ make eval-d2l.`,
 					return err
 				}
 				spec = &m.Spec
+				classes, classNames = m.Classes(), m.Labels()
 				in = m.Spec.Input
 				run = m.Forward
 			}
@@ -111,6 +123,14 @@ make eval-d2l.`,
 				pre.Resize, pre.Crop = in[1], in[1]
 				if set, err = data.ImageFolder(dataArg, pre); err != nil {
 					return err
+				}
+			}
+			if classes >= 0 && classes != len(set.Classes) {
+				return fmt.Errorf("eval: %w: %s has %d classes, %s has %d %v", errClasses, model, classes, dataArg, len(set.Classes), set.Classes)
+			}
+			if classNames != nil {
+				if err := sameClasses(model, classNames, dataArg, set.Classes); err != nil {
+					return fmt.Errorf("eval: %w", err)
 				}
 			}
 			set = set.Subset(limit)

@@ -45,6 +45,9 @@ as the identity unless --dropout-identity=false.`,
 			if err != nil {
 				return err
 			}
+			if err := train.CheckUnfreeze(src.Graph, unfreeze); err != nil {
+				return err
+			}
 			in := append(nn.Shape(nil), spec.Input...)
 			if f.size > 0 {
 				in[1], in[2] = f.size, f.size
@@ -53,7 +56,7 @@ as the identity unless --dropout-identity=false.`,
 			if err != nil {
 				return err
 			}
-			b, err := spec.Build(nn.Options{Classes: len(tr.Classes)})
+			b, err := spec.Build(nn.Options{Classes: len(tr.Classes), Aux: f.aux})
 			if err != nil {
 				return err
 			}

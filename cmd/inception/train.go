@@ -2,12 +2,19 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/inceptionzoo/inception/internal/atomicfile"
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx/convert"
 	"github.com/inceptionzoo/inception/registry"
@@ -26,7 +33,8 @@ type trainFlags struct {
 	lr, momentum, wd                                 float64
 	seed                                             uint64
 	val                                              string
-	float16, dropoutIdentity                         bool
+	float16, dropoutIdentity, aux                    bool
+	auxWeight                                        float64
 }
 
 func (f *trainFlags) register(cmd *cobra.Command, lr float64) {
@@ -49,7 +57,64 @@ func (f *trainFlags) register(cmd *cobra.Command, lr float64) {
 	fl.IntVar(&f.limit, "limit", 0, "use only the first N training and test samples (0: all)")
 	fl.StringVar(&f.val, "val", "", "held-out image folder evaluated after every epoch (image-folder data)")
 	fl.BoolVar(&f.float16, "float16", true, "store the exported weights as FLOAT16 (Cast to float32 in the graph)")
-	fl.BoolVar(&f.dropoutIdentity, "dropout-identity", false, "train Dropout blocks as the identity (no seeded dropout yet)")
+	fl.BoolVar(&f.dropoutIdentity, "dropout-identity", false, "train Dropout blocks as the identity instead of seeded dropout")
+	fl.BoolVar(&f.aux, "aux", false, "build the model's auxiliary heads and add their losses (GoogLeNet, Inception v3)")
+	fl.Float64Var(&f.auxWeight, "aux-weight", 0, "weight of each auxiliary loss with --aux (0: the paper's, 0.3 for GoogLeNet, 0.4 for Inception v3)")
+}
+
+// auxLossWeight returns the weight of the auxiliary losses: 0 without
+// --aux, else --aux-weight or the family's published weight.
+func (f *trainFlags) auxLossWeight(spec registry.Entry) (float64, error) {
+	if !f.aux {
+		if f.auxWeight != 0 {
+			return 0, fmt.Errorf("--aux-weight %g needs --aux", f.auxWeight)
+		}
+		return 0, nil
+	}
+	if !spec.HasAux {
+		return 0, fmt.Errorf("--aux: %s has no auxiliary heads", spec.Name)
+	}
+	if f.auxWeight < 0 || f.auxWeight > 1 || math.IsNaN(f.auxWeight) {
+		return 0, fmt.Errorf("--aux-weight %g: want 0 (the paper's) to 1", f.auxWeight)
+	}
+	if f.auxWeight > 0 {
+		return f.auxWeight, nil
+	}
+	w, ok := train.PaperAuxWeight(spec.Family)
+	if !ok {
+		return 0, fmt.Errorf("--aux: no published auxiliary-loss weight for the %s family: give --aux-weight", spec.Family)
+	}
+	return w, nil
+}
+
+// checkOutputs checks, before any loading or training, that --out can be
+// written (its directory exists and it is not a directory or device) and
+// that --checkpoint is a directory that can be created and written.
+func (f *trainFlags) checkOutputs() error {
+	if f.out != "" {
+		target, err := atomicfile.Target(f.out)
+		if err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		probe, err := os.CreateTemp(filepath.Dir(target), ".probe-*")
+		if err != nil {
+			return fmt.Errorf("--out: %s cannot be written: %w", f.out, err)
+		}
+		probe.Close()
+		os.Remove(probe.Name())
+	}
+	if f.checkpoint != "" {
+		if err := os.MkdirAll(f.checkpoint, 0o755); err != nil {
+			return fmt.Errorf("--checkpoint: %w", err)
+		}
+		probe, err := os.CreateTemp(f.checkpoint, ".probe-*")
+		if err != nil {
+			return fmt.Errorf("--checkpoint: %s is not writable: %w", f.checkpoint, err)
+		}
+		probe.Close()
+		os.Remove(probe.Name())
+	}
+	return nil
 }
 
 // validate checks the flags that need no data, before any loading.
@@ -66,7 +131,7 @@ func (f *trainFlags) validate() error {
 	if f.epochs <= 0 || f.batch <= 0 || f.size < 0 {
 		return fmt.Errorf("--epochs %d, --batch %d, --size %d: want positive values", f.epochs, f.batch, f.size)
 	}
-	return nil
+	return f.checkOutputs()
 }
 
 func (f *trainFlags) optim() (train.Optimizer, error) {
@@ -116,8 +181,8 @@ func (f *trainFlags) loadData(spec registry.Entry, in nn.Shape) (tr, te *data.Se
 		if te, err = data.ImageFolder(f.val, pre); err != nil {
 			return nil, nil, err
 		}
-		if len(te.Classes) != len(tr.Classes) {
-			return nil, nil, fmt.Errorf("--val has %d classes, --data %d", len(te.Classes), len(tr.Classes))
+		if err := sameClasses("--val", te.Classes, "--data", tr.Classes); err != nil {
+			return nil, nil, err
 		}
 	}
 	return tr.Subset(f.limit), te, nil
@@ -138,7 +203,7 @@ func trainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := spec.Build(nn.Options{})
+			b, err := spec.Build(nn.Options{Aux: f.aux})
 			if err != nil {
 				return err
 			}
@@ -154,9 +219,11 @@ func trainCmd() *cobra.Command {
 			switch initKind {
 			case "xavier":
 				train.XavierInit(g, p, f.seed)
+			case "d2l":
+				train.D2LInit(g, p, f.seed)
 			case "zoo":
 			default:
-				return fmt.Errorf("--init %q: want xavier or zoo", initKind)
+				return fmt.Errorf("--init %q: want xavier, d2l or zoo", initKind)
 			}
 			tr, te, err := f.loadData(spec, in)
 			if err != nil {
@@ -166,12 +233,48 @@ func trainCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&model, "model", "", "zoo model name")
-	cmd.Flags().StringVar(&initKind, "init", "xavier", "initialisation: xavier (D2L: Xavier-uniform weights, zero biases) or zoo (nn.InitParams)")
+	cmd.Flags().StringVar(&initKind, "init", "xavier", "initialisation: xavier (Xavier-uniform weights, zero biases), d2l (the book's: Xavier-uniform weights, PyTorch's default biases) or zoo (nn.InitParams)")
 	f.register(cmd, 0.1)
 	return cmd
 }
 
-// runTraining runs train.Run with the flags and exports the result.
+// sameClasses reports class lists that differ (names or order: a label
+// is an index into them), naming what differs.
+func sameClasses(aName string, a []string, bName string, b []string) error {
+	if slices.Equal(a, b) {
+		return nil
+	}
+	var onlyA, onlyB []string
+	for _, c := range a {
+		if !slices.Contains(b, c) {
+			onlyA = append(onlyA, c)
+		}
+	}
+	for _, c := range b {
+		if !slices.Contains(a, c) {
+			onlyB = append(onlyB, c)
+		}
+	}
+	msg := fmt.Sprintf("%s classes %v differ from %s classes %v", aName, a, bName, b)
+	if len(onlyA) > 0 {
+		msg += fmt.Sprintf("; only in %s: %v", aName, onlyA)
+	}
+	if len(onlyB) > 0 {
+		msg += fmt.Sprintf("; only in %s: %v", bName, onlyB)
+	}
+	if len(onlyA) == 0 && len(onlyB) == 0 {
+		msg += " (same names, another order)"
+	}
+	return fmt.Errorf("%w: %s", errClasses, msg)
+}
+
+// errClasses reports class lists that differ between a model and data.
+var errClasses = errors.New("classes differ")
+
+// runTraining runs train.Run with the flags and exports the result. The
+// run always ends with a checkpoint: in --checkpoint, or else in a new
+// temporary directory named in the log, so that an export that fails
+// loses no training.
 func runTraining(cmd *cobra.Command, f trainFlags, spec registry.Entry, b nn.Block, g *nn.Graph, p nn.Params,
 	tr, te *data.Set, trainable func(nn.ParamSpec) bool) error {
 	opt, err := f.optim()
@@ -181,7 +284,22 @@ func runTraining(cmd *cobra.Command, f trainFlags, spec registry.Entry, b nn.Blo
 	if f.schedule != "const" && f.schedule != "cosine" {
 		return fmt.Errorf("--schedule %q: want const or cosine", f.schedule)
 	}
+	auxWeight, err := f.auxLossWeight(spec)
+	if err != nil {
+		return err
+	}
+	if err := f.checkOutputs(); err != nil {
+		return err
+	}
 	w := cmd.OutOrStdout()
+	ckDir, ckEvery := f.checkpoint, f.ckEvery
+	if ckDir == "" {
+		if ckDir, err = os.MkdirTemp("", "inception-train-"); err != nil {
+			return fmt.Errorf("train: final checkpoint: %w", err)
+		}
+		ckEvery = 0
+		fmt.Fprintf(w, "checkpoint (after every epoch and at the end): %s\n", ckDir)
+	}
 	steps := int64(tr.Len()/max(f.batch, 1)) * int64(f.epochs)
 	fmt.Fprintf(w, "training %s at %v: %d samples, batch %d, %d epochs (%d steps), %s lr %g (%s)\n",
 		spec.Name, g.InputShape(), tr.Len(), f.batch, f.epochs, steps, f.optimizer, f.lr, f.schedule)
@@ -190,8 +308,8 @@ func runTraining(cmd *cobra.Command, f trainFlags, spec registry.Entry, b nn.Blo
 		Model: spec.Name, Graph: g, Params: p, Train: tr, Test: te,
 		Epochs: f.epochs, Batch: f.batch, Optimizer: opt,
 		Schedule: train.Schedule{Base: f.lr, Kind: f.schedule, Total: steps},
-		Seed:     f.seed, Trainable: trainable,
-		CheckpointDir: f.checkpoint, CheckpointEvery: f.ckEvery,
+		Seed:     f.seed, Trainable: trainable, DropoutAsIdentity: f.dropoutIdentity, AuxWeight: auxWeight,
+		CheckpointDir: ckDir, CheckpointEvery: ckEvery,
 		Log: w, LogEvery: f.logEvery, MaxSteps: f.maxSteps,
 	})
 	if err != nil {
@@ -199,7 +317,11 @@ func runTraining(cmd *cobra.Command, f trainFlags, spec registry.Entry, b nn.Blo
 	}
 	fmt.Fprintf(w, "%d steps in %s\n", res.Steps, time.Since(start).Round(time.Second))
 	if res.Stopped {
-		fmt.Fprintf(w, "stopped after --max-steps %d; resume with the same --checkpoint\n", f.maxSteps)
+		fmt.Fprintf(w, "stopped after --max-steps %d; resume with --checkpoint %s\n", f.maxSteps, ckDir)
+		if f.out != "" {
+			fmt.Fprintf(w, "not exported: the run is not finished\n")
+		}
+		return nil
 	}
 	if f.out == "" {
 		return nil
@@ -210,21 +332,35 @@ func runTraining(cmd *cobra.Command, f trainFlags, spec registry.Entry, b nn.Blo
 		spec.Preprocess.Resize, spec.Preprocess.Crop = g.InputShape()[1], g.InputShape()[1]
 	}
 	m, err := zoo.New(spec, b, g, p)
-	if err != nil {
-		return err
+	if err == nil {
+		err = writeONNX(m, f.out, f.float16, tr.Classes)
 	}
-	if err := writeONNX(m, f.out, f.float16); err != nil {
-		return err
+	if err != nil {
+		return fmt.Errorf("export %s: %w; the trained weights are in %s (rerun the same command with --checkpoint %s to export them without training again)",
+			f.out, err, filepath.Join(ckDir, "checkpoint.gob"), ckDir)
 	}
 	fmt.Fprintf(w, "wrote %s\n", f.out)
 	return nil
 }
 
-// writeONNX exports m to path (atomically), with float16 weight storage
-// if half (train.Float16Initializers).
-func writeONNX(m *zoo.Model, path string, half bool) error {
+// metaClassNames is the ONNX metadata key of a trained model's class names
+// (a JSON array, index i naming class i), which eval checks against its
+// data.
+const metaClassNames = "inceptionzoo.class_names"
+
+// writeONNX exports m to path (atomically, internal/atomicfile), with
+// float16 weight storage if half (train.Float16Initializers) and the
+// class names, if known, in the metadata.
+func writeONNX(m *zoo.Model, path string, half bool, classes []string) error {
 	var buf bytes.Buffer
 	meta := map[string]string{"inceptionzoo.trained": "inception train (gorgonia back end)"}
+	if classes != nil {
+		b, err := json.Marshal(classes)
+		if err != nil {
+			return err
+		}
+		meta[metaClassNames] = string(b)
+	}
 	if err := m.ExportONNX(&buf, convert.ExportOptions{Metadata: meta}); err != nil {
 		return err
 	}
@@ -235,12 +371,8 @@ func writeONNX(m *zoo.Model, path string, half bool) error {
 			return err
 		}
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }

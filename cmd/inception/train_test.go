@@ -114,6 +114,7 @@ func TestFinetuneCLI(t *testing.T) {
 		t.Skip("short mode")
 	}
 	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir) // the run's final checkpoint (no --checkpoint) goes there
 	w, out, imgs := filepath.Join(dir, "w.onnx"), filepath.Join(dir, "ft.onnx"), filepath.Join(dir, "imgs")
 	got, err := run(t, "export", "inception-v1-d2l", "-o", w)
 	require.NoError(t, err, got)

@@ -6,8 +6,12 @@
 package data
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/inceptionzoo/inception/nn"
@@ -21,25 +25,68 @@ var (
 	ErrNotFound = errors.New("data: not found")
 )
 
+// MaxClasses bounds the classes of a Set (labels are stored in at most
+// two bytes).
+const MaxClasses = 1 << 16
+
 // Set is an in-memory labelled image set, NCHW. Samples are stored either
-// as bytes (value/255 when read) or as float32.
+// as bytes (value/255 when read) or as float32; labels are stored in one
+// byte each when every label is below 256 (two otherwise).
 type Set struct {
 	Shape   nn.Shape // per-sample [C, H, W]
-	Labels  []int
 	Classes []string
+	lab8    []uint8
+	lab16   []uint16
 	u8      []uint8
 	f32     []float32
 }
 
 // Len returns the number of samples.
-func (s *Set) Len() int { return len(s.Labels) }
+func (s *Set) Len() int { return max(len(s.lab8), len(s.lab16)) }
+
+// Label returns the label of sample i.
+func (s *Set) Label(i int) int {
+	if s.lab16 != nil {
+		return int(s.lab16[i])
+	}
+	return int(s.lab8[i])
+}
+
+// setLabels stores labels compactly, checking each against the classes
+// (when classes is set) and MaxClasses.
+func (s *Set) setLabels(labels []int) error {
+	bound := MaxClasses
+	if s.Classes != nil {
+		bound = min(len(s.Classes), MaxClasses)
+	}
+	big := false
+	for i, l := range labels {
+		if l < 0 || l >= bound {
+			return fmt.Errorf("%w: label %d of sample %d outside [0, %d)", ErrFormat, l, i, bound)
+		}
+		big = big || l > 255
+	}
+	if big {
+		s.lab16 = make([]uint16, len(labels))
+		for i, l := range labels {
+			s.lab16[i] = uint16(l)
+		}
+		return nil
+	}
+	s.lab8 = make([]uint8, len(labels))
+	for i, l := range labels {
+		s.lab8[i] = uint8(l)
+	}
+	return nil
+}
 
 // NewBytes returns a Set over byte pixels (read as v/255).
 func NewBytes(shape nn.Shape, pix []uint8, labels []int, classes []string) (*Set, error) {
 	if len(pix) != shape.Numel()*len(labels) {
 		return nil, fmt.Errorf("%w: %d pixels for %d samples of %v", ErrFormat, len(pix), len(labels), shape)
 	}
-	return &Set{Shape: shape, Labels: labels, Classes: classes, u8: pix}, nil
+	s := &Set{Shape: shape, Classes: classes, u8: pix}
+	return s, s.setLabels(labels)
 }
 
 // NewFloats returns a Set over float32 samples.
@@ -47,7 +94,8 @@ func NewFloats(shape nn.Shape, x []float32, labels []int, classes []string) (*Se
 	if len(x) != shape.Numel()*len(labels) {
 		return nil, fmt.Errorf("%w: %d values for %d samples of %v", ErrFormat, len(x), len(labels), shape)
 	}
-	return &Set{Shape: shape, Labels: labels, Classes: classes, f32: x}, nil
+	s := &Set{Shape: shape, Classes: classes, f32: x}
+	return s, s.setLabels(labels)
 }
 
 // Fill writes the samples idx into dst (len(idx)·Shape.Numel() values)
@@ -63,7 +111,7 @@ func (s *Set) Fill(idx []int, dst []float32, labels []int) {
 		} else {
 			copy(d, s.f32[j*n:(j+1)*n])
 		}
-		labels[i] = s.Labels[j]
+		labels[i] = s.Label(j)
 	}
 }
 
@@ -73,7 +121,11 @@ func (s *Set) Subset(n int) *Set {
 		return s
 	}
 	t := *s
-	t.Labels = s.Labels[:n]
+	if s.lab16 != nil {
+		t.lab16 = s.lab16[:n]
+	} else {
+		t.lab8 = s.lab8[:n]
+	}
 	k := s.Shape.Numel()
 	if s.u8 != nil {
 		t.u8 = s.u8[:n*k]
@@ -81,6 +133,42 @@ func (s *Set) Subset(n int) *Set {
 		t.f32 = s.f32[:n*k]
 	}
 	return &t
+}
+
+// Fingerprint identifies the set's contents: "sha256:" and the hex SHA-256
+// of its shape, class names, labels and samples. A checkpoint records it,
+// so that a run resumed on other data (another --limit, another folder)
+// is refused.
+func (s *Set) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "shape %v n %d classes %d\x00", s.Shape, s.Len(), len(s.Classes))
+	for _, c := range s.Classes {
+		fmt.Fprintf(h, "%s\x00", c)
+	}
+	if s.lab16 != nil {
+		var b [2]byte
+		for _, l := range s.lab16 {
+			binary.LittleEndian.PutUint16(b[:], l)
+			h.Write(b[:])
+		}
+	} else {
+		h.Write(s.lab8)
+	}
+	if s.u8 != nil {
+		h.Write([]byte("u8"))
+		h.Write(s.u8)
+	} else {
+		h.Write([]byte("f32"))
+		buf := make([]byte, 0, 1<<16)
+		for i, v := range s.f32 {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			if len(buf) == cap(buf) || i == len(s.f32)-1 {
+				h.Write(buf)
+				buf = buf[:0]
+			}
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // Resize returns the set resized to size×size with bilinear interpolation
@@ -94,7 +182,7 @@ func (s *Set) Resize(size int) (*Set, error) {
 	if h == size && w == size {
 		return s, nil
 	}
-	t := &Set{Shape: nn.Shape{c, size, size}, Labels: s.Labels, Classes: s.Classes}
+	t := &Set{Shape: nn.Shape{c, size, size}, Classes: s.Classes, lab8: s.lab8, lab16: s.lab16}
 	in, out := h*w, size*size
 	if s.u8 != nil {
 		t.u8 = make([]uint8, s.Len()*c*out)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -58,7 +59,8 @@ func TestFashionMNISTFiles(t *testing.T) {
 	s, err := FashionMNIST(dir, false)
 	require.NoError(t, err)
 	require.Equal(t, nn.Shape{1, 2, 2}, s.Shape)
-	require.Equal(t, []int{3, 9}, s.Labels)
+	require.Equal(t, 2, s.Len())
+	require.Equal(t, []int{3, 9}, []int{s.Label(0), s.Label(1)})
 	require.Equal(t, "Dress", s.Classes[3])
 	x, l := make([]float32, 8), make([]int, 2)
 	s.Fill([]int{1, 0}, x, l)
@@ -96,4 +98,109 @@ func TestPerm(t *testing.T) {
 		require.False(t, seen[v])
 		seen[v] = true
 	}
+}
+
+func gz(t testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, err := zw.Write(b)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
+}
+
+// TestIDXBomb: a 1 KB gzip declaring 2^20 28x28 images (822 MB) is
+// refused at its header, and a file whose data stops early costs memory
+// for what it holds, not for what it declares.
+func TestIDXBomb(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.gz")
+	require.NoError(t, os.WriteFile(big, gz(t, idx([]uint32{1 << 20, 28, 28}, make([]byte, 4096))), 0o644))
+	_, _, err := ReadIDX(big)
+	require.ErrorIs(t, err, ErrFormat)
+	require.ErrorContains(t, err, "MaxIDXBytes")
+
+	// declares 200 MB (within the limit), holds 1 MB of zeros
+	short := filepath.Join(dir, "short.gz")
+	require.NoError(t, os.WriteFile(short, gz(t, idx([]uint32{255102, 28, 28}, make([]byte, 1<<20))), 0o644))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, _, err = ReadIDX(short)
+	runtime.ReadMemStats(&after)
+	require.ErrorIs(t, err, ErrFormat)
+	require.ErrorContains(t, err, "1048576 of the 199999968 bytes")
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Fatalf("reading a truncated file allocated %d bytes, want < 16 MiB", alloc)
+	}
+}
+
+// TestLabelsStayBytes: Fashion-MNIST labels are kept one byte per sample
+// and out-of-range labels are refused.
+func TestLabelsStayBytes(t *testing.T) {
+	s, err := NewBytes(nn.Shape{1, 1, 1}, []uint8{1, 2, 3}, []int{0, 9, 255}, nil)
+	require.NoError(t, err)
+	require.Len(t, s.lab8, 3)
+	require.Nil(t, s.lab16)
+	require.Equal(t, 255, s.Label(2))
+	s, err = NewBytes(nn.Shape{1, 1, 1}, []uint8{1, 2}, []int{0, 300}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 300, s.Label(1))
+	_, err = NewBytes(nn.Shape{1, 1, 1}, []uint8{1, 2}, []int{0, 2}, []string{"a", "b"})
+	require.ErrorIs(t, err, ErrFormat)
+	_, err = NewBytes(nn.Shape{1, 1, 1}, []uint8{1}, []int{-1}, nil)
+	require.ErrorIs(t, err, ErrFormat)
+}
+
+func TestFingerprint(t *testing.T) {
+	mk := func(pix []uint8, labels []int) *Set {
+		s, err := NewBytes(nn.Shape{1, 1, 2}, pix, labels, []string{"a", "b"})
+		require.NoError(t, err)
+		return s
+	}
+	a := mk([]uint8{1, 2, 3, 4}, []int{0, 1})
+	require.Equal(t, a.Fingerprint(), mk([]uint8{1, 2, 3, 4}, []int{0, 1}).Fingerprint())
+	require.Regexp(t, "^sha256:[0-9a-f]{64}$", a.Fingerprint())
+	for name, b := range map[string]*Set{
+		"pixel":  mk([]uint8{1, 2, 3, 5}, []int{0, 1}),
+		"label":  mk([]uint8{1, 2, 3, 4}, []int{1, 1}),
+		"subset": a.Subset(1),
+	} {
+		require.NotEqual(t, a.Fingerprint(), b.Fingerprint(), name)
+	}
+	r, err := a.Resize(3)
+	require.NoError(t, err)
+	require.NotEqual(t, a.Fingerprint(), r.Fingerprint(), "resized")
+	f, err := NewFloats(nn.Shape{1, 1, 2}, []float32{1, 2, 3, 4}, []int{0, 1}, []string{"a", "b"})
+	require.NoError(t, err)
+	require.NotEqual(t, a.Fingerprint(), f.Fingerprint(), "floats")
+}
+
+// FuzzDecodeIDX: any input gives dims and data or ErrFormat, never a
+// panic, and the data has the size the dims declare.
+func FuzzDecodeIDX(f *testing.F) {
+	f.Add(idx([]uint32{2, 3}, []byte{1, 2, 3, 4, 5, 6}))
+	f.Add(idx([]uint32{2, 2, 2}, []byte{0, 255, 0, 255, 51, 51, 51, 51}))
+	f.Add(idx([]uint32{4}, []byte{1, 2}))                    // truncated data
+	f.Add(idx([]uint32{2, 3}, []byte{1, 2, 3, 4, 5, 6})[:9]) // truncated header
+	f.Add(idx([]uint32{1 << 16, 1 << 16}, nil))              // too big
+	f.Add(idx([]uint32{0}, nil))                             // zero dim
+	f.Add([]byte{0, 0, 8, 9, 0, 0, 0, 1})                    // rank 9
+	f.Add([]byte{0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0})     // float type
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dims, data, err := DecodeIDX(bytes.NewReader(b), "fuzz")
+		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("error %v is not ErrFormat", err)
+			}
+			return
+		}
+		n := 1
+		for _, d := range dims {
+			n *= d
+		}
+		if len(data) != n || n > MaxIDXBytes || len(dims) > MaxIDXRank {
+			t.Fatalf("dims %v, %d bytes", dims, len(data))
+		}
+	})
 }

@@ -70,7 +70,7 @@ func TestImageFolderFormats(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, s.Len())
 	require.Equal(t, []string{"a", "b"}, s.Classes)
-	require.Equal(t, []int{0, 1}, s.Labels)
+	require.Equal(t, []int{0, 1}, []int{s.Label(0), s.Label(1)})
 	n := s.Shape.Numel()
 	got := make([]float32, 2*n)
 	s.Fill([]int{0, 1}, got, make([]int, 2))

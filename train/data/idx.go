@@ -20,8 +20,18 @@ import (
 // IDX files.
 const FashionMNISTDir = "/usr/share/datasets/fashion-mnist"
 
-// maxIDXBytes bounds a decoded IDX file (Fashion-MNIST's largest is 47 MB).
-const maxIDXBytes = 1 << 30
+// Limits of DecodeIDX: a file's data is read only up to what its header
+// declares, and a header declaring more than MaxIDXBytes (or more than
+// MaxIDXRank dimensions) is refused before anything is allocated; memory
+// grows with the data actually read, so a truncated or compressed
+// (gzip bomb) file cannot make it allocate what it declares.
+const (
+	// MaxIDXBytes bounds the data of one IDX file (Fashion-MNIST's
+	// largest, the training images, has 47,040,000 bytes).
+	MaxIDXBytes = 256 << 20
+	// MaxIDXRank bounds an IDX file's number of dimensions.
+	MaxIDXRank = 4
+)
 
 // ReadIDX reads an IDX file of unsigned bytes (type 0x08), gzipped or not:
 // its dimensions and data.
@@ -53,26 +63,30 @@ func DecodeIDX(r io.Reader, name string) (dims []int, b []byte, err error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: header: %w", ErrFormat, name, err)
 	}
-	if hdr[0] != 0 || hdr[1] != 0 || hdr[2] != 0x08 || hdr[3] == 0 || hdr[3] > 4 {
-		return nil, nil, fmt.Errorf("%w: %s: magic % x (want unsigned-byte IDX)", ErrFormat, name, hdr)
+	if hdr[0] != 0 || hdr[1] != 0 || hdr[2] != 0x08 || hdr[3] == 0 || hdr[3] > MaxIDXRank {
+		return nil, nil, fmt.Errorf("%w: %s: magic % x (want unsigned-byte IDX of rank 1 to %d)", ErrFormat, name, hdr, MaxIDXRank)
 	}
 	n := 1
 	for i := 0; i < int(hdr[3]); i++ {
-		var d uint32
-		if err := binary.Read(r, binary.BigEndian, &d); err != nil {
+		var d [4]byte
+		if _, err := io.ReadFull(r, d[:]); err != nil {
 			return nil, nil, fmt.Errorf("%w: %s: dimension %d: %w", ErrFormat, name, i, err)
 		}
-		if d == 0 || uint64(n)*uint64(d) > maxIDXBytes {
-			return nil, nil, fmt.Errorf("%w: %s: dimension %d is %d", ErrFormat, name, i, d)
+		v := binary.BigEndian.Uint32(d[:])
+		if v == 0 {
+			return nil, nil, fmt.Errorf("%w: %s: dimension %d is 0", ErrFormat, name, i)
 		}
-		dims = append(dims, int(d))
-		n *= int(d)
+		if uint64(n)*uint64(v) > MaxIDXBytes {
+			return nil, nil, fmt.Errorf("%w: %s: dimensions %v×%d declare more than MaxIDXBytes (%d) bytes", ErrFormat, name, dims, v, MaxIDXBytes)
+		}
+		dims = append(dims, int(v))
+		n *= int(v)
 	}
-	b = make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, nil, fmt.Errorf("%w: %s: data: %w", ErrFormat, name, err)
+	var buf bytes.Buffer
+	if got, err := io.CopyN(&buf, r, int64(n)); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: data: %d of the %d bytes the header declares: %w", ErrFormat, name, got, n, err)
 	}
-	return dims, b, nil
+	return dims, buf.Bytes(), nil
 }
 
 // FashionMNIST loads the training (60,000) or test (10,000) split from dir
@@ -105,12 +119,15 @@ func FashionMNIST(dir string, train bool) (*Set, error) {
 	if len(idims) != 3 || len(ldims) != 1 || idims[0] != ldims[0] {
 		return nil, fmt.Errorf("%w: fashion-mnist %s: images %v, labels %v", ErrFormat, prefix, idims, ldims)
 	}
-	ls := make([]int, len(lab))
 	for i, v := range lab {
 		if v > 9 {
-			return nil, fmt.Errorf("%w: fashion-mnist %s: label %d", ErrFormat, prefix, v)
+			return nil, fmt.Errorf("%w: fashion-mnist %s: label %d of sample %d", ErrFormat, prefix, v, i)
 		}
-		ls[i] = int(v)
 	}
-	return NewBytes(nn.Shape{1, idims[1], idims[2]}, img, ls, labels.FashionMNIST())
+	shape := nn.Shape{1, idims[1], idims[2]}
+	if len(img) != shape.Numel()*len(lab) {
+		return nil, fmt.Errorf("%w: fashion-mnist %s: %d pixels for %d samples of %v", ErrFormat, prefix, len(img), len(lab), shape)
+	}
+	// the label bytes are kept as they are (one byte per sample)
+	return &Set{Shape: shape, Classes: labels.FashionMNIST(), lab8: lab, u8: img}, nil
 }

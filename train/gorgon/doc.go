@@ -15,40 +15,68 @@
 // before each pass (gorgonia accumulates into them; its own solvers zero
 // them after an update).
 //
+// # Layout
+//
+// Inside the graph, feature maps are CNHW ([C, N, H, W]: channel c of image
+// n is the plane at (c·N+n)·H·W), vectors are [N, F]. In CNHW a
+// convolution over the whole batch is one GEMM per group,
+// W[Out, K]·col[K, N·OH·OW], written straight into the [Out, N·OH·OW]
+// output; the column matrix of a 1×1 stride-1 convolution is the input
+// itself, and the data and weight gradients are the GEMMs Wᵀ·dy and
+// dy·colᵀ. A concatenation on channels joins contiguous blocks and every
+// per-channel op (bias, BatchNorm) reads one contiguous block per channel.
+// Net.Step transposes its NCHW batch on the way in; Flatten transposes
+// back to [N, C·H·W] (per-sample NCHW order, as nn.Flatten).
+//
 // # Ops
 //
-// From gorgonia: Rectify (ReLU), Concat on axis 1, Reshape (Flatten), Mul
-// and Transpose (Linear), Add and Mul by a scalar (residual), SoftMax (a
-// Softmax that is not the final op), Mean (the loss), and optionally
-// Conv2d (Config.GorgoniaConv; symmetric padding only).
+// From gorgonia: Mean (the loss), Add and Mul by a scalar (auxiliary
+// losses), SoftMax (a Softmax that is not the final op), and the Add nodes
+// gorgonia inserts to sum the gradients of a node used several times.
 //
 // Custom ops (Op + SDOp, forward and gradient kernels in float32 and
 // float64, every gradient checked against central finite differences in
-// float64, every forward against engine/kernels):
-//   - convolution: im2col of the whole batch and one GEMM per direction,
-//     per-side padding, stride, dilation. gorgonia's Conv2d is correct but
-//     ends in a materialised NHWC→NCHW transpose and single-core im2col;
-//     those took about a third of a training step at 32×32, so the custom
-//     op is the default;
-//   - max pooling with ceil mode, per-side padding and dilation (gorgonia's
-//     has no ceil mode and mis-offsets asymmetric padding); the gradient
-//     goes to the first maximal cell of each window, as the forward picks;
+// float64, every forward against engine/kernels or gorgonia):
+//   - convolution with groups, per-side padding, stride and dilation, its
+//     bias and a following ReLU fused into the GEMM's store; each GEMM's A
+//     operand (weights, their transpose, or a chunk of the output
+//     gradient) is packed once (kernels.PackA, kernels.GemmPacked);
+//     kernel taps that only ever read padding are left out of the GEMMs
+//     (a 3×3 convolution on a 1×1 map is the 1×1 convolution of its
+//     centre tap); im2col over chunks of images (at most 8 MiB of columns
+//     at a time), through a gather table for small maps;
+//   - max pooling with ceil mode, per-side padding and dilation (the
+//     forward by kernels.MaxPool2D); the gradient goes to the first
+//     maximal cell of each window, as the forward picks, found without
+//     branches through a window table;
 //   - average pooling with or without count_include_pad, ceil mode and
-//     per-side padding (gorgonia's divides by the input width);
-//   - global average pooling (gorgonia's boxes every element);
-//   - LRN with ONNX semantics (gorgonia has none);
+//     per-side padding; global average pooling;
+//   - LRN with ONNX semantics;
 //   - BatchNorm: in training (when its scale or shift is learned) batch
 //     statistics with PyTorch's running-statistics update (momentum,
 //     unbiased variance) done in place in Params; frozen BatchNorms use the
-//     running statistics (gorgonia's BatchNorm resets its statistics
-//     unless the machine is in EvalMode);
-//   - bias add and per-channel scale on axis 1 (Conv and Linear biases,
-//     ChannelScale), constant per-channel affine (Affine);
+//     running statistics;
+//   - ReLU, the residual sum a + s·b (+ReLU), concatenation and its
+//     channel slices, Flatten, Linear (x·Wᵀ + b), bias add and per-channel
+//     scale (Conv and Linear biases, ChannelScale), constant per-channel
+//     affine (Affine);
+//   - seeded inverted dropout: a Dropout's mask is a pure function of
+//     (Config.Seed, its path, the step), so a resumed run draws the masks
+//     of an uninterrupted one; Config.DropoutAsIdentity trains it as the
+//     identity instead;
 //   - fused softmax cross-entropy per sample (stable log-sum-exp).
 //
-// Dropout has no seeded implementation yet: Build refuses a Dropout with
-// P > 0 unless Config.DropoutAsIdentity. Auxiliary heads (Tap) are not
-// built. Grouped convolutions are refused.
+// Auxiliary heads (nn.Tap) are built when Config.AuxWeight > 0: the loss
+// is the main head's mean cross-entropy plus AuxWeight times each
+// auxiliary head's.
+//
+// # Memory
+//
+// Every custom op owns its output tensor and overwrites it at each step,
+// so a training step in the steady state allocates no activation or
+// gradient memory (gorgonia's tape machine drops its registers at Reset;
+// ops that allocated their outputs made every step page in fresh memory).
+// Convolutions share one column-matrix scratch buffer per precision.
 //
 // # BLAS
 //

@@ -27,12 +27,15 @@ type Config struct {
 	// training mode (PyTorch's convention); 0 means 0.1.
 	BNMomentum float64
 	// DropoutAsIdentity trains Dropout blocks as the identity (their
-	// inference behaviour). Without it a Dropout with P > 0 is an error
-	// wrapping ErrUnsupported: the back end has no seeded dropout yet.
+	// inference behaviour) instead of seeded inverted dropout.
 	DropoutAsIdentity bool
-	// GorgoniaConv lowers convolutions to gorgonia's Conv2d (symmetric
-	// padding only) instead of the back end's batched im2col+GEMM op.
-	GorgoniaConv bool
+	// Seed seeds the dropout masks: a mask is a pure function of (Seed,
+	// the block's path, the step number; see Net.SetStep).
+	Seed uint64
+	// AuxWeight, if positive, builds the graph's auxiliary heads (nn.Tap)
+	// and adds each head's mean cross-entropy times AuxWeight to the loss
+	// (GoogLeNet: 0.3, Inception v3: 0.4). 0 leaves the heads out.
+	AuxWeight float64
 }
 
 // Net is a lowered zoo graph built as a gorgonia expression graph with a
@@ -46,6 +49,9 @@ type Config struct {
 // running statistics are updated in place in Params during training
 // forward passes of BatchNorms whose scale or shift is learned; the
 // others use their running statistics (frozen BN, as in fine-tuning).
+//
+// Activations inside the graph are CNHW ([C, N, H, W]); Step takes NCHW
+// batches and transposes them on the way in.
 type Net struct {
 	Graph  *nn.Graph
 	Params nn.Params
@@ -57,25 +63,31 @@ type Net struct {
 	g       *G.ExprGraph
 	x, t    *G.Node
 	learn   []*G.Node
+	grads   [][]float32
 	xv, tv  *tensor.Dense
 	lossV   G.Value
 	logitsV G.Value
 	vm      G.VM
 	classes int
+	in      nn.Shape
+	step    int64
 }
 
 var useBLAS sync.Once
 
-// Build interprets g's main path (auxiliary heads are left out) as a
-// gorgonia graph at batch cfg.Batch over the parameters p, adds the mean
-// softmax cross-entropy of the logits (the output, or the input of a final
-// Softmax) against one-hot targets, and differentiates it with respect to
-// the learned parameters. Build switches gorgonia to the fast BLAS
-// (UseFastBLAS).
+// Build interprets g as a gorgonia graph at batch cfg.Batch over the
+// parameters p, adds the mean softmax cross-entropy of the logits (the
+// output, or the input of a final Softmax) against one-hot targets (plus
+// the weighted auxiliary losses, see Config.AuxWeight), and differentiates
+// it with respect to the learned parameters. Build switches gorgonia to
+// the fast BLAS (UseFastBLAS).
 func Build(g *nn.Graph, p nn.Params, cfg Config) (*Net, error) {
 	useBLAS.Do(UseFastBLAS)
 	if cfg.Batch <= 0 {
 		return nil, fmt.Errorf("%w: batch %d", ErrGraph, cfg.Batch)
+	}
+	if cfg.AuxWeight < 0 || math.IsNaN(cfg.AuxWeight) {
+		return nil, fmt.Errorf("%w: auxiliary loss weight %g", ErrGraph, cfg.AuxWeight)
 	}
 	if err := p.Check(g); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrGraph, err)
@@ -83,32 +95,47 @@ func Build(g *nn.Graph, p nn.Params, cfg Config) (*Net, error) {
 	if cfg.BNMomentum == 0 {
 		cfg.BNMomentum = 0.1
 	}
-	b := &builder{cfg: cfg, g: g, p: p, eg: G.NewGraph(), vals: map[int]*G.Node{}}
-	out := g.Output
-	if _, ok := g.Nodes[out].Op.(nn.Softmax); ok {
-		out = g.Nodes[out].Inputs[0]
-	}
-	if s := g.Nodes[out].Out; len(s) != 1 {
-		return nil, fmt.Errorf("%w: logits shape %v, want a vector", ErrGraph, s)
-	}
 	in := g.InputShape()
-	n := &Net{Graph: g, Params: p, Batch: cfg.Batch, g: b.eg, classes: g.Nodes[out].Out[0]}
-	n.xv = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(append([]int{cfg.Batch}, in...)...))
-	n.tv = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, n.classes))
-	n.x = G.NewTensor(b.eg, tensor.Float32, len(in)+1, G.WithShape(n.xv.Shape()...), G.WithName("input"), G.WithValue(n.xv))
-	n.t = G.NewMatrix(b.eg, tensor.Float32, G.WithShape(cfg.Batch, n.classes), G.WithName("target"), G.WithValue(n.tv))
+	if len(in) != 3 {
+		return nil, fmt.Errorf("%w: input shape %v, want [C, H, W]", ErrGraph, in)
+	}
+	n := &Net{Graph: g, Params: p, Batch: cfg.Batch, in: in}
+	b := &builder{cfg: cfg, g: g, p: p, eg: G.NewGraph(), vals: map[int]*G.Node{}, step: &n.step, uses: uses(g)}
+	n.g = b.eg
+	n.xv = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(in[0], cfg.Batch, in[1], in[2]))
+	n.x = G.NewTensor(b.eg, tensor.Float32, 4, G.WithShape(n.xv.Shape()...), G.WithName("input"), G.WithValue(n.xv))
 	b.vals[0] = n.x
-	logits, err := b.node(out)
+	logits, err := b.logits(g.Output)
 	if err != nil {
 		return nil, err
 	}
-	ce, err := softmaxCE(logits, n.t)
+	n.classes = logits.Shape()[1]
+	n.tv = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(cfg.Batch, n.classes))
+	n.t = G.NewMatrix(b.eg, tensor.Float32, G.WithShape(cfg.Batch, n.classes), G.WithName("target"), G.WithValue(n.tv))
+	loss, err := meanCE(logits, n.t)
 	if err != nil {
 		return nil, err
 	}
-	loss, err := G.Mean(ce)
-	if err != nil {
-		return nil, fmt.Errorf("%w: loss: %w", ErrGraph, err)
+	if cfg.AuxWeight > 0 {
+		for _, a := range g.Aux {
+			z, err := b.logits(a.Node)
+			if err != nil {
+				return nil, fmt.Errorf("%w: auxiliary head %s: %w", ErrGraph, a.Name, err)
+			}
+			if z.Shape()[1] != n.classes {
+				return nil, fmt.Errorf("%w: auxiliary head %s has %d classes, the model %d", ErrGraph, a.Name, z.Shape()[1], n.classes)
+			}
+			al, err := meanCE(z, n.t)
+			if err != nil {
+				return nil, err
+			}
+			if al, err = G.Mul(al, G.NewConstant(float32(cfg.AuxWeight))); err != nil {
+				return nil, fmt.Errorf("%w: auxiliary loss: %w", ErrGraph, err)
+			}
+			if loss, err = G.Add(loss, al); err != nil {
+				return nil, fmt.Errorf("%w: auxiliary loss: %w", ErrGraph, err)
+			}
+		}
 	}
 	G.Read(loss, &n.lossV)
 	G.Read(logits, &n.logitsV)
@@ -118,9 +145,28 @@ func Build(g *nn.Graph, p nn.Params, cfg Config) (*Net, error) {
 			return nil, fmt.Errorf("%w: gradient: %w", ErrGraph, err)
 		}
 	}
+	n.grads = make([][]float32, len(n.learn))
 	n.vm = G.NewTapeMachine(b.eg, G.BindDualValues(n.learn...))
 	return n, nil
 }
+
+// meanCE is the batch mean of the softmax cross-entropy of logits z
+// against targets t.
+func meanCE(z, t *G.Node) (*G.Node, error) {
+	ce, err := softmaxCE(z, t)
+	if err != nil {
+		return nil, err
+	}
+	loss, err := G.Mean(ce)
+	if err != nil {
+		return nil, fmt.Errorf("%w: loss: %w", ErrGraph, err)
+	}
+	return loss, nil
+}
+
+// SetStep sets the number of the next step (its dropout masks); Step
+// increments it. A resumed run sets the step it resumes at.
+func (n *Net) SetStep(step int64) { n.step = step }
 
 // Step runs one forward and backward pass on a batch: x holds Batch
 // samples (NCHW, float32) and labels their classes. It returns the mean
@@ -130,7 +176,6 @@ func (n *Net) Step(x []float32, labels []int) (loss float64, correct int, err er
 	if len(x) != n.xv.Size() || len(labels) != n.Batch {
 		return 0, 0, fmt.Errorf("%w: batch of %d values and %d labels, want %d and %d", ErrGraph, len(x), len(labels), n.xv.Size(), n.Batch)
 	}
-	copy(n.xv.Float32s(), x)
 	t := n.tv.Float32s()
 	clear(t)
 	for i, l := range labels {
@@ -138,6 +183,14 @@ func (n *Net) Step(x []float32, labels []int) (loss float64, correct int, err er
 			return 0, 0, fmt.Errorf("%w: label %d outside [0,%d)", ErrGraph, l, n.classes)
 		}
 		t[i*n.classes+l] = 1
+	}
+	// NCHW → CNHW
+	c, hw := n.in[0], n.in[1]*n.in[2]
+	xv := n.xv.Float32s()
+	for ci := 0; ci < c; ci++ {
+		for b := 0; b < n.Batch; b++ {
+			copy(xv[(ci*n.Batch+b)*hw:(ci*n.Batch+b+1)*hw], x[(b*c+ci)*hw:(b*c+ci+1)*hw])
+		}
 	}
 	// gorgonia accumulates into the gradient buffers of the dual values
 	// (its solvers zero them after each update): clear them first.
@@ -149,7 +202,9 @@ func (n *Net) Step(x []float32, labels []int) (loss float64, correct int, err er
 		}
 	}
 	defer n.vm.Reset()
-	if err := n.vm.RunAll(); err != nil {
+	err = n.vm.RunAll()
+	n.step++
+	if err != nil {
 		return 0, 0, fmt.Errorf("%w: run: %w", ErrGraph, err)
 	}
 	switch v := n.lossV.Data().(type) {
@@ -180,7 +235,6 @@ func (n *Net) Step(x []float32, labels []int) (loss float64, correct int, err er
 // Grads returns the gradients of the last Step, one per Learn entry. The
 // slices belong to the graph and are overwritten by the next Step.
 func (n *Net) Grads() ([][]float32, error) {
-	gs := make([][]float32, len(n.learn))
 	for i, l := range n.learn {
 		v, err := l.Grad()
 		if err != nil {
@@ -190,13 +244,29 @@ func (n *Net) Grads() ([][]float32, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: gradient of %s is %T", ErrGraph, n.Learn[i].Path, v.Data())
 		}
-		gs[i] = d
+		n.grads[i] = d
 	}
-	return gs, nil
+	return n.grads, nil
 }
 
 // Close releases the machine.
 func (n *Net) Close() error { return n.vm.Close() }
+
+// uses counts the consumers of every node (the output and auxiliary
+// outputs count as consumers).
+func uses(g *nn.Graph) []int {
+	u := make([]int, len(g.Nodes))
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			u[in]++
+		}
+	}
+	u[g.Output]++
+	for _, a := range g.Aux {
+		u[a.Node]++
+	}
+	return u
+}
 
 type builder struct {
 	cfg        Config
@@ -206,6 +276,21 @@ type builder struct {
 	vals       map[int]*G.Node
 	learn      []*G.Node
 	learnSpecs []nn.ParamSpec
+	step       *int64
+	uses       []int
+	fused      map[int]bool // Conv nodes whose ReLU consumer is fused in
+}
+
+// logits returns the [N, K] logits of node id: its value, or its input's
+// if id is a Softmax.
+func (b *builder) logits(id int) (*G.Node, error) {
+	if _, ok := b.g.Nodes[id].Op.(nn.Softmax); ok {
+		id = b.g.Nodes[id].Inputs[0]
+	}
+	if s := b.g.Nodes[id].Out; len(s) != 1 {
+		return nil, fmt.Errorf("%w: logits shape %v, want a vector", ErrGraph, s)
+	}
+	return b.node(id)
 }
 
 // param returns the node of n's parameter of the given kind (nil if the
@@ -260,55 +345,39 @@ func (b *builder) geom(n *nn.Node, k, s [2]int, p nn.Pad, d [2]int) poolGeom {
 		T: p.T, L: p.L, B: p.B, R: p.R, DH: or1(d[0]), DW: or1(d[1]), OH: n.Out[1], OW: n.Out[2]}
 }
 
-func (b *builder) lower(n *nn.Node, in []*G.Node) (*G.Node, error) {
-	wrap := func(v *G.Node, err error) (*G.Node, error) {
-		if err != nil {
-			return nil, err
-		}
-		return v, nil
+// reluFollows reports whether the only consumer of node id is a ReLU (the
+// next node, as nn.Lower emits a ConvUnit), which the conv then fuses.
+func (b *builder) reluFollows(id int) bool {
+	if b.uses[id] != 1 || id+1 >= len(b.g.Nodes) {
+		return false
 	}
+	next := b.g.Nodes[id+1]
+	_, ok := next.Op.(nn.ReLU)
+	return ok && len(next.Inputs) == 1 && next.Inputs[0] == id
+}
+
+func (b *builder) lower(n *nn.Node, in []*G.Node) (*G.Node, error) {
+	spatial := len(n.In[0]) == 3
 	switch op := n.Op.(type) {
 	case nn.Conv:
-		if or1(op.Groups) != 1 {
-			return nil, fmt.Errorf("%w: grouped convolution", ErrUnsupported)
-		}
 		w, _ := b.param(n, nn.Weight)
-		var y *G.Node
-		var err error
-		if b.cfg.GorgoniaConv {
-			if op.Pad.T != op.Pad.B || op.Pad.L != op.Pad.R {
-				return nil, fmt.Errorf("%w: asymmetric convolution padding %+v in gorgonia's Conv2d", ErrUnsupported, op.Pad)
+		bias, _ := b.param(n, nn.Bias)
+		s := n.In[0]
+		fuse := b.reluFollows(n.ID)
+		if fuse {
+			if b.fused == nil {
+				b.fused = map[int]bool{}
 			}
-			y, err = G.Conv2d(in[0], w, tensor.Shape{op.Kernel[0], op.Kernel[1]}, []int{op.Pad.T, op.Pad.L},
-				[]int{or1(op.Stride[0]), or1(op.Stride[1])}, []int{or1(op.Dilation[0]), or1(op.Dilation[1])})
-		} else {
-			s := n.In[0]
-			y, err = conv2d(in[0], w, convGeom{N: b.cfg.Batch, C: s[0], H: s[1], W: s[2], Out: op.Out,
-				KH: op.Kernel[0], KW: op.Kernel[1], SH: or1(op.Stride[0]), SW: or1(op.Stride[1]),
-				T: op.Pad.T, L: op.Pad.L, B: op.Pad.B, R: op.Pad.R, DH: or1(op.Dilation[0]), DW: or1(op.Dilation[1]),
-				OH: n.Out[1], OW: n.Out[2]})
+			b.fused[n.ID] = true
 		}
-		if err != nil {
-			return nil, err
-		}
-		if bias, _ := b.param(n, nn.Bias); bias != nil {
-			return biasAdd(y, bias)
-		}
-		return y, nil
+		return conv2d(in[0], w, bias, convGeom{N: b.cfg.Batch, C: s[0], H: s[1], W: s[2], Out: op.Out, Groups: or1(op.Groups),
+			KH: op.Kernel[0], KW: op.Kernel[1], SH: or1(op.Stride[0]), SW: or1(op.Stride[1]),
+			T: op.Pad.T, L: op.Pad.L, B: op.Pad.B, R: op.Pad.R, DH: or1(op.Dilation[0]), DW: or1(op.Dilation[1]),
+			OH: n.Out[1], OW: n.Out[2]}, fuse)
 	case nn.Linear:
 		w, _ := b.param(n, nn.Weight)
-		wt, err := G.Transpose(w)
-		if err != nil {
-			return nil, err
-		}
-		y, err := G.Mul(in[0], wt)
-		if err != nil {
-			return nil, err
-		}
-		if bias, _ := b.param(n, nn.Bias); bias != nil {
-			return biasAdd(y, bias)
-		}
-		return y, nil
+		bias, _ := b.param(n, nn.Bias)
+		return linear(in[0], w, bias)
 	case nn.BatchNorm:
 		gamma, lg := b.param(n, nn.Weight)
 		beta, lb := b.param(n, nn.Bias)
@@ -352,7 +421,10 @@ func (b *builder) lower(n *nn.Node, in []*G.Node) (*G.Node, error) {
 		}
 		return constAffine(in[0], sc, sh, n.Path)
 	case nn.ReLU:
-		return wrap(G.Rectify(in[0]))
+		if b.fused[n.Inputs[0]] {
+			return in[0], nil
+		}
+		return relu(in[0])
 	case nn.MaxPool:
 		return maxPool(in[0], b.geom(n, op.Kernel, op.Stride, op.Pad, op.Dilation))
 	case nn.AvgPool:
@@ -373,32 +445,27 @@ func (b *builder) lower(n *nn.Node, in []*G.Node) (*G.Node, error) {
 	case nn.LRN:
 		return lrn(in[0], op.Size, float64(op.Alpha), float64(op.Beta), float64(op.Bias))
 	case nn.Dropout:
-		if op.P > 0 && !b.cfg.DropoutAsIdentity {
-			return nil, fmt.Errorf("%w: Dropout(p=%g) in training (set Config.DropoutAsIdentity)", ErrUnsupported, op.P)
+		if op.P <= 0 || b.cfg.DropoutAsIdentity {
+			return in[0], nil
 		}
-		return in[0], nil
+		return dropout(in[0], &dropState{Path: n.Path, P: float64(op.P), Seed: b.cfg.Seed, step: b.step})
 	case nn.Flatten:
-		return wrap(G.Reshape(in[0], tensor.Shape{b.cfg.Batch, n.Out.Numel()}))
+		if !spatial {
+			return in[0], nil
+		}
+		return flatten(in[0])
 	case nn.Softmax:
-		return wrap(G.SoftMax(in[0]))
+		if spatial {
+			return nil, fmt.Errorf("%w: softmax over a feature map", ErrUnsupported)
+		}
+		return G.SoftMax(in[0])
 	case nn.Concat:
 		if len(in) == 1 {
 			return in[0], nil
 		}
-		return wrap(G.Concat(1, in...))
+		return concat(in)
 	case nn.Add:
-		r := in[1]
-		if op.Scale != 1 {
-			var err error
-			if r, err = G.Mul(r, G.NewConstant(op.Scale)); err != nil {
-				return nil, err
-			}
-		}
-		y, err := G.Add(in[0], r)
-		if err != nil || !op.ReLU {
-			return y, err
-		}
-		return G.Rectify(y)
+		return addScaled(in[0], in[1], float64(op.Scale), op.ReLU)
 	}
 	return nil, fmt.Errorf("%w: op %T", ErrUnsupported, n.Op)
 }

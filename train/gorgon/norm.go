@@ -8,8 +8,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// lrnGeom is ONNX LRN over the channels of [N,C,H,W]: the window of
-// channel c is [c−⌊(size−1)/2⌋, c+⌈(size−1)/2⌉] ∩ [0,C).
+// lrnGeom is ONNX LRN over the channels of a CNHW batch [C,N,H,W], seen
+// as N=1 image of C channels with S = N·H·W pixels: the window of channel
+// c is [c−⌊(size−1)/2⌋, c+⌈(size−1)/2⌉] ∩ [0,C).
 type lrnGeom struct {
 	N, C, S           int
 	Size              int
@@ -19,9 +20,9 @@ type lrnGeom struct {
 }
 
 func newLRNGeom(s tensor.Shape, size int, alpha, beta, bias float64) lrnGeom {
-	g := lrnGeom{N: s[0], C: s[1], S: 1, Size: size, Alpha: alpha, Beta: beta, Bias: bias,
+	g := lrnGeom{N: 1, C: s[0], S: 1, Size: size, Alpha: alpha, Beta: beta, Bias: bias,
 		lo: (size - 1) / 2, hi: size / 2, shape: s.Clone()}
-	for _, d := range s[2:] {
+	for _, d := range s[1:] {
 		g.S *= d
 	}
 	return g
@@ -140,19 +141,19 @@ func batchStats[T float](st *bnState, x []T) (mean, variance []float64) {
 		}
 		return
 	}
-	cnt := float64(g.N * g.S)
+	cnt := float64(g.Outer * g.Inner)
 	parallelFor(g.C, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			var s float64
-			for n := 0; n < g.N; n++ {
-				for _, v := range x[(n*g.C+c)*g.S : (n*g.C+c+1)*g.S] {
+			for o := 0; o < g.Outer; o++ {
+				for _, v := range block(g, x, o, c) {
 					s += float64(v)
 				}
 			}
 			m := s / cnt
 			var q float64
-			for n := 0; n < g.N; n++ {
-				for _, v := range x[(n*g.C+c)*g.S : (n*g.C+c+1)*g.S] {
+			for o := 0; o < g.Outer; o++ {
+				for _, v := range block(g, x, o, c) {
 					d := float64(v) - m
 					q += d * d
 				}
@@ -170,7 +171,7 @@ func bnFwd[T float](st *bnState) func([]T, [][]T) {
 		g := st.g
 		mean, variance := batchStats(st, x)
 		if st.Training {
-			cnt := float64(g.N * g.S)
+			cnt := float64(g.Outer * g.Inner)
 			unb := 1.0
 			if cnt > 1 {
 				unb = cnt / (cnt - 1)
@@ -181,13 +182,13 @@ func bnFwd[T float](st *bnState) func([]T, [][]T) {
 				st.Var[c] = float32((1-m)*float64(st.Var[c]) + m*variance[c]*unb)
 			}
 		}
-		parallelFor(g.N*g.C, func(lo, hi int) {
+		parallelFor(g.Outer*g.C, func(lo, hi int) {
 			for pl := lo; pl < hi; pl++ {
 				c := pl % g.C
 				inv := 1 / math.Sqrt(variance[c]+st.Eps)
 				a := float64(gamma[c]) * inv
 				b := float64(beta[c]) - mean[c]*a
-				for i := pl * g.S; i < (pl+1)*g.S; i++ {
+				for i := pl * g.Inner; i < (pl+1)*g.Inner; i++ {
 					y[i] = T(float64(x[i])*a + b)
 				}
 			}
@@ -202,15 +203,15 @@ func bnGradX[T float](st *bnState) func([]T, [][]T) {
 		x, gamma, dy := in[0], in[1], in[2]
 		g := st.g
 		mean, variance := batchStats(st, x)
-		cnt := float64(g.N * g.S)
+		cnt := float64(g.Outer * g.Inner)
 		parallelFor(g.C, func(lo, hi int) {
 			for c := lo; c < hi; c++ {
 				inv := 1 / math.Sqrt(variance[c]+st.Eps)
 				a := float64(gamma[c]) * inv
 				var sdy, sdyx float64
 				if st.Training {
-					for n := 0; n < g.N; n++ {
-						for i := (n*g.C + c) * g.S; i < (n*g.C+c+1)*g.S; i++ {
+					for o := 0; o < g.Outer; o++ {
+						for i := (o*g.C + c) * g.Inner; i < (o*g.C+c+1)*g.Inner; i++ {
 							d := float64(dy[i])
 							sdy += d
 							sdyx += d * (float64(x[i]) - mean[c]) * inv
@@ -218,8 +219,8 @@ func bnGradX[T float](st *bnState) func([]T, [][]T) {
 					}
 				}
 				mdy, mdyx := sdy/cnt, sdyx/cnt
-				for n := 0; n < g.N; n++ {
-					for i := (n*g.C + c) * g.S; i < (n*g.C+c+1)*g.S; i++ {
+				for o := 0; o < g.Outer; o++ {
+					for i := (o*g.C + c) * g.Inner; i < (o*g.C+c+1)*g.Inner; i++ {
 						xh := (float64(x[i]) - mean[c]) * inv
 						dx[i] = T(a * (float64(dy[i]) - mdy - xh*mdyx))
 					}
@@ -238,8 +239,8 @@ func bnGradGamma[T float](st *bnState) func([]T, [][]T) {
 		for c := 0; c < g.C; c++ {
 			inv := 1 / math.Sqrt(variance[c]+st.Eps)
 			var s float64
-			for n := 0; n < g.N; n++ {
-				for i := (n*g.C + c) * g.S; i < (n*g.C+c+1)*g.S; i++ {
+			for o := 0; o < g.Outer; o++ {
+				for i := (o*g.C + c) * g.Inner; i < (o*g.C+c+1)*g.Inner; i++ {
 					s += float64(dy[i]) * (float64(x[i]) - mean[c]) * inv
 				}
 			}

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"runtime"
-	"sync"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/inceptionzoo/inception/engine/kernels"
 )
 
 // float is the element type of the custom kernels: float32 for training,
@@ -33,6 +33,13 @@ func both(f32 func([]float32, [][]float32), f64 func([]float64, [][]float64)) kf
 // of its tensor inputs with a fixed output shape. name must spell out every
 // parameter: gorgonia merges nodes whose ops hash equal and whose inputs
 // are the same nodes.
+//
+// A kop owns its output: the first Do of each precision allocates it and
+// every later Do overwrites and returns the same tensor, so a training step
+// in the steady state allocates no activation or gradient memory
+// (gorgonia's tape machine drops its registers at Reset and would
+// otherwise allocate every output anew). A kop, like the graph it belongs
+// to, runs on one goroutine at a time.
 type kop struct {
 	name   string
 	inDims []int // rank of each input
@@ -43,6 +50,10 @@ type kop struct {
 	grad func(inputs G.Nodes, output, dy *G.Node) (G.Nodes, error)
 	// diffWRT says which inputs have gradients; nil means all.
 	diffWRT []bool
+
+	out32, out64 *tensor.Dense // owned outputs
+	in32         [][]float32   // reused input views
+	in64         [][]float64
 }
 
 var (
@@ -77,39 +88,48 @@ func (o *kop) Do(in ...G.Value) (G.Value, error) {
 	if len(in) == 0 {
 		return nil, fmt.Errorf("%w: %s: no inputs", ErrGraph, o.name)
 	}
-	out := tensor.New(tensor.Of(in[0].Dtype()), tensor.WithShape(o.out.Clone()...))
-	return o.UsePreallocDo(out, in...)
+	return o.UsePreallocDo(nil, in...)
 }
 
-func (o *kop) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, error) {
+// UsePreallocDo runs the kernel into the op's own output tensor; gorgonia's
+// preallocated value, if any, is not used.
+func (o *kop) UsePreallocDo(_ G.Value, in ...G.Value) (G.Value, error) {
 	if len(in) != len(o.inDims) {
 		return nil, fmt.Errorf("%w: %s: %d inputs, want %d", ErrGraph, o.name, len(in), len(o.inDims))
 	}
-	switch out := prealloc.Data().(type) {
-	case []float32:
-		xs := make([][]float32, len(in))
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		if o.out32 == nil {
+			o.out32 = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(o.out.Clone()...))
+			o.in32 = make([][]float32, len(in))
+		}
 		for i, v := range in {
 			d, ok := v.Data().([]float32)
 			if !ok {
 				return nil, fmt.Errorf("%w: %s: input %d is %v, want float32", ErrGraph, o.name, i, v.Dtype())
 			}
-			xs[i] = d
+			o.in32[i] = d
 		}
-		o.k.f32(out, xs)
-	case []float64:
-		xs := make([][]float64, len(in))
+		o.k.f32(o.out32.Float32s(), o.in32)
+		clear(o.in32)
+		return o.out32, nil
+	case tensor.Float64:
+		if o.out64 == nil {
+			o.out64 = tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(o.out.Clone()...))
+			o.in64 = make([][]float64, len(in))
+		}
 		for i, v := range in {
 			d, ok := v.Data().([]float64)
 			if !ok {
 				return nil, fmt.Errorf("%w: %s: input %d is %v, want float64", ErrGraph, o.name, i, v.Dtype())
 			}
-			xs[i] = d
+			o.in64[i] = d
 		}
-		o.k.f64(out, xs)
-	default:
-		return nil, fmt.Errorf("%w: %s: output type %v", ErrGraph, o.name, prealloc.Dtype())
+		o.k.f64(o.out64.Float64s(), o.in64)
+		clear(o.in64)
+		return o.out64, nil
 	}
-	return prealloc, nil
+	return nil, fmt.Errorf("%w: %s: input type %v", ErrGraph, o.name, in[0].Dtype())
 }
 
 func (o *kop) ReturnsPtr() bool      { return false }
@@ -147,27 +167,22 @@ func apply(o *kop, in ...*G.Node) (*G.Node, error) {
 	return n, nil
 }
 
-// parallelFor runs f over [0, n) split into contiguous chunks, one per
-// available CPU.
+// rangeFunc adapts a closure to kernels.RangeTask.
+type rangeFunc func(lo, hi int)
+
+func (f rangeFunc) Run(lo, hi int) { f(lo, hi) }
+
+// parallelFor runs f over [0, n) split into contiguous chunks on the
+// engine's persistent helper goroutines (kernels.Parallel); kernels called
+// from f run on the calling goroutine.
 func parallelFor(n int, f func(lo, hi int)) {
-	w := runtime.GOMAXPROCS(0)
-	if w > n {
-		w = n
-	}
-	if w <= 1 {
-		f(0, n)
+	if n <= 1 {
+		if n == 1 {
+			f(0, 1)
+		}
 		return
 	}
-	var wg sync.WaitGroup
-	for i := 0; i < w; i++ {
-		lo, hi := i*n/w, (i+1)*n/w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
+	kernels.Parallel(n, rangeFunc(f))
 }
 
 // ErrGraph reports a graph the gorgonia back end cannot build or run.

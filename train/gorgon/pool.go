@@ -6,10 +6,13 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/inceptionzoo/inception/engine/kernels"
 )
 
-// poolGeom is a 2-D pooling over an NCHW input with per-side padding,
-// dilation and an output size computed by nn (floor or ceil mode).
+// poolGeom is a 2-D pooling over a CNHW input ([C, N, H, W]; the N·C
+// planes are contiguous) with per-side padding, dilation and an output
+// size computed by nn (floor or ceil mode).
 type poolGeom struct {
 	N, C, H, W     int
 	KH, KW, SH, SW int
@@ -23,8 +26,28 @@ func (g poolGeom) String() string {
 		g.N, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.T, g.L, g.B, g.R, g.DH, g.DW, g.OH, g.OW)
 }
 
-func (g poolGeom) inShape() tensor.Shape  { return tensor.Shape{g.N, g.C, g.H, g.W} }
-func (g poolGeom) outShape() tensor.Shape { return tensor.Shape{g.N, g.C, g.OH, g.OW} }
+func (g poolGeom) inShape() tensor.Shape  { return tensor.Shape{g.C, g.N, g.H, g.W} }
+func (g poolGeom) outShape() tensor.Shape { return tensor.Shape{g.C, g.N, g.OH, g.OW} }
+
+// kernelParams returns the engine's pooling parameters for the N·C planes
+// of g, if the engine's output size (floor or ceil mode) is g's.
+func (g poolGeom) kernelParams() (kernels.PoolParams, bool) {
+	p := kernels.PoolParams{N: 1, C: g.N * g.C, H: g.H, W: g.W, KH: g.KH, KW: g.KW, StrideH: g.SH, StrideW: g.SW,
+		PadT: g.T, PadL: g.L, PadB: g.B, PadR: g.R, DilH: g.DH, DilW: g.DW}
+	if g.H+g.T+g.B < g.DH*(g.KH-1)+1 || g.W+g.L+g.R < g.DW*(g.KW-1)+1 {
+		return p, false
+	}
+	for _, ceil := range []bool{false, true} {
+		p.CeilMode = ceil
+		if oh, ow := p.OutHW(); oh == g.OH && ow == g.OW {
+			// a ceil-mode window must start inside the padded input
+			if !ceil || ((g.OH-1)*g.SH < g.H+g.T && (g.OW-1)*g.SW < g.W+g.L) {
+				return p, true
+			}
+		}
+	}
+	return p, false
+}
 
 // krange returns the kernel taps [k0, k1) of a window starting at s whose
 // positions s+k·d fall inside [0, n).
@@ -39,45 +62,60 @@ func krange(s, k, d, n int) (k0, k1 int) {
 	return
 }
 
+// windowTable lists, for each output cell j, the input cells its window
+// reads (padding left out) in window order: cells[start[j]:start[j+1]].
+func (g poolGeom) windowTable() (cells, start []int32) {
+	start = make([]int32, 0, g.OH*g.OW+1)
+	for oy := 0; oy < g.OH; oy++ {
+		for ox := 0; ox < g.OW; ox++ {
+			start = append(start, int32(len(cells)))
+			for kh := 0; kh < g.KH; kh++ {
+				iy := oy*g.SH - g.T + kh*g.DH
+				for kw := 0; kw < g.KW; kw++ {
+					ix := ox*g.SW - g.L + kw*g.DW
+					if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
+						cells = append(cells, int32(iy*g.W+ix))
+					}
+				}
+			}
+		}
+	}
+	return cells, append(start, int32(len(cells)))
+}
+
 // maxPoolFwd: y = max over each window's in-image cells (padding never
-// wins; a window with no in-image cell gives 0).
+// wins; a window with no in-image cell gives 0). kernels.MaxPool2D
+// computes the same values (AVX-512) where its geometry matches.
 func maxPoolFwd[T float](g poolGeom) func([]T, [][]T) {
+	cells, start := g.windowTable()
 	return func(y []T, in [][]T) {
 		x := in[0]
 		hw, ohw := g.H*g.W, g.OH*g.OW
 		parallelFor(g.N*g.C, func(lo, hi int) {
 			for pl := lo; pl < hi; pl++ {
 				xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
-				for oy := 0; oy < g.OH; oy++ {
-					hs := oy*g.SH - g.T
-					kh0, kh1 := krange(hs, g.KH, g.DH, g.H)
-					for ox := 0; ox < g.OW; ox++ {
-						ws := ox*g.SW - g.L
-						kw0, kw1 := krange(ws, g.KW, g.DW, g.W)
-						m := T(math.Inf(-1))
-						found := false
-						for kh := kh0; kh < kh1; kh++ {
-							row := xp[(hs+kh*g.DH)*g.W:]
-							for kw := kw0; kw < kw1; kw++ {
-								if v := row[ws+kw*g.DW]; !found || v > m {
-									m, found = v, true
-								}
-							}
-						}
-						if !found {
-							m = 0
-						}
-						yp[oy*g.OW+ox] = m
+				for j := range yp {
+					w := cells[start[j]:start[j+1]]
+					if len(w) == 0 {
+						yp[j] = 0
+						continue
 					}
+					m := xp[w[0]]
+					for _, o := range w[1:] {
+						m = max(m, xp[o])
+					}
+					yp[j] = m
 				}
 			}
 		})
 	}
 }
 
-// maxPoolBwd: dx gets each output's gradient at the window's first
-// maximal cell (the cell the forward pass picked). Inputs: x, y, dy.
+// maxPoolBwd: dx gets each output's gradient at the window's first cell
+// equal to the output (the cell a max pool that keeps the first maximum
+// picks; ties are exact copies). Inputs: x, y, dy.
 func maxPoolBwd[T float](g poolGeom) func([]T, [][]T) {
+	cells, start := g.windowTable()
 	return func(dx []T, in [][]T) {
 		x, y, dy := in[0], in[1], in[2]
 		hw, ohw := g.H*g.W, g.OH*g.OW
@@ -86,28 +124,41 @@ func maxPoolBwd[T float](g poolGeom) func([]T, [][]T) {
 				xp, dxp := x[pl*hw:(pl+1)*hw], dx[pl*hw:(pl+1)*hw]
 				yp, dyp := y[pl*ohw:(pl+1)*ohw], dy[pl*ohw:(pl+1)*ohw]
 				clear(dxp)
-				for oy := 0; oy < g.OH; oy++ {
-					hs := oy*g.SH - g.T
-					kh0, kh1 := krange(hs, g.KH, g.DH, g.H)
-				outer:
-					for ox := 0; ox < g.OW; ox++ {
-						ws := ox*g.SW - g.L
-						kw0, kw1 := krange(ws, g.KW, g.DW, g.W)
-						m := yp[oy*g.OW+ox]
-						for kh := kh0; kh < kh1; kh++ {
-							off := (hs + kh*g.DH) * g.W
-							for kw := kw0; kw < kw1; kw++ {
-								if i := off + ws + kw*g.DW; xp[i] == m {
-									dxp[i] += dyp[oy*g.OW+ox]
-									continue outer
-								}
-							}
-						}
+				for j, m := range yp {
+					if o := firstEqual(xp, cells[start[j]:start[j+1]], m); o >= 0 {
+						dxp[o] += dyp[j]
 					}
 				}
 			}
 		})
 	}
+}
+
+// firstEqual returns the first cell o of w with x[o] == m, or −1. In
+// float32 it compares bits, scanning backwards without branching (the
+// position of a window's maximum is unpredictable; a float comparison
+// cannot be a conditional move), and falls back to a float comparison
+// when no cell has m's bits (a maximum of +0 and −0).
+func firstEqual[T float](x []T, w []int32, m T) int32 {
+	if x32, ok := any(x).([]float32); ok {
+		mb := math.Float32bits(float32(m))
+		sel := int32(-1)
+		for i := len(w) - 1; i >= 0; i-- {
+			o := w[i]
+			if math.Float32bits(x32[o]) == mb {
+				sel = o
+			}
+		}
+		if sel >= 0 {
+			return sel
+		}
+	}
+	for _, o := range w {
+		if x[o] == m {
+			return o
+		}
+	}
+	return -1
 }
 
 // avgDivisor returns the divisor of the window at (hs, ws) whose in-image
@@ -188,14 +239,18 @@ func avgPoolBwd[T float](g poolGeom, countIncludePad bool) func([]T, [][]T) {
 	}
 }
 
-// MaxPool applies 2-D max pooling with per-side padding, dilation and
+// maxPool applies 2-D max pooling with per-side padding, dilation and
 // the output size g says (floor or ceil mode).
 func maxPool(x *G.Node, g poolGeom) (*G.Node, error) {
+	f32 := maxPoolFwd[float32](g)
+	if p, ok := g.kernelParams(); ok {
+		f32 = func(y []float32, in [][]float32) { kernels.MaxPool2D(p, in[0], y, p.C, 0) }
+	}
 	fwd := &kop{
 		name:   "MaxPool{" + g.String() + "}",
 		inDims: []int{4},
 		out:    g.outShape(),
-		k:      both(maxPoolFwd[float32](g), maxPoolFwd[float64](g)),
+		k:      both(f32, maxPoolFwd[float64](g)),
 	}
 	fwd.grad = func(in G.Nodes, y, dy *G.Node) (G.Nodes, error) {
 		bwd := &kop{
@@ -213,11 +268,15 @@ func maxPool(x *G.Node, g poolGeom) (*G.Node, error) {
 // avgPool applies 2-D average pooling (see avgDivisor for the divisor).
 func avgPool(x *G.Node, g poolGeom, countIncludePad bool) (*G.Node, error) {
 	tag := fmt.Sprintf("{%s cip=%v}", g, countIncludePad)
+	f32 := avgPoolFwd[float32](g, countIncludePad)
+	if p, ok := g.kernelParams(); ok && g.DH == 1 && g.DW == 1 {
+		f32 = func(y []float32, in [][]float32) { kernels.AvgPool2D(p, countIncludePad, in[0], y, p.C, 0) }
+	}
 	fwd := &kop{
 		name:   "AvgPool" + tag,
 		inDims: []int{4},
 		out:    g.outShape(),
-		k:      both(avgPoolFwd[float32](g, countIncludePad), avgPoolFwd[float64](g, countIncludePad)),
+		k:      both(f32, avgPoolFwd[float64](g, countIncludePad)),
 	}
 	fwd.grad = func(_ G.Nodes, _, dy *G.Node) (G.Nodes, error) {
 		bwd := &kop{
@@ -232,21 +291,21 @@ func avgPool(x *G.Node, g poolGeom, countIncludePad bool) (*G.Node, error) {
 	return apply(fwd, x)
 }
 
-// globalAvgPool averages each plane: [N,C,H,W] → [N,C,1,1].
+// globalAvgPool averages each plane: [C,N,H,W] → [C,N,1,1].
 func globalAvgPool(x *G.Node, n, c, h, w int) (*G.Node, error) {
 	tag := fmt.Sprintf("{%dx%dx%dx%d}", n, c, h, w)
 	hw := h * w
 	fwd := &kop{
 		name:   "GlobalAvgPool" + tag,
 		inDims: []int{4},
-		out:    tensor.Shape{n, c, 1, 1},
+		out:    tensor.Shape{c, n, 1, 1},
 		k:      both(gapFwd[float32](hw), gapFwd[float64](hw)),
 	}
 	fwd.grad = func(_ G.Nodes, _, dy *G.Node) (G.Nodes, error) {
 		bwd := &kop{
 			name:   "GlobalAvgPoolGrad" + tag,
 			inDims: []int{4},
-			out:    tensor.Shape{n, c, h, w},
+			out:    tensor.Shape{c, n, h, w},
 			k:      both(gapBwd[float32](hw), gapBwd[float64](hw)),
 		}
 		dx, err := apply(bwd, dy)
