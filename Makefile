@@ -45,7 +45,7 @@ PREPROCESS_FUZZTIME ?= 30s
 # The inference-request decoders of package serve (REST and gRPC), 30s each.
 SERVE_FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./onnx/onnxir -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzTorch$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzSafetensors$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzPickle$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s

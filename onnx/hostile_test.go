@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 )
 
@@ -24,7 +25,7 @@ const hostileDir = "testdata/hostile"
 type hostileCase struct {
 	file   string
 	gen    func() []byte
-	limits Limits
+	limits onnxir.Limits
 	ext    bool // decode with BaseDir = a prepared external-data directory
 	want   error
 	substr string
@@ -130,13 +131,13 @@ func hostileCases() []hostileCase {
 			g.Initializer[0].FloatData = []float32{1, 2, 3, 4}
 		})), want: ErrFormat, substr: "both raw_data and a typed data field"},
 		{file: "int32_out_of_range.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
-			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(Uint8)), Int32Data: []int32{7, 300}}
+			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(onnxir.Uint8)), Int32Data: []int32{7, 300}}
 		})), want: ErrFormat, substr: "int32_data[1] = 300 out of range for UINT8"},
 		{file: "string_tensor.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
-			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{1}, DataType: proto.Int32(int32(String)), StringData: [][]byte{[]byte("hi")}}
+			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{1}, DataType: proto.Int32(int32(onnxir.String)), StringData: [][]byte{[]byte("hi")}}
 		})), want: ErrUnsupported, substr: `tensor "w": unsupported feature: data_type STRING`},
 		{file: "complex_tensor.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
-			g.Initializer[0].DataType = proto.Int32(int32(Complex64))
+			g.Initializer[0].DataType = proto.Int32(int32(onnxir.Complex64))
 		})), want: ErrUnsupported, substr: "data_type COMPLEX64"},
 		{file: "undefined_dtype.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
 			g.Initializer[0].DataType = nil
@@ -183,17 +184,17 @@ func hostileCases() []hostileCase {
 			g.Initializer[0] = floatTensor("w", []int64{4}, 1, 2, 3, float32Inf())
 		})), want: ErrFormat, substr: "non-finite value +Inf at element 3"},
 		{file: "float16_inf_weights.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
-			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(Float16)), Int32Data: []int32{0x3c00, 0xfc00}}
+			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(onnxir.Float16)), Int32Data: []int32{0x3c00, 0xfc00}}
 		})), want: ErrFormat, substr: "non-finite value -Inf at element 1"},
-		{file: "too_many_nodes.onnx", limits: Limits{MaxNodes: 3}, gen: gen(graphWith(func(g *pb.GraphProto) {
+		{file: "too_many_nodes.onnx", limits: onnxir.Limits{MaxNodes: 3}, gen: gen(graphWith(func(g *pb.GraphProto) {
 			for _, n := range []string{"r1", "r2", "r3"} {
 				g.Node = append(g.Node, node(n, "Relu", []string{"x"}, []string{n}))
 			}
 		})), want: ErrLimit, substr: "graph has 5 nodes, over MaxNodes 3"},
-		{file: "initializer_bytes.onnx", limits: Limits{MaxInitializerBytes: 1024}, gen: gen(graphWith(func(g *pb.GraphProto) {
+		{file: "initializer_bytes.onnx", limits: onnxir.Limits{MaxInitializerBytes: 1024}, gen: gen(graphWith(func(g *pb.GraphProto) {
 			g.Initializer = append(g.Initializer, rawTensor("a", []int64{200}, make([]byte, 800)), rawTensor("b", []int64{200}, make([]byte, 800)))
 		})), want: ErrLimit, substr: `tensor "b": malformed model: limit exceeded: decoding 200 FLOAT elements (800 bytes) would bring tensor data to 1616 bytes, over MaxInitializerBytes 1024`},
-		{file: "model_bytes.onnx", limits: Limits{MaxModelBytes: 64}, gen: gen(graphWith(func(g *pb.GraphProto) {
+		{file: "model_bytes.onnx", limits: onnxir.Limits{MaxModelBytes: 64}, gen: gen(graphWith(func(g *pb.GraphProto) {
 			g.Initializer[0] = rawTensor("w", []int64{64}, make([]byte, 256))
 		})), want: ErrLimit, substr: "input exceeds MaxModelBytes 64"},
 		{file: "output_never_produced.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
@@ -235,28 +236,6 @@ func hostileCases() []hostileCase {
 	}
 }
 
-func float32NaN() float32 { var z float32; return z / z }
-func float32Inf() float32 { var z float32; return 1 / z }
-
-// prepareExtDir makes a BaseDir holding weights.bin (16 bytes) and
-// escape.bin, a symlink to a file outside it.
-func prepareExtDir(t *testing.T) string {
-	t.Helper()
-	outside := t.TempDir()
-	secret := filepath.Join(outside, "secret.bin")
-	if err := os.WriteFile(secret, rawFloat(9, 9, 9, 9), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base := t.TempDir()
-	if err := os.WriteFile(filepath.Join(base, "weights.bin"), rawFloat(1, 2, 3, 4), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(secret, filepath.Join(base, "escape.bin")); err != nil {
-		t.Skipf("symlinks unavailable: %v", err)
-	}
-	return base
-}
-
 func TestHostileCorpus(t *testing.T) {
 	cases := hostileCases()
 	if len(cases) < 30 {
@@ -287,11 +266,11 @@ func TestHostileCorpus(t *testing.T) {
 			if !bytes.Equal(data, c.gen()) {
 				t.Errorf("%s differs from its generator (run: go test ./onnx -run TestHostileCorpus -update)", c.file)
 			}
-			opts := DecodeOptions{Limits: c.limits}
+			opts := onnxir.DecodeOptions{Limits: c.limits}
 			if c.ext {
 				opts.BaseDir = extDir
 			}
-			g, err := Decode(bytes.NewReader(data), opts)
+			g, err := onnxir.Decode(bytes.NewReader(data), opts)
 			if err == nil {
 				t.Fatalf("Decode: got graph with %d nodes, want error %v", len(g.Nodes), c.want)
 			}

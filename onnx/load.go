@@ -1,6 +1,8 @@
 package onnx
 
 import (
+	"github.com/inceptionzoo/inception/onnx/onnxir"
+
 	"errors"
 	"fmt"
 	"io"
@@ -10,14 +12,13 @@ import (
 	"sync"
 
 	"github.com/inceptionzoo/inception/engine/kernels"
-	"github.com/inceptionzoo/inception/onnx/onnxpb"
 )
 
 // LoadOptions configures Load and LoadReader.
 type LoadOptions struct {
 	// Decode configures decoding (limits, external data, non-finite
 	// weights). Its Limits also bound every tensor the model computes.
-	Decode DecodeOptions
+	Decode onnxir.DecodeOptions
 	// MaxBatch bounds the batch size (first dimension) Run accepts when
 	// it differs from the declared one; 0 means 4096.
 	MaxBatch int
@@ -45,7 +46,7 @@ func SupportedOps() map[string]bool {
 // Model is a compiled ONNX model. It is immutable after Load and safe for
 // concurrent Run calls.
 type Model struct {
-	g    *Graph
+	g    *onnxir.Graph
 	opts LoadOptions
 
 	names  []string       // slot -> value name
@@ -63,7 +64,7 @@ type Model struct {
 // lnode is a compiled node: its operator and its input/output slots (-1 for
 // an omitted optional input).
 type lnode struct {
-	n   *Node
+	n   *onnxir.Node
 	op  op
 	in  []int
 	out []int
@@ -90,32 +91,21 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 // are concrete (a symbolic batch counts as 1) the execution plan for them
 // is built, so that shape errors surface here rather than in Run.
 func LoadReader(r io.Reader, opts LoadOptions) (*Model, error) {
-	opts.Decode.Limits = opts.Decode.Limits.withDefaults()
+	opts.Decode.Limits = opts.Decode.Limits.WithDefaults()
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = defaultMaxBatch
 	}
 	if opts.MaxActivationBytes <= 0 {
 		opts.MaxActivationBytes = defaultMaxActivationBytes
 	}
-	b, err := readLimited(r, opts.Decode.Limits.MaxModelBytes)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) == 0 {
-		return nil, formatErr("empty input")
-	}
-	var mp onnxpb.ModelProto
-	if err := unmarshalOpts.Unmarshal(b, &mp); err != nil {
-		return nil, formatErr("ModelProto: %v", err)
-	}
-	g, err := convertModel(&mp, opts.Decode)
+	g, err := onnxir.Decode(r, opts.Decode)
 	if err != nil {
 		return nil, err
 	}
 	return compile(g, opts)
 }
 
-func compile(g *Graph, opts LoadOptions) (*Model, error) {
+func compile(g *onnxir.Graph, opts LoadOptions) (*Model, error) {
 	if err := g.CheckOps(SupportedOps()); err != nil {
 		return nil, err
 	}
@@ -166,7 +156,7 @@ func compile(g *Graph, opts LoadOptions) (*Model, error) {
 			if errors.As(err, &ne) {
 				return nil, err
 			}
-			return nil, n.errorf(err)
+			return nil, n.Wrap(err)
 		}
 		ln := &lnode{n: n, op: o}
 		for _, in := range n.Inputs {
@@ -238,10 +228,10 @@ func (m *Model) foldConstants() error {
 }
 
 // evalNode infers and executes ln on known inputs, allocating its outputs.
-func evalNode(ln *lnode, ins []*value, l Limits) ([]*value, error) {
+func evalNode(ln *lnode, ins []*value, l onnxir.Limits) ([]*value, error) {
 	outs, prep, err := ln.op.infer(ins)
 	if err != nil {
-		return nil, ln.n.errorf(err)
+		return nil, ln.n.Wrap(err)
 	}
 	rc := &runCtx{}
 	for _, o := range outs {
@@ -249,19 +239,19 @@ func evalNode(ln *lnode, ins []*value, l Limits) ([]*value, error) {
 			continue
 		}
 		if err := checkShape(o.shape, l); err != nil {
-			return nil, ln.n.errorf(err)
+			return nil, ln.n.Wrap(err)
 		}
 		o.alloc()
 	}
 	if w, ok := ln.op.(workspacer); ok {
 		ws := w.workspace(prep)
 		if int64(ws) > l.MaxTensorElements {
-			return nil, ln.n.errorf(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
+			return nil, ln.n.Wrap(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
 		}
 		rc.ws = make([]float32, ws)
 	}
 	if err := ln.op.exec(rc, prep, ins, outs); err != nil {
-		return nil, ln.n.errorf(err)
+		return nil, ln.n.Wrap(err)
 	}
 	return outs, nil
 }
@@ -482,7 +472,7 @@ func (m *Model) declaredShapes() ([]*value, bool) {
 }
 
 // Graph returns the decoded graph the model was compiled from.
-func (m *Model) Graph() *Graph { return m.g }
+func (m *Model) Graph() *onnxir.Graph { return m.g }
 
 // InputNames returns the names of the graph inputs Run expects, in model
 // order.

@@ -1,6 +1,8 @@
 package onnx
 
 import (
+	"github.com/inceptionzoo/inception/onnx/onnxir"
+
 	"math"
 
 	"github.com/inceptionzoo/inception/engine/kernels"
@@ -25,7 +27,7 @@ type workspacer interface {
 	workspace(prep any) int
 }
 
-type compileFn func(n *Node, opset int64) (op, error)
+type compileFn func(n *onnxir.Node, opset int64) (op, error)
 
 // opTable maps each supported op_type to its compiler.
 var opTable = map[string]compileFn{
@@ -46,7 +48,7 @@ var opTable = map[string]compileFn{
 const maxAttrDim = 1 << 24
 
 // usedOutputs is the number of outputs up to the last non-empty one.
-func usedOutputs(n *Node) int {
+func usedOutputs(n *onnxir.Node) int {
 	k := len(n.Outputs)
 	for k > 0 && n.Outputs[k-1] == "" {
 		k--
@@ -56,7 +58,7 @@ func usedOutputs(n *Node) int {
 
 // arity checks the input count (minIn required, non-empty) and the output
 // count; extra outputs are ErrUnsupported.
-func arity(n *Node, minIn, maxIn, maxOut int) error {
+func arity(n *onnxir.Node, minIn, maxIn, maxOut int) error {
 	if len(n.Inputs) < minIn || len(n.Inputs) > maxIn {
 		return formatErr("%d inputs, want %d to %d", len(n.Inputs), minIn, maxIn)
 	}
@@ -114,7 +116,7 @@ type spatial struct {
 	kernel, strides, pads, dilat []int64
 }
 
-func compileSpatial(n *Node) (spatial, error) {
+func compileSpatial(n *onnxir.Node) (spatial, error) {
 	var s spatial
 	var err error
 	if s.autoPad, err = n.String("auto_pad", "NOTSET"); err != nil {
@@ -224,7 +226,7 @@ type convPrep struct {
 	prepared *kernels.Conv
 }
 
-func compileConv(n *Node, _ int64) (op, error) {
+func compileConv(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 2, 3, 1); err != nil {
 		return nil, err
 	}
@@ -361,7 +363,7 @@ type poolOp struct {
 	max, ceil, countPad bool
 }
 
-func compilePool(n *Node, opset int64) (op, error) {
+func compilePool(n *onnxir.Node, opset int64) (op, error) {
 	maxOut := 1
 	if err := arity(n, 1, 1, 2); err != nil {
 		return nil, err
@@ -470,7 +472,7 @@ func (p *poolOp) exec(_ *runCtx, prep any, in, out []*value) error {
 
 type globalAvgOp struct{}
 
-func compileGlobalAvgPool(n *Node, _ int64) (op, error) {
+func compileGlobalAvgPool(n *onnxir.Node, _ int64) (op, error) {
 	return globalAvgOp{}, arity(n, 1, 1, 1)
 }
 
@@ -505,7 +507,7 @@ type lrnOp struct {
 	alpha, beta, bias float32
 }
 
-func compileLRN(n *Node, _ int64) (op, error) {
+func compileLRN(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -555,7 +557,7 @@ func (o *lrnOp) exec(_ *runCtx, _ any, in, out []*value) error {
 
 type bnOp struct{ eps float32 }
 
-func compileBN(n *Node, opset int64) (op, error) {
+func compileBN(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 5, 5, 5); err != nil {
 		return nil, err
 	}
@@ -614,7 +616,7 @@ func (o *bnOp) exec(_ *runCtx, _ any, in, out []*value) error {
 
 type reluOp struct{}
 
-func compileRelu(n *Node, _ int64) (op, error) { return reluOp{}, arity(n, 1, 1, 1) }
+func compileRelu(n *onnxir.Node, _ int64) (op, error) { return reluOp{}, arity(n, 1, 1, 1) }
 
 func (reluOp) infer(in []*value) ([]*value, any, error) {
 	return []*value{meta(in[0].shape, in[0].isInt)}, nil, nil
@@ -640,7 +642,7 @@ type softmaxOp struct {
 
 type softmaxPrep struct{ outer, dim, inner int }
 
-func compileSoftmax(n *Node, opset int64) (op, error) {
+func compileSoftmax(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -715,7 +717,7 @@ type gemmOp struct {
 
 type gemmPrep struct{ m, n, k int }
 
-func compileGemm(n *Node, _ int64) (op, error) {
+func compileGemm(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 2, 3, 1); err != nil {
 		return nil, err
 	}
@@ -839,7 +841,7 @@ type matmulPrep struct {
 	squeezeShape []int
 }
 
-func compileMatMul(n *Node, _ int64) (op, error) { return matmulOp{}, arity(n, 2, 2, 1) }
+func compileMatMul(n *onnxir.Node, _ int64) (op, error) { return matmulOp{}, arity(n, 2, 2, 1) }
 
 func (matmulOp) infer(in []*value) ([]*value, any, error) {
 	a, b := in[0], in[1]
@@ -917,7 +919,7 @@ type dropoutOp struct {
 	opset   int64
 }
 
-func compileDropout(n *Node, opset int64) (op, error) {
+func compileDropout(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 1, 3, 2); err != nil {
 		return nil, err
 	}
@@ -971,7 +973,7 @@ type clipOp struct {
 	lo, hi float32
 }
 
-func compileClip(n *Node, opset int64) (op, error) {
+func compileClip(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 1, 3, 1); err != nil {
 		return nil, err
 	}
@@ -1041,9 +1043,9 @@ func (o *clipOp) exec(_ *runCtx, _ any, in, out []*value) error {
 
 // ---- Cast ----
 
-type castOp struct{ to DType }
+type castOp struct{ to onnxir.DType }
 
-func compileCast(n *Node, _ int64) (op, error) {
+func compileCast(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -1054,9 +1056,9 @@ func compileCast(n *Node, _ int64) (op, error) {
 	if _, ok := n.Attrs["to"]; !ok {
 		return nil, formatErr("attribute to is required")
 	}
-	d := DType(to)
+	d := onnxir.DType(to)
 	switch d {
-	case Float32, Float16, Float64, BFloat16, Uint8, Int8, Uint16, Int16, Int32, Int64, Uint32, Uint64, Bool:
+	case onnxir.Float32, onnxir.Float16, onnxir.Float64, onnxir.BFloat16, onnxir.Uint8, onnxir.Int8, onnxir.Uint16, onnxir.Int16, onnxir.Int32, onnxir.Int64, onnxir.Uint32, onnxir.Uint64, onnxir.Bool:
 	default:
 		return nil, unsupportedErr("Cast to %v", d)
 	}
@@ -1078,10 +1080,10 @@ func (o *castOp) exec(_ *runCtx, _ any, in, out []*value) error {
 				v = x.f[k]
 			}
 			switch o.to {
-			case Float16:
-				v = Float16ToFloat32(float32ToFloat16(v))
-			case BFloat16:
-				v = BFloat16ToFloat32(float32ToBFloat16(v))
+			case onnxir.Float16:
+				v = onnxir.Float16ToFloat32(float32ToFloat16(v))
+			case onnxir.BFloat16:
+				v = onnxir.BFloat16ToFloat32(float32ToBFloat16(v))
 			}
 			y.f[k] = v
 		}
@@ -1094,7 +1096,7 @@ func (o *castOp) exec(_ *runCtx, _ any, in, out []*value) error {
 		} else {
 			f := float64(x.f[k])
 			switch {
-			case o.to == Bool:
+			case o.to == onnxir.Bool:
 				if f != 0 {
 					v = 1
 				}
@@ -1114,21 +1116,21 @@ func (o *castOp) exec(_ *runCtx, _ any, in, out []*value) error {
 }
 
 // wrapInt converts v to integer type d with two's-complement wrap-around.
-func wrapInt(v int64, d DType) int64 {
+func wrapInt(v int64, d onnxir.DType) int64 {
 	switch d {
-	case Uint8:
+	case onnxir.Uint8:
 		return int64(uint8(v))
-	case Int8:
+	case onnxir.Int8:
 		return int64(int8(v))
-	case Uint16:
+	case onnxir.Uint16:
 		return int64(uint16(v))
-	case Int16:
+	case onnxir.Int16:
 		return int64(int16(v))
-	case Int32:
+	case onnxir.Int32:
 		return int64(int32(v))
-	case Uint32:
+	case onnxir.Uint32:
 		return int64(uint32(v))
-	case Bool:
+	case onnxir.Bool:
 		if v != 0 {
 			return 1
 		}

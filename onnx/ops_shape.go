@@ -1,6 +1,8 @@
 package onnx
 
 import (
+	"github.com/inceptionzoo/inception/onnx/onnxir"
+
 	"math"
 )
 
@@ -95,7 +97,7 @@ const (
 
 type binOp struct{ kind binKind }
 
-func compileBinary(n *Node, _ int64) (op, error) {
+func compileBinary(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 2, 2, 1); err != nil {
 		return nil, err
 	}
@@ -200,7 +202,7 @@ func binInt(kind binKind, p *bcastPrep, a, b, y []int64) error {
 
 type sumOp struct{}
 
-func compileSum(n *Node, _ int64) (op, error) {
+func compileSum(n *onnxir.Node, _ int64) (op, error) {
 	if len(n.Inputs) == 0 {
 		return nil, formatErr("Sum needs at least one input")
 	}
@@ -266,7 +268,7 @@ func (sumOp) exec(_ *runCtx, prep any, in, out []*value) error {
 
 type concatOp struct{ axis int64 }
 
-func compileConcat(n *Node, _ int64) (op, error) {
+func compileConcat(n *onnxir.Node, _ int64) (op, error) {
 	if len(n.Inputs) == 0 {
 		return nil, formatErr("Concat needs at least one input")
 	}
@@ -348,11 +350,11 @@ func (o *reshapeOp) exec(_ *runCtx, _ any, in, out []*value) error {
 	return nil
 }
 
-func compileIdentity(n *Node, _ int64) (op, error) {
+func compileIdentity(n *onnxir.Node, _ int64) (op, error) {
 	return &reshapeOp{shapeFn: func(in []*value) ([]int, error) { return in[0].shape, nil }}, arity(n, 1, 1, 1)
 }
 
-func compileFlatten(n *Node, _ int64) (op, error) {
+func compileFlatten(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -370,7 +372,7 @@ func compileFlatten(n *Node, _ int64) (op, error) {
 	}}, nil
 }
 
-func compileReshape(n *Node, opset int64) (op, error) {
+func compileReshape(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 2, 2, 1); err != nil {
 		return nil, err
 	}
@@ -438,7 +440,7 @@ func axesOf(attr []int64, opset int64, in []*value) ([]int64, bool, error) {
 	return a, true, err
 }
 
-func compileUnsqueeze(n *Node, opset int64) (op, error) {
+func compileUnsqueeze(n *onnxir.Node, opset int64) (op, error) {
 	maxIn := 1
 	if opset >= 13 {
 		maxIn = 2
@@ -485,7 +487,7 @@ func compileUnsqueeze(n *Node, opset int64) (op, error) {
 	}}, nil
 }
 
-func compileSqueeze(n *Node, opset int64) (op, error) {
+func compileSqueeze(n *onnxir.Node, opset int64) (op, error) {
 	maxIn := 1
 	if opset >= 13 {
 		maxIn = 2
@@ -532,7 +534,7 @@ func compileSqueeze(n *Node, opset int64) (op, error) {
 
 type constOp struct{ v *value }
 
-func compileConstant(n *Node, _ int64) (op, error) {
+func compileConstant(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 0, 0, 1); err != nil {
 		return nil, err
 	}
@@ -541,7 +543,7 @@ func compileConstant(n *Node, _ int64) (op, error) {
 	}
 	for name, a := range n.Attrs {
 		switch {
-		case name == "value" && a.Type == AttrTensor:
+		case name == "value" && a.Type == onnxir.AttrTensor:
 			shape := make([]int, len(a.T.Dims))
 			for k, d := range a.T.Dims {
 				shape[k] = int(d)
@@ -553,13 +555,13 @@ func compileConstant(n *Node, _ int64) (op, error) {
 				v.isInt, v.i = true, a.T.Int
 			}
 			return &constOp{v: v}, nil
-		case name == "value_float" && a.Type == AttrFloat:
+		case name == "value_float" && a.Type == onnxir.AttrFloat:
 			return &constOp{v: &value{shape: []int{}, f: []float32{a.F}, known: true}}, nil
-		case name == "value_floats" && a.Type == AttrFloats:
+		case name == "value_floats" && a.Type == onnxir.AttrFloats:
 			return &constOp{v: &value{shape: []int{len(a.Floats)}, f: a.Floats, known: true}}, nil
-		case name == "value_int" && a.Type == AttrInt:
+		case name == "value_int" && a.Type == onnxir.AttrInt:
 			return &constOp{v: &value{shape: []int{}, isInt: true, i: []int64{a.I}, known: true}}, nil
-		case name == "value_ints" && a.Type == AttrInts:
+		case name == "value_ints" && a.Type == onnxir.AttrInts:
 			return &constOp{v: &value{shape: []int{len(a.Ints)}, isInt: true, i: a.Ints, known: true}}, nil
 		case name == "value_string" || name == "value_strings" || name == "sparse_value":
 			return nil, unsupportedErr("Constant attribute %s", name)
@@ -584,7 +586,7 @@ type constOfShapeOp struct {
 	i     int64
 }
 
-func compileConstantOfShape(n *Node, _ int64) (op, error) {
+func compileConstantOfShape(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -640,7 +642,7 @@ func (o *constOfShapeOp) exec(_ *runCtx, _ any, _, out []*value) error {
 
 type shapeOp struct{ start, end int64 }
 
-func compileShape(n *Node, opset int64) (op, error) {
+func compileShape(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -689,7 +691,7 @@ type gatherOp struct{ axis int64 }
 
 type gatherPrep struct{ axis, outer, dim, inner, nidx int }
 
-func compileGather(n *Node, _ int64) (op, error) {
+func compileGather(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 2, 2, 1); err != nil {
 		return nil, err
 	}
@@ -740,7 +742,7 @@ func (o *gatherOp) exec(_ *runCtx, prep any, in, out []*value) error {
 
 type transposeOp struct{ perm []int64 }
 
-func compileTranspose(n *Node, _ int64) (op, error) {
+func compileTranspose(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -837,7 +839,7 @@ type padPrep struct {
 	out   []int
 }
 
-func compilePad(n *Node, opset int64) (op, error) {
+func compilePad(n *onnxir.Node, opset int64) (op, error) {
 	maxIn := 1
 	minIn := 1
 	switch {

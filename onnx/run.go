@@ -1,6 +1,8 @@
 package onnx
 
 import (
+	"github.com/inceptionzoo/inception/onnx/onnxir"
+
 	"fmt"
 	"strings"
 	"sync"
@@ -74,7 +76,7 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 			}
 			in[k] = p.vals[s]
 			if in[k] == nil {
-				return nil, ln.n.errorf(formatErr("input %q is not available", m.names[s]))
+				return nil, ln.n.Wrap(formatErr("input %q is not available", m.names[s]))
 			}
 			known = known && in[k].known
 		}
@@ -90,14 +92,14 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 		}
 		outs, prep, err := ln.op.infer(in)
 		if err != nil {
-			return nil, ln.n.errorf(err)
+			return nil, ln.n.Wrap(err)
 		}
 		allKnown := true
 		for _, o := range outs {
 			allKnown = allKnown && o != nil && o.known
 		}
 		if len(outs) != len(ln.out) {
-			return nil, ln.n.errorf(formatErr("operator produced %d outputs, node has %d", len(outs), len(ln.out)))
+			return nil, ln.n.Wrap(formatErr("operator produced %d outputs, node has %d", len(outs), len(ln.out)))
 		}
 		for k, o := range outs {
 			if o == nil {
@@ -105,7 +107,7 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 				outs[k] = o
 			}
 			if err := checkShape(o.shape, l); err != nil {
-				return nil, ln.n.errorf(fmt.Errorf("output %q: %w", m.names[ln.out[k]], err))
+				return nil, ln.n.Wrap(fmt.Errorf("output %q: %w", m.names[ln.out[k]], err))
 			}
 			p.vals[ln.out[k]] = o
 		}
@@ -115,7 +117,7 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 		if w, ok := ln.op.(workspacer); ok {
 			ws := w.workspace(prep)
 			if int64(ws) > l.MaxTensorElements {
-				return nil, ln.n.errorf(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
+				return nil, ln.n.Wrap(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
 			}
 			p.wsLen = max(p.wsLen, ws)
 		}
@@ -243,7 +245,7 @@ func (m *Model) execute(p *plan, ins []*value) ([]*value, error) {
 			vals[s] = v
 		}
 		if err := st.ln.op.exec(rc, st.prep, in, out); err != nil {
-			return nil, st.ln.n.errorf(err)
+			return nil, st.ln.n.Wrap(err)
 		}
 	}
 	res := make([]*value, len(m.outSlt))
@@ -302,7 +304,7 @@ func (m *Model) checkInputs(ins []*value) ([]string, error) {
 	return key, nil
 }
 
-func (m *Model) checkDims(in ValueInfo, got []int) error {
+func (m *Model) checkDims(in onnxir.ValueInfo, got []int) error {
 	decl := make([]string, len(in.Shape))
 	for k, d := range in.Shape {
 		if d.Value >= 0 {
@@ -389,9 +391,9 @@ func (m *Model) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor
 }
 
 // RunTensors is Run on decoded ONNX tensors: integer and boolean inputs
-// are accepted (as Tensor.Int), and integer outputs are returned as int64
-// tensors. Float outputs have DType Float32, integer outputs Int64.
-func (m *Model) RunTensors(inputs map[string]*Tensor) (map[string]*Tensor, error) {
+// are accepted (as onnxir.Tensor.Int), and integer outputs are returned as int64
+// tensors. Float outputs have DType onnxir.Float32, integer outputs onnxir.Int64.
+func (m *Model) RunTensors(inputs map[string]*onnxir.Tensor) (map[string]*onnxir.Tensor, error) {
 	l := m.opts.Decode.Limits
 	ins := make([]*value, len(m.g.Inputs))
 	for k, in := range m.g.Inputs {
@@ -414,17 +416,17 @@ func (m *Model) RunTensors(inputs map[string]*Tensor) (map[string]*Tensor, error
 	if err != nil {
 		return nil, err
 	}
-	res := make(map[string]*Tensor, len(outs))
+	res := make(map[string]*onnxir.Tensor, len(outs))
 	for k, o := range m.g.Outputs {
 		v := outs[k]
-		t := &Tensor{Name: o.Name, Dims: make([]int64, len(v.shape))}
+		t := &onnxir.Tensor{Name: o.Name, Dims: make([]int64, len(v.shape))}
 		for j, d := range v.shape {
 			t.Dims[j] = int64(d)
 		}
 		if v.isInt {
-			t.DType, t.Int = Int64, v.i
+			t.DType, t.Int = onnxir.Int64, v.i
 		} else {
-			t.DType, t.Float = Float32, v.f
+			t.DType, t.Float = onnxir.Float32, v.f
 		}
 		res[o.Name] = t
 	}

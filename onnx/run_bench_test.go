@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -17,7 +18,7 @@ func BenchmarkLightInception(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if raw, err = RandomizeConstantWeights(raw, 1); err != nil {
+			if raw, err = testkit.RandomizeConstantWeights(raw, 1); err != nil {
 				b.Fatal(err)
 			}
 			m, err := LoadReader(bytes.NewReader(raw), LoadOptions{})

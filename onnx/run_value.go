@@ -1,6 +1,8 @@
 package onnx
 
 import (
+	"github.com/inceptionzoo/inception/onnx/onnxir"
+
 	"errors"
 	"fmt"
 	"math"
@@ -87,7 +89,7 @@ func (v *value) floats() []float32 {
 }
 
 // valueFromTensor converts a decoded tensor; dims are checked against limits.
-func valueFromTensor(t *Tensor, l Limits) (*value, error) {
+func valueFromTensor(t *onnxir.Tensor, l onnxir.Limits) (*value, error) {
 	shape, err := intShape(t.Dims, l)
 	if err != nil {
 		return nil, err
@@ -114,20 +116,26 @@ func valueFromTensor(t *Tensor, l Limits) (*value, error) {
 
 // intShape converts and checks int64 dims (non-negative, bounded rank and
 // element count, overflow-safe).
-func intShape(dims []int64, l Limits) ([]int, error) {
-	if _, err := numElements(dims, l); err != nil {
-		return nil, err
+func intShape(dims []int64, l onnxir.Limits) ([]int, error) {
+	if len(dims) > l.MaxRank {
+		return nil, limitErr("rank %d exceeds MaxRank %d", len(dims), l.MaxRank)
 	}
 	s := make([]int, len(dims))
 	for k, d := range dims {
+		if d > math.MaxInt {
+			return nil, limitErr("dims %v: dimension %d does not fit an int", dims, d)
+		}
 		s[k] = int(d)
+	}
+	if err := checkShape(s, l); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
 // checkShape validates a computed shape against l (rank, non-negative dims,
 // element count), overflow-safe, before anything of that shape is allocated.
-func checkShape(shape []int, l Limits) error {
+func checkShape(shape []int, l onnxir.Limits) error {
 	if len(shape) > l.MaxRank {
 		return limitErr("rank %d exceeds MaxRank %d", len(shape), l.MaxRank)
 	}

@@ -20,7 +20,7 @@ var ErrFloat16 = errors.New("train: float16 rewrite")
 // replaces the initializer wherever a node used it. The graph computes in
 // float32 as before; only the weights are rounded to the nearest float16
 // (round half to even; magnitudes beyond 65504 are an error). Readers that
-// take weights by initializer name — onnx.Decode (which decodes FLOAT16 to
+// take weights by initializer name — onnxir.Decode (which decodes FLOAT16 to
 // float32), convert.Import and zoo.WithWeights — see the rounded weights
 // under the same names; the onnx runner folds the Casts at load.
 func Float16Initializers(model []byte) ([]byte, error) {

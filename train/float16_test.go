@@ -12,6 +12,7 @@ import (
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/tensor"
 )
@@ -19,7 +20,7 @@ import (
 func TestFloat32ToFloat16(t *testing.T) {
 	// Every finite half converts back to itself.
 	for h := 0; h < 1<<16; h++ {
-		f := onnx.Float16ToFloat32(uint16(h))
+		f := onnxir.Float16ToFloat32(uint16(h))
 		if math.IsNaN(float64(f)) {
 			continue
 		}
@@ -35,13 +36,13 @@ func TestFloat32ToFloat16(t *testing.T) {
 		f := float32((r.Float64()*2 - 1) * math.Pow(2, float64(r.IntN(40)-24)))
 		h, ok := Float32ToFloat16(f)
 		require.True(t, ok)
-		got := float64(onnx.Float16ToFloat32(h))
+		got := float64(onnxir.Float16ToFloat32(h))
 		for _, n := range []uint16{h - 1, h + 1} {
 			if n&0x7c00 == 0x7c00 {
 				continue
 			}
-			if d := math.Abs(float64(onnx.Float16ToFloat32(n)) - float64(f)); d < math.Abs(got-float64(f)) {
-				t.Fatalf("Float32ToFloat16(%g) = %g, but %g is nearer", f, got, onnx.Float16ToFloat32(n))
+			if d := math.Abs(float64(onnxir.Float16ToFloat32(n)) - float64(f)); d < math.Abs(got-float64(f)) {
+				t.Fatalf("Float32ToFloat16(%g) = %g, but %g is nearer", f, got, onnxir.Float16ToFloat32(n))
 			}
 		}
 	}
@@ -69,7 +70,7 @@ func TestFloat16Export(t *testing.T) {
 		t.Fatalf("float16 model is %d bytes, float32 %d: want about half", len(half), buf.Len())
 	}
 	// Weights by name, rounded.
-	f, err := onnx.Decode(bytes.NewReader(half), onnx.DecodeOptions{})
+	f, err := onnxir.Decode(bytes.NewReader(half), onnxir.DecodeOptions{})
 	require.NoError(t, err)
 	q, strategy, err := convert.Import(g, f, convert.ImportOptions{})
 	require.NoError(t, err)
@@ -77,7 +78,7 @@ func TestFloat16Export(t *testing.T) {
 	for k, v := range p {
 		for i, x := range v.Data {
 			h, _ := Float32ToFloat16(x)
-			if want := onnx.Float16ToFloat32(h); q[k].Data[i] != want {
+			if want := onnxir.Float16ToFloat32(h); q[k].Data[i] != want {
 				t.Fatalf("%s[%d]: got %v, want %v (float16 of %v)", k, i, q[k].Data[i], want, x)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/inceptionzoo/inception/internal/atomicfile"
 	"github.com/inceptionzoo/inception/internal/regular"
 	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // modelFileFlags are the flags of `inception run --model FILE.onnx`.
@@ -46,7 +47,7 @@ func runModelFile(cmd *cobra.Command, f modelFileFlags, repeat int) error {
 	if err != nil {
 		return err
 	}
-	var outs map[string]*onnx.Tensor
+	var outs map[string]*onnxir.Tensor
 	var lat []time.Duration
 	for i := 0; i < repeat; i++ {
 		t := time.Now()
@@ -85,9 +86,9 @@ func runModelFile(cmd *cobra.Command, f modelFileFlags, repeat int) error {
 // modelInputs decodes the --input files (one per graph input, in order) or
 // builds the ONNX standard input for every float input of concrete shape
 // (a symbolic batch dimension becomes 1).
-func modelInputs(m *onnx.Model, files []string) (map[string]*onnx.Tensor, error) {
+func modelInputs(m *onnx.Model, files []string) (map[string]*onnxir.Tensor, error) {
 	names := m.InputNames()
-	ins := map[string]*onnx.Tensor{}
+	ins := map[string]*onnxir.Tensor{}
 	if len(files) > 0 {
 		if len(files) != len(names) {
 			return nil, fmt.Errorf("the model has %d inputs %v, got %d --input files", len(names), names, len(files))
@@ -97,7 +98,7 @@ func modelInputs(m *onnx.Model, files []string) (map[string]*onnx.Tensor, error)
 			if err != nil {
 				return nil, fmt.Errorf("--input %w", err)
 			}
-			t, err := onnx.DecodeTensor(fh, onnx.DefaultLimits)
+			t, err := onnxir.DecodeTensor(fh, onnxir.DefaultLimits)
 			fh.Close()
 			if err != nil {
 				return nil, fmt.Errorf("--input %s: %w", p, err)
@@ -113,7 +114,7 @@ func modelInputs(m *onnx.Model, files []string) (map[string]*onnx.Tensor, error)
 		if in.Shape == nil {
 			return nil, fmt.Errorf("input %q has no declared shape: pass it with --input", in.Name)
 		}
-		t := &onnx.Tensor{Name: in.Name, DType: onnx.Float32, Dims: make([]int64, len(in.Shape))}
+		t := &onnxir.Tensor{Name: in.Name, DType: onnxir.Float32, Dims: make([]int64, len(in.Shape))}
 		n := int64(1)
 		for k, d := range in.Shape {
 			switch {
@@ -125,7 +126,7 @@ func modelInputs(m *onnx.Model, files []string) (map[string]*onnx.Tensor, error)
 				return nil, fmt.Errorf("input %q has a symbolic dimension %d (%q): pass it with --input", in.Name, k, d.Param)
 			}
 			n *= t.Dims[k]
-			if n > onnx.DefaultLimits.MaxTensorElements {
+			if n > onnxir.DefaultLimits.MaxTensorElements {
 				return nil, fmt.Errorf("input %q: declared shape too large", in.Name)
 			}
 		}
@@ -141,7 +142,7 @@ func modelInputs(m *onnx.Model, files []string) (map[string]*onnx.Tensor, error)
 // printTop5 prints the five largest entries of each row: probabilities
 // when the row already sums to ~1 with non-negative entries, otherwise the
 // softmax of the row (logits).
-func printTop5(w interface{ Write([]byte) (int, error) }, o *onnx.Tensor) {
+func printTop5(w interface{ Write([]byte) (int, error) }, o *onnxir.Tensor) {
 	n, c := int(o.Dims[0]), int(o.Dims[1])
 	for b := 0; b < n; b++ {
 		row := o.Float[b*c : (b+1)*c]
@@ -189,7 +190,7 @@ func printTop5(w interface{ Write([]byte) (int, error) }, o *onnx.Tensor) {
 
 // writeOutput writes output k as DIR/output_<k>.pb (integer outputs are
 // written as FLOAT, the only type EncodeTensor writes).
-func writeOutput(dir string, k int, o *onnx.Tensor) error {
+func writeOutput(dir string, k int, o *onnxir.Tensor) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -201,6 +202,6 @@ func writeOutput(dir string, k int, o *onnx.Tensor) error {
 		}
 	}
 	return atomicfile.WriteFile(filepath.Join(dir, fmt.Sprintf("output_%d.pb", k)), 0o644, func(w io.Writer) error {
-		return onnx.EncodeTensor(w, o.Name, o.Dims, data)
+		return onnxir.EncodeTensor(w, o.Name, o.Dims, data)
 	})
 }

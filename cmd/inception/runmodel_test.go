@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 func sharedLight(t *testing.T, name string) string {
@@ -23,12 +23,12 @@ func sharedLight(t *testing.T, name string) string {
 	return p
 }
 
-func readPB(t *testing.T, path string) *onnx.Tensor {
+func readPB(t *testing.T, path string) *onnxir.Tensor {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	tt, err := onnx.DecodeTensor(f, onnx.DefaultLimits)
+	tt, err := onnxir.DecodeTensor(f, onnxir.DefaultLimits)
 	require.NoError(t, err)
 	return tt
 }
@@ -52,7 +52,7 @@ func TestRunModelFile(t *testing.T) {
 	}
 	f, err := os.Create(in)
 	require.NoError(t, err)
-	require.NoError(t, onnx.EncodeTensor(f, "data_0", []int64{1, 3, 224, 224}, data))
+	require.NoError(t, onnxir.EncodeTensor(f, "data_0", []int64{1, 3, 224, 224}, data))
 	require.NoError(t, f.Close())
 	_, err = run(t, "run", "--model", model, "--input", in, "--output-dir", filepath.Join(dir, "b"), "--repeat", "1")
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package onnx
+package onnxir
 
 import (
 	"bytes"
@@ -12,20 +12,6 @@ import (
 
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 )
-
-// sharedFile returns the path of a file in the shared onnx-light directory,
-// failing under CI=true and skipping otherwise when it is missing.
-func sharedFile(t testing.TB, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "onnx-light", name)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data missing under CI: %v", err)
-		}
-		t.Skipf("shared test data missing (%v); expected at /work/shared/onnx-light", err)
-	}
-	return p
-}
 
 func TestDecodeLightInception(t *testing.T) {
 	tests := []struct {

@@ -1,4 +1,4 @@
-package onnx
+package onnxir
 
 import (
 	"encoding/binary"
@@ -410,7 +410,7 @@ func within(base, path string) bool {
 // beyond limits.MaxModelBytes is rejected; external data is not allowed.
 // Non-finite values are accepted: test data legitimately carries NaN/Inf.
 func DecodeTensor(r io.Reader, limits Limits) (*Tensor, error) {
-	limits = limits.withDefaults()
+	limits = limits.WithDefaults()
 	b, err := readLimited(r, limits.MaxModelBytes)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package onnx
+package onnxir
 
 // Limits bounds the resources that decoding an untrusted model may consume.
 // Each limit is checked before the corresponding memory is allocated. A zero
@@ -48,9 +48,9 @@ var DefaultLimits = Limits{
 	MaxExternalDataBytes: 2 << 30,
 }
 
-// withDefaults returns l with every non-positive field replaced by the
+// WithDefaults returns l with every non-positive field replaced by the
 // corresponding DefaultLimits value.
-func (l Limits) withDefaults() Limits {
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits
 	if l.MaxTensorElements <= 0 {
 		l.MaxTensorElements = d.MaxTensorElements
