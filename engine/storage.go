@@ -1,6 +1,9 @@
 package engine
 
-import "github.com/inceptionzoo/inception/nn"
+import (
+	"github.com/inceptionzoo/inception/internal/liveness"
+	"github.com/inceptionzoo/inception/nn"
+)
 
 // assignStorage decides where every value lives: concat inputs written in
 // place into the concat output, element-wise ops in place, and buffer
@@ -103,33 +106,23 @@ func (c *compiler) assignStorage(plan []planItem) {
 	for _, o := range c.m.outputs {
 		last[roots[o].id] = len(plan)
 	}
-	// Greedy slot assignment in step order.
-	slotOf := map[int]int{}
-	var freeAt []int // slot → step after which it is free
+	// Buffer slots by liveness (the planner the ONNX runner uses too).
+	var vals []liveness.Value
+	var rootOf []int
 	for si, pi := range plan {
 		r := roots[pi.outID()].id
 		if r == 0 || first[r] != si {
 			continue
 		}
-		if _, ok := slotOf[r]; ok {
-			continue
-		}
-		size := g.Nodes[r].Out.Numel()
-		best := -1
-		for s, f := range freeAt {
-			if f < si && (best < 0 || abs(c.m.slotLen[s]-size) < abs(c.m.slotLen[best]-size)) {
-				best = s
-			}
-		}
-		if best < 0 {
-			best = len(freeAt)
-			freeAt = append(freeAt, 0)
-			c.m.slotLen = append(c.m.slotLen, 0)
-		}
-		c.m.slotLen[best] = max(c.m.slotLen[best], size)
-		freeAt[best] = last[r]
-		slotOf[r] = best
+		vals = append(vals, liveness.Value{Size: g.Nodes[r].Out.Numel(), Def: si, Last: max(si, last[r])})
+		rootOf = append(rootOf, r)
 	}
+	lp := liveness.Assign(vals)
+	slotOf := make(map[int]int, len(rootOf))
+	for k, r := range rootOf {
+		slotOf[r] = lp.Buffer[k]
+	}
+	c.m.slotLen = lp.Sizes
 	for i := range g.Nodes {
 		r := roots[i]
 		st := storage{slot: -1}
@@ -143,11 +136,4 @@ func (c *compiler) assignStorage(plan []planItem) {
 		}
 		c.m.store[i] = st
 	}
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

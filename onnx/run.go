@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"github.com/inceptionzoo/inception/internal/liveness"
 	"github.com/inceptionzoo/inception/onnx/onnxir"
 
 	"fmt"
@@ -130,8 +131,10 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 }
 
 // assignBuffers shares float buffers between runtime values whose lifetimes
-// do not overlap (best fit among free buffers). Graph outputs and integer
-// values get fresh allocations.
+// do not overlap (liveness.Assign, the engine's planner too): a value lives
+// from the step that writes it to the last step that reads it, however
+// many times that step reads it. Graph outputs and integer values get
+// fresh allocations.
 func (p *plan) assignBuffers(m *Model) error {
 	p.buf = make([]int, len(p.vals))
 	for k := range p.buf {
@@ -149,7 +152,8 @@ func (p *plan) assignBuffers(m *Model) error {
 			}
 		}
 	}
-	var free []int
+	var vals []liveness.Value
+	var slots []int
 	total := int64(p.wsLen) * 4
 	for i, st := range p.steps {
 		for _, s := range st.ln.out {
@@ -158,52 +162,20 @@ func (p *plan) assignBuffers(m *Model) error {
 				total += int64(v.numel()) * 8
 				continue
 			}
-			n := v.numel()
-			best := -1
-			for j, b := range free {
-				if p.bufLen[b] >= n && (best < 0 || p.bufLen[b] < p.bufLen[free[best]]) {
-					best = j
-				}
+			end := i
+			if l, ok := last[s]; ok && l > i {
+				end = l
 			}
-			if best < 0 && len(free) > 0 {
-				best = 0 // grow the largest free buffer
-				for j, b := range free {
-					if p.bufLen[b] > p.bufLen[free[best]] {
-						best = j
-					}
-				}
-			}
-			if best >= 0 {
-				b := free[best]
-				free = append(free[:best], free[best+1:]...)
-				p.bufLen[b] = max(p.bufLen[b], n)
-				p.buf[s] = b
-			} else {
-				p.buf[s] = len(p.bufLen)
-				p.bufLen = append(p.bufLen, n)
-			}
-		}
-		release := func(s int) {
-			if b := p.buf[s]; b >= 0 {
-				if l, ok := last[s]; !ok || l <= i {
-					free = append(free, b)
-				}
-			}
-		}
-		for _, s := range st.ln.in {
-			if s >= 0 && last[s] == i {
-				release(s)
-			}
-		}
-		for _, s := range st.ln.out {
-			if _, ok := last[s]; !ok {
-				release(s)
-			}
+			vals = append(vals, liveness.Value{Size: v.numel(), Def: i, Last: end})
+			slots = append(slots, s)
 		}
 	}
-	for _, n := range p.bufLen {
-		total += int64(n) * 4
+	lp := liveness.Assign(vals)
+	for k, s := range slots {
+		p.buf[s] = lp.Buffer[k]
 	}
+	p.bufLen = lp.Sizes
+	total += 4 * lp.Total()
 	if total > m.opts.MaxActivationBytes {
 		return limitErr("a run needs %d bytes of activations, over MaxActivationBytes %d", total, m.opts.MaxActivationBytes)
 	}
