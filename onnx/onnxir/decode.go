@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"google.golang.org/protobuf/proto"
 
@@ -111,6 +110,9 @@ func decodeBytes(b []byte, opts DecodeOptions) (*Graph, error) {
 		return nil, formatErr("empty input")
 	}
 	var m onnxpb.ModelProto
+	if err := scanModel(b, opts.Limits, m.ProtoReflect().Descriptor()); err != nil {
+		return nil, err
+	}
 	if err := unmarshalOpts.Unmarshal(b, &m); err != nil {
 		return nil, formatErr("ModelProto: %v", err)
 	}
@@ -374,8 +376,8 @@ func convertAttr(ap *onnxpb.AttributeProto, td *tensorDecoder) (Attr, error) {
 	if ap.GetRefAttrName() != "" {
 		return a, unsupportedErr("attribute %q references %q (functions)", a.Name, ap.GetRefAttrName())
 	}
-	// Which value fields are set, by the type they imply.
-	set := map[AttrType]bool{
+	// Which value fields are set, by the type they imply (in type order).
+	set := [...]bool{
 		AttrFloat: ap.F != nil, AttrInt: ap.I != nil, AttrString: ap.S != nil,
 		AttrTensor: ap.T != nil, AttrGraph: ap.G != nil, AttrSparseTensor: ap.SparseTensor != nil,
 		AttrTypeProto: ap.Tp != nil, AttrFloats: len(ap.Floats) > 0, AttrInts: len(ap.Ints) > 0,
@@ -385,10 +387,9 @@ func convertAttr(ap *onnxpb.AttributeProto, td *tensorDecoder) (Attr, error) {
 	var kinds []AttrType
 	for k, v := range set {
 		if v {
-			kinds = append(kinds, k)
+			kinds = append(kinds, AttrType(k))
 		}
 	}
-	sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
 	if a.Type == AttrUndefined { // pre-IR-4 models may omit the type
 		if len(kinds) != 1 {
 			return a, formatErr("attribute %q has no type and %d values", a.Name, len(kinds))

@@ -19,6 +19,11 @@ type Limits struct {
 	// MaxModelBytes bounds the serialized size of the model (or
 	// TensorProto) read from the input.
 	MaxModelBytes int64
+	// MaxParseBytes bounds how much more memory than the input's size
+	// unmarshalling the protobuf may take (message structs, slice and
+	// string headers, numbers widened from 1-byte varints), as estimated
+	// by a pre-scan of the wire format before anything is unmarshalled.
+	MaxParseBytes int64
 	// MaxExternalDataBytes bounds the total bytes read from external data
 	// files for one model.
 	MaxExternalDataBytes int64
@@ -44,6 +49,12 @@ var DefaultLimits = Limits{
 	// 1 GiB serialized: 4.5x Inception-ResNet-v2. Protobuf caps a single
 	// message at 2 GiB; larger models must use external data anyway.
 	MaxModelBytes: 1 << 30,
+	// 256 MiB beyond the input: Inception-ResNet-v2's export needs well
+	// under 1 MiB more than its size; a file of 100,000 nodes with ten
+	// attributes each about 300 MiB in all. An empty NodeProto is 2 bytes
+	// of input and over 200 of memory, so without this bound a 16 MiB
+	// file could take gigabytes.
+	MaxParseBytes: 256 << 20,
 	// 2 GiB of external data: matches MaxInitializerBytes for float32.
 	MaxExternalDataBytes: 2 << 30,
 }
@@ -66,6 +77,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxModelBytes <= 0 {
 		l.MaxModelBytes = d.MaxModelBytes
+	}
+	if l.MaxParseBytes <= 0 {
+		l.MaxParseBytes = d.MaxParseBytes
 	}
 	if l.MaxExternalDataBytes <= 0 {
 		l.MaxExternalDataBytes = d.MaxExternalDataBytes

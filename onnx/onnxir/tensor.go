@@ -416,6 +416,9 @@ func DecodeTensor(r io.Reader, limits Limits) (*Tensor, error) {
 		return nil, err
 	}
 	var tp onnxpb.TensorProto
+	if err := scanTensor(b, limits, tp.ProtoReflect().Descriptor()); err != nil {
+		return nil, err
+	}
 	if err := unmarshalOpts.Unmarshal(b, &tp); err != nil {
 		return nil, formatErr("TensorProto: %v", err)
 	}
