@@ -71,10 +71,11 @@ func (c *compiler) compile() (*Model, error) {
 					break
 				}
 				nx := g.Nodes[next]
-				_, affine := nx.Op.(nn.BatchNorm)
+				_, bn := nx.Op.(nn.BatchNorm)
 				_, scale := nx.Op.(nn.ChannelScale)
+				_, affine := nx.Op.(nn.Affine)
 				_, relu := nx.Op.(nn.ReLU)
-				if (affine || scale) && !isLinear && !lastIsReLU(chain) {
+				if (bn || scale || affine) && !isLinear && !lastIsReLU(chain) {
 					chain = append(chain, nx)
 				} else if relu && !lastIsReLU(chain) {
 					chain = append(chain, nx)

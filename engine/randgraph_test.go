@@ -45,7 +45,16 @@ func randomGraph(r *rand.Rand) (*nn.Graph, error) {
 		case 2:
 			op = nn.BatchNorm{Eps: 1e-3}
 		case 3:
-			op = nn.ChannelScale{Bias: true}
+			if r.IntN(2) == 0 {
+				op = nn.ChannelScale{Bias: true}
+				break
+			}
+			ch := b.Shape(x)[0]
+			a := nn.Affine{Scale: make([]float32, ch), Shift: make([]float32, ch)}
+			for i := range a.Scale {
+				a.Scale[i], a.Shift[i] = 0.5+r.Float32(), r.Float32()-0.5
+			}
+			op = a
 		case 4, 5:
 			op = nn.ReLU{}
 		case 6:
