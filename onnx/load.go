@@ -1,37 +1,37 @@
 package onnx
 
 import (
-	"github.com/inceptionzoo/inception/onnx/onnxir"
-
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 
+	"github.com/inceptionzoo/inception/engine"
 	"github.com/inceptionzoo/inception/engine/kernels"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // LoadOptions configures Load and LoadReader.
 type LoadOptions struct {
 	// Decode configures decoding (limits, external data, non-finite
-	// weights). Its Limits also bound every tensor the model computes.
+	// weights). Its Limits also bound the rank and element count of every
+	// tensor the model computes.
 	Decode onnxir.DecodeOptions
-	// MaxBatch bounds the batch size (first dimension) Run accepts when
-	// it differs from the declared one; 0 means 4096.
-	MaxBatch int
-	// MaxActivationBytes bounds the memory of one Run's intermediate
-	// tensors and outputs (after buffer reuse); 0 means 4 GiB.
-	MaxActivationBytes int64
+	// Limits bounds what Load and Run compute and keep; zero fields take
+	// DefaultLimits values.
+	Limits Limits
+	// Interpret runs the model on the interpreter even when its graph fits
+	// the engine (see Model.Executor): for comparisons and debugging.
+	Interpret bool
 }
 
-const (
-	defaultMaxBatch           = 4096
-	defaultMaxActivationBytes = 4 << 30
-	maxCachedPlans            = 64
-)
+// maxCachedPlans bounds the number of cached execution plans (input
+// shapes) of one model; Limits.MaxPlanBytes bounds their memory.
+const maxCachedPlans = 64
 
 // SupportedOps returns the default-domain operators Load accepts (a new
 // map on each call).
@@ -48,6 +48,12 @@ func SupportedOps() map[string]bool {
 type Model struct {
 	g    *onnxir.Graph
 	opts LoadOptions
+	lim  Limits // opts.Limits with defaults
+
+	// eng runs the model when its graph fits the engine (lower.go);
+	// otherwise why says why not and the interpreter below runs it.
+	eng *engine.Model
+	why string
 
 	names  []string       // slot -> value name
 	slotOf map[string]int // value name -> slot
@@ -57,8 +63,13 @@ type Model struct {
 	outSlt []int          // per g.Outputs
 	hasInt bool           // some graph input is an integer tensor
 
-	mu    sync.Mutex
-	plans map[string]*plan
+	mu        sync.Mutex
+	plans     map[string]*plan // cached plans by input shapes
+	order     []string         // plan keys, oldest first
+	planBytes int64            // sum of the cached plans' bytes
+
+	packMu sync.Mutex
+	packed map[*lnode]*kernels.Conv // packed conv weights, once per model
 }
 
 // lnode is a compiled node: its operator and its input/output slots (-1 for
@@ -85,19 +96,15 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 
 // LoadReader decodes a model from r and compiles it: every operator is
 // checked against SupportedOps() and its attributes are validated,
-// everything that does not depend on graph inputs is computed,
-// BatchNormalization and per-channel Mul/Add by constants are folded into
-// the preceding Conv, ReLU is fused, and when the declared input shapes
-// are concrete (a symbolic batch counts as 1) the execution plan for them
-// is built, so that shape errors surface here rather than in Run.
+// everything that does not depend on graph inputs is computed, and the
+// graph is compiled onto the engine when it fits (see the package
+// documentation), else for the interpreter (BatchNormalization and
+// per-channel Mul/Add by constants folded into the preceding Conv, ReLU
+// fused). Either way, when the declared input shapes are concrete (a
+// symbolic batch counts as 1) they are planned here, so that shape errors
+// surface here rather than in Run.
 func LoadReader(r io.Reader, opts LoadOptions) (*Model, error) {
 	opts.Decode.Limits = opts.Decode.Limits.WithDefaults()
-	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = defaultMaxBatch
-	}
-	if opts.MaxActivationBytes <= 0 {
-		opts.MaxActivationBytes = defaultMaxActivationBytes
-	}
 	g, err := onnxir.Decode(r, opts.Decode)
 	if err != nil {
 		return nil, err
@@ -110,7 +117,8 @@ func compile(g *onnxir.Graph, opts LoadOptions) (*Model, error) {
 		return nil, err
 	}
 	l := opts.Decode.Limits
-	m := &Model{g: g, opts: opts, slotOf: map[string]int{}, plans: map[string]*plan{}}
+	m := &Model{g: g, opts: opts, lim: opts.Limits.withDefaults(), slotOf: map[string]int{},
+		plans: map[string]*plan{}, packed: map[*lnode]*kernels.Conv{}}
 	slot := func(name string) int {
 		if name != "" {
 			if s, ok := m.slotOf[name]; ok {
@@ -150,7 +158,11 @@ func compile(g *onnxir.Graph, opts LoadOptions) (*Model, error) {
 	}
 	for _, n := range g.Nodes {
 		mk := opTable[n.OpType]
-		o, err := mk(n, g.Opset)
+		err := checkAttrNames(n)
+		var o op
+		if err == nil {
+			o, err = mk(n, g.Opset)
+		}
 		if err != nil {
 			var ne *NodeError
 			if errors.As(err, &ne) {
@@ -181,6 +193,20 @@ func compile(g *onnxir.Graph, opts LoadOptions) (*Model, error) {
 	if err := m.foldConstants(); err != nil {
 		return nil, err
 	}
+	if opts.Interpret {
+		m.why = "LoadOptions.Interpret is set"
+	} else {
+		eng, why, err := m.lower()
+		if err != nil {
+			return nil, err
+		}
+		if eng != nil {
+			// The engine holds folded, packed copies of the weights.
+			m.eng, m.nodes, m.consts = eng, nil, nil
+			return m, nil
+		}
+		m.why = why
+	}
 	m.fuse()
 	if shapes, ok := m.declaredShapes(); ok && !m.hasInt {
 		key := make([]string, len(shapes))
@@ -194,9 +220,11 @@ func compile(g *onnxir.Graph, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-// foldConstants runs, once, every node whose inputs are all constants.
+// foldConstants runs, once, every node whose inputs are all constants,
+// within one budget of Limits.MaxFoldBytes and MaxFoldOps.
 func (m *Model) foldConstants() error {
 	l := m.opts.Decode.Limits
+	b := newBudget(m.lim, "constant folding")
 	var rest []*lnode
 	for _, ln := range m.nodes {
 		ins := make([]*value, len(ln.in))
@@ -215,7 +243,7 @@ func (m *Model) foldConstants() error {
 			rest = append(rest, ln)
 			continue
 		}
-		outs, err := evalNode(ln, ins, l)
+		outs, err := evalNode(ln, ins, l, b)
 		if err != nil {
 			return err
 		}
@@ -227,13 +255,15 @@ func (m *Model) foldConstants() error {
 	return nil
 }
 
-// evalNode infers and executes ln on known inputs, allocating its outputs.
-func evalNode(ln *lnode, ins []*value, l onnxir.Limits) ([]*value, error) {
+// evalNode infers and executes ln on known inputs, allocating its outputs;
+// their bytes, the scratch space and the node's arithmetic (see cost) are
+// charged to b before anything is allocated or computed.
+func evalNode(ln *lnode, ins []*value, l onnxir.Limits, b *budget) ([]*value, error) {
 	outs, prep, err := ln.op.infer(ins)
 	if err != nil {
 		return nil, ln.n.Wrap(err)
 	}
-	rc := &runCtx{}
+	var bytes int64
 	for _, o := range outs {
 		if o == nil {
 			continue
@@ -241,19 +271,53 @@ func evalNode(ln *lnode, ins []*value, l onnxir.Limits) ([]*value, error) {
 		if err := checkShape(o.shape, l); err != nil {
 			return nil, ln.n.Wrap(err)
 		}
-		o.alloc()
+		bytes += int64(o.numel()) * o.elemSize()
 	}
+	ws := 0
 	if w, ok := ln.op.(workspacer); ok {
-		ws := w.workspace(prep)
+		ws = w.workspace(prep)
 		if int64(ws) > l.MaxTensorElements {
 			return nil, ln.n.Wrap(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
 		}
-		rc.ws = make([]float32, ws)
+	}
+	if err := b.charge(bytes+4*int64(ws), cost(ln.op, prep, ins, outs)); err != nil {
+		return nil, ln.n.Wrap(err)
+	}
+	rc := &runCtx{ws: make([]float32, ws)}
+	for _, o := range outs {
+		if o != nil {
+			o.alloc()
+		}
 	}
 	if err := ln.op.exec(rc, prep, ins, outs); err != nil {
 		return nil, ln.n.Wrap(err)
 	}
 	return outs, nil
+}
+
+// coster is implemented by ops whose arithmetic is more than one operation
+// per element read and written.
+type coster interface {
+	cost(prep any, in, out []*value) float64
+}
+
+// cost estimates the operations of one node (see Limits.MaxFoldOps),
+// saturating at MaxInt64.
+func cost(o op, prep any, in, out []*value) int64 {
+	var c float64
+	if k, ok := o.(coster); ok {
+		c = k.cost(prep, in, out)
+	} else {
+		for _, v := range append(append([]*value(nil), in...), out...) {
+			if v != nil {
+				c += float64(v.numel())
+			}
+		}
+	}
+	if c >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(c)
 }
 
 // uses counts the readers of each slot (graph outputs count as readers).
@@ -469,6 +533,16 @@ func (m *Model) declaredShapes() ([]*value, bool) {
 		vs = append(vs, meta(s, !in.DType.IsFloat()))
 	}
 	return vs, true
+}
+
+// Executor says what runs the model: "engine" when its graph was compiled
+// onto the engine (it then runs exactly as a zoo model does), or
+// "interpreter: " and the reason it does not fit the engine.
+func (m *Model) Executor() string {
+	if m.eng != nil {
+		return "engine"
+	}
+	return "interpreter: " + m.why
 }
 
 // Graph returns the decoded graph the model was compiled from.

@@ -32,7 +32,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add(mustMarshal(torchFlattenGraph(1)))
 	f.Add(mustMarshal(model(validGraph())))
 	limits := onnxir.Limits{MaxTensorElements: 1 << 16, MaxInitializerBytes: 8 << 20, MaxNodes: 512, MaxModelBytes: 1 << 20, MaxExternalDataBytes: 1 << 10}
-	opts := LoadOptions{Decode: onnxir.DecodeOptions{Limits: limits}, MaxBatch: 4, MaxActivationBytes: 16 << 20}
+	opts := LoadOptions{Decode: onnxir.DecodeOptions{Limits: limits}, Limits: Limits{MaxBatch: 4, MaxActivationBytes: 16 << 20, MaxFoldBytes: 16 << 20, MaxFoldOps: 1 << 24}}
 	classified := func(t *testing.T, what string, err error) {
 		if err != nil && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrInput) {
 			t.Fatalf("%s: unclassified error %q", what, err)

@@ -1,11 +1,10 @@
 package onnx
 
 import (
-	"github.com/inceptionzoo/inception/onnx/onnxir"
-
 	"math"
 
 	"github.com/inceptionzoo/inception/engine/kernels"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // op is a compiled operator. Attributes are validated when it is compiled
@@ -221,8 +220,10 @@ type convOp struct {
 
 type convPrep struct {
 	p  kernels.ConvParams
-	ws int
-	// prepared is the packed convolution when the weights are constant.
+	ws int // im2col workspace of kernels.Conv2D
+	// constW is set when the weights (and bias) are known when planning;
+	// buildPlan then sets prepared, the packed convolution.
+	constW   bool
 	prepared *kernels.Conv
 }
 
@@ -317,15 +318,7 @@ func (c *convOp) infer(in []*value) ([]*value, any, error) {
 		}
 		cp.ws = int(f)
 	}
-	if in[1].known && (len(in) < 3 || in[2] == nil || in[2].known) {
-		// Constant weights: pack them once per plan.
-		var bias []float32
-		if len(in) > 2 && in[2] != nil {
-			bias = in[2].f
-		}
-		cp.prepared = kernels.NewConv(p, in[1].f, kernels.Epilogue{Bias: bias, ReLU: c.relu})
-		cp.ws = 0
-	}
+	cp.constW = in[1].known && (len(in) < 3 || in[2] == nil || in[2].known)
 	out := []int{N, M, ow}
 	if r == 4 {
 		out = []int{N, M, oh, ow}
@@ -335,6 +328,9 @@ func (c *convOp) infer(in []*value) ([]*value, any, error) {
 
 func (c *convOp) workspace(prep any) int {
 	cp := prep.(*convPrep)
+	if cp.prepared != nil {
+		return 0
+	}
 	return cp.ws
 }
 
@@ -379,17 +375,19 @@ func compilePool(n *onnxir.Node, opset int64) (op, error) {
 		return nil, formatErr("kernel_shape is required")
 	}
 	p := &poolOp{spatial: s, max: n.OpType == "MaxPool"}
-	ceil, err := n.Int("ceil_mode", 0)
-	if err != nil {
+	if p.ceil, err = boolAttr(n, "ceil_mode"); err != nil {
 		return nil, err
 	}
-	p.ceil = ceil != 0
-	if !p.max {
-		cip, err := n.Int("count_include_pad", 0)
-		if err != nil {
+	if p.max {
+		// storage_order only orders the Indices output, which is
+		// unsupported; it must still be 0 or 1.
+		if _, err := boolAttr(n, "storage_order"); err != nil {
 			return nil, err
 		}
-		p.countPad = cip != 0
+	} else {
+		if p.countPad, err = boolAttr(n, "count_include_pad"); err != nil {
+			return nil, err
+		}
 		for _, d := range s.dilat {
 			if d != 1 {
 				return nil, unsupportedErr("AveragePool dilations %v", s.dilat)
@@ -522,14 +520,19 @@ func compileLRN(n *onnxir.Node, _ int64) (op, error) {
 		return nil, formatErr("size %d must be in 1..%d", size, maxAttrDim)
 	}
 	o := &lrnOp{size: int(size)}
-	if o.alpha, err = n.Float("alpha", 1e-4); err != nil {
+	if o.alpha, err = finiteFloat(n, "alpha", 1e-4); err != nil {
 		return nil, err
 	}
-	if o.beta, err = n.Float("beta", 0.75); err != nil {
+	if o.beta, err = finiteFloat(n, "beta", 0.75); err != nil {
 		return nil, err
 	}
-	if o.bias, err = n.Float("bias", 1); err != nil {
+	if o.bias, err = finiteFloat(n, "bias", 1); err != nil {
 		return nil, err
+	}
+	// y = x / (bias + alpha/size·Σx²)^beta: with alpha < 0 or bias <= 0
+	// the base can be zero or negative, and the output Inf or NaN.
+	if o.alpha < 0 || o.bias <= 0 {
+		return nil, formatErr("alpha %v, bias %v: want alpha >= 0 and bias > 0 (otherwise (bias + alpha/size·Σx²)^beta can be NaN)", o.alpha, o.bias)
 	}
 	return o, nil
 }
@@ -561,22 +564,31 @@ func compileBN(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 5, 5, 5); err != nil {
 		return nil, err
 	}
-	if t, err := n.Int("training_mode", 0); err != nil {
+	if t, err := boolAttr(n, "training_mode"); err != nil {
 		return nil, err
-	} else if t != 0 {
-		return nil, unsupportedErr("training_mode=%d", t)
+	} else if t {
+		return nil, unsupportedErr("training_mode=1")
 	}
 	if sp, err := n.Int("spatial", 1); err != nil {
 		return nil, err
+	} else if sp != 0 && sp != 1 {
+		return nil, formatErr("attribute spatial = %d, want 0 or 1", sp)
 	} else if sp != 1 && opset < 9 {
 		return nil, unsupportedErr("spatial=%d", sp)
 	}
 	if usedOutputs(n) > 1 {
 		return nil, unsupportedErr("training outputs (mean, var, saved statistics)")
 	}
-	eps, err := n.Float("epsilon", 1e-5)
+	if _, err := finiteFloat(n, "momentum", 0.9); err != nil {
+		return nil, err
+	}
+	eps, err := finiteFloat(n, "epsilon", 1e-5)
 	if err != nil {
 		return nil, err
+	}
+	if eps < 0 {
+		// x / sqrt(var + eps) is NaN wherever var < -eps.
+		return nil, formatErr("epsilon %v is negative", eps)
 	}
 	return &bnOp{eps: eps}, nil
 }
@@ -723,21 +735,18 @@ func compileGemm(n *onnxir.Node, _ int64) (op, error) {
 	}
 	o := &gemmOp{}
 	var err error
-	if o.alpha, err = n.Float("alpha", 1); err != nil {
+	if o.alpha, err = finiteFloat(n, "alpha", 1); err != nil {
 		return nil, err
 	}
-	if o.beta, err = n.Float("beta", 1); err != nil {
+	if o.beta, err = finiteFloat(n, "beta", 1); err != nil {
 		return nil, err
 	}
-	ta, err := n.Int("transA", 0)
-	if err != nil {
+	if o.transA, err = boolAttr(n, "transA"); err != nil {
 		return nil, err
 	}
-	tb, err := n.Int("transB", 0)
-	if err != nil {
+	if o.transB, err = boolAttr(n, "transB"); err != nil {
 		return nil, err
 	}
-	o.transA, o.transB = ta != 0, tb != 0
 	return o, nil
 }
 
@@ -923,8 +932,10 @@ func compileDropout(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 1, 3, 2); err != nil {
 		return nil, err
 	}
-	if _, err := n.Float("ratio", 0.5); err != nil {
+	if r, err := finiteFloat(n, "ratio", 0.5); err != nil {
 		return nil, err
+	} else if r < 0 || r >= 1 {
+		return nil, formatErr("ratio %v outside [0, 1)", r)
 	}
 	return &dropoutOp{outputs: usedOutputs(n), opset: opset}, nil
 }
@@ -984,6 +995,9 @@ func compileClip(n *onnxir.Node, opset int64) (op, error) {
 	}
 	if o.hi, err = n.Float("max", math.MaxFloat32); err != nil {
 		return nil, err
+	}
+	if o.lo != o.lo || o.hi != o.hi {
+		return nil, formatErr("min %v, max %v: NaN bound", o.lo, o.hi)
 	}
 	if o.attrs && len(n.Inputs) > 1 {
 		return nil, formatErr("Clip-%d takes min/max as attributes, not inputs", opset)
@@ -1184,4 +1198,30 @@ func float32ToBFloat16(f float32) uint16 {
 	}
 	b += 0x7fff + (b>>16)&1
 	return uint16(b >> 16)
+}
+
+// ---- arithmetic estimates (Limits.MaxFoldOps) ----
+
+func (c *convOp) cost(prep any, _, out []*value) float64 {
+	p := prep.(*convPrep).p
+	return float64(out[0].numel()) * float64(p.C/p.Groups) * float64(p.KH) * float64(p.KW)
+}
+
+func (p *poolOp) cost(prep any, _, out []*value) float64 {
+	pp := prep.(kernels.PoolParams)
+	return float64(out[0].numel()) * float64(pp.KH) * float64(pp.KW)
+}
+
+func (o *lrnOp) cost(_ any, in, _ []*value) float64 {
+	return float64(in[0].numel()) * float64(o.size+2)
+}
+
+func (o *gemmOp) cost(prep any, _, _ []*value) float64 {
+	p := prep.(gemmPrep)
+	return float64(p.m) * float64(p.n) * float64(p.k+1)
+}
+
+func (matmulOp) cost(prep any, _, _ []*value) float64 {
+	p := prep.(*matmulPrep)
+	return float64(prod(p.batch)) * float64(p.m) * float64(p.n) * float64(p.k+1)
 }

@@ -1,9 +1,10 @@
 package onnx
 
 import (
-	"github.com/inceptionzoo/inception/onnx/onnxir"
-
 	"math"
+	"slices"
+
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // ---- broadcasting ----
@@ -376,7 +377,7 @@ func compileReshape(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 2, 2, 1); err != nil {
 		return nil, err
 	}
-	allowZero, err := n.Int("allowzero", 0)
+	allowZero, err := boolAttr(n, "allowzero")
 	if err != nil {
 		return nil, err
 	}
@@ -384,6 +385,9 @@ func compileReshape(n *onnxir.Node, opset int64) (op, error) {
 		spec, err := knownInts("shape", in[1])
 		if err != nil {
 			return nil, err
+		}
+		if allowZero && slices.Contains(spec, 0) && slices.Contains(spec, -1) {
+			return nil, formatErr("shape %v has both 0 and -1, invalid with allowzero=1", spec)
 		}
 		if len(in[1].shape) != 1 {
 			return nil, formatErr("shape input %v must be 1-D", in[1].shape)
@@ -400,7 +404,7 @@ func compileReshape(n *onnxir.Node, opset int64) (op, error) {
 				}
 				infer = i
 				continue
-			case d == 0 && allowZero == 0:
+			case d == 0 && !allowZero:
 				if i >= len(x) {
 					return nil, formatErr("shape %v copies dim %d of input %v", spec, i, x)
 				}
@@ -506,11 +510,12 @@ func compileSqueeze(n *onnxir.Node, opset int64) (op, error) {
 		}
 		x := in[0].shape
 		drop := make([]bool, len(x))
-		for _, a := range axes {
-			k, err := normAxis(a, len(x), false)
-			if err != nil {
-				return nil, err
-			}
+		ks, err := distinctAxes("axes", axes, len(x))
+		if err != nil {
+			return nil, err
+		}
+		for i, k := range ks {
+			a := axes[i]
 			if x[k] != 1 {
 				return nil, formatErr("cannot squeeze axis %d of %v", a, x)
 			}
@@ -897,13 +902,8 @@ func (o *padOp) infer(in []*value) ([]*value, any, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		axes = axes[:0]
-		for _, v := range a {
-			k, err := normAxis(v, r, false)
-			if err != nil {
-				return nil, nil, err
-			}
-			axes = append(axes, k)
+		if axes, err = distinctAxes("axes", a, r); err != nil {
+			return nil, nil, err
 		}
 	}
 	if len(pads) != 2*len(axes) {

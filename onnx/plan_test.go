@@ -1,6 +1,8 @@
 package onnx
 
 import (
+	"bytes"
+	"runtime"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -67,7 +69,11 @@ func TestRepeatedInputKeepsBuffersApart(t *testing.T) {
 				Output: []*pb.ValueInfoProto{vi("out", tt.out...)}, Initializer: tt.inits, Node: tt.nodes,
 			}))
 			for _, interp := range []bool{false, true} {
-				got := run1(t, loadBytes(t, b), "X", x)
+				m, err := LoadReader(bytes.NewReader(b), LoadOptions{Interpret: interp})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := run1(t, m, "X", x)
 				for i, v := range got.Data {
 					if want := tt.want(i, x.Data[i%8]); v != want {
 						t.Fatalf("interpreter=%v: element %d: got %v, want %v (output %v)", interp, i, v, want, got.Data)
@@ -75,5 +81,109 @@ func TestRepeatedInputKeepsBuffersApart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// convNet is a Conv (constant weights [outC, c, 3, 3]) and Relu on a
+// symbolic-batch input [N, c, 4, 4].
+func convNet(c, outC int) []byte {
+	w := randFloats(1, "w", outC*c*9, -0.1, 0.1)
+	return mustMarshal(model(&pb.GraphProto{
+		Name: proto.String("conv"), Input: []*pb.ValueInfoProto{symVI("x", -1, int64(c), 4, 4)},
+		Output:      []*pb.ValueInfoProto{symVI("y", -1, int64(outC), 4, 4)},
+		Initializer: []*pb.TensorProto{floatTensor("w", []int64{int64(outC), int64(c), 3, 3}, w...)},
+		Node: []*pb.NodeProto{
+			node("conv", "Conv", []string{"x", "w"}, []string{"c"}, attrInts("pads", 1, 1, 1, 1)),
+			node("relu", "Relu", []string{"c"}, []string{"y"}),
+		},
+	}))
+}
+
+func liveHeap() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC() // sync.Pool keeps its contents across one collection
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+// TestPlansShareWeights runs the interpreter at eight batch sizes (eight
+// plans): the conv weights are packed once per model, so the live heap
+// grows by far less than one copy of them (issue #18 item 15: it grew by
+// the packed weights for every input shape).
+func TestPlansShareWeights(t *testing.T) {
+	if raceEnabled {
+		t.Skip("heap measurements are not meaningful under the race detector")
+	}
+	const c, outC = 384, 384
+	weights := int64(4 * outC * c * 9) // 5.3 MB
+	m, err := LoadReader(bytes.NewReader(convNet(c, outC)), LoadOptions{Interpret: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(n int) {
+		x := tensor.New(n, c, 4, 4)
+		if _, err := m.Run(map[string]*tensor.Tensor{"x": x}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(1)
+	before := liveHeap()
+	for n := 2; n <= 9; n++ {
+		run(n)
+	}
+	grown := liveHeap() - before
+	t.Logf("8 more plans: live heap %+d bytes (weights %d bytes)", grown, weights)
+	if grown > weights/2 {
+		t.Errorf("8 more plans grew the live heap by %d bytes, want under %d (half of one copy of the weights)", grown, weights/2)
+	}
+	m.packMu.Lock()
+	packed := len(m.packed)
+	m.packMu.Unlock()
+	if packed != 1 {
+		t.Errorf("%d packed convs, want 1", packed)
+	}
+}
+
+// TestPlanCacheBytes runs a graph whose plans each compute an input-sized
+// tensor from its shape (ConstantOfShape(Shape(x))) at ten batch sizes
+// with MaxPlanBytes for four of them: the cache must keep at most four,
+// within the limit, and every run must still be right.
+func TestPlanCacheBytes(t *testing.T) {
+	const per = 64 * 1024 // floats per image
+	b := mustMarshal(model(&pb.GraphProto{
+		Name: proto.String("fill"), Input: []*pb.ValueInfoProto{symVI("x", -1, per)}, Output: []*pb.ValueInfoProto{symVI("y", -1, per)},
+		Node: []*pb.NodeProto{
+			node("shape", "Shape", []string{"x"}, []string{"s"}),
+			node("fill", "ConstantOfShape", []string{"s"}, []string{"f"},
+				&pb.AttributeProto{Name: proto.String("value"), Type: pb.AttributeProto_TENSOR.Enum(), T: floatTensor("", []int64{1}, 2)}),
+			node("add", "Add", []string{"x", "f"}, []string{"y"}),
+		},
+	}))
+	limit := int64(4 * 4 * per * 4) // four plans of batch 4 or less
+	m, err := LoadReader(bytes.NewReader(b), LoadOptions{Limits: Limits{MaxPlanBytes: limit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Executor() == "engine" {
+		t.Fatal("the graph adds an input-shaped constant: it cannot be on the engine")
+	}
+	for _, n := range []int{1, 2, 3, 4, 1, 2, 3, 4, 2, 1} {
+		x := tensor.New(n, per)
+		for i := range x.Data {
+			x.Data[i] = float32(i % 7)
+		}
+		y := run1(t, m, "x", x)
+		for i, v := range y.Data {
+			if v != x.Data[i]+2 {
+				t.Fatalf("batch %d element %d: got %v, want %v", n, i, v, x.Data[i]+2)
+			}
+		}
+		m.mu.Lock()
+		plans, bytes := len(m.plans), m.planBytes
+		m.mu.Unlock()
+		if bytes > limit || plans > 4 {
+			t.Fatalf("after batch %d: %d plans of %d bytes, want at most 4 within MaxPlanBytes %d", n, plans, bytes, limit)
+		}
 	}
 }

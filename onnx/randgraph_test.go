@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 	"github.com/inceptionzoo/inception/tensor"
 )
@@ -39,13 +40,15 @@ type refOp func(in [][]float64) []float64
 
 // randGraph is a generated model with its float64 reference.
 type randGraph struct {
-	model  *pb.ModelProto
-	shape  []int    // input shape [1, C, H, W]
-	ops    []refOp  // per node
-	ins    [][]int  // per node: value indices read
-	outs   []int    // graph outputs: value indices
-	names  []string // value names; value 0 is the input X
-	shapes [][]int  // value shapes
+	model   *pb.ModelProto
+	shape   []int    // input shape [1, C, H, W]
+	ops     []refOp  // per node
+	ins     [][]int  // per node: value indices read
+	outs    []int    // graph outputs: value indices
+	names   []string // value names; value 0 is the input X
+	shapes  [][]int  // value shapes
+	batch   int      // batch size of the run being checked (eval)
+	emitted []int    // the values the nodes of ops produce
 }
 
 // genGraph builds a random DAG on X [1, C, 3, 3]: Relu, Add, Sub, Mul and
@@ -100,6 +103,7 @@ func genGraph(c chooser) *randGraph {
 		gp.Node = append(gp.Node, node(fmt.Sprintf("n%d", len(gp.Node)), op, inNames, []string{g.names[out]}, attrs...))
 		g.ops = append(g.ops, f)
 		g.ins = append(g.ins, in)
+		g.emitted = append(g.emitted, out)
 		if len(shape) == 4 && shape[2] == H {
 			maps = append(maps, out)
 		}
@@ -118,7 +122,7 @@ func genGraph(c chooser) *randGraph {
 		x := maps[c.IntN(len(maps))]
 		sh := g.shapes[x]
 		C := sh[1]
-		switch c.IntN(14) {
+		switch c.IntN(15) {
 		case 0, 1:
 			emit("Relu", []int{x}, names(x), sh, func(in [][]float64) []float64 {
 				return mapF(in[0], func(v float64) float64 { return math.Max(v, 0) })
@@ -230,6 +234,21 @@ func genGraph(c chooser) *randGraph {
 			emit("Clip", []int{x}, []string{g.names[x], loName, hiName}, sh, func(in [][]float64) []float64 {
 				return mapF(in[0], func(v float64) float64 { return math.Min(math.Max(v, lo[0]), hi[0]) })
 			})
+		case 14:
+			// x + N, N the batch size: Shape, Gather, Cast and Add, a
+			// value computed from the input shape (differs per batch).
+			if len(gp.Initializer) == 0 || gp.Initializer[0].GetName() != "zero" {
+				gp.Initializer = append([]*pb.TensorProto{int64Tensor("zero", nil, 0)}, gp.Initializer...)
+			}
+			shp := addValue([]int{4})
+			gp.Node = append(gp.Node, node(fmt.Sprintf("n%d", len(gp.Node)), "Shape", names(x), []string{g.names[shp]}))
+			nb := addValue(nil)
+			gp.Node = append(gp.Node, node(fmt.Sprintf("n%d", len(gp.Node)), "Gather", []string{g.names[shp], "zero"}, []string{g.names[nb]}, attrInt("axis", 0)))
+			nf := addValue(nil)
+			gp.Node = append(gp.Node, node(fmt.Sprintf("n%d", len(gp.Node)), "Cast", names(nb), []string{g.names[nf]}, attrInt("to", int64(onnxir.Float32))))
+			emit("Add", []int{x}, []string{g.names[x], g.names[nf]}, sh, func(in [][]float64) []float64 {
+				return mapF(in[0], func(v float64) float64 { return v + float64(g.batch) })
+			})
 		case 13:
 			// Classifier head: GlobalAveragePool, Flatten, Gemm, Softmax.
 			gap := emit("GlobalAveragePool", []int{x}, names(x), []int{1, C, 1, 1}, func(in [][]float64) []float64 {
@@ -275,9 +294,14 @@ func genGraph(c chooser) *randGraph {
 	}
 	// Outputs: the last value, plus up to two others (possibly read
 	// further, possibly the same as another output's producer).
-	outs := []int{len(g.names) - 1}
+	if len(g.emitted) == 0 { // no node at all: add one
+		emit("Relu", []int{0}, names(0), g.shape, func(in [][]float64) []float64 {
+			return mapF(in[0], func(v float64) float64 { return math.Max(v, 0) })
+		})
+	}
+	outs := []int{g.emitted[len(g.emitted)-1]}
 	for range c.IntN(3) {
-		if v := 1 + c.IntN(len(g.names)-1); v != outs[0] {
+		if v := g.emitted[c.IntN(len(g.emitted))]; v != outs[0] {
 			dup := false
 			for _, o := range outs {
 				dup = dup || o == v
@@ -286,13 +310,6 @@ func genGraph(c chooser) *randGraph {
 				outs = append(outs, v)
 			}
 		}
-	}
-	if len(g.names) == 1 {
-		outs = nil // no node at all: add one
-		emit("Relu", []int{0}, names(0), g.shape, func(in [][]float64) []float64 {
-			return mapF(in[0], func(v float64) float64 { return math.Max(v, 0) })
-		})
-		outs = []int{1}
 	}
 	g.outs = outs
 	in := make([]int64, 4)
@@ -375,15 +392,17 @@ func refPool3(x []float64, C, H, W int, isMax bool) []float64 {
 	return out
 }
 
-// eval runs the reference on one image x and returns every value.
+// eval runs the reference on one image x and returns every value (nil
+// for the shape arithmetic, which the reference folds into its ops).
 func (g *randGraph) eval(x []float64) [][]float64 {
-	vals := [][]float64{x}
+	vals := make([][]float64, len(g.names))
+	vals[0] = x
 	for k, f := range g.ops {
 		in := make([][]float64, len(g.ins[k]))
 		for i, id := range g.ins[k] {
 			in[i] = vals[id]
 		}
-		vals = append(vals, f(in))
+		vals[g.emitted[k]] = f(in)
 	}
 	return vals
 }
@@ -395,7 +414,7 @@ func checkRandGraph(t *testing.T, g *randGraph, opts LoadOptions, n int, seed ui
 	b := mustMarshal(g.model)
 	m, err := LoadReader(bytes.NewReader(b), opts)
 	if err != nil {
-		t.Fatalf("Load: %v\n%s", err, describeModel(g))
+		t.Fatalf("Load(Interpret=%v): %v\n%s", opts.Interpret, err, describeModel(g))
 	}
 	shape := append([]int{n}, g.shape[1:]...)
 	x := tensor.New(shape...)
@@ -405,6 +424,7 @@ func checkRandGraph(t *testing.T, g *randGraph, opts LoadOptions, n int, seed ui
 		t.Fatalf("Run: %v\n%s", err, describeModel(g))
 	}
 	per := len(x.Data) / n
+	g.batch = n
 	for b := 0; b < n; b++ {
 		x64 := make([]float64, per)
 		for i := range x64 {
@@ -424,7 +444,7 @@ func checkRandGraph(t *testing.T, g *randGraph, opts LoadOptions, n int, seed ui
 			for i, w := range want {
 				v := float64(got.Data[b*len(want)+i])
 				if !(math.Abs(v-w) <= 1e-5*(1+scale)+1e-4*math.Abs(w)) {
-					t.Fatalf("image %d of %d, output %s element %d: got %v, want %v\n%s", b, n, g.names[o], i, v, w, describeModel(g))
+					t.Fatalf("%s: image %d of %d, output %s element %d: got %v, want %v\n%s", m.Executor(), b, n, g.names[o], i, v, w, describeModel(g))
 				}
 			}
 		}
@@ -455,8 +475,10 @@ func TestRandomGraphsMatchReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
 	for trial := 0; trial < trials; trial++ {
 		g := genGraph(r)
-		for _, n := range []int{1, 3} {
-			checkRandGraph(t, g, LoadOptions{}, n, uint64(trial))
+		for _, opts := range []LoadOptions{{}, {Interpret: true}} {
+			for _, n := range []int{1, 3} {
+				checkRandGraph(t, g, opts, n, uint64(trial))
+			}
 		}
 	}
 }
@@ -477,5 +499,6 @@ func FuzzPlan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g := genGraph(&byteChooser{b: data})
 		checkRandGraph(t, g, LoadOptions{}, 2, 1)
+		checkRandGraph(t, g, LoadOptions{Interpret: true}, 2, 1)
 	})
 }

@@ -1,13 +1,15 @@
 package onnx
 
 import (
-	"github.com/inceptionzoo/inception/internal/liveness"
-	"github.com/inceptionzoo/inception/onnx/onnxir"
-
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 
+	"github.com/inceptionzoo/inception/engine"
+	"github.com/inceptionzoo/inception/engine/kernels"
+	"github.com/inceptionzoo/inception/internal/liveness"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -25,6 +27,7 @@ type plan struct {
 	buf    []int // per slot: arena buffer, or -1 (fresh allocation)
 	bufLen []int
 	wsLen  int
+	bytes  int64     // data of the values computed while planning (cache accounting)
 	arenas sync.Pool // *arena
 }
 
@@ -56,13 +59,85 @@ func (m *Model) planFor(ins []*value, key []string) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cache && len(m.plans) < maxCachedPlans {
+	if cache && p.bytes <= m.lim.MaxPlanBytes {
+		// Evict the oldest plans until this one fits.
+		for len(m.order) > 0 && (len(m.plans) >= maxCachedPlans || m.planBytes+p.bytes > m.lim.MaxPlanBytes) {
+			old := m.order[0]
+			m.order = m.order[1:]
+			m.planBytes -= m.plans[old].bytes
+			delete(m.plans, old)
+		}
 		m.plans[k] = p
+		m.order = append(m.order, k)
+		m.planBytes += p.bytes
 	}
 	return p, nil
 }
 
+// packedConv returns the prepared convolution of a conv node with
+// constant weights w and bias b for the geometry p: the weights are packed
+// once per model, and other input sizes share them (kernels.Conv.ForInput).
+// Weights computed from input shapes (not load-time constants) are packed
+// for this plan only.
+func (m *Model) packedConv(ln *lnode, c *convOp, p kernels.ConvParams, w, b *value) *kernels.Conv {
+	pack := func() *kernels.Conv {
+		var bias []float32
+		if b != nil {
+			bias = b.f
+		}
+		return kernels.NewConv(p, w.f, kernels.Epilogue{Bias: bias, ReLU: c.relu})
+	}
+	if m.consts[ln.in[1]] == nil || (len(ln.in) > 2 && ln.in[2] >= 0 && m.consts[ln.in[2]] == nil) {
+		return pack()
+	}
+	m.packMu.Lock()
+	defer m.packMu.Unlock()
+	base, ok := m.packed[ln]
+	if !ok {
+		base = pack()
+		m.packed[ln] = base
+	}
+	return base.ForInput(p.H, p.W)
+}
+
+// buildPlan plans the model for the given inputs (inferPlan), attaches
+// the packed weights of convs with constant weights (packed once per model,
+// see packedConv), sizes the conv workspace and shares buffers by liveness.
 func (m *Model) buildPlan(ins []*value) (*plan, error) {
+	p, err := m.inferPlan(ins, newBudget(m.lim, "planning for input shapes"))
+	if err != nil {
+		return nil, err
+	}
+	l := m.opts.Decode.Limits
+	for _, st := range p.steps {
+		if c, ok := st.ln.op.(*convOp); ok {
+			cp := st.prep.(*convPrep)
+			if cp.constW {
+				var bias *value
+				if len(st.ln.in) > 2 && st.ln.in[2] >= 0 {
+					bias = p.vals[st.ln.in[2]]
+				}
+				cp.prepared = m.packedConv(st.ln, c, cp.p, p.vals[st.ln.in[1]], bias)
+			}
+		}
+		if w, ok := st.ln.op.(workspacer); ok {
+			ws := w.workspace(st.prep)
+			if int64(ws) > l.MaxTensorElements {
+				return nil, st.ln.n.Wrap(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
+			}
+			p.wsLen = max(p.wsLen, ws)
+		}
+	}
+	if err := p.assignBuffers(m); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// inferPlan infers every value of the model for the given inputs: nodes
+// whose inputs are all known are computed (charged to b), the others get
+// their output shapes and a run-time step.
+func (m *Model) inferPlan(ins []*value, b *budget) (*plan, error) {
 	l := m.opts.Decode.Limits
 	p := &plan{vals: append([]*value(nil), m.consts...)}
 	for k, s := range m.inSlot {
@@ -82,12 +157,13 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 			known = known && in[k].known
 		}
 		if known {
-			outs, err := evalNode(ln, in, l)
+			outs, err := evalNode(ln, in, l, b)
 			if err != nil {
 				return nil, err
 			}
 			for k, s := range ln.out {
 				p.vals[s] = outs[k]
+				p.bytes += outs[k].bytes()
 			}
 			continue
 		}
@@ -110,22 +186,18 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 			if err := checkShape(o.shape, l); err != nil {
 				return nil, ln.n.Wrap(fmt.Errorf("output %q: %w", m.names[ln.out[k]], err))
 			}
+			if o.known {
+				if err := b.charge(o.bytes(), int64(o.numel())); err != nil {
+					return nil, ln.n.Wrap(err)
+				}
+				p.bytes += o.bytes()
+			}
 			p.vals[ln.out[k]] = o
 		}
 		if allKnown {
 			continue // computed from shapes alone (Shape)
 		}
-		if w, ok := ln.op.(workspacer); ok {
-			ws := w.workspace(prep)
-			if int64(ws) > l.MaxTensorElements {
-				return nil, ln.n.Wrap(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
-			}
-			p.wsLen = max(p.wsLen, ws)
-		}
 		p.steps = append(p.steps, step{ln: ln, prep: prep})
-	}
-	if err := p.assignBuffers(m); err != nil {
-		return nil, err
 	}
 	return p, nil
 }
@@ -176,8 +248,8 @@ func (p *plan) assignBuffers(m *Model) error {
 	}
 	p.bufLen = lp.Sizes
 	total += 4 * lp.Total()
-	if total > m.opts.MaxActivationBytes {
-		return limitErr("a run needs %d bytes of activations, over MaxActivationBytes %d", total, m.opts.MaxActivationBytes)
+	if total > m.lim.MaxActivationBytes {
+		return limitErr("a run needs %d bytes of activations, over MaxActivationBytes %d", total, m.lim.MaxActivationBytes)
 	}
 	return nil
 }
@@ -294,8 +366,8 @@ func (m *Model) checkDims(in onnxir.ValueInfo, got []int) error {
 	for k, d := range in.Shape {
 		switch {
 		case k == 0 && int64(got[0]) != d.Value:
-			if got[0] < 1 || got[0] > m.opts.MaxBatch {
-				return inputErr("shape %v: batch %d outside 1..%d (declared %s)", got, got[0], m.opts.MaxBatch, declared)
+			if got[0] < 1 || got[0] > m.lim.MaxBatch {
+				return inputErr("shape %v: batch %d outside 1..%d (declared %s)", got, got[0], m.lim.MaxBatch, declared)
 			}
 		case k > 0 && d.Value >= 0 && int64(got[k]) != d.Value:
 			return inputErr("shape %v does not match the declared shape %s (dim %d)", got, declared, k)
@@ -308,6 +380,9 @@ func (m *Model) run(ins []*value) ([]*value, error) {
 	key, err := m.checkInputs(ins)
 	if err != nil {
 		return nil, err
+	}
+	if m.eng != nil {
+		return m.runEngine(ins[0])
 	}
 	planIns := make([]*value, len(ins))
 	for k, v := range ins {
@@ -416,4 +491,45 @@ func (m *Model) isInput(name string) error {
 		names = append(names[:8:8], "...")
 	}
 	return &TensorError{Tensor: name, Err: inputErr("not an input of the model (%d inputs: %s)", len(m.g.Inputs), strings.Join(names, ", "))}
+}
+
+// runEngine runs the model on the engine: the batch in chunks of at most
+// engine.MaxBatch images, each of its outputs (main, then aux in graph
+// output order) a new tensor.
+func (m *Model) runEngine(x *value) ([]*value, error) {
+	n := x.shape[0]
+	per := len(x.f) / n
+	planned, _ := m.eng.MemoryStats(1)
+	outBytes := int64(0)
+	shapes := make([][]int, len(m.g.Outputs))
+	g := m.eng.Graph()
+	ids := []int{g.Output}
+	for _, a := range g.Aux {
+		ids = append(ids, a.Node)
+	}
+	for k, id := range ids {
+		shapes[k] = append([]int{n}, g.Nodes[id].Out...)
+		outBytes += 4 * int64(prod(shapes[k]))
+	}
+	// Each image in flight has a workspace; at most 4 per core are.
+	if need := planned*int64(min(n, 4*runtime.GOMAXPROCS(0))) + outBytes; need > m.lim.MaxActivationBytes {
+		return nil, limitErr("a run at batch %d needs %d bytes of activations and outputs, over MaxActivationBytes %d", n, need, m.lim.MaxActivationBytes)
+	}
+	res := make([]*value, len(ids))
+	for k := range res {
+		res[k] = &value{shape: shapes[k], f: make([]float32, prod(shapes[k])), known: true}
+	}
+	for s := 0; s < n; s += engine.MaxBatch {
+		e := min(s+engine.MaxBatch, n)
+		xt := &tensor.Tensor{Shape: append([]int{e - s}, x.shape[1:]...), Data: x.f[s*per : e*per]}
+		outs, err := m.eng.RunAll(xt)
+		if err != nil {
+			return nil, inputErr("%v", err)
+		}
+		for k, o := range outs {
+			sz := len(o.Data) / (e - s)
+			copy(res[k].f[s*sz:e*sz], o.Data)
+		}
+	}
+	return res, nil
 }

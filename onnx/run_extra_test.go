@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -76,7 +75,19 @@ func torchFlattenGraph(seed uint64) *pb.ModelProto {
 // every sample's output must equal the output of running it alone, and
 // each batch size gets one cached plan.
 func TestDynamicBatch(t *testing.T) {
-	m := loadBytes(t, mustMarshal(torchFlattenGraph(1)))
+	for _, interp := range []bool{false, true} {
+		m, err := LoadReader(bytes.NewReader(mustMarshal(torchFlattenGraph(1))), LoadOptions{Interpret: interp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Executor(); (got == "engine") == interp {
+			t.Fatalf("Interpret=%v: executor %q", interp, got)
+		}
+		checkDynamicBatch(t, m, interp)
+	}
+}
+
+func checkDynamicBatch(t *testing.T, m *Model, interp bool) {
 	const per = 3 * 8 * 8
 	for _, n := range []int{1, 2, 5, 2} {
 		x := tensor.New(n, 3, 8, 8)
@@ -96,8 +107,8 @@ func TestDynamicBatch(t *testing.T) {
 	m.mu.Lock()
 	plans := len(m.plans)
 	m.mu.Unlock()
-	if plans != 3 {
-		t.Errorf("%d cached plans, want 3 (batches 1, 2, 5)", plans)
+	if want := map[bool]int{false: 0, true: 3}[interp]; plans != want {
+		t.Errorf("interpreter %v: %d cached plans, want %d (the engine needs none; the interpreter one per batch 1, 2, 5)", interp, plans, want)
 	}
 }
 
@@ -184,27 +195,6 @@ func TestLoadRejects(t *testing.T) {
 	}
 }
 
-// TestLoadHostileCorpus loads every file of the hostile corpus with the
-// options its case decodes it with: each must fail with the sentinel the
-// decoder test expects (and never panic).
-func TestLoadHostileCorpus(t *testing.T) {
-	extDir := prepareExtDir(t)
-	for _, c := range hostileCases() {
-		opts := LoadOptions{Decode: onnxir.DecodeOptions{Limits: c.limits}}
-		if c.ext {
-			opts.Decode.BaseDir = extDir
-		}
-		data, err := os.ReadFile(filepath.Join(hostileDir, c.file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = LoadReader(bytes.NewReader(data), opts)
-		if !errors.Is(err, c.want) {
-			t.Errorf("%s: got %v, want errors.Is %v", c.file, err, c.want)
-		}
-	}
-}
-
 // TestFusionMatchesUnfused checks the Conv+BN+Mul+Add+Relu folding: the
 // same graph with its parameters fed as inputs (which Load cannot fold)
 // must give the same result.
@@ -238,11 +228,32 @@ func TestFusionMatchesUnfused(t *testing.T) {
 		}
 		return model(g)
 	}
-	fused := loadBytes(t, mustMarshal(build(false)))
-	if len(fused.nodes) != 1 {
+	for _, interp := range []bool{false, true} {
+		checkFusion(t, interp, build, params, dims, names)
+	}
+}
+
+func checkFusion(t *testing.T, interp bool, build func(bool) *pb.ModelProto, params map[string][]float32, dims map[string][]int64, names []string) {
+	fused, err := LoadReader(bytes.NewReader(mustMarshal(build(false))), LoadOptions{Interpret: interp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if interp && len(fused.nodes) != 1 {
 		t.Fatalf("fused graph has %d nodes, want 1 (Conv with BN, Mul, Add, Relu folded)", len(fused.nodes))
 	}
+	if !interp {
+		if fused.Executor() != "engine" {
+			t.Fatalf("executor %q, want engine", fused.Executor())
+		}
+		// The engine folds BN, Mul, Add and fuses Relu: one step.
+		if prof, err := fused.eng.Profile(tensor.New(1, 4, 7, 7), 1); err != nil || len(prof) != 1 {
+			t.Fatalf("engine plan: %d steps (%v), want 1", len(prof), err)
+		}
+	}
 	plain := loadBytes(t, mustMarshal(build(true)))
+	if plain.Executor() == "engine" {
+		t.Fatal("weights fed as inputs: the graph cannot be on the engine")
+	}
 	x := randFloats(3, "x", 2*4*7*7, -1, 1)
 	ins := map[string]*onnxir.Tensor{"x": {Dims: []int64{2, 4, 7, 7}, DType: onnxir.Float32, Float: x}}
 	got, err := fused.RunTensors(ins)

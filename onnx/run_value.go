@@ -1,11 +1,11 @@
 package onnx
 
 import (
-	"github.com/inceptionzoo/inception/onnx/onnxir"
-
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // ErrInput reports a Run input that the model cannot accept: a missing or
@@ -38,6 +38,22 @@ func (v *value) numel() int {
 		n *= d
 	}
 	return n
+}
+
+// elemSize is the bytes of one element: 4 for float, 8 for integer data.
+func (v *value) elemSize() int64 {
+	if v.isInt {
+		return 8
+	}
+	return 4
+}
+
+// bytes is the size of v's data (0 for a nil or shape-only value).
+func (v *value) bytes() int64 {
+	if v == nil || !v.known {
+		return 0
+	}
+	return int64(v.numel()) * v.elemSize()
 }
 
 // meta returns a value with v's shape and type and no data.
