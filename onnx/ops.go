@@ -1095,9 +1095,10 @@ func (o *castOp) exec(_ *runCtx, _ any, in, out []*value) error {
 			}
 			switch o.to {
 			case onnxir.Float16:
-				v = onnxir.Float16ToFloat32(float32ToFloat16(v))
+				h, _ := onnxir.Float32ToFloat16(v) // beyond the range: ±Inf, as Cast wants
+				v = onnxir.Float16ToFloat32(h)
 			case onnxir.BFloat16:
-				v = onnxir.BFloat16ToFloat32(float32ToBFloat16(v))
+				v = onnxir.BFloat16ToFloat32(onnxir.Float32ToBFloat16(v))
 			}
 			y.f[k] = v
 		}
@@ -1151,53 +1152,6 @@ func wrapInt(v int64, d onnxir.DType) int64 {
 		return 0
 	}
 	return v
-}
-
-// float32ToFloat16 rounds f to the nearest IEEE half (ties to even).
-func float32ToFloat16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int((b >> 23) & 0xff)
-	man := b & 0x7fffff
-	switch {
-	case exp == 0xff: // Inf or NaN
-		if man != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	case exp-127 > 15: // overflow
-		return sign | 0x7c00
-	case exp-127 >= -14: // normal
-		e := uint32(exp - 127 + 15)
-		m := man >> 13
-		rest := man & 0x1fff
-		h := e<<10 | m
-		if rest > 0x1000 || (rest == 0x1000 && m&1 == 1) {
-			h++ // may carry into the exponent, and into Inf: correct
-		}
-		return sign | uint16(h)
-	case exp-127 >= -25: // subnormal
-		man |= 0x800000
-		shift := uint32(-14-(exp-127)) + 13
-		m := man >> shift
-		rest := man & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rest > half || (rest == half && m&1 == 1) {
-			m++
-		}
-		return sign | uint16(m)
-	}
-	return sign
-}
-
-// float32ToBFloat16 rounds f to the nearest bfloat16 (ties to even).
-func float32ToBFloat16(f float32) uint16 {
-	b := math.Float32bits(f)
-	if f != f {
-		return uint16(b>>16) | 0x40
-	}
-	b += 0x7fff + (b>>16)&1
-	return uint16(b >> 16)
 }
 
 // ---- arithmetic estimates (Limits.MaxFoldOps) ----
