@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/inceptionzoo/inception/engine/kernels"
+	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
@@ -307,8 +308,8 @@ func (c *convOp) infer(in []*value) ([]*value, any, error) {
 	if r == 4 {
 		p.H, p.KH, p.StrideH, p.DilH, p.PadT, p.PadB = x.shape[2], k[0], str[0], dil[0], pb[0], pe[0]
 	}
-	oh := (p.H+p.PadT+p.PadB-p.DilH*(p.KH-1)-1)/p.StrideH + 1
-	ow := (p.W+p.PadL+p.PadR-p.DilW*(p.KW-1)-1)/p.StrideW + 1
+	oh := nn.ConvOut(p.H, p.KH, p.StrideH, p.PadT, p.PadB, p.DilH)
+	ow := nn.ConvOut(p.W, p.KW, p.StrideW, p.PadL, p.PadR, p.DilW)
 	cp := &convPrep{p: p}
 	direct := g > 1 && C == g
 	if !(p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadT+p.PadB+p.PadL+p.PadR == 0) && !direct {
