@@ -1,9 +1,10 @@
 package engine
 
 import (
-	"math"
+	"fmt"
 	"sync"
 
+	"github.com/inceptionzoo/inception/engine/kernels"
 	"github.com/inceptionzoo/inception/nn"
 )
 
@@ -157,81 +158,58 @@ func (c *compiler) param(n *nn.Node, kind nn.ParamKind) []float32 {
 	return c.p[s.Path].Data
 }
 
-// channelAffine returns the per-channel scale and shift of a BatchNorm or
-// ChannelScale node, computed in float64.
-func (c *compiler) channelAffine(n *nn.Node) (scale, shift []float64) {
+// channelAffine returns the per-channel affine map of a BatchNorm,
+// ChannelScale or Affine node.
+func (c *compiler) channelAffine(n *nn.Node) kernels.Affine {
 	ch := n.Out[0]
-	scale = make([]float64, ch)
-	shift = make([]float64, ch)
 	switch op := n.Op.(type) {
 	case nn.BatchNorm:
-		gamma, beta := c.param(n, nn.Weight), c.param(n, nn.Bias)
-		mean, vr := c.param(n, nn.RunningMean), c.param(n, nn.RunningVar)
-		for i := 0; i < ch; i++ {
-			gm := 1.0
-			if gamma != nil {
-				gm = float64(gamma[i])
-			}
-			s := gm / math.Sqrt(float64(vr[i])+float64(op.Eps))
-			scale[i] = s
-			shift[i] = float64(beta[i]) - float64(mean[i])*s
-		}
+		return kernels.BatchNormAffine(c.param(n, nn.Weight), c.param(n, nn.Bias),
+			c.param(n, nn.RunningMean), c.param(n, nn.RunningVar), op.Eps)
 	case nn.ChannelScale:
 		w, b := c.param(n, nn.Weight), c.param(n, nn.Bias)
+		a := kernels.IdentityAffine(ch)
 		for i := 0; i < ch; i++ {
-			scale[i] = float64(w[i])
+			a.Scale[i] = float64(w[i])
 			if b != nil {
-				shift[i] = float64(b[i])
+				a.Shift[i] = float64(b[i])
 			}
 		}
+		return a
 	case nn.Affine:
+		a := kernels.IdentityAffine(ch)
 		for i := 0; i < ch; i++ {
-			scale[i] = float64(op.Scale[i])
-			shift[i] = float64(op.Shift[i])
+			a.Scale[i] = float64(op.Scale[i])
+			a.Shift[i] = float64(op.Shift[i])
 		}
+		return a
 	}
-	return
+	panic(fmt.Sprintf("engine: channelAffine of %T", n.Op))
 }
 
-// fold returns the weights and bias of a conv or linear head node after
-// composing the per-channel affines of the chain, and whether the chain
-// ends in a ReLU.
-func (c *compiler) fold(chain []*nn.Node) (w, b []float32, relu bool) {
-	head := chain[0]
-	w0 := c.param(head, nn.Weight)
-	b0 := c.param(head, nn.Bias)
-	out := head.Out[0]
-	per := len(w0) / out
-	wf := make([]float64, len(w0))
-	bf := make([]float64, out)
-	for i := range w0 {
-		wf[i] = float64(w0[i])
-	}
-	for i := range bf {
-		if b0 != nil {
-			bf[i] = float64(b0[i])
+// chainAffine composes the per-channel affines of a chain's nodes (those
+// after the head when skipHead) and reports whether it ends in a ReLU.
+func (c *compiler) chainAffine(chain []*nn.Node, skipHead bool) (a kernels.Affine, relu bool) {
+	a = kernels.IdentityAffine(chain[0].Out[0])
+	for k, x := range chain {
+		if k == 0 && skipHead {
+			continue
 		}
-	}
-	for _, x := range chain[1:] {
 		if _, ok := x.Op.(nn.ReLU); ok {
 			relu = true
 			continue
 		}
-		s, t := c.channelAffine(x)
-		for o := 0; o < out; o++ {
-			for j := o * per; j < (o+1)*per; j++ {
-				wf[j] *= s[o]
-			}
-			bf[o] = bf[o]*s[o] + t[o]
-		}
+		a = a.Then(c.channelAffine(x))
 	}
-	w = make([]float32, len(wf))
-	for i := range wf {
-		w[i] = float32(wf[i])
-	}
-	b = make([]float32, out)
-	for i := range bf {
-		b[i] = float32(bf[i])
-	}
+	return a, relu
+}
+
+// fold returns the weights and bias of a conv or linear head node with the
+// per-channel affines of the chain folded in (kernels.Affine.Fold), and
+// whether the chain ends in a ReLU.
+func (c *compiler) fold(chain []*nn.Node) (w, b []float32, relu bool) {
+	head := chain[0]
+	a, relu := c.chainAffine(chain, true)
+	w, b = a.Fold(c.param(head, nn.Weight), c.param(head, nn.Bias), head.Out[0])
 	return w, b, relu
 }

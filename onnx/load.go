@@ -366,11 +366,7 @@ func (m *Model) fuse() {
 			}
 		}
 		outC := w.shape[0]
-		wf := append([]float32(nil), w.f...)
-		bf := make([]float32, outC)
-		if b != nil {
-			copy(bf, b.f)
-		}
+		chain := kernels.IdentityAffine(outC)
 		cur := ln.out[0]
 		relu, changed := false, false
 		for !relu && uses[cur] == 1 {
@@ -379,11 +375,12 @@ func (m *Model) fuse() {
 				break
 			}
 			var ok bool
+			var a kernels.Affine
 			switch o := next.op.(type) {
 			case *bnOp:
-				ok = m.foldBN(o, next, cur, outC, wf, bf)
+				a, ok = m.bnAffine(o, next, cur, outC)
 			case *binOp:
-				ok = m.foldAffine(o, next, cur, outC, wf, bf)
+				a, ok = m.constAffine(o, next, cur, outC)
 			case reluOp:
 				ok, relu = next.in[0] == cur, true
 			}
@@ -398,6 +395,9 @@ func (m *Model) fuse() {
 			if !ok {
 				break
 			}
+			if a.Scale != nil {
+				chain = chain.Then(a)
+			}
 			removed[next] = true
 			cur = next.out[0]
 			changed = true
@@ -405,6 +405,11 @@ func (m *Model) fuse() {
 		if !changed {
 			continue
 		}
+		var bias []float32
+		if b != nil {
+			bias = b.f
+		}
+		wf, bf := chain.Fold(w.f, bias, outC)
 		nc := *c
 		nc.relu = relu
 		ws := m.newConst(ln.n.Name+"/folded_w", &value{shape: cloneInts(w.shape), f: wf, known: true})
@@ -429,83 +434,66 @@ func (m *Model) newConst(name string, v *value) int {
 	return s
 }
 
-// foldBN folds an inference BatchNormalization reading cur into w, b.
-func (m *Model) foldBN(o *bnOp, ln *lnode, cur, outC int, w, b []float32) bool {
+// bnAffine returns an inference BatchNormalization reading cur, with
+// constant parameters of outC channels, as a per-channel affine map.
+func (m *Model) bnAffine(o *bnOp, ln *lnode, cur, outC int) (kernels.Affine, bool) {
 	if len(ln.in) != 5 || ln.in[0] != cur {
-		return false
+		return kernels.Affine{}, false
 	}
 	var p [4][]float32
 	for k := range p {
 		s := ln.in[k+1]
 		if s < 0 || m.consts[s] == nil || m.consts[s].isInt || len(m.consts[s].f) != outC {
-			return false
+			return kernels.Affine{}, false
 		}
 		p[k] = m.consts[s].f
 	}
 	for _, v := range p[3] {
 		if !(float64(v)+float64(o.eps) > 0) {
-			return false // leave a non-positive variance to the runtime op
+			return kernels.Affine{}, false // leave a non-positive variance to the runtime op
 		}
 	}
-	nw, nb := kernels.FoldBatchNorm(w, b, outC, p[0], p[1], p[2], p[3], o.eps)
-	copy(w, nw)
-	copy(b, nb)
-	return true
+	return kernels.BatchNormAffine(p[0], p[1], p[2], p[3], o.eps), true
 }
 
-// foldAffine folds x*s or x+s, s a constant per-channel (or scalar)
-// tensor, into w, b.
-func (m *Model) foldAffine(o *binOp, ln *lnode, cur, outC int, w, b []float32) bool {
-	if (o.kind != opMul && o.kind != opAdd) || len(ln.in) != 2 {
-		return false
+// constAffine returns x*s, x+s, x-s or x/s, with x the value cur and s a
+// constant per-channel (or scalar) tensor, as a per-channel affine map.
+func (m *Model) constAffine(o *binOp, ln *lnode, cur, outC int) (kernels.Affine, bool) {
+	if len(ln.in) != 2 || ln.in[0] == ln.in[1] {
+		return kernels.Affine{}, false
 	}
-	other := ln.in[1]
+	other, xFirst := ln.in[1], true
 	if ln.in[0] != cur {
 		if ln.in[1] != cur {
-			return false
+			return kernels.Affine{}, false
 		}
-		other = ln.in[0]
-	}
-	if other < 0 || other == cur || m.consts[other] == nil || m.consts[other].isInt {
-		return false
+		other, xFirst = ln.in[0], false
 	}
 	c := m.consts[other]
-	if len(c.shape) > 4 {
-		return false
+	if other < 0 || c == nil || c.isInt {
+		return kernels.Affine{}, false
 	}
-	per := false
-	for k, d := range c.shape {
-		axis := k + 4 - len(c.shape) // aligned to [N, C, H, W]
-		switch {
-		case d == 1:
-		case axis == 1 && d == outC:
-			per = true
-		default:
-			return false
-		}
+	at, ok := perChannel(c, 4, outC)
+	if !ok {
+		return kernels.Affine{}, false
 	}
-	at := func(ch int) float32 {
-		if per {
-			return c.f[ch]
-		}
-		return c.f[0]
-	}
-	if len(c.f) == 0 {
-		return false
-	}
-	per2 := len(w) / outC
+	a := kernels.IdentityAffine(outC)
 	for ch := 0; ch < outC; ch++ {
-		s := at(ch)
-		if o.kind == opAdd {
-			b[ch] += s
-			continue
+		k := float64(at(ch))
+		switch {
+		case o.kind == opAdd:
+			a.Shift[ch] = k
+		case o.kind == opMul:
+			a.Scale[ch] = k
+		case o.kind == opSub && xFirst:
+			a.Shift[ch] = -k
+		case o.kind == opSub:
+			a.Scale[ch], a.Shift[ch] = -1, k
+		default:
+			return kernels.Affine{}, false // Div stays a run-time op
 		}
-		for i := ch * per2; i < (ch+1)*per2; i++ {
-			w[i] *= s
-		}
-		b[ch] *= s
 	}
-	return true
+	return a, true
 }
 
 // declaredShapes returns the declared input shapes with a symbolic first

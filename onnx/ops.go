@@ -614,14 +614,8 @@ func (o *bnOp) infer(in []*value) ([]*value, any, error) {
 
 func (o *bnOp) exec(_ *runCtx, _ any, in, out []*value) error {
 	s := in[0].shape
-	c := s[1]
-	scale, shift := make([]float32, c), make([]float32, c)
-	for i := 0; i < c; i++ {
-		f := float64(in[1].f[i]) / math.Sqrt(float64(in[4].f[i])+float64(o.eps))
-		scale[i] = float32(f)
-		shift[i] = float32(float64(in[2].f[i]) - float64(in[3].f[i])*f)
-	}
-	kernels.ChannelAffine(s[0], c, prod(s[2:]), in[0].f, scale, shift, false, out[0].f)
+	scale, shift := kernels.BatchNormAffine(in[1].f, in[2].f, in[3].f, in[4].f, o.eps).Float32()
+	kernels.ChannelAffine(s[0], s[1], prod(s[2:]), in[0].f, scale, shift, false, out[0].f)
 	return nil
 }
 
