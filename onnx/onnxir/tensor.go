@@ -1,6 +1,7 @@
 package onnxir
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -146,7 +147,8 @@ func (td *tensorDecoder) decode(tp *onnxpb.TensorProto) (*Tensor, error) {
 	td.bytes += need
 	if !td.allowNonFinite {
 		for i, v := range t.Float {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			// NaN and ±Inf are the float32s whose exponent bits are all set.
+			if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
 				return nil, formatErr("non-finite value %v at element %d (set AllowNonFinite to accept)", v, i)
 			}
 		}
@@ -459,10 +461,18 @@ func EncodeTensor(w io.Writer, name string, dims []int64, data []float32) error 
 
 // readLimited reads all of r, failing with ErrLimit beyond max bytes.
 func readLimited(r io.Reader, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
+	var buf bytes.Buffer
+	// A regular file of known size is read into one buffer of that size;
+	// io.ReadAll's doubling would allocate and zero twice the file.
+	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && fi.Size() <= max {
+			buf.Grow(int(fi.Size()) + bytes.MinRead)
+		}
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
 		return nil, fmt.Errorf("onnx: read: %w", err)
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > max {
 		return nil, limitErr("input exceeds MaxModelBytes %d", max)
 	}
