@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/inceptionzoo/inception/engine"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 	"github.com/inceptionzoo/inception/tensor"
 )
@@ -185,5 +186,32 @@ func TestPlanCacheBytes(t *testing.T) {
 		if bytes > limit || plans > 4 {
 			t.Fatalf("after batch %d: %d plans of %d bytes, want at most 4 within MaxPlanBytes %d", n, plans, bytes, limit)
 		}
+	}
+}
+
+// TestEngineBatchChunks runs a batch above engine.MaxBatch (allowed by
+// Limits.MaxBatch): the engine executor runs it in chunks, and the result
+// must equal the interpreter's.
+func TestEngineBatchChunks(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("runs 4099 images")
+	}
+	b := convNet(2, 3)
+	n := engine.MaxBatch + 3
+	x := tensor.New(n, 2, 4, 4)
+	copy(x.Data, randFloats(4, "x", len(x.Data), -1, 1))
+	var outs [2]*tensor.Tensor
+	for k, interp := range []bool{false, true} {
+		m, err := LoadReader(bytes.NewReader(b), LoadOptions{Interpret: interp, Limits: Limits{MaxBatch: 2 * engine.MaxBatch}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Executor() == "engine"; got == interp {
+			t.Fatalf("Interpret=%v: executor %s", interp, m.Executor())
+		}
+		outs[k] = run1(t, m, "x", x)
+	}
+	if i, ok := allClose(outs[0].Data, outs[1].Data, 1e-5, 1e-6); !ok {
+		t.Fatalf("element %d: engine %v, interpreter %v", i, outs[0].Data[i], outs[1].Data[i])
 	}
 }

@@ -516,6 +516,17 @@ func (m *Model) runEngine(x *value) ([]*value, error) {
 		return nil, limitErr("a run at batch %d needs %d bytes of activations and outputs, over MaxActivationBytes %d", n, need, m.lim.MaxActivationBytes)
 	}
 	res := make([]*value, len(ids))
+	if n <= engine.MaxBatch {
+		xt := &tensor.Tensor{Shape: x.shape, Data: x.f}
+		outs, err := m.eng.RunAll(xt)
+		if err != nil {
+			return nil, inputErr("%v", err)
+		}
+		for k, o := range outs {
+			res[k] = &value{shape: shapes[k], f: o.Data, known: true}
+		}
+		return res, nil
+	}
 	for k := range res {
 		res[k] = &value{shape: shapes[k], f: make([]float32, prod(shapes[k])), known: true}
 	}
