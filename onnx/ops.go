@@ -1065,6 +1065,11 @@ func compileCast(n *onnxir.Node, _ int64) (op, error) {
 	if _, ok := n.Attrs["to"]; !ok {
 		return nil, formatErr("attribute to is required")
 	}
+	// saturate only affects casts to 8-bit floats, which are unsupported;
+	// it must still be 0 or 1.
+	if _, err := boolAttr(n, "saturate"); err != nil {
+		return nil, err
+	}
 	d := onnxir.DType(to)
 	switch d {
 	case onnxir.Float32, onnxir.Float16, onnxir.Float64, onnxir.BFloat16, onnxir.Uint8, onnxir.Int8, onnxir.Uint16, onnxir.Int16, onnxir.Int32, onnxir.Int64, onnxir.Uint32, onnxir.Uint64, onnxir.Bool:
