@@ -37,9 +37,9 @@
 // in parallel. Exports of zoo models and the ONNX Model Zoo's Inception
 // files run this way. Any other graph runs on the interpreter, which
 // folds BatchNormalization and per-channel constants into convs and fuses
-// Relu too, packs conv weights once per model, and caches one execution
-// plan per input shape (buffers shared by liveness, with the engine's
-// planner). Model.Executor says which executor runs a model and, for the
+// Relu too, packs conv weights once per input image size (every batch
+// size shares them), and caches one execution plan per input shape
+// (buffers shared by liveness, with the engine's planner). Model.Executor says which executor runs a model and, for the
 // interpreter, why; LoadOptions.Interpret forces the interpreter.
 //
 // Run takes float32 tensors (RunTensors also takes integer ones), accepts

@@ -22,10 +22,11 @@ type Limits struct {
 	// as multiply-adds for Conv, Gemm and MatMul, window elements for
 	// pools and LRN, and elements read and written for everything else.
 	MaxFoldOps int64
-	// MaxPlanBytes bounds the memory the cached execution plans keep:
-	// the values each plan computed from shapes. A plan that would take
-	// the cache over the limit evicts the oldest ones; one larger than the
-	// limit is used once and not kept.
+	// MaxPlanBytes bounds the memory the interpreter's cached execution
+	// plans keep: the values each plan computed from shapes, and the
+	// packed conv weights of each input image size (shared by all batch
+	// sizes). A plan that would take the cache over the limit evicts the
+	// oldest ones; one larger than the limit is used once and not kept.
 	MaxPlanBytes int64
 }
 
@@ -44,7 +45,8 @@ var DefaultLimits = Limits{
 	// shape arithmetic, Casts and Transposes of weights, a few million
 	// operations; a 293-byte file folding a 4096x4096 Conv needs 10^14.
 	MaxFoldOps: 1 << 31,
-	// 256 MiB of values computed per input shape, over all cached plans.
+	// 256 MiB over all cached plans: two image sizes of a model the size
+	// of Inception-v3 that runs on the interpreter (95 MB of weights).
 	MaxPlanBytes: 256 << 20,
 }
 

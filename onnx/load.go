@@ -64,12 +64,10 @@ type Model struct {
 	hasInt bool           // some graph input is an integer tensor
 
 	mu        sync.Mutex
-	plans     map[string]*plan // cached plans by input shapes
-	order     []string         // plan keys, oldest first
-	planBytes int64            // sum of the cached plans' bytes
-
-	packMu sync.Mutex
-	packed map[*lnode]*kernels.Conv // packed conv weights, once per model
+	plans     map[string]*plan      // cached plans by input shapes
+	order     []string              // plan keys, oldest first
+	groups    map[string]*packGroup // packed conv weights by input geometry
+	planBytes int64                 // the cached plans' and groups' bytes
 }
 
 // lnode is a compiled node: its operator and its input/output slots (-1 for
@@ -118,7 +116,7 @@ func compile(g *onnxir.Graph, opts LoadOptions) (*Model, error) {
 	}
 	l := opts.Decode.Limits
 	m := &Model{g: g, opts: opts, lim: opts.Limits.withDefaults(), slotOf: map[string]int{},
-		plans: map[string]*plan{}, packed: map[*lnode]*kernels.Conv{}}
+		plans: map[string]*plan{}, groups: map[string]*packGroup{}}
 	slot := func(name string) int {
 		if name != "" {
 			if s, ok := m.slotOf[name]; ok {

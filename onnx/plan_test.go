@@ -108,10 +108,10 @@ func liveHeap() int64 {
 	return int64(ms.HeapAlloc)
 }
 
-// TestPlansShareWeights runs the interpreter at eight batch sizes (eight
-// plans): the conv weights are packed once per model, so the live heap
-// grows by far less than one copy of them (issue #18 item 15: it grew by
-// the packed weights for every input shape).
+// TestPlansShareWeights runs the interpreter at eight more batch sizes
+// (eight more plans): the conv weights are packed once for all of them, so
+// the live heap grows by far less than one copy of the weights (issue #18
+// item 15: it grew by the packed weights for every input shape).
 func TestPlansShareWeights(t *testing.T) {
 	if raceEnabled {
 		t.Skip("heap measurements are not meaningful under the race detector")
@@ -138,11 +138,15 @@ func TestPlansShareWeights(t *testing.T) {
 	if grown > weights/2 {
 		t.Errorf("8 more plans grew the live heap by %d bytes, want under %d (half of one copy of the weights)", grown, weights/2)
 	}
-	m.packMu.Lock()
-	packed := len(m.packed)
-	m.packMu.Unlock()
-	if packed != 1 {
-		t.Errorf("%d packed convs, want 1", packed)
+	m.mu.Lock()
+	groups, plans := len(m.groups), len(m.plans)
+	var packed int
+	for _, g := range m.groups {
+		packed += len(g.convs)
+	}
+	m.mu.Unlock()
+	if groups != 1 || packed != 1 || plans != 9 {
+		t.Errorf("%d plans, %d groups of %d packed convs, want 9 plans sharing 1 group of 1", plans, groups, packed)
 	}
 }
 
@@ -214,4 +218,52 @@ func TestEngineBatchChunks(t *testing.T) {
 	if i, ok := allClose(outs[0].Data, outs[1].Data, 1e-5, 1e-6); !ok {
 		t.Fatalf("element %d: engine %v, interpreter %v", i, outs[0].Data[i], outs[1].Data[i])
 	}
+}
+
+// TestPlanCachePackedBytes runs a conv model at many image sizes with
+// MaxPlanBytes for about three copies of its packed weights: each image
+// size packs its own copy (its group), and the cache must stay within the
+// limit by evicting whole groups, with every run still right.
+func TestPlanCachePackedBytes(t *testing.T) {
+	const c, outC = 64, 64
+	w := randFloats(1, "w", outC*c*9, -0.1, 0.1)
+	b := mustMarshal(model(&pb.GraphProto{
+		Name: proto.String("conv"), Input: []*pb.ValueInfoProto{unshaped("x")}, // any image size
+		Output:      []*pb.ValueInfoProto{unshaped("y")},
+		Initializer: []*pb.TensorProto{floatTensor("w", []int64{outC, c, 3, 3}, w...)},
+		Node:        []*pb.NodeProto{node("conv", "Conv", []string{"x", "w"}, []string{"y"}, attrInts("pads", 1, 1, 1, 1))},
+	}))
+	weights := int64(4 * len(w))
+	limit := 3*weights + weights/2
+	m, err := LoadReader(bytes.NewReader(b), LoadOptions{Limits: Limits{MaxPlanBytes: limit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := LoadReader(bytes.NewReader(b), LoadOptions{Interpret: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, hw := range []int{4, 5, 6, 7, 4, 8, 9, 5, 10} {
+		x := tensor.New(1+i%2, c, hw, hw)
+		copy(x.Data, randFloats(uint64(i), "x", len(x.Data), -1, 1))
+		got := run1(t, m, "x", x)
+		m.mu.Lock()
+		used, groups := m.planBytes, len(m.groups)
+		m.mu.Unlock()
+		if used > limit || groups > 3 {
+			t.Fatalf("image %dx%d: cache holds %d bytes in %d groups, want at most %d bytes, 3 groups", hw, hw, used, groups, limit)
+		}
+		// Against a fresh plan (the reference model caches nothing yet
+		// for this size, or recomputes the same way).
+		want := run1(t, ref, "x", x)
+		if i, ok := allClose(got.Data, want.Data, 1e-6, 1e-7); !ok {
+			t.Fatalf("image %dx%d element %d: got %v, want %v", hw, hw, i, got.Data[i], want.Data[i])
+		}
+	}
+}
+
+// unshaped is a FLOAT value of unknown rank.
+func unshaped(name string) *pb.ValueInfoProto {
+	return &pb.ValueInfoProto{Name: proto.String(name), Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
+		TensorType: &pb.TypeProto_Tensor{ElemType: proto.Int32(int32(pb.TensorProto_FLOAT))}}}}
 }

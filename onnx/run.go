@@ -28,6 +28,7 @@ type plan struct {
 	bufLen []int
 	wsLen  int
 	bytes  int64     // data of the values computed while planning (cache accounting)
+	geom   string    // its packGroup's key, once cached
 	arenas sync.Pool // *arena
 }
 
@@ -45,28 +46,53 @@ type arena struct {
 // shape-only, integer inputs with data). Plans for float-only inputs are
 // cached per shape; models with integer inputs plan every Run, since their
 // values may decide shapes.
+//
+// The cache is bounded by maxCachedPlans and Limits.MaxPlanBytes, oldest
+// plans evicted first. Its bytes are the values each plan computed from
+// shapes plus, once per input geometry (the input shapes without the
+// batch dimension), the packed conv weights that all plans of that
+// geometry share: batch sizes never repack, other image sizes do.
 func (m *Model) planFor(ins []*value, key []string) (*plan, error) {
 	cache := !m.hasInt
 	k := strings.Join(key, ";")
+	geom := geometryKey(ins)
+	var g *packGroup
 	if cache {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if p, ok := m.plans[k]; ok {
 			return p, nil
 		}
+		g = m.groups[geom]
 	}
-	p, err := m.buildPlan(ins)
+	if g == nil {
+		g = &packGroup{convs: map[packKey]*kernels.Conv{}}
+	}
+	p, err := m.buildPlan(ins, g)
 	if err != nil {
 		return nil, err
 	}
-	if cache && p.bytes <= m.lim.MaxPlanBytes {
-		// Evict the oldest plans until this one fits.
-		for len(m.order) > 0 && (len(m.plans) >= maxCachedPlans || m.planBytes+p.bytes > m.lim.MaxPlanBytes) {
-			old := m.order[0]
-			m.order = m.order[1:]
-			m.planBytes -= m.plans[old].bytes
-			delete(m.plans, old)
+	if !cache {
+		return p, nil
+	}
+	// The bytes caching p adds: its own, and its group's if the group is
+	// not cached yet.
+	need := func() int64 {
+		if m.groups[geom] == nil {
+			return p.bytes + g.bytes
 		}
+		return p.bytes
+	}
+	for len(m.order) > 0 && (len(m.plans) >= maxCachedPlans || m.planBytes+need() > m.lim.MaxPlanBytes) {
+		m.evictOldest()
+	}
+	if len(m.plans) < maxCachedPlans && m.planBytes+need() <= m.lim.MaxPlanBytes {
+		if m.groups[geom] == nil {
+			m.groups[geom] = g
+			m.planBytes += g.bytes
+		}
+		g.plans++
+		p.geom = geom
 		m.plans[k] = p
 		m.order = append(m.order, k)
 		m.planBytes += p.bytes
@@ -74,12 +100,55 @@ func (m *Model) planFor(ins []*value, key []string) (*plan, error) {
 	return p, nil
 }
 
+// evictOldest drops the oldest cached plan, and its group of packed
+// weights when no other cached plan uses it. m.mu must be held.
+func (m *Model) evictOldest() {
+	old := m.order[0]
+	m.order = m.order[1:]
+	op := m.plans[old]
+	delete(m.plans, old)
+	m.planBytes -= op.bytes
+	if g := m.groups[op.geom]; g != nil {
+		if g.plans--; g.plans == 0 {
+			m.planBytes -= g.bytes
+			delete(m.groups, op.geom)
+		}
+	}
+}
+
+// packGroup holds the packed conv weights shared by the plans of one input
+// geometry.
+type packGroup struct {
+	convs map[packKey]*kernels.Conv
+	bytes int64 // about 4 bytes per weight
+	plans int   // cached plans using the group
+}
+
+type packKey struct {
+	ln   *lnode
+	h, w int
+}
+
+// geometryKey is the input shapes without their batch dimension.
+func geometryKey(ins []*value) string {
+	parts := make([]string, len(ins))
+	for k, v := range ins {
+		if len(v.shape) > 0 {
+			parts[k] = fmt.Sprint(v.shape[1:])
+		}
+		if v.isInt {
+			parts[k] = fmt.Sprint(v.shape, v.i)
+		}
+	}
+	return strings.Join(parts, ";")
+}
+
 // packedConv returns the prepared convolution of a conv node with
-// constant weights w and bias b for the geometry p: the weights are packed
-// once per model, and other input sizes share them (kernels.Conv.ForInput).
-// Weights computed from input shapes (not load-time constants) are packed
-// for this plan only.
-func (m *Model) packedConv(ln *lnode, c *convOp, p kernels.ConvParams, w, b *value) *kernels.Conv {
+// constant weights w and bias b for the geometry p, packing the weights
+// once per group (kernels.NewConv ignores the batch size). Weights
+// computed from input shapes (not load-time constants) are packed for
+// this plan only.
+func (m *Model) packedConv(g *packGroup, ln *lnode, c *convOp, p kernels.ConvParams, w, b *value) *kernels.Conv {
 	pack := func() *kernels.Conv {
 		var bias []float32
 		if b != nil {
@@ -90,20 +159,20 @@ func (m *Model) packedConv(ln *lnode, c *convOp, p kernels.ConvParams, w, b *val
 	if m.consts[ln.in[1]] == nil || (len(ln.in) > 2 && ln.in[2] >= 0 && m.consts[ln.in[2]] == nil) {
 		return pack()
 	}
-	m.packMu.Lock()
-	defer m.packMu.Unlock()
-	base, ok := m.packed[ln]
+	key := packKey{ln, p.H, p.W}
+	cv, ok := g.convs[key]
 	if !ok {
-		base = pack()
-		m.packed[ln] = base
+		cv = pack()
+		g.convs[key] = cv
+		g.bytes += 4 * int64(len(w.f))
 	}
-	return base.ForInput(p.H, p.W)
+	return cv
 }
 
 // buildPlan plans the model for the given inputs (inferPlan), attaches
-// the packed weights of convs with constant weights (packed once per model,
-// see packedConv), sizes the conv workspace and shares buffers by liveness.
-func (m *Model) buildPlan(ins []*value) (*plan, error) {
+// the packed weights of convs with constant weights (from g, see
+// packedConv), sizes the conv workspace and shares buffers by liveness.
+func (m *Model) buildPlan(ins []*value, g *packGroup) (*plan, error) {
 	p, err := m.inferPlan(ins, newBudget(m.lim, "planning for input shapes"))
 	if err != nil {
 		return nil, err
@@ -117,7 +186,7 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 				if len(st.ln.in) > 2 && st.ln.in[2] >= 0 {
 					bias = p.vals[st.ln.in[2]]
 				}
-				cp.prepared = m.packedConv(st.ln, c, cp.p, p.vals[st.ln.in[1]], bias)
+				cp.prepared = m.packedConv(g, st.ln, c, cp.p, p.vals[st.ln.in[1]], bias)
 			}
 		}
 		if w, ok := st.ln.op.(workspacer); ok {

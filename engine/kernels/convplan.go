@@ -53,20 +53,6 @@ func NewConv(p ConvParams, w []float32, ep Epilogue) *Conv {
 // OutHW returns the output spatial size.
 func (c *Conv) OutHW() (oh, ow int) { return c.oh, c.ow }
 
-// ForInput returns the convolution c on inputs of spatial size h×w: it
-// shares c's packed weights (nothing is repacked) and panics, like
-// NewConv, if the kernel does not fit.
-func (c *Conv) ForInput(h, w int) *Conv {
-	if h == c.p.H && w == c.p.W {
-		return c
-	}
-	d := *c
-	d.p.H, d.p.W = h, w
-	d.oh, d.ow = d.p.OutHW()
-	d.geom = newConvGeom(d.p, d.oh, d.ow)
-	return &d
-}
-
 // Run computes the convolution of the n images x ([n, C, H, W]) into
 // channels [dstOff, dstOff+OutC) of y, a [n, dstC, oh, ow] tensor.
 func (c *Conv) Run(n int, x, y []float32, dstC, dstOff int) {
