@@ -41,6 +41,12 @@ type lowering struct {
 	params nn.Params
 	node   map[int]int // slot → nn node ID
 	paths  map[string]bool
+	// readers lists the run-time steps reading each slot; outputs marks
+	// graph outputs; done marks steps already lowered with an earlier one
+	// (a multi-node pattern).
+	readers map[int][]step
+	outputs map[int]bool
+	done    map[*lnode]bool
 }
 
 // lower tries to rebuild the model's run-time nodes as an engine model. It
@@ -87,9 +93,23 @@ func (m *Model) lower() (*engine.Model, string, error) {
 	if lw.b, err = nn.NewBuilder(nn.Shape(shape[1:])); err != nil {
 		return nil, err.Error(), nil
 	}
+	lw.readers, lw.outputs, lw.done = map[int][]step{}, map[int]bool{}, map[*lnode]bool{}
+	for _, st := range p1.steps {
+		for _, s := range st.ln.in {
+			if s >= 0 {
+				lw.readers[s] = append(lw.readers[s], st)
+			}
+		}
+	}
+	for _, s := range m.outSlt {
+		lw.outputs[s] = true
+	}
 	for i, st := range p1.steps {
 		if st.ln != p2.steps[i].ln {
 			return nil, "the graph computes different steps at batches 1 and 2", nil
+		}
+		if lw.done[st.ln] {
+			continue
 		}
 		if err := lw.step(st); err != nil {
 			if nl, ok := err.(*notLowered); ok {
@@ -379,6 +399,9 @@ func (lw *lowering) step(st step) error {
 			_, err := lw.add(n, nn.Flatten{}, out, x)
 			return err
 		}
+		if len(oshape) == 2 && len(xshape) == 3 && oshape[0] == xshape[0] && oshape[1] == xshape[1]*xshape[2] {
+			return lw.adaptivePool(n, x, xshape, out)
+		}
 		return alias()
 	case *castOp:
 		if o.to != onnxir.Float32 && o.to != onnxir.Float64 {
@@ -559,5 +582,68 @@ func (lw *lowering) gemm(n *onnxir.Node, o *gemmOp, gp gemmPrep, ln *lnode, cs [
 	if bias != nil {
 		lw.param(path+".bias", []int{gp.n}, bias)
 	}
+	return nil
+}
+
+// only returns the one run-time step reading slot, if exactly one does
+// and slot is not a graph output.
+func (lw *lowering) only(slot int) (step, bool) {
+	rs := lw.readers[slot]
+	if len(rs) != 1 || lw.outputs[slot] {
+		return step{}, false
+	}
+	return rs[0], true
+}
+
+// adaptivePool lowers convert.Export's form of a non-uniform adaptive
+// average pool — Reshape [N, C, H, W] to [N, C, H·W], MatMul by the
+// constant bin-averaging matrix [H·W, oh·ow], Reshape to [N, C, oh, ow] —
+// to nn.AdaptiveAvgPool, when the matrix is exactly PyTorch's bins
+// (start ⌊i·H/oh⌋, end ⌈(i+1)·H/oh⌉) as that exporter writes them. flat is
+// the first Reshape's output.
+func (lw *lowering) adaptivePool(n *onnxir.Node, x int, xshape nn.Shape, flat int) error {
+	c, h, w := xshape[0], xshape[1], xshape[2]
+	mm, ok := lw.only(flat)
+	if _, isMM := mm.ln.op.(matmulOp); !ok || !isMM || mm.ln.in[0] != flat || len(mm.ln.out) != 1 {
+		return cannot("[N, %d, %d] is not read by one MatMul (an adaptive pool)", c, h*w)
+	}
+	bins, err := lw.constant(mm.ln.in[1])
+	if err != nil || len(bins.shape) != 2 || bins.shape[0] != h*w {
+		return cannot("MatMul %q: not by a constant [%d, K] bin matrix", mm.ln.n.Name, h*w)
+	}
+	last, ok := lw.only(mm.ln.out[0])
+	if _, isRS := last.ln.op.(*reshapeOp); !ok || !isRS || last.ln.in[0] != mm.ln.out[0] || len(last.ln.out) != 1 {
+		return cannot("MatMul %q: not followed by one Reshape (an adaptive pool)", mm.ln.n.Name)
+	}
+	os, err := lw.batched(last.ln.out[0])
+	if err != nil {
+		return err
+	}
+	if len(os) != 3 || os[0] != c || os[1]*os[2] != bins.shape[1] {
+		return cannot("Reshape %q to %v: not [%d, oh, ow] with oh·ow = %d", last.ln.n.Name, os, c, bins.shape[1])
+	}
+	oh, ow := os[1], os[2]
+	want := make([]float32, h*w*oh*ow)
+	for i := 0; i < oh; i++ {
+		h0, h1 := i*h/oh, ((i+1)*h+oh-1)/oh
+		for j := 0; j < ow; j++ {
+			w0, w1 := j*w/ow, ((j+1)*w+ow-1)/ow
+			v := float32(1 / float64((h1-h0)*(w1-w0)))
+			for y := h0; y < h1; y++ {
+				for xx := w0; xx < w1; xx++ {
+					want[(y*w+xx)*oh*ow+i*ow+j] = v
+				}
+			}
+		}
+	}
+	for i, v := range want {
+		if bins.f[i] != v {
+			return cannot("MatMul %q: its [%d, %d] matrix is not an adaptive pool's bins", mm.ln.n.Name, h*w, oh*ow)
+		}
+	}
+	if _, err := lw.add(n, nn.AdaptiveAvgPool{Out: [2]int{oh, ow}}, last.ln.out[0], x); err != nil {
+		return err
+	}
+	lw.done[mm.ln], lw.done[last.ln] = true, true
 	return nil
 }
