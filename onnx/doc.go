@@ -29,8 +29,9 @@
 // BatchNormalization, per-channel Mul/Add/Sub/Div by constants, Relu,
 // MaxPool, AveragePool, GlobalAveragePool, LRN, Concat on channels, Add and
 // Sub of two values, Flatten/Reshape to [N, features], Gemm and MatMul by
-// constant weights, Softmax over features, and Identity, Dropout and Cast
-// to float as no-ops — is rebuilt as an nn.Graph and compiled by
+// constant weights, Softmax over features, convert.Export's adaptive
+// average pool (Reshape, MatMul by the bin matrix, Reshape), and Identity,
+// Dropout and Cast to float as no-ops — is rebuilt as an nn.Graph and compiled by
 // engine.Compile, so it runs exactly as a zoo model does: BatchNorm and
 // scales folded into convs, ReLU fused, concat branches written in place,
 // weights packed once, buffers shared by liveness, the images of a batch

@@ -17,8 +17,8 @@ import (
 // BatchNormalization, per-channel Mul/Add/Sub/Div by constants, Relu,
 // MaxPool, AveragePool, GlobalAveragePool, LRN, Concat on channels, Add and
 // Sub of two values, Flatten/Reshape to [N, features], Gemm and MatMul by
-// constant weights, Softmax on features, and Identity, Dropout and Cast to
-// float as no-ops — is rebuilt as an nn.Graph (nn.Builder) and compiled by
+// constant weights, Softmax on features, convert.Export's adaptive average
+// pool, and Identity, Dropout and Cast to float as no-ops — is rebuilt as an nn.Graph (nn.Builder) and compiled by
 // engine.Compile, so it runs exactly like a zoo model: BatchNorm and
 // scales folded into convs, ReLU fused, concat branches written in place,
 // packed weights, buffers by liveness, images of a batch in parallel.
