@@ -36,11 +36,13 @@ type Limits struct {
 var DefaultLimits = Limits{
 	// 4096: the engine's MaxBatch.
 	MaxBatch: 4096,
-	// 4 GiB: inception-v4 at batch 256 needs about 1.5 GiB.
+	// 4 GiB of activations and outputs per Run.
 	MaxActivationBytes: 4 << 30,
-	// 2 GiB, the decoder's MaxInitializerBytes: a float16 model whose
-	// weights are widened by Cast at Load stays within it.
-	MaxFoldBytes: 2 << 30,
+	// 1 GiB: 4.5 times Inception-ResNet-v2's float32 weights, so a
+	// float16 export of it (whose weights are widened by Cast at Load)
+	// fits with room; twelve ConstantOfShape([2^28]) nodes (12 GiB) fail
+	// at the second.
+	MaxFoldBytes: 1 << 30,
 	// 2^31 multiply-adds, a few seconds of scalar work: exporters fold
 	// shape arithmetic, Casts and Transposes of weights, a few million
 	// operations; a 293-byte file folding a 4096x4096 Conv needs 10^14.
