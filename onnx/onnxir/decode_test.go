@@ -3,6 +3,7 @@ package onnxir
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -271,5 +272,39 @@ func TestErrorTypes(t *testing.T) {
 	}
 	if !errors.Is(ErrLimit, ErrFormat) || !errors.Is(ErrUnsafePath, ErrFormat) {
 		t.Error("ErrLimit and ErrUnsafePath must wrap ErrFormat")
+	}
+}
+
+// TestReadLimited reads inputs of known size (bytes.Reader, a file) and
+// of unknown size (a plain io.Reader), including one longer than its
+// limit: the same bytes come back, or ErrLimit.
+func TestReadLimited(t *testing.T) {
+	data := bytes.Repeat([]byte("onnx"), 1000)
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, max := range []int64{4000, 3999} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, r := range map[string]io.Reader{
+			"bytes.Reader": bytes.NewReader(data),
+			"file":         f,
+			"io.Reader":    io.MultiReader(bytes.NewReader(data)),
+		} {
+			got, err := readLimited(r, max)
+			if max < int64(len(data)) {
+				if !errors.Is(err, ErrLimit) {
+					t.Errorf("%s, max %d: got %v, want ErrLimit", name, max, err)
+				}
+				continue
+			}
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("%s, max %d: got %d bytes, %v; want the %d bytes", name, max, len(got), err, len(data))
+			}
+		}
+		f.Close()
 	}
 }

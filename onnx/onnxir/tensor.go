@@ -1,7 +1,6 @@
 package onnxir
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -461,18 +460,40 @@ func EncodeTensor(w io.Writer, name string, dims []int64, data []float32) error 
 
 // readLimited reads all of r, failing with ErrLimit beyond max bytes.
 func readLimited(r io.Reader, max int64) ([]byte, error) {
-	var buf bytes.Buffer
-	// A regular file of known size is read into one buffer of that size;
-	// io.ReadAll's doubling would allocate and zero twice the file.
-	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
-		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && fi.Size() <= max {
-			buf.Grow(int(fi.Size()) + bytes.MinRead)
+	lr := io.LimitReader(r, max+1)
+	var b []byte
+	var err error
+	// An input of known size (a regular file, a bytes.Reader) is read into
+	// one buffer of that size; io.ReadAll's growth would allocate (and
+	// zero) several times the input.
+	size := int64(-1)
+	switch v := r.(type) {
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, serr := v.Stat(); serr == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+	case interface{ Len() int }:
+		size = int64(v.Len())
+	}
+	if size > 0 && size <= max {
+		b = make([]byte, size+1) // one more byte sees an input that grew
+		var n int
+		n, err = io.ReadFull(lr, b)
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			b, err = b[:n], nil
+		case err == nil: // the input grew: read the rest
+			var rest []byte
+			rest, err = io.ReadAll(lr)
+			b = append(b, rest...)
 		}
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
+	if b == nil && err == nil {
+		b, err = io.ReadAll(lr)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("onnx: read: %w", err)
 	}
-	b := buf.Bytes()
 	if int64(len(b)) > max {
 		return nil, limitErr("input exceeds MaxModelBytes %d", max)
 	}
