@@ -34,9 +34,13 @@ goldens:
 race:
 	$(GO) test -count=1 -race ./engine/... ./zoo/... ./serve/...
 
+# fuzz: the ONNX decoder (FuzzDecode) for FUZZTIME, the ONNX runner on
+# decoded models (FuzzLoad) and on random graphs against a float64
+# reference (FuzzPlan) for RUNNER_FUZZTIME each, and the statedict readers
+# for STATEDICT_FUZZTIME each. Minimizing each new input is capped at 5 s:
+# Go's default, 60 s, stalls a short run at 0 execs/s.
 FUZZTIME ?= 60s
-# The statedict targets run 30s each; a short -fuzzminimizetime keeps the
-# minimisation of new inputs from eating the budget.
+RUNNER_FUZZTIME ?= 20s
 STATEDICT_FUZZTIME ?= 30s
 # npy decoders (FuzzNPY, FuzzNPZ) and the metrics Moments decoder, 30s each.
 NPY_FUZZTIME ?= 30s
@@ -47,7 +51,9 @@ SERVE_FUZZTIME ?= 30s
 # The training checkpoint and IDX decoders, 20s each.
 TRAIN_FUZZTIME ?= 20s
 fuzz:
-	$(GO) test ./onnx -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./onnx/onnxir -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./onnx -run '^$$' -fuzz FuzzLoad -fuzztime $(RUNNER_FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./onnx -run '^$$' -fuzz FuzzPlan -fuzztime $(RUNNER_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzTorch$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzSafetensors$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./statedict -run '^$$' -fuzz '^FuzzPickle$$' -fuzztime $(STATEDICT_FUZZTIME) -fuzzminimizetime 5s

@@ -10,6 +10,7 @@ import (
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
@@ -179,7 +180,7 @@ type RoundTrip struct {
 }
 
 // CheckRoundTrip exports m (default opset) to a file in dir, decodes it
-// with onnx.DecodeFile, maps it back with convert.ImportWeights and
+// with onnxir.DecodeFile, maps it back with convert.ImportWeights and
 // requires every parameter bit-identical (ErrRoundTrip); then runs the
 // file with the pure-Go ONNX runner (onnx.Load) on x and compares with
 // want, the zoo engine's output on x (ErrMismatch).
@@ -216,9 +217,9 @@ func CheckRoundTrip(m *zoo.Model, x, want *tensor.Tensor, tol Tolerance, dir str
 // checkImport decodes path and imports its weights into m's graph.
 func checkImport(m *zoo.Model, path string, rt *RoundTrip) error {
 	name := m.Spec.Name
-	f, err := onnx.DecodeFile(path, onnx.DecodeOptions{})
+	f, err := onnxir.DecodeFile(path, onnxir.DecodeOptions{})
 	if err != nil {
-		return fmt.Errorf("%w: %s: onnx.Decode: %w", ErrRoundTrip, name, err)
+		return fmt.Errorf("%w: %s: onnxir.Decode: %w", ErrRoundTrip, name, err)
 	}
 	p, err := convert.ImportWeights(m.Graph, f)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/inceptionzoo/inception/conformance"
 	"github.com/inceptionzoo/inception/internal/ort"
 	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/spec"
 )
@@ -127,11 +127,11 @@ func TestGoldenDetectsCorruption(t *testing.T) {
 	out := filepath.Join(dir, name, "output_0.pb")
 	b, err := os.ReadFile(out)
 	require.NoError(t, err)
-	y, err := onnx.DecodeTensor(bytes.NewReader(b), onnx.Limits{})
+	y, err := onnxir.DecodeTensor(bytes.NewReader(b), onnxir.Limits{})
 	require.NoError(t, err)
 	y.Float[elem] += 0.01
 	var buf bytes.Buffer
-	require.NoError(t, onnx.EncodeTensor(&buf, y.Name, y.Dims, y.Float))
+	require.NoError(t, onnxir.EncodeTensor(&buf, y.Name, y.Dims, y.Float))
 	require.NoError(t, os.WriteFile(out, buf.Bytes(), 0o644))
 
 	opts := conformance.Options{Golden: os.DirFS(dir)}
@@ -162,11 +162,11 @@ func TestGoldenDetectsCorruption(t *testing.T) {
 	in := filepath.Join(dir, name, "input_0.pb")
 	b, err = os.ReadFile(in)
 	require.NoError(t, err)
-	x, err := onnx.DecodeTensor(bytes.NewReader(b), onnx.Limits{})
+	x, err := onnxir.DecodeTensor(bytes.NewReader(b), onnxir.Limits{})
 	require.NoError(t, err)
 	x.Float[3] = -x.Float[3]
 	buf.Reset()
-	require.NoError(t, onnx.EncodeTensor(&buf, x.Name, x.Dims, x.Float))
+	require.NoError(t, onnxir.EncodeTensor(&buf, x.Name, x.Dims, x.Float))
 	require.NoError(t, os.WriteFile(in, buf.Bytes(), 0o644))
 	_, err = conformance.LoadGolden(os.DirFS(dir), name)
 	require.ErrorIs(t, err, conformance.ErrGolden)

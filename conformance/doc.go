@@ -15,7 +15,7 @@
 //     and a sample's output independent of its batch;
 //   - CheckGolden: the batch-1 output against a committed golden, and the
 //     golden's sensitivity (below);
-//   - CheckRoundTrip: export → onnx.DecodeFile → convert.ImportWeights is
+//   - CheckRoundTrip: export → onnxir.DecodeFile → convert.ImportWeights is
 //     bit-identical, and onnx.Load on the export agrees with the engine at
 //     batch 2;
 //   - CheckORT: a committed golden re-produced by live ONNX Runtime;

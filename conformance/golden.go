@@ -14,8 +14,8 @@ import (
 
 	"github.com/inceptionzoo/inception/internal/ort"
 	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
@@ -164,7 +164,7 @@ func readTensor(fsys fs.FS, path string, shape []int) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: %w", ErrGolden, err)
 	}
 	defer f.Close()
-	t, err := onnx.DecodeTensor(f, onnx.Limits{})
+	t, err := onnxir.DecodeTensor(f, onnxir.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrGolden, path, err)
 	}
@@ -345,6 +345,6 @@ func encode(name string, t *tensor.Tensor) ([]byte, error) {
 		dims[i] = int64(d)
 	}
 	var b bytes.Buffer
-	err := onnx.EncodeTensor(&b, name, dims, t.Data)
+	err := onnxir.EncodeTensor(&b, name, dims, t.Data)
 	return b.Bytes(), err
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
@@ -217,7 +218,7 @@ func readAny(path string) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("conformance: %w", err)
 	}
 	defer f.Close()
-	t, err := onnx.DecodeTensor(f, onnx.Limits{})
+	t, err := onnxir.DecodeTensor(f, onnxir.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("conformance: %s: %w", path, err)
 	}

@@ -2,11 +2,17 @@
 // parameters into an execution plan and runs it on float32 NCHW tensors of
 // any batch size.
 //
-// Compile folds BatchNorm and per-channel scales into the preceding conv,
-// fuses ReLUs into conv, linear and affine epilogues, lets concat branches
-// write straight into their channel slice of the concat output, runs
+// Compile folds BatchNorm, per-channel scales and fixed affines into the
+// preceding conv (kernels.Affine, the module's one folding), fuses ReLUs
+// into conv, linear and affine epilogues, lets concat branches write
+// straight into their channel slice of the concat output, runs
 // element-wise ops in place where their input dies, and assigns activation
-// buffers by liveness so buffers are reused within a run. A Model is
+// buffers by liveness (internal/liveness, the planner the ONNX runner uses
+// too) so buffers are reused within a run. The code follows those jobs:
+// compile.go groups nodes into steps and folds weights, storage.go places
+// every value, steps.go builds the kernel calls, runtime.go runs them.
+// Graphs come from nn.Lower (zoo models) or nn.Builder (the ONNX runner's
+// lowering of foreign graphs, generated test graphs). A Model is
 // immutable after Compile and safe for concurrent use: each Run takes a
 // workspace (all activation buffers for one image) from a pool and returns
 // it afterwards, so buffers are also reused across calls. A batch of one

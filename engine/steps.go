@@ -49,7 +49,8 @@ func (c *compiler) makeStep(n *nn.Node, chain []*nn.Node) (*step, error) {
 			kernels.Linear(ws.n, inF, outF, a.data(ws, in), w, b, relu, a.data(ws, out))
 		}
 	case nn.BatchNorm, nn.ChannelScale, nn.Affine:
-		scale, shift, relu := c.composeAffine(chain)
+		a, relu := c.chainAffine(chain, false)
+		scale, shift := a.Float32()
 		ch, hw := inShape[0], spatialSize(inShape)
 		st.run = func(ws *workspace, a *runArgs) {
 			kernels.ChannelAffine(ws.n, ch, hw, a.data(ws, in), scale, shift, relu, a.data(ws, out))
@@ -156,32 +157,6 @@ func (c *compiler) concatStep(n *nn.Node, st *step) (*step, error) {
 		}
 	}
 	return st, nil
-}
-
-// composeAffine multiplies out the per-channel affines of a chain of
-// BatchNorm, ChannelScale and Affine nodes (optionally ending in a ReLU).
-func (c *compiler) composeAffine(chain []*nn.Node) (scale, shift []float32, relu bool) {
-	ch := chain[0].Out[0]
-	s := make([]float64, ch)
-	t := make([]float64, ch)
-	for i := range s {
-		s[i] = 1
-	}
-	for _, x := range chain {
-		if _, ok := x.Op.(nn.ReLU); ok {
-			relu = true
-			continue
-		}
-		s2, t2 := c.channelAffine(x)
-		for i := range s {
-			s[i], t[i] = s[i]*s2[i], t[i]*s2[i]+t2[i]
-		}
-	}
-	scale, shift = make([]float32, ch), make([]float32, ch)
-	for i := range s {
-		scale[i], shift[i] = float32(s[i]), float32(t[i])
-	}
-	return scale, shift, relu
 }
 
 func spatialSize(s nn.Shape) int {

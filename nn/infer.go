@@ -10,7 +10,9 @@ func or1(v int) int {
 }
 
 // ConvOut returns the output size of a convolution or floor-mode pool along
-// one axis, or a value < 1 if the window does not fit.
+// one axis, or a value < 1 if the window does not fit. It is the one
+// convolution size formula of the module: engine/kernels and the ONNX
+// runner use it too.
 func ConvOut(in, k, stride, padBegin, padEnd, dilation int) int {
 	span := dilation*(k-1) + 1
 	return (in+padBegin+padEnd-span)/stride + 1
@@ -18,7 +20,9 @@ func ConvOut(in, k, stride, padBegin, padEnd, dilation int) int {
 
 // PoolOut returns the output size of a pool along one axis. In ceil mode the
 // size is rounded up, and a last window that would start in the end padding
-// is dropped (the rule of Caffe, PyTorch and ONNX).
+// is dropped (the rule of Caffe, PyTorch and ONNX). It is the one pooling
+// size formula of the module: engine/kernels (PoolParams.OutHW, which the
+// ONNX runner uses) calls it.
 func PoolOut(in, k, stride, padBegin, padEnd, dilation int, ceil bool) int {
 	span := dilation*(k-1) + 1
 	num := in + padBegin + padEnd - span

@@ -1,64 +1,61 @@
-// Package onnx reads ONNX models from untrusted input into a validated,
-// engine-independent Graph.
+// Package onnx runs ONNX models in pure Go. Load decodes a model with the
+// hardened decoder (package onnx/onnxir, which bounds every allocation by
+// its Limits and classifies every error) and compiles it; Model.Run runs
+// it on float32 tensors:
 //
-// # Supported models
+//	m, err := onnx.Load("model.onnx", onnx.LoadOptions{})
+//	out, err := m.Run(map[string]*tensor.Tensor{"data_0": x})
 //
-// Decode accepts IR versions 1 to MaxIRVersion (13, ONNX 1.20) and
-// default-domain ("" or "ai.onnx") opsets MinOpset..MaxOpset (7..21).
-// Nodes in any other domain (ai.onnx.ml, custom domains) are rejected with
-// ErrUnsupported naming the node. Tensors of type FLOAT, DOUBLE, FLOAT16
-// and BFLOAT16 decode to float32; UINT8/16/32/64, INT8/16/32/64 and BOOL
-// decode to int64; STRING, COMPLEX and the 8/4-bit float and int types
-// are ErrUnsupported. Attributes of kind GRAPH(S), TENSORS, SPARSE_TENSOR(S)
-// and TYPE_PROTO(S) (control flow, sparse data) are ErrUnsupported. Decode
-// does not check operators against an engine; see Graph.CheckOps.
+// # Operators and attributes
 //
-// # Untrusted input
+// Every operator must be in SupportedOps() — the CNN operators of the
+// Inception family plus the shape arithmetic exporters emit; anything else
+// is ErrUnsupported naming the node. Attributes are validated at Load
+// against the operator specification: kinds and required attributes,
+// attributes the operator does not define (ErrFormat; a few of opsets
+// before 7 that old exporters still write are ignored, as ONNX Runtime
+// does), 0/1 flags, ranges (kernel, stride, dilation >= 1, pads >= 0 and
+// smaller than the pooling window, group dividing the channels,
+// BatchNormalization epsilon >= 0, LRN size >= 1 with alpha >= 0 and bias
+// > 0, Dropout ratio in [0, 1)), lengths against the kernel rank, axes in
+// range and not repeated, and finite float attributes. Clip with min >
+// max follows the specification (every output is max).
 //
-// Decode never panics. Every error wraps ErrFormat (malformed) or
-// ErrUnsupported (valid but unhandled), except I/O errors of the reader;
-// errors about one node or tensor are a *NodeError or *TensorError naming
-// it. Memory is bounded by Limits, checked before allocation: the bytes
-// read (MaxModelBytes, plus one to detect overflow), node count, tensor
-// rank, per-tensor elements (with overflow-safe multiplication), total
-// decoded tensor bytes and external bytes. Exceeded limits wrap ErrLimit,
-// which itself wraps ErrFormat. DefaultLimits fit Inception-ResNet-v2
-// (224 MB of float32 weights) with wide margins.
+// # Two executors
 //
-// The graph is checked for: duplicate initializers, graph inputs or
-// outputs; a value produced twice, or produced by a node and also an
-// initializer or graph input; node inputs that nothing produces (the empty
-// name marks an omitted optional input and is allowed); graph outputs that
-// nothing produces; cycles (the error names a node on the cycle); raw_data
-// or typed-field sizes that disagree with dims; attribute values that
-// disagree with their declared type or with the type the ONNX operator
-// schema gives common attributes. NaN and ±Inf in initializers and tensor
-// attributes are ErrFormat unless DecodeOptions.AllowNonFinite is set.
+// Everything that does not depend on graph inputs is computed once, at
+// Load. Then a graph whose run-time part fits the engine's vocabulary — one
+// float input of fixed per-image shape [N, C, H, W] or [N, F]; Conv,
+// BatchNormalization, per-channel Mul/Add/Sub/Div by constants, Relu,
+// MaxPool, AveragePool, GlobalAveragePool, LRN, Concat on channels, Add and
+// Sub of two values, Flatten/Reshape to [N, features], Gemm and MatMul by
+// constant weights, Softmax over features, convert.Export's adaptive
+// average pool (Reshape, MatMul by the bin matrix, Reshape), and Identity,
+// Dropout and Cast to float as no-ops — is rebuilt as an nn.Graph and compiled by
+// engine.Compile, so it runs exactly as a zoo model does: BatchNorm and
+// scales folded into convs, ReLU fused, concat branches written in place,
+// weights packed once, buffers shared by liveness, the images of a batch
+// in parallel. Exports of zoo models and the ONNX Model Zoo's Inception
+// files run this way. Any other graph runs on the interpreter, which
+// folds BatchNormalization and per-channel constants into convs and fuses
+// Relu too, packs conv weights once per input image size (every batch
+// size shares them), and caches one execution plan per input shape
+// (buffers shared by liveness, with the engine's planner). Model.Executor says which executor runs a model and, for the
+// interpreter, why; LoadOptions.Interpret forces the interpreter.
 //
-// External data is read only when DecodeOptions.BaseDir is set (DecodeFile
-// sets it to the model's directory). A location must be relative, free of
-// ".." components, and resolve — after symlinks — inside BaseDir; the file
-// is then opened through os.Root. Violations wrap ErrUnsafePath (an
-// ErrFormat). Offset and length must lie within the file and match the
-// tensor's size exactly.
-//
-// DecodeTensor and EncodeTensor read and write single TensorProto files
-// (the input_N.pb / output_N.pb files of ONNX test data).
-//
-// # Running models
-//
-// Load (or LoadReader) decodes a model and compiles it for execution in
-// pure Go on engine/kernels: every operator must be in SupportedOps() (the
-// CNN operators of the Inception family plus the shape arithmetic that
-// exporters emit; anything else is ErrUnsupported naming the node), and
-// attributes are validated then. Everything that does not depend on graph
-// inputs is computed once; BatchNormalization and per-channel Mul/Add by
-// constants are folded into the preceding Conv, and Relu fused into it.
-// Model.Run takes float32 tensors (RunTensors also takes integer ones),
-// accepts any batch size from 1 to LoadOptions.MaxBatch, checks every other
+// Run takes float32 tensors (RunTensors also takes integer ones), accepts
+// any batch size from 1 to Limits.MaxBatch, and checks every other
 // dimension against the declared input shape (a *TensorError wrapping
-// ErrInput otherwise), and caches one execution plan per input shape, with
-// intermediate buffers shared by liveness and bounded by Limits and
-// LoadOptions.MaxActivationBytes. A Model is safe for concurrent Run
-// calls, and Load and Run never panic on untrusted models or inputs.
+// ErrInput otherwise). A Model is safe for concurrent Run calls.
+//
+// # Untrusted models
+//
+// Load and Run never panic on untrusted models or inputs. Beyond the
+// decoder's limits, Limits bounds what a model makes Load and Run compute
+// and keep: the bytes and arithmetic of everything computed ahead of Run
+// (MaxFoldBytes, MaxFoldOps — one budget for Load's constant folding, one
+// per execution plan), the activation memory of one Run
+// (MaxActivationBytes), the batch size (MaxBatch) and the memory of the
+// cached plans (MaxPlanBytes). Exceeded limits wrap ErrLimit, itself an
+// ErrFormat, and name the node.
 package onnx

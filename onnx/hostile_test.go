@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 )
 
@@ -20,14 +23,19 @@ var update = flag.Bool("update", false, "rewrite testdata/hostile from the gener
 const hostileDir = "testdata/hostile"
 
 // hostileCase is one file of the hostile corpus: its generator, the options
-// to decode it with, and the expected sentinel and message substring.
+// to decode and load it with, and the expected sentinel and message
+// substring. A decode case must fail in onnxir.Decode; a load case (load
+// set) decodes and must fail in Load, which validates operators and
+// computes what does not depend on the inputs.
 type hostileCase struct {
-	file   string
-	gen    func() []byte
-	limits Limits
-	ext    bool // decode with BaseDir = a prepared external-data directory
-	want   error
-	substr string
+	file       string
+	gen        func() []byte
+	limits     onnxir.Limits
+	loadLimits Limits
+	ext        bool // decode with BaseDir = a prepared external-data directory
+	load       bool
+	want       error
+	substr     string
 }
 
 func truncated(frac float64) func() []byte {
@@ -130,13 +138,13 @@ func hostileCases() []hostileCase {
 			g.Initializer[0].FloatData = []float32{1, 2, 3, 4}
 		})), want: ErrFormat, substr: "both raw_data and a typed data field"},
 		{file: "int32_out_of_range.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
-			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(Uint8)), Int32Data: []int32{7, 300}}
+			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(onnxir.Uint8)), Int32Data: []int32{7, 300}}
 		})), want: ErrFormat, substr: "int32_data[1] = 300 out of range for UINT8"},
 		{file: "string_tensor.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
-			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{1}, DataType: proto.Int32(int32(String)), StringData: [][]byte{[]byte("hi")}}
+			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{1}, DataType: proto.Int32(int32(onnxir.String)), StringData: [][]byte{[]byte("hi")}}
 		})), want: ErrUnsupported, substr: `tensor "w": unsupported feature: data_type STRING`},
 		{file: "complex_tensor.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
-			g.Initializer[0].DataType = proto.Int32(int32(Complex64))
+			g.Initializer[0].DataType = proto.Int32(int32(onnxir.Complex64))
 		})), want: ErrUnsupported, substr: "data_type COMPLEX64"},
 		{file: "undefined_dtype.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
 			g.Initializer[0].DataType = nil
@@ -183,17 +191,17 @@ func hostileCases() []hostileCase {
 			g.Initializer[0] = floatTensor("w", []int64{4}, 1, 2, 3, float32Inf())
 		})), want: ErrFormat, substr: "non-finite value +Inf at element 3"},
 		{file: "float16_inf_weights.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
-			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(Float16)), Int32Data: []int32{0x3c00, 0xfc00}}
+			g.Initializer[0] = &pb.TensorProto{Name: proto.String("w"), Dims: []int64{2}, DataType: proto.Int32(int32(onnxir.Float16)), Int32Data: []int32{0x3c00, 0xfc00}}
 		})), want: ErrFormat, substr: "non-finite value -Inf at element 1"},
-		{file: "too_many_nodes.onnx", limits: Limits{MaxNodes: 3}, gen: gen(graphWith(func(g *pb.GraphProto) {
+		{file: "too_many_nodes.onnx", limits: onnxir.Limits{MaxNodes: 3}, gen: gen(graphWith(func(g *pb.GraphProto) {
 			for _, n := range []string{"r1", "r2", "r3"} {
 				g.Node = append(g.Node, node(n, "Relu", []string{"x"}, []string{n}))
 			}
 		})), want: ErrLimit, substr: "graph has 5 nodes, over MaxNodes 3"},
-		{file: "initializer_bytes.onnx", limits: Limits{MaxInitializerBytes: 1024}, gen: gen(graphWith(func(g *pb.GraphProto) {
+		{file: "initializer_bytes.onnx", limits: onnxir.Limits{MaxInitializerBytes: 1024}, gen: gen(graphWith(func(g *pb.GraphProto) {
 			g.Initializer = append(g.Initializer, rawTensor("a", []int64{200}, make([]byte, 800)), rawTensor("b", []int64{200}, make([]byte, 800)))
 		})), want: ErrLimit, substr: `tensor "b": malformed model: limit exceeded: decoding 200 FLOAT elements (800 bytes) would bring tensor data to 1616 bytes, over MaxInitializerBytes 1024`},
-		{file: "model_bytes.onnx", limits: Limits{MaxModelBytes: 64}, gen: gen(graphWith(func(g *pb.GraphProto) {
+		{file: "model_bytes.onnx", limits: onnxir.Limits{MaxModelBytes: 64}, gen: gen(graphWith(func(g *pb.GraphProto) {
 			g.Initializer[0] = rawTensor("w", []int64{64}, make([]byte, 256))
 		})), want: ErrLimit, substr: "input exceeds MaxModelBytes 64"},
 		{file: "output_never_produced.onnx", gen: gen(graphWith(func(g *pb.GraphProto) {
@@ -232,35 +240,165 @@ func hostileCases() []hostileCase {
 		})), want: ErrUnsupported, substr: "segmented tensor"},
 		{file: "ir_version_99.onnx", gen: gen(func() *pb.ModelProto { m := model(validGraph()); m.IrVersion = proto.Int64(99); return m }()),
 			want: ErrUnsupported, substr: "ir_version 99 is newer"},
+		// Issue #18 item 14: protobuf expansion, bounded before unmarshalling.
+		{file: "empty_nodes.onnx", limits: onnxir.Limits{MaxNodes: 1000}, gen: emptyNodes(5000),
+			want: ErrLimit, substr: "graph has 5000 nodes, over MaxNodes 1000"},
+		{file: "empty_attributes.onnx", limits: onnxir.Limits{MaxParseBytes: 1 << 20}, gen: emptyAttributes(20000),
+			want: ErrLimit, substr: "over MaxParseBytes 1048576"},
+
+		// Load: operator attributes against the spec (issue #18 item 2).
+		{file: "bn_negative_epsilon.onnx", load: true, gen: gen(opGraph("BatchNormalization", []int64{1, 2, 3, 3}, bnParams(2), attrF("epsilon", -1e-3))),
+			want: ErrFormat, substr: `node "op" (BatchNormalization): malformed model: epsilon -0.001 is negative`},
+		{file: "bn_nan_epsilon.onnx", load: true, gen: gen(opGraph("BatchNormalization", []int64{1, 2, 3, 3}, bnParams(2), attrF("epsilon", float32NaN()))),
+			want: ErrFormat, substr: "epsilon = NaN is not finite"},
+		{file: "pad_repeated_axes.onnx", load: true, gen: gen(withOpset(18, opGraph("Pad", []int64{1, 2, 3, 3}, []*pb.TensorProto{
+			int64Tensor("pads", []int64{4}, 1, 1, 1, 1), floatTensor("value", nil, 0), int64Tensor("axes", []int64{2}, 2, 2)}))),
+			want: ErrFormat, substr: `node "op" (Pad): malformed model: axes [2 2] repeat axis 2`},
+		{file: "squeeze_repeated_axes.onnx", load: true, gen: gen(opGraph("Squeeze", []int64{1, 1, 4}, []*pb.TensorProto{int64Tensor("axes", []int64{2}, 0, 0)})),
+			want: ErrFormat, substr: "axes [0 0] repeat axis 0"},
+		{file: "conv_group_mismatch.onnx", load: true, gen: gen(opGraph("Conv", []int64{1, 4, 5, 5}, []*pb.TensorProto{floatTensor("w", []int64{3, 2, 3, 3}, make([]float32, 54)...)}, attrInt("group", 3))),
+			want: ErrFormat, substr: "do not fit group 3"},
+		{file: "conv_zero_stride.onnx", load: true, gen: gen(opGraph("Conv", []int64{1, 2, 5, 5}, []*pb.TensorProto{floatTensor("w", []int64{1, 2, 3, 3}, make([]float32, 18)...)}, attrInts("strides", 0, 1))),
+			want: ErrFormat, substr: "attribute strides = [0 1]: values must be >= 1"},
+		{file: "conv_pads_length.onnx", load: true, gen: gen(opGraph("Conv", []int64{1, 2, 5, 5}, []*pb.TensorProto{floatTensor("w", []int64{1, 2, 3, 3}, make([]float32, 18)...)},
+			attrInts("kernel_shape", 3, 3), attrInts("pads", 1, 1, 1))),
+			want: ErrFormat, substr: "pads [1 1 1] has 3 values for a 2-D kernel_shape [3 3]"},
+		{file: "pool_pad_ge_kernel.onnx", load: true, gen: gen(opGraph("MaxPool", []int64{1, 2, 5, 5}, nil, attrInts("kernel_shape", 3, 3), attrInts("pads", 3, 0, 0, 0))),
+			want: ErrFormat, substr: "each pad must be smaller than the kernel extent"},
+		{file: "pool_ceil_mode_2.onnx", load: true, gen: gen(opGraph("MaxPool", []int64{1, 2, 5, 5}, nil, attrInts("kernel_shape", 3, 3), attrInt("ceil_mode", 2))),
+			want: ErrFormat, substr: "attribute ceil_mode = 2, want 0 or 1"},
+		{file: "lrn_zero_size.onnx", load: true, gen: gen(opGraph("LRN", []int64{1, 2, 5, 5}, nil, attrInt("size", 0))),
+			want: ErrFormat, substr: "size 0 must be in 1.."},
+		{file: "lrn_negative_bias.onnx", load: true, gen: gen(opGraph("LRN", []int64{1, 2, 5, 5}, nil, attrInt("size", 3), attrF("bias", -1))),
+			want: ErrFormat, substr: "want alpha >= 0 and bias > 0"},
+		{file: "gemm_trans_2.onnx", load: true, gen: gen(opGraph("Gemm", []int64{2, 3}, []*pb.TensorProto{floatTensor("b", []int64{4, 3}, make([]float32, 12)...)}, attrInt("transB", 2))),
+			want: ErrFormat, substr: "attribute transB = 2, want 0 or 1"},
+		{file: "unknown_attribute.onnx", load: true, gen: gen(opGraph("Relu", []int64{1, 4}, nil, attrF("alpha", 0.1))),
+			want: ErrFormat, substr: `node "op" (Relu): malformed model: attribute "alpha": Relu has no attributes`},
+		{file: "dropout_ratio.onnx", load: true, gen: gen(withOpset(9, opGraph("Dropout", []int64{1, 4}, nil, attrF("ratio", 1.5)))),
+			want: ErrFormat, substr: "ratio 1.5 outside [0, 1)"},
+		{file: "reshape_allowzero.onnx", load: true, gen: gen(withOpset(14, opGraph("Reshape", []int64{2, 3}, []*pb.TensorProto{int64Tensor("shape", []int64{2}, 0, -1)}, attrInt("allowzero", 1)))),
+			want: ErrFormat, substr: "shape [0 -1] has both 0 and -1, invalid with allowzero=1"},
+
+		// Load: everything computed at Load has a total budget (issue #18
+		// item 13). The issue's files: twelve ConstantOfShape([2^28])
+		// (12 GiB), a 4096x4096-kernel Conv and a MaxPool folded for
+		// hours. The tests shrink the tensors and the limits together so
+		// that each file fails after allocating at most 64 MiB.
+		{file: "fold_bytes.onnx", load: true, loadLimits: Limits{MaxFoldBytes: 64 << 20}, gen: gen(constantFills(12, 1<<22)),
+			want: ErrLimit, substr: `node "fill4" (ConstantOfShape): malformed model: limit exceeded: constant folding would hold 16777216 more bytes (67108864 so far), over MaxFoldBytes 67108864`},
+		{file: "fold_bytes_issue.onnx", load: true, loadLimits: Limits{MaxFoldBytes: 64 << 20}, gen: gen(constantFills(12, 1<<28)),
+			want: ErrLimit, substr: "constant folding would hold 1073741824 more bytes (0 so far), over MaxFoldBytes"},
+		{file: "fold_conv_ops.onnx", load: true, gen: gen(foldedConv()),
+			want: ErrLimit, substr: `node "conv" (Conv): malformed model: limit exceeded: constant folding would need 4294967296 more operations`},
+		{file: "fold_maxpool_ops.onnx", load: true, gen: gen(foldedPool()),
+			want: ErrLimit, substr: `node "pool" (MaxPool): malformed model: limit exceeded: constant folding would need 68988174336 more operations`},
 	}
 }
 
-func float32NaN() float32 { var z float32; return z / z }
-func float32Inf() float32 { var z float32; return 1 / z }
-
-// prepareExtDir makes a BaseDir holding weights.bin (16 bytes) and
-// escape.bin, a symlink to a file outside it.
-func prepareExtDir(t *testing.T) string {
-	t.Helper()
-	outside := t.TempDir()
-	secret := filepath.Join(outside, "secret.bin")
-	if err := os.WriteFile(secret, rawFloat(9, 9, 9, 9), 0o600); err != nil {
-		t.Fatal(err)
+// opGraph is one node "op" of type op on a float input x of shape in,
+// with the given initializers as its further inputs (in order), and its
+// output y as the graph output.
+func opGraph(op string, in []int64, inits []*pb.TensorProto, attrs ...*pb.AttributeProto) *pb.ModelProto {
+	ins := []string{"x"}
+	for _, t := range inits {
+		ins = append(ins, t.GetName())
 	}
-	base := t.TempDir()
-	if err := os.WriteFile(filepath.Join(base, "weights.bin"), rawFloat(1, 2, 3, 4), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(secret, filepath.Join(base, "escape.bin")); err != nil {
-		t.Skipf("symlinks unavailable: %v", err)
-	}
-	return base
+	return model(&pb.GraphProto{
+		Name: proto.String("g"), Input: []*pb.ValueInfoProto{vi("x", in...)}, Output: []*pb.ValueInfoProto{vi("y")},
+		Initializer: inits, Node: []*pb.NodeProto{node("op", op, ins, []string{"y"}, attrs...)},
+	})
 }
 
+func withOpset(v int64, m *pb.ModelProto) *pb.ModelProto {
+	m.OpsetImport[0].Version = proto.Int64(v)
+	return m
+}
+
+// bnParams are BatchNormalization's scale, B, mean and var for c channels.
+func bnParams(c int) []*pb.TensorProto {
+	var ts []*pb.TensorProto
+	for _, name := range []string{"scale", "b", "mean", "var"} {
+		v := make([]float32, c)
+		for i := range v {
+			v[i] = 1
+		}
+		ts = append(ts, floatTensor(name, []int64{int64(c)}, v...))
+	}
+	return ts
+}
+
+// constantFills is n ConstantOfShape([size]) nodes summed into the output.
+func constantFills(n int, size int64) *pb.ModelProto {
+	g := &pb.GraphProto{Name: proto.String("g"), Input: []*pb.ValueInfoProto{vi("x", 1)}, Output: []*pb.ValueInfoProto{vi("y")},
+		Initializer: []*pb.TensorProto{int64Tensor("shape", []int64{1}, size)}}
+	sum := []string{"x"}
+	for i := range n {
+		name := fmt.Sprintf("fill%d", i)
+		g.Node = append(g.Node, node(name, "ConstantOfShape", []string{"shape"}, []string{name}))
+		sum = append(sum, name)
+	}
+	g.Node = append(g.Node, node("sum", "Sum", sum, []string{"y"}))
+	return model(g)
+}
+
+// foldedConv is a Conv of constants, folded at Load: 4096 filters of
+// 32x32 over a 63x63 image, 2^32 multiply-adds (the issue's file, with
+// 16384 filters of 128x128 over 255x255, needs 2^42).
+func foldedConv() *pb.ModelProto {
+	return model(&pb.GraphProto{Name: proto.String("g"), Input: []*pb.ValueInfoProto{vi("x", 1)}, Output: []*pb.ValueInfoProto{vi("y")},
+		Initializer: []*pb.TensorProto{int64Tensor("xs", []int64{4}, 1, 1, 63, 63), int64Tensor("ws", []int64{4}, 4096, 1, 32, 32)},
+		Node: []*pb.NodeProto{
+			node("img", "ConstantOfShape", []string{"xs"}, []string{"img"}),
+			node("w", "ConstantOfShape", []string{"ws"}, []string{"w"}),
+			node("conv", "Conv", []string{"img", "w"}, []string{"c"}),
+			node("out", "Add", []string{"x", "c"}, []string{"y"}),
+		}})
+}
+
+// foldedPool is a 512x512 MaxPool of a constant 1024x1024 image, folded at
+// Load: 2^36 comparisons.
+func foldedPool() *pb.ModelProto {
+	return model(&pb.GraphProto{Name: proto.String("g"), Input: []*pb.ValueInfoProto{vi("x", 1)}, Output: []*pb.ValueInfoProto{vi("y")},
+		Initializer: []*pb.TensorProto{int64Tensor("xs", []int64{4}, 1, 1, 1024, 1024)},
+		Node: []*pb.NodeProto{
+			node("img", "ConstantOfShape", []string{"xs"}, []string{"img"}),
+			node("pool", "MaxPool", []string{"img"}, []string{"p"}, attrInts("kernel_shape", 512, 512)),
+			node("out", "Add", []string{"x", "p"}, []string{"y"}),
+		}})
+}
+
+// emptyNodes is a ModelProto whose graph holds n empty NodeProtos, 2 bytes
+// each on the wire and over 200 in memory once unmarshalled.
+func emptyNodes(n int) func() []byte {
+	return func() []byte {
+		var g []byte
+		for range n {
+			g = protowire.AppendBytes(protowire.AppendTag(g, 1, protowire.BytesType), nil)
+		}
+		return protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), g)
+	}
+}
+
+// emptyAttributes is a ModelProto with one node of n empty attributes.
+func emptyAttributes(n int) func() []byte {
+	return func() []byte {
+		var nd []byte
+		for range n {
+			nd = protowire.AppendBytes(protowire.AppendTag(nd, 5, protowire.BytesType), nil)
+		}
+		g := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), nd)
+		return protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), g)
+	}
+}
+
+// TestHostileCorpus checks every file of the corpus: a decode case must
+// fail in onnxir.Decode, a load case must decode and then fail in Load,
+// each with its sentinel and message; and Load fails on every file.
 func TestHostileCorpus(t *testing.T) {
 	cases := hostileCases()
-	if len(cases) < 30 {
-		t.Fatalf("corpus has %d cases, want >= 30", len(cases))
+	if len(cases) < 80 {
+		t.Fatalf("corpus has %d cases, want >= 80", len(cases))
 	}
 	if *update {
 		if err := os.MkdirAll(hostileDir, 0o755); err != nil {
@@ -274,6 +412,21 @@ func TestHostileCorpus(t *testing.T) {
 	}
 	extDir := prepareExtDir(t)
 	seen := map[string]bool{}
+	check := func(t *testing.T, what string, err error, c hostileCase) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: got no error, want %v", what, c.want)
+		}
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: got error %q, want errors.Is %v", what, err, c.want)
+		}
+		if !strings.Contains(err.Error(), c.substr) {
+			t.Errorf("%s: got error %q, want substring %q", what, err, c.substr)
+		}
+		if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: error %q wraps neither ErrFormat nor ErrUnsupported", what, err)
+		}
+	}
 	for _, c := range cases {
 		t.Run(strings.TrimSuffix(c.file, ".onnx"), func(t *testing.T) {
 			if seen[c.file] {
@@ -287,22 +440,24 @@ func TestHostileCorpus(t *testing.T) {
 			if !bytes.Equal(data, c.gen()) {
 				t.Errorf("%s differs from its generator (run: go test ./onnx -run TestHostileCorpus -update)", c.file)
 			}
-			opts := DecodeOptions{Limits: c.limits}
+			opts := onnxir.DecodeOptions{Limits: c.limits}
 			if c.ext {
 				opts.BaseDir = extDir
 			}
-			g, err := Decode(bytes.NewReader(data), opts)
-			if err == nil {
-				t.Fatalf("Decode: got graph with %d nodes, want error %v", len(g.Nodes), c.want)
+			g, err := onnxir.Decode(bytes.NewReader(data), opts)
+			if c.load {
+				if err != nil {
+					t.Fatalf("Decode: %v, want a graph (the file must fail in Load)", err)
+				}
+				_ = g
+				_, err = LoadReader(bytes.NewReader(data), LoadOptions{Decode: opts, Limits: c.loadLimits})
+				check(t, "Load", err, c)
+				return
 			}
+			check(t, "Decode", err, c)
+			_, err = LoadReader(bytes.NewReader(data), LoadOptions{Decode: opts, Limits: c.loadLimits})
 			if !errors.Is(err, c.want) {
-				t.Errorf("Decode: got error %q, want errors.Is %v", err, c.want)
-			}
-			if !strings.Contains(err.Error(), c.substr) {
-				t.Errorf("Decode: got error %q, want substring %q", err, c.substr)
-			}
-			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsupported) {
-				t.Errorf("Decode: error %q wraps neither ErrFormat nor ErrUnsupported", err)
+				t.Errorf("Load: got %v, want errors.Is %v", err, c.want)
 			}
 		})
 	}

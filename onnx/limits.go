@@ -1,74 +1,101 @@
 package onnx
 
-// Limits bounds the resources that decoding an untrusted model may consume.
-// Each limit is checked before the corresponding memory is allocated. A zero
+// Limits bounds what loading and running a model may compute and keep,
+// beyond the decoder's limits (LoadOptions.Decode.Limits, which also bound
+// the rank and element count of every tensor the model computes). A zero
 // (or negative) field takes its value from DefaultLimits. Exceeding a limit
-// yields an error wrapping ErrLimit (and therefore ErrFormat).
+// yields an error wrapping ErrLimit (and therefore ErrFormat), naming the
+// limit and the node.
 type Limits struct {
-	// MaxTensorElements bounds the element count of any one tensor
-	// (initializer, tensor attribute, or TensorProto file).
-	MaxTensorElements int64
-	// MaxInitializerBytes bounds the decoded in-memory size of all tensors
-	// of a model together (4 bytes per element in Tensor.Float, 8 per
-	// element in Tensor.Int), summed as tensors are decoded.
-	MaxInitializerBytes int64
-	// MaxNodes bounds the number of nodes in the graph.
-	MaxNodes int
-	// MaxRank bounds the rank of tensors and value shapes.
-	MaxRank int
-	// MaxModelBytes bounds the serialized size of the model (or
-	// TensorProto) read from the input.
-	MaxModelBytes int64
-	// MaxExternalDataBytes bounds the total bytes read from external data
-	// files for one model.
-	MaxExternalDataBytes int64
+	// MaxBatch bounds the batch size (first dimension) Run accepts when
+	// it differs from the declared one.
+	MaxBatch int
+	// MaxActivationBytes bounds the memory of one Run's intermediate
+	// tensors and outputs (after buffer reuse).
+	MaxActivationBytes int64
+	// MaxFoldBytes bounds the bytes of the tensors computed ahead of Run:
+	// all constant folding at Load together, and separately the values
+	// each execution plan computes from its input shapes. Scratch space
+	// counts too.
+	MaxFoldBytes int64
+	// MaxFoldOps bounds the arithmetic of the same computations, counted
+	// as multiply-adds for Conv, Gemm and MatMul, window elements for
+	// pools and LRN, and elements read and written for everything else.
+	MaxFoldOps int64
+	// MaxPlanBytes bounds the memory the interpreter's cached execution
+	// plans keep: the values each plan computed from shapes, and the
+	// packed conv weights of each input image size (shared by all batch
+	// sizes). A plan that would take the cache over the limit evicts the
+	// oldest ones; one larger than the limit is used once and not kept.
+	MaxPlanBytes int64
 }
 
-// DefaultLimits are generous enough for the large image classifiers this
-// project targets — Inception-ResNet-v2 has 56M parameters, 224 MB as
-// float32, fewer than 2,000 nodes and rank-4 tensors — while keeping a
-// hostile file from making the decoder allocate more than a few GiB.
+// DefaultLimits accept every model of the zoo and the ONNX backend tests
+// with wide margins while bounding what a hostile 1 KB file can make Load
+// allocate or compute.
 var DefaultLimits = Limits{
-	// 2^28 elements = 1 GiB of float32: VGG-16's fc6 weight (102.8M
-	// elements), the largest single tensor of the classic ImageNet
-	// models, fits 2.6 times over.
-	MaxTensorElements: 1 << 28,
-	// 2 GiB decoded: 9x Inception-ResNet-v2, and room for a 1 GiB float16
-	// model that widens to float32.
-	MaxInitializerBytes: 2 << 30,
-	// 100,000 nodes: ~50x Inception-ResNet-v2's node count, including
-	// exporter-generated shape arithmetic (ConstantOfShape chains).
-	MaxNodes: 100_000,
-	// Rank 8: ONNX operators and backend tests stay at rank <= 6; CNNs use 4.
-	MaxRank: 8,
-	// 1 GiB serialized: 4.5x Inception-ResNet-v2. Protobuf caps a single
-	// message at 2 GiB; larger models must use external data anyway.
-	MaxModelBytes: 1 << 30,
-	// 2 GiB of external data: matches MaxInitializerBytes for float32.
-	MaxExternalDataBytes: 2 << 30,
+	// 4096: the engine's MaxBatch.
+	MaxBatch: 4096,
+	// 4 GiB of activations and outputs per Run.
+	MaxActivationBytes: 4 << 30,
+	// 1 GiB: 4.5 times Inception-ResNet-v2's float32 weights, so a
+	// float16 export of it (whose weights are widened by Cast at Load)
+	// fits with room; twelve ConstantOfShape([2^28]) nodes (12 GiB) fail
+	// at the second.
+	MaxFoldBytes: 1 << 30,
+	// 2^31 multiply-adds, a few seconds of scalar work: exporters fold
+	// shape arithmetic, Casts and Transposes of weights, a few million
+	// operations; a 293-byte file folding a 4096x4096 Conv needs 10^14.
+	MaxFoldOps: 1 << 31,
+	// 256 MiB over all cached plans: two image sizes of a model the size
+	// of Inception-v3 that runs on the interpreter (95 MB of weights).
+	MaxPlanBytes: 256 << 20,
 }
 
 // withDefaults returns l with every non-positive field replaced by the
 // corresponding DefaultLimits value.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.MaxTensorElements <= 0 {
-		l.MaxTensorElements = d.MaxTensorElements
+	if l.MaxBatch <= 0 {
+		l.MaxBatch = d.MaxBatch
 	}
-	if l.MaxInitializerBytes <= 0 {
-		l.MaxInitializerBytes = d.MaxInitializerBytes
+	if l.MaxActivationBytes <= 0 {
+		l.MaxActivationBytes = d.MaxActivationBytes
 	}
-	if l.MaxNodes <= 0 {
-		l.MaxNodes = d.MaxNodes
+	if l.MaxFoldBytes <= 0 {
+		l.MaxFoldBytes = d.MaxFoldBytes
 	}
-	if l.MaxRank <= 0 {
-		l.MaxRank = d.MaxRank
+	if l.MaxFoldOps <= 0 {
+		l.MaxFoldOps = d.MaxFoldOps
 	}
-	if l.MaxModelBytes <= 0 {
-		l.MaxModelBytes = d.MaxModelBytes
-	}
-	if l.MaxExternalDataBytes <= 0 {
-		l.MaxExternalDataBytes = d.MaxExternalDataBytes
+	if l.MaxPlanBytes <= 0 {
+		l.MaxPlanBytes = d.MaxPlanBytes
 	}
 	return l
+}
+
+// budget meters the tensors computed ahead of Run against MaxFoldBytes and
+// MaxFoldOps: one budget for Load's constant folding, one per plan.
+type budget struct {
+	bytes, ops       int64
+	maxBytes, maxOps int64
+	what             string // "constant folding" or "planning for input shapes"
+}
+
+func newBudget(l Limits, what string) *budget {
+	return &budget{maxBytes: l.MaxFoldBytes, maxOps: l.MaxFoldOps, what: what}
+}
+
+// charge records bytes and ops, failing (before anything is allocated or
+// computed) when either total would pass its limit.
+func (b *budget) charge(bytes, ops int64) error {
+	if bytes < 0 || bytes > b.maxBytes-b.bytes {
+		return limitErr("%s would hold %d more bytes (%d so far), over MaxFoldBytes %d", b.what, bytes, b.bytes, b.maxBytes)
+	}
+	if ops < 0 || ops > b.maxOps-b.ops {
+		return limitErr("%s would need %d more operations (%d so far), over MaxFoldOps %d", b.what, ops, b.ops, b.maxOps)
+	}
+	b.bytes += bytes
+	b.ops += ops
+	return nil
 }

@@ -4,33 +4,34 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 
+	"github.com/inceptionzoo/inception/engine"
 	"github.com/inceptionzoo/inception/engine/kernels"
-	"github.com/inceptionzoo/inception/onnx/onnxpb"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // LoadOptions configures Load and LoadReader.
 type LoadOptions struct {
 	// Decode configures decoding (limits, external data, non-finite
-	// weights). Its Limits also bound every tensor the model computes.
-	Decode DecodeOptions
-	// MaxBatch bounds the batch size (first dimension) Run accepts when
-	// it differs from the declared one; 0 means 4096.
-	MaxBatch int
-	// MaxActivationBytes bounds the memory of one Run's intermediate
-	// tensors and outputs (after buffer reuse); 0 means 4 GiB.
-	MaxActivationBytes int64
+	// weights). Its Limits also bound the rank and element count of every
+	// tensor the model computes.
+	Decode onnxir.DecodeOptions
+	// Limits bounds what Load and Run compute and keep; zero fields take
+	// DefaultLimits values.
+	Limits Limits
+	// Interpret runs the model on the interpreter even when its graph fits
+	// the engine (see Model.Executor): for comparisons and debugging.
+	Interpret bool
 }
 
-const (
-	defaultMaxBatch           = 4096
-	defaultMaxActivationBytes = 4 << 30
-	maxCachedPlans            = 64
-)
+// maxCachedPlans bounds the number of cached execution plans (input
+// shapes) of one model; Limits.MaxPlanBytes bounds their memory.
+const maxCachedPlans = 64
 
 // SupportedOps returns the default-domain operators Load accepts (a new
 // map on each call).
@@ -45,8 +46,14 @@ func SupportedOps() map[string]bool {
 // Model is a compiled ONNX model. It is immutable after Load and safe for
 // concurrent Run calls.
 type Model struct {
-	g    *Graph
+	g    *onnxir.Graph
 	opts LoadOptions
+	lim  Limits // opts.Limits with defaults
+
+	// eng runs the model when its graph fits the engine (lower.go);
+	// otherwise why says why not and the interpreter below runs it.
+	eng *engine.Model
+	why string
 
 	names  []string       // slot -> value name
 	slotOf map[string]int // value name -> slot
@@ -56,14 +63,17 @@ type Model struct {
 	outSlt []int          // per g.Outputs
 	hasInt bool           // some graph input is an integer tensor
 
-	mu    sync.Mutex
-	plans map[string]*plan
+	mu        sync.Mutex
+	plans     map[string]*plan      // cached plans by input shapes
+	order     []string              // plan keys, oldest first
+	groups    map[string]*packGroup // packed conv weights by input geometry
+	planBytes int64                 // the cached plans' and groups' bytes
 }
 
 // lnode is a compiled node: its operator and its input/output slots (-1 for
 // an omitted optional input).
 type lnode struct {
-	n   *Node
+	n   *onnxir.Node
 	op  op
 	in  []int
 	out []int
@@ -84,43 +94,29 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 
 // LoadReader decodes a model from r and compiles it: every operator is
 // checked against SupportedOps() and its attributes are validated,
-// everything that does not depend on graph inputs is computed,
-// BatchNormalization and per-channel Mul/Add by constants are folded into
-// the preceding Conv, ReLU is fused, and when the declared input shapes
-// are concrete (a symbolic batch counts as 1) the execution plan for them
-// is built, so that shape errors surface here rather than in Run.
+// everything that does not depend on graph inputs is computed, and the
+// graph is compiled onto the engine when it fits (see the package
+// documentation), else for the interpreter (BatchNormalization and
+// per-channel Mul/Add by constants folded into the preceding Conv, ReLU
+// fused). Either way, when the declared input shapes are concrete (a
+// symbolic batch counts as 1) they are planned here, so that shape errors
+// surface here rather than in Run.
 func LoadReader(r io.Reader, opts LoadOptions) (*Model, error) {
-	opts.Decode.Limits = opts.Decode.Limits.withDefaults()
-	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = defaultMaxBatch
-	}
-	if opts.MaxActivationBytes <= 0 {
-		opts.MaxActivationBytes = defaultMaxActivationBytes
-	}
-	b, err := readLimited(r, opts.Decode.Limits.MaxModelBytes)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) == 0 {
-		return nil, formatErr("empty input")
-	}
-	var mp onnxpb.ModelProto
-	if err := unmarshalOpts.Unmarshal(b, &mp); err != nil {
-		return nil, formatErr("ModelProto: %v", err)
-	}
-	g, err := convertModel(&mp, opts.Decode)
+	opts.Decode.Limits = opts.Decode.Limits.WithDefaults()
+	g, err := onnxir.Decode(r, opts.Decode)
 	if err != nil {
 		return nil, err
 	}
 	return compile(g, opts)
 }
 
-func compile(g *Graph, opts LoadOptions) (*Model, error) {
+func compile(g *onnxir.Graph, opts LoadOptions) (*Model, error) {
 	if err := g.CheckOps(SupportedOps()); err != nil {
 		return nil, err
 	}
 	l := opts.Decode.Limits
-	m := &Model{g: g, opts: opts, slotOf: map[string]int{}, plans: map[string]*plan{}}
+	m := &Model{g: g, opts: opts, lim: opts.Limits.withDefaults(), slotOf: map[string]int{},
+		plans: map[string]*plan{}, groups: map[string]*packGroup{}}
 	slot := func(name string) int {
 		if name != "" {
 			if s, ok := m.slotOf[name]; ok {
@@ -160,13 +156,17 @@ func compile(g *Graph, opts LoadOptions) (*Model, error) {
 	}
 	for _, n := range g.Nodes {
 		mk := opTable[n.OpType]
-		o, err := mk(n, g.Opset)
+		err := checkAttrNames(n)
+		var o op
+		if err == nil {
+			o, err = mk(n, g.Opset)
+		}
 		if err != nil {
 			var ne *NodeError
 			if errors.As(err, &ne) {
 				return nil, err
 			}
-			return nil, n.errorf(err)
+			return nil, n.Wrap(err)
 		}
 		ln := &lnode{n: n, op: o}
 		for _, in := range n.Inputs {
@@ -191,6 +191,20 @@ func compile(g *Graph, opts LoadOptions) (*Model, error) {
 	if err := m.foldConstants(); err != nil {
 		return nil, err
 	}
+	if opts.Interpret {
+		m.why = "LoadOptions.Interpret is set"
+	} else {
+		eng, why, err := m.lower()
+		if err != nil {
+			return nil, err
+		}
+		if eng != nil {
+			// The engine holds folded, packed copies of the weights.
+			m.eng, m.nodes, m.consts = eng, nil, nil
+			return m, nil
+		}
+		m.why = why
+	}
 	m.fuse()
 	if shapes, ok := m.declaredShapes(); ok && !m.hasInt {
 		key := make([]string, len(shapes))
@@ -204,9 +218,11 @@ func compile(g *Graph, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-// foldConstants runs, once, every node whose inputs are all constants.
+// foldConstants runs, once, every node whose inputs are all constants,
+// within one budget of Limits.MaxFoldBytes and MaxFoldOps.
 func (m *Model) foldConstants() error {
 	l := m.opts.Decode.Limits
+	b := newBudget(m.lim, "constant folding")
 	var rest []*lnode
 	for _, ln := range m.nodes {
 		ins := make([]*value, len(ln.in))
@@ -225,7 +241,7 @@ func (m *Model) foldConstants() error {
 			rest = append(rest, ln)
 			continue
 		}
-		outs, err := evalNode(ln, ins, l)
+		outs, err := evalNode(ln, ins, l, b)
 		if err != nil {
 			return err
 		}
@@ -237,33 +253,69 @@ func (m *Model) foldConstants() error {
 	return nil
 }
 
-// evalNode infers and executes ln on known inputs, allocating its outputs.
-func evalNode(ln *lnode, ins []*value, l Limits) ([]*value, error) {
+// evalNode infers and executes ln on known inputs, allocating its outputs;
+// their bytes, the scratch space and the node's arithmetic (see cost) are
+// charged to b before anything is allocated or computed.
+func evalNode(ln *lnode, ins []*value, l onnxir.Limits, b *budget) ([]*value, error) {
 	outs, prep, err := ln.op.infer(ins)
 	if err != nil {
-		return nil, ln.n.errorf(err)
+		return nil, ln.n.Wrap(err)
 	}
-	rc := &runCtx{}
+	var bytes int64
 	for _, o := range outs {
 		if o == nil {
 			continue
 		}
 		if err := checkShape(o.shape, l); err != nil {
-			return nil, ln.n.errorf(err)
+			return nil, ln.n.Wrap(err)
 		}
-		o.alloc()
+		bytes += int64(o.numel()) * o.elemSize()
 	}
+	ws := 0
 	if w, ok := ln.op.(workspacer); ok {
-		ws := w.workspace(prep)
+		ws = w.workspace(prep)
 		if int64(ws) > l.MaxTensorElements {
-			return nil, ln.n.errorf(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
+			return nil, ln.n.Wrap(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
 		}
-		rc.ws = make([]float32, ws)
+	}
+	if err := b.charge(bytes+4*int64(ws), cost(ln.op, prep, ins, outs)); err != nil {
+		return nil, ln.n.Wrap(err)
+	}
+	rc := &runCtx{ws: make([]float32, ws)}
+	for _, o := range outs {
+		if o != nil {
+			o.alloc()
+		}
 	}
 	if err := ln.op.exec(rc, prep, ins, outs); err != nil {
-		return nil, ln.n.errorf(err)
+		return nil, ln.n.Wrap(err)
 	}
 	return outs, nil
+}
+
+// coster is implemented by ops whose arithmetic is more than one operation
+// per element read and written.
+type coster interface {
+	cost(prep any, in, out []*value) float64
+}
+
+// cost estimates the operations of one node (see Limits.MaxFoldOps),
+// saturating at MaxInt64.
+func cost(o op, prep any, in, out []*value) int64 {
+	var c float64
+	if k, ok := o.(coster); ok {
+		c = k.cost(prep, in, out)
+	} else {
+		for _, v := range append(append([]*value(nil), in...), out...) {
+			if v != nil {
+				c += float64(v.numel())
+			}
+		}
+	}
+	if c >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(c)
 }
 
 // uses counts the readers of each slot (graph outputs count as readers).
@@ -312,11 +364,7 @@ func (m *Model) fuse() {
 			}
 		}
 		outC := w.shape[0]
-		wf := append([]float32(nil), w.f...)
-		bf := make([]float32, outC)
-		if b != nil {
-			copy(bf, b.f)
-		}
+		chain := kernels.IdentityAffine(outC)
 		cur := ln.out[0]
 		relu, changed := false, false
 		for !relu && uses[cur] == 1 {
@@ -325,11 +373,12 @@ func (m *Model) fuse() {
 				break
 			}
 			var ok bool
+			var a kernels.Affine
 			switch o := next.op.(type) {
 			case *bnOp:
-				ok = m.foldBN(o, next, cur, outC, wf, bf)
+				a, ok = m.bnAffine(o, next, cur, outC)
 			case *binOp:
-				ok = m.foldAffine(o, next, cur, outC, wf, bf)
+				a, ok = m.constAffine(o, next, cur, outC)
 			case reluOp:
 				ok, relu = next.in[0] == cur, true
 			}
@@ -344,6 +393,9 @@ func (m *Model) fuse() {
 			if !ok {
 				break
 			}
+			if a.Scale != nil {
+				chain = chain.Then(a)
+			}
 			removed[next] = true
 			cur = next.out[0]
 			changed = true
@@ -351,6 +403,11 @@ func (m *Model) fuse() {
 		if !changed {
 			continue
 		}
+		var bias []float32
+		if b != nil {
+			bias = b.f
+		}
+		wf, bf := chain.Fold(w.f, bias, outC)
 		nc := *c
 		nc.relu = relu
 		ws := m.newConst(ln.n.Name+"/folded_w", &value{shape: cloneInts(w.shape), f: wf, known: true})
@@ -375,83 +432,66 @@ func (m *Model) newConst(name string, v *value) int {
 	return s
 }
 
-// foldBN folds an inference BatchNormalization reading cur into w, b.
-func (m *Model) foldBN(o *bnOp, ln *lnode, cur, outC int, w, b []float32) bool {
+// bnAffine returns an inference BatchNormalization reading cur, with
+// constant parameters of outC channels, as a per-channel affine map.
+func (m *Model) bnAffine(o *bnOp, ln *lnode, cur, outC int) (kernels.Affine, bool) {
 	if len(ln.in) != 5 || ln.in[0] != cur {
-		return false
+		return kernels.Affine{}, false
 	}
 	var p [4][]float32
 	for k := range p {
 		s := ln.in[k+1]
 		if s < 0 || m.consts[s] == nil || m.consts[s].isInt || len(m.consts[s].f) != outC {
-			return false
+			return kernels.Affine{}, false
 		}
 		p[k] = m.consts[s].f
 	}
 	for _, v := range p[3] {
 		if !(float64(v)+float64(o.eps) > 0) {
-			return false // leave a non-positive variance to the runtime op
+			return kernels.Affine{}, false // leave a non-positive variance to the runtime op
 		}
 	}
-	nw, nb := kernels.FoldBatchNorm(w, b, outC, p[0], p[1], p[2], p[3], o.eps)
-	copy(w, nw)
-	copy(b, nb)
-	return true
+	return kernels.BatchNormAffine(p[0], p[1], p[2], p[3], o.eps), true
 }
 
-// foldAffine folds x*s or x+s, s a constant per-channel (or scalar)
-// tensor, into w, b.
-func (m *Model) foldAffine(o *binOp, ln *lnode, cur, outC int, w, b []float32) bool {
-	if (o.kind != opMul && o.kind != opAdd) || len(ln.in) != 2 {
-		return false
+// constAffine returns x*s, x+s, x-s or x/s, with x the value cur and s a
+// constant per-channel (or scalar) tensor, as a per-channel affine map.
+func (m *Model) constAffine(o *binOp, ln *lnode, cur, outC int) (kernels.Affine, bool) {
+	if len(ln.in) != 2 || ln.in[0] == ln.in[1] {
+		return kernels.Affine{}, false
 	}
-	other := ln.in[1]
+	other, xFirst := ln.in[1], true
 	if ln.in[0] != cur {
 		if ln.in[1] != cur {
-			return false
+			return kernels.Affine{}, false
 		}
-		other = ln.in[0]
-	}
-	if other < 0 || other == cur || m.consts[other] == nil || m.consts[other].isInt {
-		return false
+		other, xFirst = ln.in[0], false
 	}
 	c := m.consts[other]
-	if len(c.shape) > 4 {
-		return false
+	if other < 0 || c == nil || c.isInt {
+		return kernels.Affine{}, false
 	}
-	per := false
-	for k, d := range c.shape {
-		axis := k + 4 - len(c.shape) // aligned to [N, C, H, W]
-		switch {
-		case d == 1:
-		case axis == 1 && d == outC:
-			per = true
-		default:
-			return false
-		}
+	at, ok := perChannel(c, 4, outC)
+	if !ok {
+		return kernels.Affine{}, false
 	}
-	at := func(ch int) float32 {
-		if per {
-			return c.f[ch]
-		}
-		return c.f[0]
-	}
-	if len(c.f) == 0 {
-		return false
-	}
-	per2 := len(w) / outC
+	a := kernels.IdentityAffine(outC)
 	for ch := 0; ch < outC; ch++ {
-		s := at(ch)
-		if o.kind == opAdd {
-			b[ch] += s
-			continue
+		k := float64(at(ch))
+		switch {
+		case o.kind == opAdd:
+			a.Shift[ch] = k
+		case o.kind == opMul:
+			a.Scale[ch] = k
+		case o.kind == opSub && xFirst:
+			a.Shift[ch] = -k
+		case o.kind == opSub:
+			a.Scale[ch], a.Shift[ch] = -1, k
+		default:
+			return kernels.Affine{}, false // Div stays a run-time op
 		}
-		for i := ch * per2; i < (ch+1)*per2; i++ {
-			w[i] *= s
-		}
-		b[ch] *= s
 	}
-	return true
+	return a, true
 }
 
 // declaredShapes returns the declared input shapes with a symbolic first
@@ -481,8 +521,18 @@ func (m *Model) declaredShapes() ([]*value, bool) {
 	return vs, true
 }
 
+// Executor says what runs the model: "engine" when its graph was compiled
+// onto the engine (it then runs exactly as a zoo model does), or
+// "interpreter: " and the reason it does not fit the engine.
+func (m *Model) Executor() string {
+	if m.eng != nil {
+		return "engine"
+	}
+	return "interpreter: " + m.why
+}
+
 // Graph returns the decoded graph the model was compiled from.
-func (m *Model) Graph() *Graph { return m.g }
+func (m *Model) Graph() *onnxir.Graph { return m.g }
 
 // InputNames returns the names of the graph inputs Run expects, in model
 // order.

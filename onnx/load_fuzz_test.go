@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // FuzzLoad checks that Load never panics, classifies every failure, and
@@ -29,8 +31,8 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add(mustMarshal(torchFlattenGraph(1)))
 	f.Add(mustMarshal(model(validGraph())))
-	limits := Limits{MaxTensorElements: 1 << 16, MaxInitializerBytes: 8 << 20, MaxNodes: 512, MaxModelBytes: 1 << 20, MaxExternalDataBytes: 1 << 10}
-	opts := LoadOptions{Decode: DecodeOptions{Limits: limits}, MaxBatch: 4, MaxActivationBytes: 16 << 20}
+	limits := onnxir.Limits{MaxTensorElements: 1 << 16, MaxInitializerBytes: 8 << 20, MaxNodes: 512, MaxModelBytes: 1 << 20, MaxExternalDataBytes: 1 << 10}
+	opts := LoadOptions{Decode: onnxir.DecodeOptions{Limits: limits}, Limits: Limits{MaxBatch: 4, MaxActivationBytes: 16 << 20, MaxFoldBytes: 16 << 20, MaxFoldOps: 1 << 24}}
 	classified := func(t *testing.T, what string, err error) {
 		if err != nil && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrInput) {
 			t.Fatalf("%s: unclassified error %q", what, err)
@@ -42,12 +44,12 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ins := map[string]*Tensor{}
+		ins := map[string]*onnxir.Tensor{}
 		for _, in := range m.Graph().Inputs {
 			if in.Shape == nil {
 				return
 			}
-			tt := &Tensor{Name: in.Name, Dims: make([]int64, len(in.Shape))}
+			tt := &onnxir.Tensor{Name: in.Name, Dims: make([]int64, len(in.Shape))}
 			n := int64(1)
 			for k, d := range in.Shape {
 				tt.Dims[k] = max(d.Value, 1)
@@ -57,12 +59,12 @@ func FuzzLoad(f *testing.F) {
 				}
 			}
 			if in.DType.IsFloat() {
-				tt.DType, tt.Float = Float32, make([]float32, n)
+				tt.DType, tt.Float = onnxir.Float32, make([]float32, n)
 				for i := range tt.Float {
 					tt.Float[i] = float32(i%7) - 3
 				}
 			} else {
-				tt.DType, tt.Int = Int64, make([]int64, n)
+				tt.DType, tt.Int = onnxir.Int64, make([]int64, n)
 			}
 			ins[in.Name] = tt
 		}

@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"github.com/inceptionzoo/inception/engine/kernels"
+	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // op is a compiled operator. Attributes are validated when it is compiled
@@ -25,7 +27,7 @@ type workspacer interface {
 	workspace(prep any) int
 }
 
-type compileFn func(n *Node, opset int64) (op, error)
+type compileFn func(n *onnxir.Node, opset int64) (op, error)
 
 // opTable maps each supported op_type to its compiler.
 var opTable = map[string]compileFn{
@@ -46,7 +48,7 @@ var opTable = map[string]compileFn{
 const maxAttrDim = 1 << 24
 
 // usedOutputs is the number of outputs up to the last non-empty one.
-func usedOutputs(n *Node) int {
+func usedOutputs(n *onnxir.Node) int {
 	k := len(n.Outputs)
 	for k > 0 && n.Outputs[k-1] == "" {
 		k--
@@ -56,7 +58,7 @@ func usedOutputs(n *Node) int {
 
 // arity checks the input count (minIn required, non-empty) and the output
 // count; extra outputs are ErrUnsupported.
-func arity(n *Node, minIn, maxIn, maxOut int) error {
+func arity(n *onnxir.Node, minIn, maxIn, maxOut int) error {
 	if len(n.Inputs) < minIn || len(n.Inputs) > maxIn {
 		return formatErr("%d inputs, want %d to %d", len(n.Inputs), minIn, maxIn)
 	}
@@ -114,7 +116,7 @@ type spatial struct {
 	kernel, strides, pads, dilat []int64
 }
 
-func compileSpatial(n *Node) (spatial, error) {
+func compileSpatial(n *onnxir.Node) (spatial, error) {
 	var s spatial
 	var err error
 	if s.autoPad, err = n.String("auto_pad", "NOTSET"); err != nil {
@@ -219,12 +221,14 @@ type convOp struct {
 
 type convPrep struct {
 	p  kernels.ConvParams
-	ws int
-	// prepared is the packed convolution when the weights are constant.
+	ws int // im2col workspace of kernels.Conv2D
+	// constW is set when the weights (and bias) are known when planning;
+	// buildPlan then sets prepared, the packed convolution.
+	constW   bool
 	prepared *kernels.Conv
 }
 
-func compileConv(n *Node, _ int64) (op, error) {
+func compileConv(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 2, 3, 1); err != nil {
 		return nil, err
 	}
@@ -304,8 +308,8 @@ func (c *convOp) infer(in []*value) ([]*value, any, error) {
 	if r == 4 {
 		p.H, p.KH, p.StrideH, p.DilH, p.PadT, p.PadB = x.shape[2], k[0], str[0], dil[0], pb[0], pe[0]
 	}
-	oh := (p.H+p.PadT+p.PadB-p.DilH*(p.KH-1)-1)/p.StrideH + 1
-	ow := (p.W+p.PadL+p.PadR-p.DilW*(p.KW-1)-1)/p.StrideW + 1
+	oh := nn.ConvOut(p.H, p.KH, p.StrideH, p.PadT, p.PadB, p.DilH)
+	ow := nn.ConvOut(p.W, p.KW, p.StrideW, p.PadL, p.PadR, p.DilW)
 	cp := &convPrep{p: p}
 	direct := g > 1 && C == g
 	if !(p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadT+p.PadB+p.PadL+p.PadR == 0) && !direct {
@@ -315,15 +319,7 @@ func (c *convOp) infer(in []*value) ([]*value, any, error) {
 		}
 		cp.ws = int(f)
 	}
-	if in[1].known && (len(in) < 3 || in[2] == nil || in[2].known) {
-		// Constant weights: pack them once per plan.
-		var bias []float32
-		if len(in) > 2 && in[2] != nil {
-			bias = in[2].f
-		}
-		cp.prepared = kernels.NewConv(p, in[1].f, kernels.Epilogue{Bias: bias, ReLU: c.relu})
-		cp.ws = 0
-	}
+	cp.constW = in[1].known && (len(in) < 3 || in[2] == nil || in[2].known)
 	out := []int{N, M, ow}
 	if r == 4 {
 		out = []int{N, M, oh, ow}
@@ -333,6 +329,9 @@ func (c *convOp) infer(in []*value) ([]*value, any, error) {
 
 func (c *convOp) workspace(prep any) int {
 	cp := prep.(*convPrep)
+	if cp.prepared != nil {
+		return 0
+	}
 	return cp.ws
 }
 
@@ -361,7 +360,7 @@ type poolOp struct {
 	max, ceil, countPad bool
 }
 
-func compilePool(n *Node, opset int64) (op, error) {
+func compilePool(n *onnxir.Node, opset int64) (op, error) {
 	maxOut := 1
 	if err := arity(n, 1, 1, 2); err != nil {
 		return nil, err
@@ -377,17 +376,19 @@ func compilePool(n *Node, opset int64) (op, error) {
 		return nil, formatErr("kernel_shape is required")
 	}
 	p := &poolOp{spatial: s, max: n.OpType == "MaxPool"}
-	ceil, err := n.Int("ceil_mode", 0)
-	if err != nil {
+	if p.ceil, err = boolAttr(n, "ceil_mode"); err != nil {
 		return nil, err
 	}
-	p.ceil = ceil != 0
-	if !p.max {
-		cip, err := n.Int("count_include_pad", 0)
-		if err != nil {
+	if p.max {
+		// storage_order only orders the Indices output, which is
+		// unsupported; it must still be 0 or 1.
+		if _, err := boolAttr(n, "storage_order"); err != nil {
 			return nil, err
 		}
-		p.countPad = cip != 0
+	} else {
+		if p.countPad, err = boolAttr(n, "count_include_pad"); err != nil {
+			return nil, err
+		}
 		for _, d := range s.dilat {
 			if d != 1 {
 				return nil, unsupportedErr("AveragePool dilations %v", s.dilat)
@@ -470,7 +471,7 @@ func (p *poolOp) exec(_ *runCtx, prep any, in, out []*value) error {
 
 type globalAvgOp struct{}
 
-func compileGlobalAvgPool(n *Node, _ int64) (op, error) {
+func compileGlobalAvgPool(n *onnxir.Node, _ int64) (op, error) {
 	return globalAvgOp{}, arity(n, 1, 1, 1)
 }
 
@@ -505,7 +506,7 @@ type lrnOp struct {
 	alpha, beta, bias float32
 }
 
-func compileLRN(n *Node, _ int64) (op, error) {
+func compileLRN(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -520,14 +521,19 @@ func compileLRN(n *Node, _ int64) (op, error) {
 		return nil, formatErr("size %d must be in 1..%d", size, maxAttrDim)
 	}
 	o := &lrnOp{size: int(size)}
-	if o.alpha, err = n.Float("alpha", 1e-4); err != nil {
+	if o.alpha, err = finiteFloat(n, "alpha", 1e-4); err != nil {
 		return nil, err
 	}
-	if o.beta, err = n.Float("beta", 0.75); err != nil {
+	if o.beta, err = finiteFloat(n, "beta", 0.75); err != nil {
 		return nil, err
 	}
-	if o.bias, err = n.Float("bias", 1); err != nil {
+	if o.bias, err = finiteFloat(n, "bias", 1); err != nil {
 		return nil, err
+	}
+	// y = x / (bias + alpha/size·Σx²)^beta: with alpha < 0 or bias <= 0
+	// the base can be zero or negative, and the output Inf or NaN.
+	if o.alpha < 0 || o.bias <= 0 {
+		return nil, formatErr("alpha %v, bias %v: want alpha >= 0 and bias > 0 (otherwise (bias + alpha/size·Σx²)^beta can be NaN)", o.alpha, o.bias)
 	}
 	return o, nil
 }
@@ -555,26 +561,35 @@ func (o *lrnOp) exec(_ *runCtx, _ any, in, out []*value) error {
 
 type bnOp struct{ eps float32 }
 
-func compileBN(n *Node, opset int64) (op, error) {
+func compileBN(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 5, 5, 5); err != nil {
 		return nil, err
 	}
-	if t, err := n.Int("training_mode", 0); err != nil {
+	if t, err := boolAttr(n, "training_mode"); err != nil {
 		return nil, err
-	} else if t != 0 {
-		return nil, unsupportedErr("training_mode=%d", t)
+	} else if t {
+		return nil, unsupportedErr("training_mode=1")
 	}
 	if sp, err := n.Int("spatial", 1); err != nil {
 		return nil, err
+	} else if sp != 0 && sp != 1 {
+		return nil, formatErr("attribute spatial = %d, want 0 or 1", sp)
 	} else if sp != 1 && opset < 9 {
 		return nil, unsupportedErr("spatial=%d", sp)
 	}
 	if usedOutputs(n) > 1 {
 		return nil, unsupportedErr("training outputs (mean, var, saved statistics)")
 	}
-	eps, err := n.Float("epsilon", 1e-5)
+	if _, err := finiteFloat(n, "momentum", 0.9); err != nil {
+		return nil, err
+	}
+	eps, err := finiteFloat(n, "epsilon", 1e-5)
 	if err != nil {
 		return nil, err
+	}
+	if eps < 0 {
+		// x / sqrt(var + eps) is NaN wherever var < -eps.
+		return nil, formatErr("epsilon %v is negative", eps)
 	}
 	return &bnOp{eps: eps}, nil
 }
@@ -599,14 +614,8 @@ func (o *bnOp) infer(in []*value) ([]*value, any, error) {
 
 func (o *bnOp) exec(_ *runCtx, _ any, in, out []*value) error {
 	s := in[0].shape
-	c := s[1]
-	scale, shift := make([]float32, c), make([]float32, c)
-	for i := 0; i < c; i++ {
-		f := float64(in[1].f[i]) / math.Sqrt(float64(in[4].f[i])+float64(o.eps))
-		scale[i] = float32(f)
-		shift[i] = float32(float64(in[2].f[i]) - float64(in[3].f[i])*f)
-	}
-	kernels.ChannelAffine(s[0], c, prod(s[2:]), in[0].f, scale, shift, false, out[0].f)
+	scale, shift := kernels.BatchNormAffine(in[1].f, in[2].f, in[3].f, in[4].f, o.eps).Float32()
+	kernels.ChannelAffine(s[0], s[1], prod(s[2:]), in[0].f, scale, shift, false, out[0].f)
 	return nil
 }
 
@@ -614,7 +623,7 @@ func (o *bnOp) exec(_ *runCtx, _ any, in, out []*value) error {
 
 type reluOp struct{}
 
-func compileRelu(n *Node, _ int64) (op, error) { return reluOp{}, arity(n, 1, 1, 1) }
+func compileRelu(n *onnxir.Node, _ int64) (op, error) { return reluOp{}, arity(n, 1, 1, 1) }
 
 func (reluOp) infer(in []*value) ([]*value, any, error) {
 	return []*value{meta(in[0].shape, in[0].isInt)}, nil, nil
@@ -640,7 +649,7 @@ type softmaxOp struct {
 
 type softmaxPrep struct{ outer, dim, inner int }
 
-func compileSoftmax(n *Node, opset int64) (op, error) {
+func compileSoftmax(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -715,27 +724,24 @@ type gemmOp struct {
 
 type gemmPrep struct{ m, n, k int }
 
-func compileGemm(n *Node, _ int64) (op, error) {
+func compileGemm(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 2, 3, 1); err != nil {
 		return nil, err
 	}
 	o := &gemmOp{}
 	var err error
-	if o.alpha, err = n.Float("alpha", 1); err != nil {
+	if o.alpha, err = finiteFloat(n, "alpha", 1); err != nil {
 		return nil, err
 	}
-	if o.beta, err = n.Float("beta", 1); err != nil {
+	if o.beta, err = finiteFloat(n, "beta", 1); err != nil {
 		return nil, err
 	}
-	ta, err := n.Int("transA", 0)
-	if err != nil {
+	if o.transA, err = boolAttr(n, "transA"); err != nil {
 		return nil, err
 	}
-	tb, err := n.Int("transB", 0)
-	if err != nil {
+	if o.transB, err = boolAttr(n, "transB"); err != nil {
 		return nil, err
 	}
-	o.transA, o.transB = ta != 0, tb != 0
 	return o, nil
 }
 
@@ -839,7 +845,7 @@ type matmulPrep struct {
 	squeezeShape []int
 }
 
-func compileMatMul(n *Node, _ int64) (op, error) { return matmulOp{}, arity(n, 2, 2, 1) }
+func compileMatMul(n *onnxir.Node, _ int64) (op, error) { return matmulOp{}, arity(n, 2, 2, 1) }
 
 func (matmulOp) infer(in []*value) ([]*value, any, error) {
 	a, b := in[0], in[1]
@@ -917,12 +923,14 @@ type dropoutOp struct {
 	opset   int64
 }
 
-func compileDropout(n *Node, opset int64) (op, error) {
+func compileDropout(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 1, 3, 2); err != nil {
 		return nil, err
 	}
-	if _, err := n.Float("ratio", 0.5); err != nil {
+	if r, err := finiteFloat(n, "ratio", 0.5); err != nil {
 		return nil, err
+	} else if r < 0 || r >= 1 {
+		return nil, formatErr("ratio %v outside [0, 1)", r)
 	}
 	return &dropoutOp{outputs: usedOutputs(n), opset: opset}, nil
 }
@@ -971,7 +979,7 @@ type clipOp struct {
 	lo, hi float32
 }
 
-func compileClip(n *Node, opset int64) (op, error) {
+func compileClip(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 1, 3, 1); err != nil {
 		return nil, err
 	}
@@ -982,6 +990,9 @@ func compileClip(n *Node, opset int64) (op, error) {
 	}
 	if o.hi, err = n.Float("max", math.MaxFloat32); err != nil {
 		return nil, err
+	}
+	if o.lo != o.lo || o.hi != o.hi {
+		return nil, formatErr("min %v, max %v: NaN bound", o.lo, o.hi)
 	}
 	if o.attrs && len(n.Inputs) > 1 {
 		return nil, formatErr("Clip-%d takes min/max as attributes, not inputs", opset)
@@ -1041,9 +1052,9 @@ func (o *clipOp) exec(_ *runCtx, _ any, in, out []*value) error {
 
 // ---- Cast ----
 
-type castOp struct{ to DType }
+type castOp struct{ to onnxir.DType }
 
-func compileCast(n *Node, _ int64) (op, error) {
+func compileCast(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -1054,9 +1065,14 @@ func compileCast(n *Node, _ int64) (op, error) {
 	if _, ok := n.Attrs["to"]; !ok {
 		return nil, formatErr("attribute to is required")
 	}
-	d := DType(to)
+	// saturate only affects casts to 8-bit floats, which are unsupported;
+	// it must still be 0 or 1.
+	if _, err := boolAttr(n, "saturate"); err != nil {
+		return nil, err
+	}
+	d := onnxir.DType(to)
 	switch d {
-	case Float32, Float16, Float64, BFloat16, Uint8, Int8, Uint16, Int16, Int32, Int64, Uint32, Uint64, Bool:
+	case onnxir.Float32, onnxir.Float16, onnxir.Float64, onnxir.BFloat16, onnxir.Uint8, onnxir.Int8, onnxir.Uint16, onnxir.Int16, onnxir.Int32, onnxir.Int64, onnxir.Uint32, onnxir.Uint64, onnxir.Bool:
 	default:
 		return nil, unsupportedErr("Cast to %v", d)
 	}
@@ -1078,10 +1094,11 @@ func (o *castOp) exec(_ *runCtx, _ any, in, out []*value) error {
 				v = x.f[k]
 			}
 			switch o.to {
-			case Float16:
-				v = Float16ToFloat32(float32ToFloat16(v))
-			case BFloat16:
-				v = BFloat16ToFloat32(float32ToBFloat16(v))
+			case onnxir.Float16:
+				h, _ := onnxir.Float32ToFloat16(v) // beyond the range: ±Inf, as Cast wants
+				v = onnxir.Float16ToFloat32(h)
+			case onnxir.BFloat16:
+				v = onnxir.BFloat16ToFloat32(onnxir.Float32ToBFloat16(v))
 			}
 			y.f[k] = v
 		}
@@ -1094,7 +1111,7 @@ func (o *castOp) exec(_ *runCtx, _ any, in, out []*value) error {
 		} else {
 			f := float64(x.f[k])
 			switch {
-			case o.to == Bool:
+			case o.to == onnxir.Bool:
 				if f != 0 {
 					v = 1
 				}
@@ -1114,21 +1131,21 @@ func (o *castOp) exec(_ *runCtx, _ any, in, out []*value) error {
 }
 
 // wrapInt converts v to integer type d with two's-complement wrap-around.
-func wrapInt(v int64, d DType) int64 {
+func wrapInt(v int64, d onnxir.DType) int64 {
 	switch d {
-	case Uint8:
+	case onnxir.Uint8:
 		return int64(uint8(v))
-	case Int8:
+	case onnxir.Int8:
 		return int64(int8(v))
-	case Uint16:
+	case onnxir.Uint16:
 		return int64(uint16(v))
-	case Int16:
+	case onnxir.Int16:
 		return int64(int16(v))
-	case Int32:
+	case onnxir.Int32:
 		return int64(int32(v))
-	case Uint32:
+	case onnxir.Uint32:
 		return int64(uint32(v))
-	case Bool:
+	case onnxir.Bool:
 		if v != 0 {
 			return 1
 		}
@@ -1137,49 +1154,28 @@ func wrapInt(v int64, d DType) int64 {
 	return v
 }
 
-// float32ToFloat16 rounds f to the nearest IEEE half (ties to even).
-func float32ToFloat16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int((b >> 23) & 0xff)
-	man := b & 0x7fffff
-	switch {
-	case exp == 0xff: // Inf or NaN
-		if man != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	case exp-127 > 15: // overflow
-		return sign | 0x7c00
-	case exp-127 >= -14: // normal
-		e := uint32(exp - 127 + 15)
-		m := man >> 13
-		rest := man & 0x1fff
-		h := e<<10 | m
-		if rest > 0x1000 || (rest == 0x1000 && m&1 == 1) {
-			h++ // may carry into the exponent, and into Inf: correct
-		}
-		return sign | uint16(h)
-	case exp-127 >= -25: // subnormal
-		man |= 0x800000
-		shift := uint32(-14-(exp-127)) + 13
-		m := man >> shift
-		rest := man & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rest > half || (rest == half && m&1 == 1) {
-			m++
-		}
-		return sign | uint16(m)
-	}
-	return sign
+// ---- arithmetic estimates (Limits.MaxFoldOps) ----
+
+func (c *convOp) cost(prep any, _, out []*value) float64 {
+	p := prep.(*convPrep).p
+	return float64(out[0].numel()) * float64(p.C/p.Groups) * float64(p.KH) * float64(p.KW)
 }
 
-// float32ToBFloat16 rounds f to the nearest bfloat16 (ties to even).
-func float32ToBFloat16(f float32) uint16 {
-	b := math.Float32bits(f)
-	if f != f {
-		return uint16(b>>16) | 0x40
-	}
-	b += 0x7fff + (b>>16)&1
-	return uint16(b >> 16)
+func (p *poolOp) cost(prep any, _, out []*value) float64 {
+	pp := prep.(kernels.PoolParams)
+	return float64(out[0].numel()) * float64(pp.KH) * float64(pp.KW)
+}
+
+func (o *lrnOp) cost(_ any, in, _ []*value) float64 {
+	return float64(in[0].numel()) * float64(o.size+2)
+}
+
+func (o *gemmOp) cost(prep any, _, _ []*value) float64 {
+	p := prep.(gemmPrep)
+	return float64(p.m) * float64(p.n) * float64(p.k+1)
+}
+
+func (matmulOp) cost(prep any, _, _ []*value) float64 {
+	p := prep.(*matmulPrep)
+	return float64(prod(p.batch)) * float64(p.m) * float64(p.n) * float64(p.k+1)
 }

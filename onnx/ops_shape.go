@@ -2,6 +2,9 @@ package onnx
 
 import (
 	"math"
+	"slices"
+
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // ---- broadcasting ----
@@ -95,7 +98,7 @@ const (
 
 type binOp struct{ kind binKind }
 
-func compileBinary(n *Node, _ int64) (op, error) {
+func compileBinary(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 2, 2, 1); err != nil {
 		return nil, err
 	}
@@ -200,7 +203,7 @@ func binInt(kind binKind, p *bcastPrep, a, b, y []int64) error {
 
 type sumOp struct{}
 
-func compileSum(n *Node, _ int64) (op, error) {
+func compileSum(n *onnxir.Node, _ int64) (op, error) {
 	if len(n.Inputs) == 0 {
 		return nil, formatErr("Sum needs at least one input")
 	}
@@ -266,7 +269,7 @@ func (sumOp) exec(_ *runCtx, prep any, in, out []*value) error {
 
 type concatOp struct{ axis int64 }
 
-func compileConcat(n *Node, _ int64) (op, error) {
+func compileConcat(n *onnxir.Node, _ int64) (op, error) {
 	if len(n.Inputs) == 0 {
 		return nil, formatErr("Concat needs at least one input")
 	}
@@ -348,11 +351,11 @@ func (o *reshapeOp) exec(_ *runCtx, _ any, in, out []*value) error {
 	return nil
 }
 
-func compileIdentity(n *Node, _ int64) (op, error) {
+func compileIdentity(n *onnxir.Node, _ int64) (op, error) {
 	return &reshapeOp{shapeFn: func(in []*value) ([]int, error) { return in[0].shape, nil }}, arity(n, 1, 1, 1)
 }
 
-func compileFlatten(n *Node, _ int64) (op, error) {
+func compileFlatten(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -370,11 +373,11 @@ func compileFlatten(n *Node, _ int64) (op, error) {
 	}}, nil
 }
 
-func compileReshape(n *Node, opset int64) (op, error) {
+func compileReshape(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 2, 2, 1); err != nil {
 		return nil, err
 	}
-	allowZero, err := n.Int("allowzero", 0)
+	allowZero, err := boolAttr(n, "allowzero")
 	if err != nil {
 		return nil, err
 	}
@@ -382,6 +385,9 @@ func compileReshape(n *Node, opset int64) (op, error) {
 		spec, err := knownInts("shape", in[1])
 		if err != nil {
 			return nil, err
+		}
+		if allowZero && slices.Contains(spec, 0) && slices.Contains(spec, -1) {
+			return nil, formatErr("shape %v has both 0 and -1, invalid with allowzero=1", spec)
 		}
 		if len(in[1].shape) != 1 {
 			return nil, formatErr("shape input %v must be 1-D", in[1].shape)
@@ -398,7 +404,7 @@ func compileReshape(n *Node, opset int64) (op, error) {
 				}
 				infer = i
 				continue
-			case d == 0 && allowZero == 0:
+			case d == 0 && !allowZero:
 				if i >= len(x) {
 					return nil, formatErr("shape %v copies dim %d of input %v", spec, i, x)
 				}
@@ -438,7 +444,7 @@ func axesOf(attr []int64, opset int64, in []*value) ([]int64, bool, error) {
 	return a, true, err
 }
 
-func compileUnsqueeze(n *Node, opset int64) (op, error) {
+func compileUnsqueeze(n *onnxir.Node, opset int64) (op, error) {
 	maxIn := 1
 	if opset >= 13 {
 		maxIn = 2
@@ -485,7 +491,7 @@ func compileUnsqueeze(n *Node, opset int64) (op, error) {
 	}}, nil
 }
 
-func compileSqueeze(n *Node, opset int64) (op, error) {
+func compileSqueeze(n *onnxir.Node, opset int64) (op, error) {
 	maxIn := 1
 	if opset >= 13 {
 		maxIn = 2
@@ -504,11 +510,12 @@ func compileSqueeze(n *Node, opset int64) (op, error) {
 		}
 		x := in[0].shape
 		drop := make([]bool, len(x))
-		for _, a := range axes {
-			k, err := normAxis(a, len(x), false)
-			if err != nil {
-				return nil, err
-			}
+		ks, err := distinctAxes("axes", axes, len(x))
+		if err != nil {
+			return nil, err
+		}
+		for i, k := range ks {
+			a := axes[i]
 			if x[k] != 1 {
 				return nil, formatErr("cannot squeeze axis %d of %v", a, x)
 			}
@@ -532,7 +539,7 @@ func compileSqueeze(n *Node, opset int64) (op, error) {
 
 type constOp struct{ v *value }
 
-func compileConstant(n *Node, _ int64) (op, error) {
+func compileConstant(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 0, 0, 1); err != nil {
 		return nil, err
 	}
@@ -541,7 +548,7 @@ func compileConstant(n *Node, _ int64) (op, error) {
 	}
 	for name, a := range n.Attrs {
 		switch {
-		case name == "value" && a.Type == AttrTensor:
+		case name == "value" && a.Type == onnxir.AttrTensor:
 			shape := make([]int, len(a.T.Dims))
 			for k, d := range a.T.Dims {
 				shape[k] = int(d)
@@ -553,13 +560,13 @@ func compileConstant(n *Node, _ int64) (op, error) {
 				v.isInt, v.i = true, a.T.Int
 			}
 			return &constOp{v: v}, nil
-		case name == "value_float" && a.Type == AttrFloat:
+		case name == "value_float" && a.Type == onnxir.AttrFloat:
 			return &constOp{v: &value{shape: []int{}, f: []float32{a.F}, known: true}}, nil
-		case name == "value_floats" && a.Type == AttrFloats:
+		case name == "value_floats" && a.Type == onnxir.AttrFloats:
 			return &constOp{v: &value{shape: []int{len(a.Floats)}, f: a.Floats, known: true}}, nil
-		case name == "value_int" && a.Type == AttrInt:
+		case name == "value_int" && a.Type == onnxir.AttrInt:
 			return &constOp{v: &value{shape: []int{}, isInt: true, i: []int64{a.I}, known: true}}, nil
-		case name == "value_ints" && a.Type == AttrInts:
+		case name == "value_ints" && a.Type == onnxir.AttrInts:
 			return &constOp{v: &value{shape: []int{len(a.Ints)}, isInt: true, i: a.Ints, known: true}}, nil
 		case name == "value_string" || name == "value_strings" || name == "sparse_value":
 			return nil, unsupportedErr("Constant attribute %s", name)
@@ -584,7 +591,7 @@ type constOfShapeOp struct {
 	i     int64
 }
 
-func compileConstantOfShape(n *Node, _ int64) (op, error) {
+func compileConstantOfShape(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -640,7 +647,7 @@ func (o *constOfShapeOp) exec(_ *runCtx, _ any, _, out []*value) error {
 
 type shapeOp struct{ start, end int64 }
 
-func compileShape(n *Node, opset int64) (op, error) {
+func compileShape(n *onnxir.Node, opset int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -689,7 +696,7 @@ type gatherOp struct{ axis int64 }
 
 type gatherPrep struct{ axis, outer, dim, inner, nidx int }
 
-func compileGather(n *Node, _ int64) (op, error) {
+func compileGather(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 2, 2, 1); err != nil {
 		return nil, err
 	}
@@ -740,7 +747,7 @@ func (o *gatherOp) exec(_ *runCtx, prep any, in, out []*value) error {
 
 type transposeOp struct{ perm []int64 }
 
-func compileTranspose(n *Node, _ int64) (op, error) {
+func compileTranspose(n *onnxir.Node, _ int64) (op, error) {
 	if err := arity(n, 1, 1, 1); err != nil {
 		return nil, err
 	}
@@ -837,7 +844,7 @@ type padPrep struct {
 	out   []int
 }
 
-func compilePad(n *Node, opset int64) (op, error) {
+func compilePad(n *onnxir.Node, opset int64) (op, error) {
 	maxIn := 1
 	minIn := 1
 	switch {
@@ -895,13 +902,8 @@ func (o *padOp) infer(in []*value) ([]*value, any, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		axes = axes[:0]
-		for _, v := range a {
-			k, err := normAxis(v, r, false)
-			if err != nil {
-				return nil, nil, err
-			}
-			axes = append(axes, k)
+		if axes, err = distinctAxes("axes", a, r); err != nil {
+			return nil, nil, err
 		}
 	}
 	if len(pads) != 2*len(axes) {

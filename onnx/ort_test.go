@@ -21,7 +21,7 @@ import (
 
 // This file cross-checks the pure-Go runner (onnx.Load) against ONNX
 // Runtime, the project's oracle, on the ONNX suite's light Inception graphs
-// with seeded random weights (onnx.RandomizeConstantWeights). Run with
+// with seeded random weights (testkit.RandomizeConstantWeights). Run with
 //
 //	CGO_ENABLED=1 go test -tags ort ./onnx/   (or: make ort)
 
@@ -63,7 +63,7 @@ func TestORTRandomizedLight(t *testing.T) {
 		src := testkit.ReadShared(t, "onnx-light", mdl.name+".onnx")
 		for _, seed := range []uint64{1, 7, 2024} {
 			t.Run(fmt.Sprintf("%s/seed=%d", mdl.name, seed), func(t *testing.T) {
-				rb, err := onnx.RandomizeConstantWeights(src, seed)
+				rb, err := testkit.RandomizeConstantWeights(src, seed)
 				require.NoError(t, err)
 				rb, logits := testkit.ExposeGemm(t, rb)
 				path := filepath.Join(t.TempDir(), mdl.name+".onnx")

@@ -2,9 +2,14 @@ package onnx
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 
+	"github.com/inceptionzoo/inception/engine"
+	"github.com/inceptionzoo/inception/engine/kernels"
+	"github.com/inceptionzoo/inception/internal/liveness"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -22,6 +27,8 @@ type plan struct {
 	buf    []int // per slot: arena buffer, or -1 (fresh allocation)
 	bufLen []int
 	wsLen  int
+	bytes  int64     // data of the values computed while planning (cache accounting)
+	geom   string    // its packGroup's key, once cached
 	arenas sync.Pool // *arena
 }
 
@@ -39,27 +46,167 @@ type arena struct {
 // shape-only, integer inputs with data). Plans for float-only inputs are
 // cached per shape; models with integer inputs plan every Run, since their
 // values may decide shapes.
+//
+// The cache is bounded by maxCachedPlans and Limits.MaxPlanBytes, oldest
+// plans evicted first. Its bytes are the values each plan computed from
+// shapes plus, once per input geometry (the input shapes without the
+// batch dimension), the packed conv weights that all plans of that
+// geometry share: batch sizes never repack, other image sizes do.
 func (m *Model) planFor(ins []*value, key []string) (*plan, error) {
 	cache := !m.hasInt
 	k := strings.Join(key, ";")
+	geom := geometryKey(ins)
+	var g *packGroup
 	if cache {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if p, ok := m.plans[k]; ok {
 			return p, nil
 		}
+		g = m.groups[geom]
 	}
-	p, err := m.buildPlan(ins)
+	if g == nil {
+		g = &packGroup{convs: map[packKey]*kernels.Conv{}}
+	}
+	p, err := m.buildPlan(ins, g)
 	if err != nil {
 		return nil, err
 	}
-	if cache && len(m.plans) < maxCachedPlans {
+	if !cache {
+		return p, nil
+	}
+	// The bytes caching p adds: its own, and its group's if the group is
+	// not cached yet.
+	need := func() int64 {
+		if m.groups[geom] == nil {
+			return p.bytes + g.bytes
+		}
+		return p.bytes
+	}
+	for len(m.order) > 0 && (len(m.plans) >= maxCachedPlans || m.planBytes+need() > m.lim.MaxPlanBytes) {
+		m.evictOldest()
+	}
+	if len(m.plans) < maxCachedPlans && m.planBytes+need() <= m.lim.MaxPlanBytes {
+		if m.groups[geom] == nil {
+			m.groups[geom] = g
+			m.planBytes += g.bytes
+		}
+		g.plans++
+		p.geom = geom
 		m.plans[k] = p
+		m.order = append(m.order, k)
+		m.planBytes += p.bytes
 	}
 	return p, nil
 }
 
-func (m *Model) buildPlan(ins []*value) (*plan, error) {
+// evictOldest drops the oldest cached plan, and its group of packed
+// weights when no other cached plan uses it. m.mu must be held.
+func (m *Model) evictOldest() {
+	old := m.order[0]
+	m.order = m.order[1:]
+	op := m.plans[old]
+	delete(m.plans, old)
+	m.planBytes -= op.bytes
+	if g := m.groups[op.geom]; g != nil {
+		if g.plans--; g.plans == 0 {
+			m.planBytes -= g.bytes
+			delete(m.groups, op.geom)
+		}
+	}
+}
+
+// packGroup holds the packed conv weights shared by the plans of one input
+// geometry.
+type packGroup struct {
+	convs map[packKey]*kernels.Conv
+	bytes int64 // about 4 bytes per weight
+	plans int   // cached plans using the group
+}
+
+type packKey struct {
+	ln   *lnode
+	h, w int
+}
+
+// geometryKey is the input shapes without their batch dimension.
+func geometryKey(ins []*value) string {
+	parts := make([]string, len(ins))
+	for k, v := range ins {
+		if len(v.shape) > 0 {
+			parts[k] = fmt.Sprint(v.shape[1:])
+		}
+		if v.isInt {
+			parts[k] = fmt.Sprint(v.shape, v.i)
+		}
+	}
+	return strings.Join(parts, ";")
+}
+
+// packedConv returns the prepared convolution of a conv node with
+// constant weights w and bias b for the geometry p, packing the weights
+// once per group (kernels.NewConv ignores the batch size). Weights
+// computed from input shapes (not load-time constants) are packed for
+// this plan only.
+func (m *Model) packedConv(g *packGroup, ln *lnode, c *convOp, p kernels.ConvParams, w, b *value) *kernels.Conv {
+	pack := func() *kernels.Conv {
+		var bias []float32
+		if b != nil {
+			bias = b.f
+		}
+		return kernels.NewConv(p, w.f, kernels.Epilogue{Bias: bias, ReLU: c.relu})
+	}
+	if m.consts[ln.in[1]] == nil || (len(ln.in) > 2 && ln.in[2] >= 0 && m.consts[ln.in[2]] == nil) {
+		return pack()
+	}
+	key := packKey{ln, p.H, p.W}
+	cv, ok := g.convs[key]
+	if !ok {
+		cv = pack()
+		g.convs[key] = cv
+		g.bytes += 4 * int64(len(w.f))
+	}
+	return cv
+}
+
+// buildPlan plans the model for the given inputs (inferPlan), attaches
+// the packed weights of convs with constant weights (from g, see
+// packedConv), sizes the conv workspace and shares buffers by liveness.
+func (m *Model) buildPlan(ins []*value, g *packGroup) (*plan, error) {
+	p, err := m.inferPlan(ins, newBudget(m.lim, "planning for input shapes"))
+	if err != nil {
+		return nil, err
+	}
+	l := m.opts.Decode.Limits
+	for _, st := range p.steps {
+		if c, ok := st.ln.op.(*convOp); ok {
+			cp := st.prep.(*convPrep)
+			if cp.constW {
+				var bias *value
+				if len(st.ln.in) > 2 && st.ln.in[2] >= 0 {
+					bias = p.vals[st.ln.in[2]]
+				}
+				cp.prepared = m.packedConv(g, st.ln, c, cp.p, p.vals[st.ln.in[1]], bias)
+			}
+		}
+		if w, ok := st.ln.op.(workspacer); ok {
+			ws := w.workspace(st.prep)
+			if int64(ws) > l.MaxTensorElements {
+				return nil, st.ln.n.Wrap(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
+			}
+			p.wsLen = max(p.wsLen, ws)
+		}
+	}
+	if err := p.assignBuffers(m); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// inferPlan infers every value of the model for the given inputs: nodes
+// whose inputs are all known are computed (charged to b), the others get
+// their output shapes and a run-time step.
+func (m *Model) inferPlan(ins []*value, b *budget) (*plan, error) {
 	l := m.opts.Decode.Limits
 	p := &plan{vals: append([]*value(nil), m.consts...)}
 	for k, s := range m.inSlot {
@@ -74,30 +221,31 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 			}
 			in[k] = p.vals[s]
 			if in[k] == nil {
-				return nil, ln.n.errorf(formatErr("input %q is not available", m.names[s]))
+				return nil, ln.n.Wrap(formatErr("input %q is not available", m.names[s]))
 			}
 			known = known && in[k].known
 		}
 		if known {
-			outs, err := evalNode(ln, in, l)
+			outs, err := evalNode(ln, in, l, b)
 			if err != nil {
 				return nil, err
 			}
 			for k, s := range ln.out {
 				p.vals[s] = outs[k]
+				p.bytes += outs[k].bytes()
 			}
 			continue
 		}
 		outs, prep, err := ln.op.infer(in)
 		if err != nil {
-			return nil, ln.n.errorf(err)
+			return nil, ln.n.Wrap(err)
 		}
 		allKnown := true
 		for _, o := range outs {
 			allKnown = allKnown && o != nil && o.known
 		}
 		if len(outs) != len(ln.out) {
-			return nil, ln.n.errorf(formatErr("operator produced %d outputs, node has %d", len(outs), len(ln.out)))
+			return nil, ln.n.Wrap(formatErr("operator produced %d outputs, node has %d", len(outs), len(ln.out)))
 		}
 		for k, o := range outs {
 			if o == nil {
@@ -105,31 +253,29 @@ func (m *Model) buildPlan(ins []*value) (*plan, error) {
 				outs[k] = o
 			}
 			if err := checkShape(o.shape, l); err != nil {
-				return nil, ln.n.errorf(fmt.Errorf("output %q: %w", m.names[ln.out[k]], err))
+				return nil, ln.n.Wrap(fmt.Errorf("output %q: %w", m.names[ln.out[k]], err))
+			}
+			if o.known {
+				if err := b.charge(o.bytes(), int64(o.numel())); err != nil {
+					return nil, ln.n.Wrap(err)
+				}
+				p.bytes += o.bytes()
 			}
 			p.vals[ln.out[k]] = o
 		}
 		if allKnown {
 			continue // computed from shapes alone (Shape)
 		}
-		if w, ok := ln.op.(workspacer); ok {
-			ws := w.workspace(prep)
-			if int64(ws) > l.MaxTensorElements {
-				return nil, ln.n.errorf(limitErr("workspace of %d elements exceeds MaxTensorElements %d", ws, l.MaxTensorElements))
-			}
-			p.wsLen = max(p.wsLen, ws)
-		}
 		p.steps = append(p.steps, step{ln: ln, prep: prep})
-	}
-	if err := p.assignBuffers(m); err != nil {
-		return nil, err
 	}
 	return p, nil
 }
 
 // assignBuffers shares float buffers between runtime values whose lifetimes
-// do not overlap (best fit among free buffers). Graph outputs and integer
-// values get fresh allocations.
+// do not overlap (liveness.Assign, the engine's planner too): a value lives
+// from the step that writes it to the last step that reads it, however
+// many times that step reads it. Graph outputs and integer values get
+// fresh allocations.
 func (p *plan) assignBuffers(m *Model) error {
 	p.buf = make([]int, len(p.vals))
 	for k := range p.buf {
@@ -147,7 +293,8 @@ func (p *plan) assignBuffers(m *Model) error {
 			}
 		}
 	}
-	var free []int
+	var vals []liveness.Value
+	var slots []int
 	total := int64(p.wsLen) * 4
 	for i, st := range p.steps {
 		for _, s := range st.ln.out {
@@ -156,54 +303,22 @@ func (p *plan) assignBuffers(m *Model) error {
 				total += int64(v.numel()) * 8
 				continue
 			}
-			n := v.numel()
-			best := -1
-			for j, b := range free {
-				if p.bufLen[b] >= n && (best < 0 || p.bufLen[b] < p.bufLen[free[best]]) {
-					best = j
-				}
+			end := i
+			if l, ok := last[s]; ok && l > i {
+				end = l
 			}
-			if best < 0 && len(free) > 0 {
-				best = 0 // grow the largest free buffer
-				for j, b := range free {
-					if p.bufLen[b] > p.bufLen[free[best]] {
-						best = j
-					}
-				}
-			}
-			if best >= 0 {
-				b := free[best]
-				free = append(free[:best], free[best+1:]...)
-				p.bufLen[b] = max(p.bufLen[b], n)
-				p.buf[s] = b
-			} else {
-				p.buf[s] = len(p.bufLen)
-				p.bufLen = append(p.bufLen, n)
-			}
-		}
-		release := func(s int) {
-			if b := p.buf[s]; b >= 0 {
-				if l, ok := last[s]; !ok || l <= i {
-					free = append(free, b)
-				}
-			}
-		}
-		for _, s := range st.ln.in {
-			if s >= 0 && last[s] == i {
-				release(s)
-			}
-		}
-		for _, s := range st.ln.out {
-			if _, ok := last[s]; !ok {
-				release(s)
-			}
+			vals = append(vals, liveness.Value{Size: v.numel(), Def: i, Last: end})
+			slots = append(slots, s)
 		}
 	}
-	for _, n := range p.bufLen {
-		total += int64(n) * 4
+	lp := liveness.Assign(vals)
+	for k, s := range slots {
+		p.buf[s] = lp.Buffer[k]
 	}
-	if total > m.opts.MaxActivationBytes {
-		return limitErr("a run needs %d bytes of activations, over MaxActivationBytes %d", total, m.opts.MaxActivationBytes)
+	p.bufLen = lp.Sizes
+	total += 4 * lp.Total()
+	if total > m.lim.MaxActivationBytes {
+		return limitErr("a run needs %d bytes of activations, over MaxActivationBytes %d", total, m.lim.MaxActivationBytes)
 	}
 	return nil
 }
@@ -243,7 +358,7 @@ func (m *Model) execute(p *plan, ins []*value) ([]*value, error) {
 			vals[s] = v
 		}
 		if err := st.ln.op.exec(rc, st.prep, in, out); err != nil {
-			return nil, st.ln.n.errorf(err)
+			return nil, st.ln.n.Wrap(err)
 		}
 	}
 	res := make([]*value, len(m.outSlt))
@@ -302,7 +417,7 @@ func (m *Model) checkInputs(ins []*value) ([]string, error) {
 	return key, nil
 }
 
-func (m *Model) checkDims(in ValueInfo, got []int) error {
+func (m *Model) checkDims(in onnxir.ValueInfo, got []int) error {
 	decl := make([]string, len(in.Shape))
 	for k, d := range in.Shape {
 		if d.Value >= 0 {
@@ -320,8 +435,8 @@ func (m *Model) checkDims(in ValueInfo, got []int) error {
 	for k, d := range in.Shape {
 		switch {
 		case k == 0 && int64(got[0]) != d.Value:
-			if got[0] < 1 || got[0] > m.opts.MaxBatch {
-				return inputErr("shape %v: batch %d outside 1..%d (declared %s)", got, got[0], m.opts.MaxBatch, declared)
+			if got[0] < 1 || got[0] > m.lim.MaxBatch {
+				return inputErr("shape %v: batch %d outside 1..%d (declared %s)", got, got[0], m.lim.MaxBatch, declared)
 			}
 		case k > 0 && d.Value >= 0 && int64(got[k]) != d.Value:
 			return inputErr("shape %v does not match the declared shape %s (dim %d)", got, declared, k)
@@ -334,6 +449,9 @@ func (m *Model) run(ins []*value) ([]*value, error) {
 	key, err := m.checkInputs(ins)
 	if err != nil {
 		return nil, err
+	}
+	if m.eng != nil {
+		return m.runEngine(ins[0])
 	}
 	planIns := make([]*value, len(ins))
 	for k, v := range ins {
@@ -389,9 +507,9 @@ func (m *Model) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor
 }
 
 // RunTensors is Run on decoded ONNX tensors: integer and boolean inputs
-// are accepted (as Tensor.Int), and integer outputs are returned as int64
-// tensors. Float outputs have DType Float32, integer outputs Int64.
-func (m *Model) RunTensors(inputs map[string]*Tensor) (map[string]*Tensor, error) {
+// are accepted (as onnxir.Tensor.Int), and integer outputs are returned as int64
+// tensors. Float outputs have DType onnxir.Float32, integer outputs onnxir.Int64.
+func (m *Model) RunTensors(inputs map[string]*onnxir.Tensor) (map[string]*onnxir.Tensor, error) {
 	l := m.opts.Decode.Limits
 	ins := make([]*value, len(m.g.Inputs))
 	for k, in := range m.g.Inputs {
@@ -414,17 +532,17 @@ func (m *Model) RunTensors(inputs map[string]*Tensor) (map[string]*Tensor, error
 	if err != nil {
 		return nil, err
 	}
-	res := make(map[string]*Tensor, len(outs))
+	res := make(map[string]*onnxir.Tensor, len(outs))
 	for k, o := range m.g.Outputs {
 		v := outs[k]
-		t := &Tensor{Name: o.Name, Dims: make([]int64, len(v.shape))}
+		t := &onnxir.Tensor{Name: o.Name, Dims: make([]int64, len(v.shape))}
 		for j, d := range v.shape {
 			t.Dims[j] = int64(d)
 		}
 		if v.isInt {
-			t.DType, t.Int = Int64, v.i
+			t.DType, t.Int = onnxir.Int64, v.i
 		} else {
-			t.DType, t.Float = Float32, v.f
+			t.DType, t.Float = onnxir.Float32, v.f
 		}
 		res[o.Name] = t
 	}
@@ -442,4 +560,56 @@ func (m *Model) isInput(name string) error {
 		names = append(names[:8:8], "...")
 	}
 	return &TensorError{Tensor: name, Err: inputErr("not an input of the model (%d inputs: %s)", len(m.g.Inputs), strings.Join(names, ", "))}
+}
+
+// runEngine runs the model on the engine: the batch in chunks of at most
+// engine.MaxBatch images, each of its outputs (main, then aux in graph
+// output order) a new tensor.
+func (m *Model) runEngine(x *value) ([]*value, error) {
+	n := x.shape[0]
+	per := len(x.f) / n
+	planned, _ := m.eng.MemoryStats(1)
+	outBytes := int64(0)
+	shapes := make([][]int, len(m.g.Outputs))
+	g := m.eng.Graph()
+	ids := []int{g.Output}
+	for _, a := range g.Aux {
+		ids = append(ids, a.Node)
+	}
+	for k, id := range ids {
+		shapes[k] = append([]int{n}, g.Nodes[id].Out...)
+		outBytes += 4 * int64(prod(shapes[k]))
+	}
+	// Each image in flight has a workspace; at most 4 per core are.
+	if need := planned*int64(min(n, 4*runtime.GOMAXPROCS(0))) + outBytes; need > m.lim.MaxActivationBytes {
+		return nil, limitErr("a run at batch %d needs %d bytes of activations and outputs, over MaxActivationBytes %d", n, need, m.lim.MaxActivationBytes)
+	}
+	res := make([]*value, len(ids))
+	if n <= engine.MaxBatch {
+		xt := &tensor.Tensor{Shape: x.shape, Data: x.f}
+		outs, err := m.eng.RunAll(xt)
+		if err != nil {
+			return nil, inputErr("%v", err)
+		}
+		for k, o := range outs {
+			res[k] = &value{shape: shapes[k], f: o.Data, known: true}
+		}
+		return res, nil
+	}
+	for k := range res {
+		res[k] = &value{shape: shapes[k], f: make([]float32, prod(shapes[k])), known: true}
+	}
+	for s := 0; s < n; s += engine.MaxBatch {
+		e := min(s+engine.MaxBatch, n)
+		xt := &tensor.Tensor{Shape: append([]int{e - s}, x.shape[1:]...), Data: x.f[s*per : e*per]}
+		outs, err := m.eng.RunAll(xt)
+		if err != nil {
+			return nil, inputErr("%v", err)
+		}
+		for k, o := range outs {
+			sz := len(o.Data) / (e - s)
+			copy(res[k].f[s*sz:e*sz], o.Data)
+		}
+	}
+	return res, nil
 }

@@ -5,36 +5,18 @@ import (
 	"errors"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 	"github.com/inceptionzoo/inception/tensor"
 )
-
-func attrInt(name string, v int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
-}
-
-func attrStr(name, v string) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_STRING.Enum(), S: []byte(v)}
-}
-
-func int64Tensor(name string, dims []int64, vals ...int64) *pb.TensorProto {
-	return &pb.TensorProto{Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(Int64)), Int64Data: vals}
-}
-
-// symVI is a float input whose first dim is the symbolic "N".
-func symVI(name string, dims ...int64) *pb.ValueInfoProto {
-	v := vi(name, dims...)
-	v.Type.GetTensorType().Shape.Dim[0] = &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}}
-	return v
-}
 
 func randFloats(seed uint64, key string, n int, lo, hi float32) []float32 {
 	r := nn.NewRand(seed, key)
@@ -93,7 +75,19 @@ func torchFlattenGraph(seed uint64) *pb.ModelProto {
 // every sample's output must equal the output of running it alone, and
 // each batch size gets one cached plan.
 func TestDynamicBatch(t *testing.T) {
-	m := loadBytes(t, mustMarshal(torchFlattenGraph(1)))
+	for _, interp := range []bool{false, true} {
+		m, err := LoadReader(bytes.NewReader(mustMarshal(torchFlattenGraph(1))), LoadOptions{Interpret: interp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Executor(); (got == "engine") == interp {
+			t.Fatalf("Interpret=%v: executor %q", interp, got)
+		}
+		checkDynamicBatch(t, m, interp)
+	}
+}
+
+func checkDynamicBatch(t *testing.T, m *Model, interp bool) {
 	const per = 3 * 8 * 8
 	for _, n := range []int{1, 2, 5, 2} {
 		x := tensor.New(n, 3, 8, 8)
@@ -113,8 +107,8 @@ func TestDynamicBatch(t *testing.T) {
 	m.mu.Lock()
 	plans := len(m.plans)
 	m.mu.Unlock()
-	if plans != 3 {
-		t.Errorf("%d cached plans, want 3 (batches 1, 2, 5)", plans)
+	if want := map[bool]int{false: 0, true: 3}[interp]; plans != want {
+		t.Errorf("interpreter %v: %d cached plans, want %d (the engine needs none; the interpreter one per batch 1, 2, 5)", interp, plans, want)
 	}
 }
 
@@ -179,7 +173,7 @@ func TestLoadRejects(t *testing.T) {
 		{"lrn size 0", unary("LRN", []string{"y"}, attrInt("size", 0)), "thenode", ErrFormat},
 		{"pad reflect", unary("Pad", []string{"y"}, attrStr("mode", "reflect")), "thenode", ErrUnsupported},
 		{"softmax axis", unary("Softmax", []string{"y"}, attrInt("axis", 4)), "thenode", ErrFormat},
-		{"cast string", unary("Cast", []string{"y"}, attrInt("to", int64(String))), "thenode", ErrUnsupported},
+		{"cast string", unary("Cast", []string{"y"}, attrInt("to", int64(onnxir.String))), "thenode", ErrUnsupported},
 		{"flatten axis", unary("Flatten", []string{"y"}, attrInt("axis", 5)), "thenode", ErrFormat},
 	}
 	for _, tt := range tests {
@@ -198,27 +192,6 @@ func TestLoadRejects(t *testing.T) {
 	bn.OpsetImport[0].Version = proto.Int64(15)
 	if _, err := LoadReader(bytes.NewReader(mustMarshal(bn)), LoadOptions{}); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `"bn"`) {
 		t.Errorf("BN training_mode: got %v, want ErrUnsupported naming bn", err)
-	}
-}
-
-// TestLoadHostileCorpus loads every file of the hostile corpus with the
-// options its case decodes it with: each must fail with the sentinel the
-// decoder test expects (and never panic).
-func TestLoadHostileCorpus(t *testing.T) {
-	extDir := prepareExtDir(t)
-	for _, c := range hostileCases() {
-		opts := LoadOptions{Decode: DecodeOptions{Limits: c.limits}}
-		if c.ext {
-			opts.Decode.BaseDir = extDir
-		}
-		data, err := os.ReadFile(filepath.Join(hostileDir, c.file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = LoadReader(bytes.NewReader(data), opts)
-		if !errors.Is(err, c.want) {
-			t.Errorf("%s: got %v, want errors.Is %v", c.file, err, c.want)
-		}
 	}
 }
 
@@ -255,19 +228,40 @@ func TestFusionMatchesUnfused(t *testing.T) {
 		}
 		return model(g)
 	}
-	fused := loadBytes(t, mustMarshal(build(false)))
-	if len(fused.nodes) != 1 {
+	for _, interp := range []bool{false, true} {
+		checkFusion(t, interp, build, params, dims, names)
+	}
+}
+
+func checkFusion(t *testing.T, interp bool, build func(bool) *pb.ModelProto, params map[string][]float32, dims map[string][]int64, names []string) {
+	fused, err := LoadReader(bytes.NewReader(mustMarshal(build(false))), LoadOptions{Interpret: interp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if interp && len(fused.nodes) != 1 {
 		t.Fatalf("fused graph has %d nodes, want 1 (Conv with BN, Mul, Add, Relu folded)", len(fused.nodes))
 	}
+	if !interp {
+		if fused.Executor() != "engine" {
+			t.Fatalf("executor %q, want engine", fused.Executor())
+		}
+		// The engine folds BN, Mul, Add and fuses Relu: one step.
+		if prof, err := fused.eng.Profile(tensor.New(1, 4, 7, 7), 1); err != nil || len(prof) != 1 {
+			t.Fatalf("engine plan: %d steps (%v), want 1", len(prof), err)
+		}
+	}
 	plain := loadBytes(t, mustMarshal(build(true)))
+	if plain.Executor() == "engine" {
+		t.Fatal("weights fed as inputs: the graph cannot be on the engine")
+	}
 	x := randFloats(3, "x", 2*4*7*7, -1, 1)
-	ins := map[string]*Tensor{"x": {Dims: []int64{2, 4, 7, 7}, DType: Float32, Float: x}}
+	ins := map[string]*onnxir.Tensor{"x": {Dims: []int64{2, 4, 7, 7}, DType: onnxir.Float32, Float: x}}
 	got, err := fused.RunTensors(ins)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		ins[n] = &Tensor{Dims: dims[n], DType: Float32, Float: params[n]}
+		ins[n] = &onnxir.Tensor{Dims: dims[n], DType: onnxir.Float32, Float: params[n]}
 	}
 	want, err := plain.RunTensors(ins)
 	if err != nil {
@@ -297,7 +291,7 @@ func TestConcurrentRun(t *testing.T) {
 	// Random weights make the output depend on every element; under the
 	// race detector (which this test is for) randomizing costs too much.
 	if !raceEnabled {
-		if b, err = RandomizeConstantWeights(b, 5); err != nil {
+		if b, err = testkit.RandomizeConstantWeights(b, 5); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -333,53 +327,6 @@ func TestConcurrentRun(t *testing.T) {
 	}
 }
 
-func TestRandomizeConstantWeights(t *testing.T) {
-	names := []string{"light_inception_v1.onnx", "light_inception_v2.onnx"}
-	if raceEnabled {
-		names = names[:1] // the race detector makes this slow; v1 suffices
-	}
-	for _, name := range names {
-		b, err := os.ReadFile(sharedFile(t, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		orig, err := Decode(bytes.NewReader(b), DecodeOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rb, err := RandomizeConstantWeights(b, 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := Decode(bytes.NewReader(rb), DecodeOptions{})
-		if err != nil {
-			t.Fatalf("%s: randomized model does not decode: %v", name, err)
-		}
-		if n := g.OpCounts()["ConstantOfShape"]; n != 0 {
-			t.Errorf("%s: %d ConstantOfShape nodes left, want 0", name, n)
-		}
-		if got, want := len(g.Nodes), len(orig.Nodes)-orig.OpCounts()["ConstantOfShape"]; got != want {
-			t.Errorf("%s: %d nodes, want %d", name, got, want)
-		}
-		w := g.Initializers["conv1/7x7_s2_w_0"]
-		if w == nil || len(w.Float) != 64*3*7*7 {
-			t.Fatalf("%s: conv1 weight missing or wrong size", name)
-		}
-		bound := float32(math.Sqrt(6.0 / (3 * 7 * 7)))
-		var maxAbs float32
-		for _, v := range w.Float {
-			maxAbs = max(maxAbs, float32(math.Abs(float64(v))))
-		}
-		if maxAbs > bound || maxAbs < bound/2 {
-			t.Errorf("%s: conv1 weight max |w| = %v, want close to and below %v", name, maxAbs, bound)
-		}
-		rb2, _ := RandomizeConstantWeights(b, 7)
-		if !bytes.Equal(rb, rb2) {
-			t.Errorf("%s: same seed gave different bytes", name)
-		}
-	}
-}
-
 // TestRandomizedLightSensitivity runs the randomized light graphs: the
 // probabilities must sum to 1, be far from uniform, and change with the
 // input. (The numerical reference for these files is ONNX Runtime, wired
@@ -396,7 +343,7 @@ func TestRandomizedLightSensitivity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rb, err := RandomizeConstantWeights(b, 11)
+			rb, err := testkit.RandomizeConstantWeights(b, 11)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -424,7 +371,7 @@ func TestRandomizedLightSensitivity(t *testing.T) {
 				return
 			}
 			unfused := weightsAsInputs(t, rb)
-			ins := map[string]*Tensor{"data_0": {Dims: []int64{1, 3, 224, 224}, DType: Float32, Float: x2.Data}}
+			ins := map[string]*onnxir.Tensor{"data_0": {Dims: []int64{1, 3, 224, 224}, DType: onnxir.Float32, Float: x2.Data}}
 			g := m.Graph()
 			for n, w := range g.Initializers {
 				if w.DType.IsFloat() {
@@ -463,7 +410,7 @@ func weightsAsInputs(t *testing.T, b []byte) []byte {
 	}
 	var keep []*pb.TensorProto
 	for _, init := range g.Initializer {
-		if DType(init.GetDataType()).IsFloat() {
+		if onnxir.DType(init.GetDataType()).IsFloat() {
 			if !declared[init.GetName()] {
 				g.Input = append(g.Input, vi(init.GetName(), init.Dims...))
 			}

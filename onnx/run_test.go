@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -18,14 +19,14 @@ func standardInput(shape ...int) *tensor.Tensor {
 	return t
 }
 
-func readTensorFile(t testing.TB, path string) *Tensor {
+func readTensorFile(t testing.TB, path string) *onnxir.Tensor {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tt, err := DecodeTensor(f, DefaultLimits)
+	tt, err := onnxir.DecodeTensor(f, onnxir.DefaultLimits)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

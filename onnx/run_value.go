@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // ErrInput reports a Run input that the model cannot accept: a missing or
@@ -36,6 +38,22 @@ func (v *value) numel() int {
 		n *= d
 	}
 	return n
+}
+
+// elemSize is the bytes of one element: 4 for float, 8 for integer data.
+func (v *value) elemSize() int64 {
+	if v.isInt {
+		return 8
+	}
+	return 4
+}
+
+// bytes is the size of v's data (0 for a nil or shape-only value).
+func (v *value) bytes() int64 {
+	if v == nil || !v.known {
+		return 0
+	}
+	return int64(v.numel()) * v.elemSize()
 }
 
 // meta returns a value with v's shape and type and no data.
@@ -87,7 +105,7 @@ func (v *value) floats() []float32 {
 }
 
 // valueFromTensor converts a decoded tensor; dims are checked against limits.
-func valueFromTensor(t *Tensor, l Limits) (*value, error) {
+func valueFromTensor(t *onnxir.Tensor, l onnxir.Limits) (*value, error) {
 	shape, err := intShape(t.Dims, l)
 	if err != nil {
 		return nil, err
@@ -114,20 +132,26 @@ func valueFromTensor(t *Tensor, l Limits) (*value, error) {
 
 // intShape converts and checks int64 dims (non-negative, bounded rank and
 // element count, overflow-safe).
-func intShape(dims []int64, l Limits) ([]int, error) {
-	if _, err := numElements(dims, l); err != nil {
-		return nil, err
+func intShape(dims []int64, l onnxir.Limits) ([]int, error) {
+	if len(dims) > l.MaxRank {
+		return nil, limitErr("rank %d exceeds MaxRank %d", len(dims), l.MaxRank)
 	}
 	s := make([]int, len(dims))
 	for k, d := range dims {
+		if d > math.MaxInt {
+			return nil, limitErr("dims %v: dimension %d does not fit an int", dims, d)
+		}
 		s[k] = int(d)
+	}
+	if err := checkShape(s, l); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
 // checkShape validates a computed shape against l (rank, non-negative dims,
 // element count), overflow-safe, before anything of that shape is allocated.
-func checkShape(shape []int, l Limits) error {
+func checkShape(shape []int, l onnxir.Limits) error {
 	if len(shape) > l.MaxRank {
 		return limitErr("rank %d exceeds MaxRank %d", len(shape), l.MaxRank)
 	}

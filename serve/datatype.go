@@ -6,7 +6,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // datatype is a tensor element type of the protocol (its "datatype"
@@ -32,8 +32,8 @@ var datatypes = map[string]datatype{
 	"INT16":  {"INT16", 2, math.MinInt16, math.MaxInt16, func(b []byte) float64 { return float64(int16(binary.LittleEndian.Uint16(b))) }},
 	"INT32":  {"INT32", 4, math.MinInt32, math.MaxInt32, func(b []byte) float64 { return float64(int32(binary.LittleEndian.Uint32(b))) }},
 	"INT64":  {"INT64", 8, math.MinInt64, math.MaxInt64, func(b []byte) float64 { return float64(int64(binary.LittleEndian.Uint64(b))) }},
-	"FP16":   {"FP16", 2, 1, 0, func(b []byte) float64 { return float64(onnx.Float16ToFloat32(binary.LittleEndian.Uint16(b))) }},
-	"BF16":   {"BF16", 2, 1, 0, func(b []byte) float64 { return float64(onnx.BFloat16ToFloat32(binary.LittleEndian.Uint16(b))) }},
+	"FP16":   {"FP16", 2, 1, 0, func(b []byte) float64 { return float64(onnxir.Float16ToFloat32(binary.LittleEndian.Uint16(b))) }},
+	"BF16":   {"BF16", 2, 1, 0, func(b []byte) float64 { return float64(onnxir.BFloat16ToFloat32(binary.LittleEndian.Uint16(b))) }},
 	"FP32":   {"FP32", 4, 1, 0, func(b []byte) float64 { return float64(math.Float32frombits(binary.LittleEndian.Uint32(b))) }},
 	"FP64":   {"FP64", 8, 1, 0, func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) }},
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -204,7 +204,7 @@ func TestInferDatatypes(t *testing.T) {
 // float32ToHalf converts a value exact in FP16 to its bits.
 func float32ToHalf(f float32) uint16 {
 	for h := 0; h < 1<<16; h++ {
-		if onnx.Float16ToFloat32(uint16(h)) == f {
+		if onnxir.Float16ToFloat32(uint16(h)) == f {
 			return uint16(h)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/onnx/onnxpb"
 )
 
@@ -20,7 +21,7 @@ var ErrFloat16 = errors.New("train: float16 rewrite")
 // replaces the initializer wherever a node used it. The graph computes in
 // float32 as before; only the weights are rounded to the nearest float16
 // (round half to even; magnitudes beyond 65504 are an error). Readers that
-// take weights by initializer name — onnx.Decode (which decodes FLOAT16 to
+// take weights by initializer name — onnxir.Decode (which decodes FLOAT16 to
 // float32), convert.Import and zoo.WithWeights — see the rounded weights
 // under the same names; the onnx runner folds the Casts at load.
 func Float16Initializers(model []byte) ([]byte, error) {
@@ -53,7 +54,7 @@ func Float16Initializers(model []byte) ([]byte, error) {
 		}
 		raw := make([]byte, 2*len(vals))
 		for i, v := range vals {
-			h, ok := Float32ToFloat16(v)
+			h, ok := onnxir.Float32ToFloat16(v)
 			if !ok {
 				return nil, fmt.Errorf("%w: initializer %q[%d] = %g does not fit float16", ErrFloat16, t.GetName(), i, v)
 			}
@@ -96,50 +97,4 @@ func Float16Initializers(model []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrFloat16, err)
 	}
 	return b, nil
-}
-
-// Float32ToFloat16 rounds f to the nearest IEEE 754 binary16 (half to
-// even), subnormals included. ok is false for a finite f beyond the
-// float16 range; NaN and ±Inf map to NaN and ±Inf.
-func Float32ToFloat16(f float32) (h uint16, ok bool) {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23) & 0xff
-	man := b & 0x7fffff
-	switch {
-	case exp == 0xff: // Inf or NaN
-		if man != 0 {
-			return sign | 0x7e00, true
-		}
-		return sign | 0x7c00, true
-	case exp == 0 && man == 0:
-		return sign, true
-	}
-	e := exp - 127 + 15
-	if e >= 0x1f {
-		return sign | 0x7c00, false
-	}
-	if e <= 0 { // subnormal half (or zero)
-		if e < -10 {
-			return sign, true
-		}
-		m := man | 0x800000
-		shift := uint(14 - e)
-		h := m >> shift
-		rem := m & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rem > half || (rem == half && h&1 == 1) {
-			h++
-		}
-		return sign | uint16(h), true
-	}
-	h16 := uint32(e)<<10 | man>>13
-	rem := man & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && h16&1 == 1) {
-		h16++ // may carry into the exponent: still correct
-	}
-	if h16 >= 0x7c00 {
-		return sign | 0x7c00, false
-	}
-	return sign | uint16(h16), true
 }

@@ -12,43 +12,10 @@ import (
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/tensor"
 )
-
-func TestFloat32ToFloat16(t *testing.T) {
-	// Every finite half converts back to itself.
-	for h := 0; h < 1<<16; h++ {
-		f := onnx.Float16ToFloat32(uint16(h))
-		if math.IsNaN(float64(f)) {
-			continue
-		}
-		got, ok := Float32ToFloat16(f)
-		if !ok || got != uint16(h) {
-			t.Fatalf("Float32ToFloat16(%g) = %#04x, %v; want %#04x", f, got, ok, h)
-		}
-	}
-	// Random floats round to the nearest half (ties checked by the
-	// round trip above being exact on both neighbours).
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 100000; i++ {
-		f := float32((r.Float64()*2 - 1) * math.Pow(2, float64(r.IntN(40)-24)))
-		h, ok := Float32ToFloat16(f)
-		require.True(t, ok)
-		got := float64(onnx.Float16ToFloat32(h))
-		for _, n := range []uint16{h - 1, h + 1} {
-			if n&0x7c00 == 0x7c00 {
-				continue
-			}
-			if d := math.Abs(float64(onnx.Float16ToFloat32(n)) - float64(f)); d < math.Abs(got-float64(f)) {
-				t.Fatalf("Float32ToFloat16(%g) = %g, but %g is nearer", f, got, onnx.Float16ToFloat32(n))
-			}
-		}
-	}
-	if _, ok := Float32ToFloat16(70000); ok {
-		t.Fatal("Float32ToFloat16(70000): want out of range")
-	}
-}
 
 // TestFloat16Export: an export rewritten to float16 storage is about half
 // the size, loads in the onnx runner and through convert.Import by name,
@@ -69,15 +36,15 @@ func TestFloat16Export(t *testing.T) {
 		t.Fatalf("float16 model is %d bytes, float32 %d: want about half", len(half), buf.Len())
 	}
 	// Weights by name, rounded.
-	f, err := onnx.Decode(bytes.NewReader(half), onnx.DecodeOptions{})
+	f, err := onnxir.Decode(bytes.NewReader(half), onnxir.DecodeOptions{})
 	require.NoError(t, err)
 	q, strategy, err := convert.Import(g, f, convert.ImportOptions{})
 	require.NoError(t, err)
 	require.Equal(t, convert.ByName, strategy)
 	for k, v := range p {
 		for i, x := range v.Data {
-			h, _ := Float32ToFloat16(x)
-			if want := onnx.Float16ToFloat32(h); q[k].Data[i] != want {
+			h, _ := onnxir.Float32ToFloat16(x)
+			if want := onnxir.Float16ToFloat32(h); q[k].Data[i] != want {
 				t.Fatalf("%s[%d]: got %v, want %v (float16 of %v)", k, i, q[k].Data[i], want, x)
 			}
 		}

@@ -8,8 +8,8 @@ import (
 	"image/color"
 	"os"
 
-	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/preprocess"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/zoo"
@@ -55,7 +55,7 @@ func ExampleModel_ExportONNX() {
 	if err := m.ExportONNX(&buf, convert.ExportOptions{Opset: 13}); err != nil {
 		panic(err)
 	}
-	g, err := onnx.Decode(&buf, onnx.DecodeOptions{})
+	g, err := onnxir.Decode(&buf, onnxir.DecodeOptions{})
 	if err != nil {
 		panic(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/onnx/onnxpb"
 	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
@@ -101,7 +102,7 @@ func TestWithWeightsRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			sameBits(t, m2.Params, m.Params)
 
-			f, err := onnx.DecodeFile(path, onnx.DecodeOptions{})
+			f, err := onnxir.DecodeFile(path, onnxir.DecodeOptions{})
 			require.NoError(t, err)
 			require.Equal(t, m.Spec.Name, f.Metadata[convert.MetaModel])
 			require.Equal(t, fmt.Sprint(m.Graph.OutputShape()[0]), f.Metadata[zoo.MetaClasses])
@@ -288,7 +289,7 @@ func TestModelZooLight(t *testing.T) {
 			needFile(t, light)
 			m, err := zoo.Load(name, zoo.WithWeights(light))
 			require.NoError(t, err)
-			f, err := onnx.DecodeFile(light, onnx.DecodeOptions{})
+			f, err := onnxir.DecodeFile(light, onnxir.DecodeOptions{})
 			require.NoError(t, err)
 			fill := 0
 			for _, s := range m.Graph.Params() {
@@ -311,7 +312,7 @@ func TestModelZooLight(t *testing.T) {
 			randomizeConstantWeights(t, light, rnd, 11)
 			m, err = zoo.Load(name, zoo.WithWeights(rnd))
 			require.NoError(t, err)
-			f, err = onnx.DecodeFile(rnd, onnx.DecodeOptions{})
+			f, err = onnxir.DecodeFile(rnd, onnxir.DecodeOptions{})
 			require.NoError(t, err)
 			require.Zero(t, f.OpCounts()["ConstantOfShape"])
 			for _, s := range m.Graph.Params() {
@@ -336,7 +337,7 @@ func readTensor(t *testing.T, path string) *tensor.Tensor {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	x, err := onnx.DecodeTensor(bytes.NewReader(b), onnx.Limits{})
+	x, err := onnxir.DecodeTensor(bytes.NewReader(b), onnxir.Limits{})
 	require.NoError(t, err)
 	shape := make([]int, len(x.Dims))
 	for i, d := range x.Dims {
@@ -380,7 +381,7 @@ func TestTorchTwins(t *testing.T) {
 			out, err := exec.Command(python, args...).CombinedOutput()
 			require.NoError(t, err, "%s", out)
 			model := filepath.Join(dir, "model.onnx")
-			f, err := onnx.DecodeFile(model, onnx.DecodeOptions{})
+			f, err := onnxir.DecodeFile(model, onnxir.DecodeOptions{})
 			require.NoError(t, err)
 			if tt.fold {
 				require.Zero(t, f.OpCounts()["BatchNormalization"], "BN folded")

@@ -18,7 +18,6 @@ import (
 	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/internal/testkit/orttest"
 	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 	"github.com/inceptionzoo/inception/registry"
@@ -109,7 +108,7 @@ func TestORTModelZooWeights(t *testing.T) {
 		}
 		for _, seed := range seeds {
 			t.Run(fmt.Sprintf("%s/%s/seed=%d", tc.model, tc.variant, seed), func(t *testing.T) {
-				rb, err := onnx.RandomizeConstantWeights(src, seed)
+				rb, err := testkit.RandomizeConstantWeights(src, seed)
 				require.NoError(t, err)
 				rb, logits := testkit.ExposeGemm(t, rb)
 				if tc.rewrite != nil {

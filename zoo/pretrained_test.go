@@ -15,8 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/spec"
@@ -237,7 +237,7 @@ func TestPretrainedModelZoo(t *testing.T) {
 			needFile(t, light)
 			raw, err := os.ReadFile(light)
 			require.NoError(t, err)
-			b, err := onnx.RandomizeConstantWeights(raw, 3)
+			b, err := testkit.RandomizeConstantWeights(raw, 3)
 			require.NoError(t, err)
 			srv := newWeightServer(t, map[string][]byte{"/model.onnx": b})
 			e, err := registry.Lookup(name)

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inceptionzoo/inception/internal/regular"
-	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
 )
@@ -132,14 +132,14 @@ func TestRequireTrained(t *testing.T) {
 	md, err := zoo.ReadMetadata(export)
 	require.NoError(t, err)
 	require.Equal(t, "seeded", md.Weights)
-	g, err := onnx.DecodeFile(export, onnx.DecodeOptions{})
+	g, err := onnxir.DecodeFile(export, onnxir.DecodeOptions{})
 	require.NoError(t, err)
 	require.ErrorIs(t, zoo.RequireTrainedMetadata(export, g.Metadata), zoo.ErrSeeded)
 
 	trained, err := zoo.Load("inception-v1-d2l", zoo.WithWeights(shipped))
 	require.NoError(t, err)
 	require.NoError(t, trained.RequireTrained())
-	g, err = onnx.DecodeFile(shipped, onnx.DecodeOptions{})
+	g, err = onnxir.DecodeFile(shipped, onnxir.DecodeOptions{})
 	require.NoError(t, err)
 	require.NoError(t, zoo.RequireTrainedMetadata(shipped, g.Metadata))
 

@@ -10,8 +10,8 @@ import (
 	"github.com/inceptionzoo/inception/internal/regular"
 	"github.com/inceptionzoo/inception/labels"
 	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/statedict"
@@ -22,7 +22,7 @@ import (
 type weightsFile struct {
 	path   string
 	format spec.Format
-	graph  *onnx.Graph          // ONNX files
+	graph  *onnxir.Graph        // ONNX files
 	sd     *statedict.StateDict // PyTorch checkpoints and safetensors files
 
 	model   string           // the zoo model it was exported from ("" unknown)
@@ -113,7 +113,7 @@ func openWeights(path string) (*weightsFile, error) {
 // it records: the zoo metadata of our exports, and the input shape of its
 // single image input.
 func openONNX(path string) (*weightsFile, error) {
-	g, err := onnx.DecodeFile(path, onnx.DecodeOptions{})
+	g, err := onnxir.DecodeFile(path, onnxir.DecodeOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}

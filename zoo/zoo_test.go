@@ -5,11 +5,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
-	"github.com/stretchr/testify/require"
 )
 
 func input(shape nn.Shape, n int, seed uint64) *tensor.Tensor {

@@ -16,12 +16,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/inceptionzoo/inception/engine/kernels"
 	"github.com/inceptionzoo/inception/internal/ort"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
-	"github.com/spf13/cobra"
 )
 
 func init() { commands = append(commands, benchCmd) }

@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
-	"github.com/stretchr/testify/require"
 )
 
 // TestMain runs the CLI instead of the tests in a child process started by

@@ -4,17 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
-	"github.com/spf13/cobra"
 )
 
 func listCmd() *cobra.Command {
@@ -208,74 +207,6 @@ func infoCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&aux, "aux", false, "include the auxiliary heads")
 	cmd.Flags().IntVar(&depth, "depth", 1, "show blocks down to this depth")
-	return cmd
-}
-
-func runCmd() *cobra.Command {
-	var batch, repeat int
-	var seed uint64
-	var mf modelFileFlags
-	cmd := &cobra.Command{
-		Use:   "run NAME | run --model FILE.onnx [--input input_0.pb ...] [--output-dir DIR]",
-		Short: "Run a model on a deterministic input; print the top-5 and the latency",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if mf.model != "" {
-				if len(args) > 0 {
-					return fmt.Errorf("run takes a zoo NAME or --model FILE, not both (got %q and --model %q)", args[0], mf.model)
-				}
-				return nil
-			}
-			if len(mf.inputs) > 0 || mf.outputDir != "" {
-				return fmt.Errorf("--input and --output-dir need --model FILE.onnx")
-			}
-			return exactOne("NAME")(cmd, args)
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if mf.model != "" {
-				return runModelFile(cmd, mf, repeat)
-			}
-			if batch < 1 || batch > 256 {
-				return fmt.Errorf("--batch %d: want 1 to 256", batch)
-			}
-			if repeat < 1 {
-				return fmt.Errorf("--repeat %d: want at least 1", repeat)
-			}
-			t0 := time.Now()
-			m, err := zoo.Load(args[0], zoo.WithSeed(seed))
-			if err != nil {
-				return err
-			}
-			load := time.Since(t0)
-			x := DeterministicInput(m.Spec.Input, batch, seed)
-			var lat []time.Duration
-			var preds [][]zoo.Prediction
-			for i := 0; i < repeat; i++ {
-				t := time.Now()
-				preds, err = m.Predict(x, 5)
-				if err != nil {
-					return err
-				}
-				lat = append(lat, time.Since(t))
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s: seeded weights (seed %d), deterministic input %v, batch %d\n", m.Spec.Name, seed, x.Shape, batch)
-			for b, p := range preds {
-				fmt.Fprintf(w, "sample %d top-5:", b)
-				for _, q := range p {
-					fmt.Fprintf(w, "  %d (%.4f)", q.Index, q.Score)
-				}
-				fmt.Fprintln(w)
-			}
-			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-			fmt.Fprintf(w, "load+compile %v; forward latency median %v (min %v, max %v, %d runs)\n",
-				load.Round(time.Millisecond), lat[len(lat)/2].Round(10*time.Microsecond), lat[0].Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond), repeat)
-			return nil
-		},
-	}
-	cmd.Flags().IntVar(&batch, "batch", 1, "batch size")
-	cmd.Flags().Uint64Var(&seed, "seed", zoo.DefaultSeed, "seed for weights and input")
-	cmd.Flags().IntVar(&repeat, "repeat", 3, "timed forward passes")
-	mf.register(cmd)
 	return cmd
 }
 

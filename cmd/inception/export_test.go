@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 func TestExport(t *testing.T) {
@@ -17,7 +17,7 @@ func TestExport(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, "13,004,888 params")
 	require.Contains(t, out, "opset 11 (IR 6)")
-	f, err := onnx.DecodeFile(a, onnx.DecodeOptions{})
+	f, err := onnxir.DecodeFile(a, onnxir.DecodeOptions{})
 	require.NoError(t, err)
 	require.Equal(t, int64(11), f.Opset)
 	require.Len(t, f.Outputs, 3, "output, aux1, aux2")

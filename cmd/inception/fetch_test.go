@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/weights"
@@ -39,7 +39,7 @@ func newModelZoo(t *testing.T) *modelZoo {
 	for name, light := range map[string]string{"light-v1": "light_inception_v1.onnx", "light-v2": "light_inception_v2.onnx"} {
 		raw, err := os.ReadFile(sharedLight(t, light))
 		require.NoError(t, err)
-		b, err := onnx.RandomizeConstantWeights(raw, 3)
+		b, err := testkit.RandomizeConstantWeights(raw, 3)
 		require.NoError(t, err)
 		z.files[name] = b
 	}

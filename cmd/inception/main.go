@@ -3,8 +3,8 @@
 //
 //	inception list                                   registered models
 //	inception info NAME [--json] [--depth N]         per-block shapes, params, MACs
-//	inception run NAME [--batch N] [--seed S]        deterministic input, top-5, latency
-//	inception run --model F.onnx --input in.pb ...   run an ONNX file, write output_<i>.pb
+//	inception run NAME [--batch N] [--seed S]        standard input (i/n), top-5, latency
+//	inception run --model F.onnx [--input in.pb ...] the same for an ONNX file; --output-dir
 //	inception export NAME -o F.onnx [--opset N]      ONNX export (optionally --weights F.onnx)
 //	inception fetch NAME                             download and verify published weights
 //	inception classify [--model NAME] IMAGE...       top-5 with labels

@@ -29,6 +29,7 @@ import (
 
 	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/serve"
 	pb "github.com/inceptionzoo/inception/serve/inferencepb"
 	"github.com/inceptionzoo/inception/triton/modelconfigpb"
@@ -154,7 +155,7 @@ func TestServeAcceptance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := onnx.EncodeTensor(f, "input", []int64{1, 1, 28, 28}, x.Data); err != nil {
+	if err := onnxir.EncodeTensor(f, "input", []int64{1, 1, 28, 28}, x.Data); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -165,7 +166,7 @@ func TestServeAcceptance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := onnx.DecodeTensor(of, onnx.DefaultLimits)
+	want, err := onnxir.DecodeTensor(of, onnxir.DefaultLimits)
 	of.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,10 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/inceptionzoo/inception/nn"
+)
 
 // ConvParams describes a 2-D convolution over an NCHW input.
 type ConvParams struct {
@@ -34,9 +38,8 @@ func (p ConvParams) validate() {
 // floor((H+PadT+PadB-DilH*(KH-1)-1)/StrideH)+1 and likewise for the width.
 func (p ConvParams) OutHW() (oh, ow int) {
 	p.validate()
-	oh = (p.H+p.PadT+p.PadB-p.DilH*(p.KH-1)-1)/p.StrideH + 1
-	ow = (p.W+p.PadL+p.PadR-p.DilW*(p.KW-1)-1)/p.StrideW + 1
-	return oh, ow
+	return nn.ConvOut(p.H, p.KH, p.StrideH, p.PadT, p.PadB, p.DilH),
+		nn.ConvOut(p.W, p.KW, p.StrideW, p.PadL, p.PadR, p.DilW)
 }
 
 // pointwise reports whether the conv is a 1x1, stride-1, unpadded conv whose

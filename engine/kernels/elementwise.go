@@ -152,41 +152,6 @@ func dot(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// FoldBatchNorm folds an inference-mode batch norm following a conv into the
-// conv's weights and bias, returning new slices:
-// w' = w*gamma/sqrt(var+eps), b' = (b-mean)*gamma/sqrt(var+eps)+beta.
-// w is [outC, ...]; bias nil means zero; gamma nil means 1, beta nil means 0.
-// The per-channel factor is computed in float64.
-func FoldBatchNorm(w []float32, bias []float32, outC int, gamma, beta, mean, variance []float32, eps float32) (newW, newBias []float32) {
-	if outC <= 0 || len(w)%outC != 0 || len(mean) < outC || len(variance) < outC ||
-		(bias != nil && len(bias) < outC) || (gamma != nil && len(gamma) < outC) || (beta != nil && len(beta) < outC) {
-		panic(fmt.Sprintf("kernels.FoldBatchNorm: outC=%d len(w)=%d len(bias)=%d len(gamma)=%d len(beta)=%d len(mean)=%d len(var)=%d",
-			outC, len(w), len(bias), len(gamma), len(beta), len(mean), len(variance)))
-	}
-	per := len(w) / outC
-	newW = make([]float32, len(w))
-	newBias = make([]float32, outC)
-	for o := 0; o < outC; o++ {
-		g := 1.0
-		if gamma != nil {
-			g = float64(gamma[o])
-		}
-		f := g / math.Sqrt(float64(variance[o])+float64(eps))
-		for i := o * per; i < (o+1)*per; i++ {
-			newW[i] = float32(float64(w[i]) * f)
-		}
-		var b0, sh float64
-		if bias != nil {
-			b0 = float64(bias[o])
-		}
-		if beta != nil {
-			sh = float64(beta[o])
-		}
-		newBias[o] = float32((b0-float64(mean[o]))*f + sh)
-	}
-	return newW, newBias
-}
-
 type lrnArgs struct {
 	n, c, hw, nb, lo, hi int
 	k, b64, beta64       float64

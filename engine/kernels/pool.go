@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+
+	"github.com/inceptionzoo/inception/nn"
 )
 
 // PoolParams describes a 2-D max or average pooling over an NCHW input.
@@ -34,27 +36,14 @@ func (p PoolParams) validate(name string) {
 	}
 }
 
-func poolOut(in, padA, padB, k, s, d int, ceil bool) int {
-	num := in + padA + padB - d*(k-1) - 1
-	if !ceil {
-		return num/s + 1
-	}
-	o := (num+s-1)/s + 1
-	// PyTorch/ONNX: drop a last window that starts in the bottom padding/overhang.
-	if (o-1)*s >= in+padA {
-		o--
-	}
-	return o
-}
-
 // OutHW returns the pooled output size: floor (or ceil, in CeilMode) of
 // (H+PadT+PadB-DilH*(KH-1)-1)/StrideH + 1; in CeilMode a last window that
 // would start at or beyond H+PadT is dropped (PyTorch/ONNX rule).
 func (p PoolParams) OutHW() (oh, ow int) {
 	p.validate("PoolParams.OutHW")
 	dh, dw := p.dil()
-	return poolOut(p.H, p.PadT, p.PadB, p.KH, p.StrideH, dh, p.CeilMode),
-		poolOut(p.W, p.PadL, p.PadR, p.KW, p.StrideW, dw, p.CeilMode)
+	return nn.PoolOut(p.H, p.KH, p.StrideH, p.PadT, p.PadB, dh, p.CeilMode),
+		nn.PoolOut(p.W, p.KW, p.StrideW, p.PadL, p.PadR, dw, p.CeilMode)
 }
 
 func (p PoolParams) checkIO(name string, x, y []float32, dstC, dstOff int) (oh, ow int) {

@@ -29,6 +29,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/onnx/onnxpb"
 )
 
@@ -135,9 +136,9 @@ func CheckData(dataDir string) error {
 }
 
 // ModelBytes returns dir/model.onnx. Models that import a default-domain
-// opset below onnx.MinOpset (the pytorch-converted and pytorch-operator
+// opset below onnxir.MinOpset (the pytorch-converted and pytorch-operator
 // cases are opset 6, test_globalaveragepool opset 1) are returned with it
-// raised to onnx.MinOpset: the operators in scope kept their semantics
+// raised to onnxir.MinOpset: the operators in scope kept their semantics
 // from those versions to opset 7, except the legacy broadcast attributes
 // of Add/Sub/Mul/Div/Gemm, which the known-failures list names where they
 // matter.
@@ -152,8 +153,8 @@ func ModelBytes(dir string) ([]byte, error) {
 	}
 	bumped := false
 	for _, oi := range mp.OpsetImport {
-		if (oi.GetDomain() == "" || oi.GetDomain() == "ai.onnx") && oi.GetVersion() < onnx.MinOpset {
-			oi.Version = proto.Int64(onnx.MinOpset)
+		if (oi.GetDomain() == "" || oi.GetDomain() == "ai.onnx") && oi.GetVersion() < onnxir.MinOpset {
+			oi.Version = proto.Int64(onnxir.MinOpset)
 			bumped = true
 		}
 	}
@@ -171,7 +172,7 @@ func Op(dir string) string {
 	if err != nil {
 		return "(unreadable)"
 	}
-	g, err := onnx.Decode(bytes.NewReader(b), onnx.DecodeOptions{})
+	g, err := onnxir.Decode(bytes.NewReader(b), onnxir.DecodeOptions{})
 	if err != nil || len(g.Nodes) == 0 {
 		return "(undecodable)"
 	}
@@ -190,7 +191,7 @@ func RunCase(dir string) error {
 	if err != nil {
 		return err
 	}
-	m, err := onnx.LoadReader(bytes.NewReader(b), onnx.LoadOptions{Decode: onnx.DecodeOptions{BaseDir: dir}})
+	m, err := onnx.LoadReader(bytes.NewReader(b), onnx.LoadOptions{Decode: onnxir.DecodeOptions{BaseDir: dir}})
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func RunCase(dir string) error {
 		return fmt.Errorf("no test_data_set_* in %s", dir)
 	}
 	for _, set := range sets {
-		ins := map[string]*onnx.Tensor{}
+		ins := map[string]*onnxir.Tensor{}
 		for k, name := range m.InputNames() {
 			t, err := decodeFile(filepath.Join(set, fmt.Sprintf("input_%d.pb", k)))
 			if err != nil {
@@ -227,19 +228,19 @@ func RunCase(dir string) error {
 	return nil
 }
 
-func decodeFile(path string) (*onnx.Tensor, error) {
+func decodeFile(path string) (*onnxir.Tensor, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return onnx.DecodeTensor(f, onnx.DefaultLimits)
+	return onnxir.DecodeTensor(f, onnxir.DefaultLimits)
 }
 
 // Compare checks got against want: equal dims and kind (integer or float),
 // integers exactly, floats within |got-want| <= ATol + RTol*|want| (NaN
 // matches NaN, an infinity itself). The error names the first mismatch.
-func Compare(got, want *onnx.Tensor) error {
+func Compare(got, want *onnxir.Tensor) error {
 	switch {
 	case got == nil:
 		return errors.New("missing output")

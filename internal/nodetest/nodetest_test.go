@@ -11,7 +11,7 @@ import (
 
 	"github.com/inceptionzoo/inception/internal/nodetest"
 	"github.com/inceptionzoo/inception/internal/testkit"
-	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // TestCases: the embedded list is well formed, has no duplicates, and every
@@ -69,13 +69,13 @@ func TestParseKnownFailures(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
-	f := func(dims []int64, v ...float32) *onnx.Tensor { return &onnx.Tensor{Dims: dims, Float: v} }
-	i := func(dims []int64, v ...int64) *onnx.Tensor { return &onnx.Tensor{Dims: dims, Int: v} }
+	f := func(dims []int64, v ...float32) *onnxir.Tensor { return &onnxir.Tensor{Dims: dims, Float: v} }
+	i := func(dims []int64, v ...int64) *onnxir.Tensor { return &onnxir.Tensor{Dims: dims, Int: v} }
 	nan, inf := float32(0), float32(0)
 	nan, inf = nan/nan, 1/inf
 	tests := []struct {
 		name      string
-		got, want *onnx.Tensor
+		got, want *onnxir.Tensor
 		wantMsg   string // "" means a match
 	}{
 		{"equal", f([]int64{2}, 1, 2), f([]int64{2}, 1, 2), ""},

@@ -22,7 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/inceptionzoo/inception/internal/testkit"
-	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 	"github.com/inceptionzoo/inception/tensor"
 )
@@ -67,7 +67,7 @@ func TestLightInception(t *testing.T) {
 			f, err := os.Open(testkit.SharedFile(t, "onnx-light", name+"_output_0.pb"))
 			require.NoError(t, err)
 			defer f.Close()
-			want, err := onnx.DecodeTensor(f, onnx.Limits{})
+			want, err := onnxir.DecodeTensor(f, onnxir.Limits{})
 			require.NoError(t, err)
 
 			s, err := NewSession(model, 0)

@@ -2,14 +2,17 @@
 // test suite's standard and seeded random inputs, element-wise closeness
 // checks with rtol/atol, a float64 softmax, lookups in the shared test-data
 // folder (../shared beside the repository), exposing a classifier's
-// logits as an ONNX graph output, and the project's rule for a
-// missing oracle or data set (a failure under CI=true, a skip otherwise).
+// logits as an ONNX graph output, seeded random weights for the ONNX
+// suite's light models (RandomizeConstantWeights), and the project's rule
+// for a missing oracle or data set (a failure under CI=true, a skip
+// otherwise).
 //
 // It is a non-test package so that tests of any package can import it. It
-// depends only on low-level packages (tensor, nn, onnx/onnxpb) and must not
-// import onnx, conformance, zoo, registry or internal/ort, so that the
-// in-package tests of those packages can import it without an import
-// cycle. ONNX Runtime's initialisation helper is in subpackage orttest.
+// depends only on low-level packages (tensor, nn, onnx/onnxpb and the
+// decoder onnx/onnxir, whose in-package tests therefore must not import
+// testkit) and must not import onnx, conformance, zoo, registry or
+// internal/ort, so that the in-package tests of those packages can import
+// it without an import cycle. ONNX Runtime's initialisation helper is in subpackage orttest.
 package testkit
 
 import (

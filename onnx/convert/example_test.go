@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 )
 
 // ExampleExport lowers a small block tree, exports it with seeded weights
@@ -31,7 +31,7 @@ func ExampleExport() {
 	if err := convert.Export(&buf, g, nn.InitParams(g, 1), convert.ExportOptions{ModelName: "tiny"}); err != nil {
 		panic(err)
 	}
-	f, err := onnx.Decode(&buf, onnx.DecodeOptions{})
+	f, err := onnxir.Decode(&buf, onnxir.DecodeOptions{})
 	if err != nil {
 		panic(err)
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/registry"
 )
 
@@ -116,7 +116,7 @@ func TestExportEveryModel(t *testing.T) {
 		big := name == "inception-v4" || name == "inception-resnet-v2"
 		g, p := build(t, name, nn.Options{})
 		path := exportFile(t, dir, name, g, p, convert.ExportOptions{Opset: 13, ModelName: name})
-		f, err := onnx.DecodeFile(path, onnx.DecodeOptions{})
+		f, err := onnxir.DecodeFile(path, onnxir.DecodeOptions{})
 		require.NoError(t, err, name)
 		if got, want := f.Opset, int64(13); got != want {
 			t.Errorf("%s: opset %d, want %d", name, got, want)
@@ -128,10 +128,10 @@ func TestExportEveryModel(t *testing.T) {
 		require.Equal(t, name, f.Metadata[convert.MetaModel])
 		require.Len(t, f.Inputs, 1)
 		require.Equal(t, "input", f.Inputs[0].Name)
-		require.Equal(t, onnx.Dim{Value: -1, Param: "N"}, f.Inputs[0].Shape[0])
+		require.Equal(t, onnxir.Dim{Value: -1, Param: "N"}, f.Inputs[0].Shape[0])
 		require.Len(t, f.Outputs, 1)
 		require.Equal(t, "output", f.Outputs[0].Name)
-		require.Equal(t, []onnx.Dim{{Value: -1, Param: "N"}, {Value: int64(g.OutputShape()[0])}}, f.Outputs[0].Shape)
+		require.Equal(t, []onnxir.Dim{{Value: -1, Param: "N"}, {Value: int64(g.OutputShape()[0])}}, f.Outputs[0].Shape)
 		require.Len(t, f.Initializers, len(g.Params()), name)
 		if !big || !testing.Short() {
 			got, err := convert.ImportWeights(g, f)
@@ -159,7 +159,7 @@ func TestExportOpsets(t *testing.T) {
 				sub := filepath.Join(dir, fmt.Sprintf("aux%v", o.Aux))
 				require.NoError(t, os.MkdirAll(sub, 0o755))
 				path := exportFile(t, sub, name, g, p, convert.ExportOptions{Opset: opset, ModelName: name})
-				f, err := onnx.DecodeFile(path, onnx.DecodeOptions{})
+				f, err := onnxir.DecodeFile(path, onnxir.DecodeOptions{})
 				require.NoError(t, err, "%s opset %d", name, opset)
 				if got, want := f.IRVersion, convert.IRVersion(opset); got != want {
 					t.Errorf("%s opset %d: ir_version %d, want %d", name, opset, got, want)
@@ -194,7 +194,7 @@ func TestExportDeterministic(t *testing.T) {
 	require.NoError(t, convert.Export(&a, g, p, opts))
 	require.NoError(t, convert.Export(&b, g, p, opts))
 	require.True(t, bytes.Equal(a.Bytes(), b.Bytes()), "two exports differ")
-	f, err := onnx.Decode(bytes.NewReader(a.Bytes()), onnx.DecodeOptions{})
+	f, err := onnxir.Decode(bytes.NewReader(a.Bytes()), onnxir.DecodeOptions{})
 	require.NoError(t, err)
 	require.Equal(t, int64(convert.DefaultExportOpset), f.Opset)
 	require.Equal(t, map[string]string{"z": "1", "a": "2", convert.MetaModel: "inception-v1-d2l"}, f.Metadata)
@@ -228,7 +228,7 @@ func TestExportErrors(t *testing.T) {
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, convert.Export(&buf, g3, nn.InitParams(g3, 1), convert.ExportOptions{Opset: 9}))
-	f, err := onnx.Decode(&buf, onnx.DecodeOptions{})
+	f, err := onnxir.Decode(&buf, onnxir.DecodeOptions{})
 	require.NoError(t, err)
 	pads, err := f.Nodes[0].Ints("pads", nil)
 	require.NoError(t, err)
@@ -246,7 +246,7 @@ func TestExportOpMapping(t *testing.T) {
 	var files []string
 	for _, opset := range []int{10, 13, 17} {
 		path := exportFile(t, dir, "ops", g, p, convert.ExportOptions{Opset: opset})
-		f, err := onnx.DecodeFile(path, onnx.DecodeOptions{})
+		f, err := onnxir.DecodeFile(path, onnxir.DecodeOptions{})
 		require.NoError(t, err)
 		got, err := convert.ImportWeights(g, f)
 		require.NoError(t, err)

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/onnx"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -40,7 +40,7 @@ type ImportOptions struct {
 
 // ImportWeights maps the weights of f onto g's parameters with Import's
 // strategies and no naming function.
-func ImportWeights(g *nn.Graph, f *onnx.Graph) (nn.Params, error) {
+func ImportWeights(g *nn.Graph, f *onnxir.Graph) (nn.Params, error) {
 	p, _, err := Import(g, f, ImportOptions{})
 	return p, err
 }
@@ -51,7 +51,7 @@ func ImportWeights(g *nn.Graph, f *onnx.Graph) (nn.Params, error) {
 // (single-element tensors excepted); otherwise the error names the first
 // layer that does not fit and both shapes. The returned tensors may share
 // memory with f's initializers.
-func Import(g *nn.Graph, f *onnx.Graph, opts ImportOptions) (nn.Params, Strategy, error) {
+func Import(g *nn.Graph, f *onnxir.Graph, opts ImportOptions) (nn.Params, Strategy, error) {
 	if g == nil || f == nil {
 		return nil, "", fmt.Errorf("%w: nil graph", ErrImport)
 	}
@@ -111,7 +111,7 @@ func Import(g *nn.Graph, f *onnx.Graph, opts ImportOptions) (nn.Params, Strategy
 type weight struct {
 	name string
 	dims []int64
-	t    *onnx.Tensor // nil for a ConstantOfShape fill
+	t    *onnxir.Tensor // nil for a ConstantOfShape fill
 	fill float32
 }
 
@@ -179,8 +179,8 @@ func fits(d []int64, s []int) bool {
 }
 
 // constants returns the tensors of Constant nodes by output name.
-func constants(f *onnx.Graph) map[string]*onnx.Tensor {
-	c := map[string]*onnx.Tensor{}
+func constants(f *onnxir.Graph) map[string]*onnxir.Tensor {
+	c := map[string]*onnxir.Tensor{}
 	for _, n := range f.Nodes {
 		if n.OpType != "Constant" || len(n.Outputs) != 1 {
 			continue
@@ -188,7 +188,7 @@ func constants(f *onnx.Graph) map[string]*onnx.Tensor {
 		if t, err := n.Tensor("value"); err == nil && t != nil {
 			c[n.Outputs[0]] = t
 		} else if v, err := n.Ints("value_ints", nil); err == nil && v != nil {
-			c[n.Outputs[0]] = &onnx.Tensor{Dims: []int64{int64(len(v))}, DType: onnx.Int64, Int: v}
+			c[n.Outputs[0]] = &onnxir.Tensor{Dims: []int64{int64(len(v))}, DType: onnxir.Int64, Int: v}
 		}
 	}
 	return c
@@ -196,7 +196,7 @@ func constants(f *onnx.Graph) map[string]*onnx.Tensor {
 
 // weights collects the file's weights by value name: FLOAT-family
 // initializers and ConstantOfShape outputs with a constant shape.
-func weights(f *onnx.Graph) (map[string]*weight, error) {
+func weights(f *onnxir.Graph) (map[string]*weight, error) {
 	ws := map[string]*weight{}
 	for name, t := range f.Initializers {
 		if t.Float != nil {
@@ -313,7 +313,7 @@ func FoldedBNVar(eps float32) float32 {
 }
 
 // layerError names a zoo layer and the file node it was matched with.
-func layerError(n *nn.Node, fn *onnx.Node, format string, args ...any) error {
+func layerError(n *nn.Node, fn *onnxir.Node, format string, args ...any) error {
 	at := ""
 	if fn != nil {
 		at = fmt.Sprintf(" (file node %q, %s)", fn.Name, fn.OpType)
@@ -324,13 +324,13 @@ func layerError(n *nn.Node, fn *onnx.Node, format string, args ...any) error {
 // structural state: the file's parameterised nodes in topological order.
 type structural struct {
 	g    *nn.Graph
-	f    *onnx.Graph
+	f    *onnxir.Graph
 	ws   map[string]*weight
 	p    nn.Params
-	cons map[string][]*onnx.Node // value name → consuming nodes
+	cons map[string][]*onnxir.Node // value name → consuming nodes
 }
 
-func (s *structural) weight(fn *onnx.Node, i int) (*weight, error) {
+func (s *structural) weight(fn *onnxir.Node, i int) (*weight, error) {
 	if i >= len(fn.Inputs) || fn.Inputs[i] == "" {
 		return nil, nil
 	}
@@ -342,7 +342,7 @@ func (s *structural) weight(fn *onnx.Node, i int) (*weight, error) {
 }
 
 // set assigns parameter kind of n from w, checking the shape.
-func (s *structural) set(n *nn.Node, fn *onnx.Node, kind nn.ParamKind, w *weight) error {
+func (s *structural) set(n *nn.Node, fn *onnxir.Node, kind nn.ParamKind, w *weight) error {
 	spec, ok := n.Param(kind)
 	if !ok {
 		return layerError(n, fn, "the file has a tensor %q the layer has no parameter for", w.name)
@@ -371,9 +371,9 @@ var paramOps = map[string]bool{"Conv": true, "Gemm": true, "MatMul": true, "Batc
 // byStructure matches the file's Conv, Gemm, MatMul and BatchNormalization
 // nodes, in topological order, one to one with g's Conv, Linear and
 // BatchNorm nodes in graph order.
-func byStructure(g *nn.Graph, f *onnx.Graph, ws map[string]*weight) (nn.Params, error) {
-	s := &structural{g: g, f: f, ws: ws, p: nn.Params{}, cons: map[string][]*onnx.Node{}}
-	var fnodes []*onnx.Node
+func byStructure(g *nn.Graph, f *onnxir.Graph, ws map[string]*weight) (nn.Params, error) {
+	s := &structural{g: g, f: f, ws: ws, p: nn.Params{}, cons: map[string][]*onnxir.Node{}}
+	var fnodes []*onnxir.Node
 	for _, n := range f.Nodes {
 		for _, in := range n.Inputs {
 			s.cons[in] = append(s.cons[in], n)
@@ -430,8 +430,8 @@ func byStructure(g *nn.Graph, f *onnx.Graph, ws map[string]*weight) (nn.Params, 
 
 // checkTransform compares whether something (transform_input) sits
 // between the input and the first conv, in the file and in the model.
-func checkTransform(g *nn.Graph, f *onnx.Graph) error {
-	var fc *onnx.Node
+func checkTransform(g *nn.Graph, f *onnxir.Graph) error {
+	var fc *onnxir.Node
 	for _, n := range f.Nodes {
 		if n.OpType == "Conv" {
 			fc = n
@@ -462,8 +462,8 @@ func checkTransform(g *nn.Graph, f *onnx.Graph) error {
 // isTransform reports whether value v is computed from the graph input by
 // elementwise and indexing ops only (torchvision's transform_input:
 // Gather/Slice, Unsqueeze, Mul, Add, Concat), rather than by a layer.
-func isTransform(f *onnx.Graph, v string) bool {
-	prod := map[string]*onnx.Node{}
+func isTransform(f *onnxir.Graph, v string) bool {
+	prod := map[string]*onnxir.Node{}
 	for _, n := range f.Nodes {
 		for _, o := range n.Outputs {
 			prod[o] = n
@@ -492,7 +492,7 @@ func isTransform(f *onnx.Graph, v string) bool {
 	return true
 }
 
-func attrInts(fn *onnx.Node, name string, def []int64) ([]int64, error) {
+func attrInts(fn *onnxir.Node, name string, def []int64) ([]int64, error) {
 	v, err := fn.Ints(name, def)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrImport, err)
@@ -514,7 +514,7 @@ func equalInts(a []int64, b ...int) bool {
 
 // conv matches a Conv; with a folded BatchNorm it also fills the next
 // layer and returns step 2.
-func (s *structural) conv(n *nn.Node, op nn.Conv, fn *onnx.Node, zrest []*nn.Node, frest []*onnx.Node) (int, error) {
+func (s *structural) conv(n *nn.Node, op nn.Conv, fn *onnxir.Node, zrest []*nn.Node, frest []*onnxir.Node) (int, error) {
 	if fn.OpType != "Conv" {
 		return 0, layerError(n, fn, "want a Conv node")
 	}
@@ -586,7 +586,7 @@ func (s *structural) conv(n *nn.Node, op nn.Conv, fn *onnx.Node, zrest []*nn.Nod
 	return 2, nil
 }
 
-func (s *structural) bn(n *nn.Node, op nn.BatchNorm, fn *onnx.Node) error {
+func (s *structural) bn(n *nn.Node, op nn.BatchNorm, fn *onnxir.Node) error {
 	if fn.OpType != "BatchNormalization" {
 		return layerError(n, fn, "want a BatchNormalization node")
 	}
@@ -624,7 +624,7 @@ func (s *structural) bn(n *nn.Node, op nn.BatchNorm, fn *onnx.Node) error {
 	return nil
 }
 
-func (s *structural) linear(n *nn.Node, fn *onnx.Node) error {
+func (s *structural) linear(n *nn.Node, fn *onnxir.Node) error {
 	spec, _ := n.Param(nn.Weight)
 	out, in := spec.Shape[0], spec.Shape[1]
 	var w, b *weight

@@ -32,7 +32,7 @@ var (
 	ErrUnsupported = errors.New("onnxgo: unsupported")
 	// ErrOpset reports contradictory opset evidence in the graph (see the
 	// package documentation), or a WithOpset value outside
-	// onnx.MinOpset..onnx.MaxOpset.
+	// onnxir.MinOpset..onnxir.MaxOpset.
 	ErrOpset = errors.New("onnxgo: no opset fits the graph")
 )
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 )
 
@@ -84,7 +85,7 @@ func (b *Backend) Run() error {
 	if err != nil {
 		return err
 	}
-	ins := make(map[string]*onnx.Tensor, len(c.inputs))
+	ins := make(map[string]*onnxir.Tensor, len(c.inputs))
 	for _, n := range c.inputs {
 		if !n.user {
 			return fmt.Errorf("%w: graph input %q (node %d) is not set: set it with Model.SetInput or through Model.GetNodeByName (see the package documentation)", ErrInput, n.name, n.id)
@@ -299,8 +300,8 @@ func (b *Backend) rebuild() (*pb.ModelProto, *compiled, error) {
 		if opset, err = inferOpset(b.ops, opIns); err != nil {
 			return nil, nil, err
 		}
-	} else if opset < onnx.MinOpset || opset > onnx.MaxOpset {
-		return nil, nil, fmt.Errorf("%w: WithOpset(%d) outside %d..%d", ErrOpset, opset, onnx.MinOpset, onnx.MaxOpset)
+	} else if opset < onnxir.MinOpset || opset > onnxir.MaxOpset {
+		return nil, nil, fmt.Errorf("%w: WithOpset(%d) outside %d..%d", ErrOpset, opset, onnxir.MinOpset, onnxir.MaxOpset)
 	}
 	ir := convert.IRVersion(opset)
 	if ir == 0 {
@@ -363,7 +364,7 @@ var opsetRules = []opsetRule{
 // inferOpset picks DefaultOpset clamped to the range the graph's evidence
 // allows (see the package documentation).
 func inferOpset(ops []operation, opIns [][]*Node) (int, error) {
-	lo, hi := onnx.MinOpset, onnx.MaxOpset
+	lo, hi := onnxir.MinOpset, onnxir.MaxOpset
 	var loWhy, hiWhy string
 	for k, op := range ops {
 		for _, r := range opsetRules {
@@ -534,33 +535,33 @@ func packLE[T any](v []T, size int, put func([]byte, T)) []byte {
 
 // fromGorgonia converts an input tensor for onnx.Model.RunTensors: floats
 // to Float32, integers and booleans to Int64.
-func fromGorgonia(t gt.Tensor) (*onnx.Tensor, error) {
+func fromGorgonia(t gt.Tensor) (*onnxir.Tensor, error) {
 	dims, n, data, err := shapeOf(t)
 	if err != nil {
 		return nil, err
 	}
-	out := &onnx.Tensor{Dims: dims}
+	out := &onnxir.Tensor{Dims: dims}
 	switch d := data.(type) {
 	case []float32:
-		out.DType, out.Float = onnx.Float32, slices.Clone(d[:n])
+		out.DType, out.Float = onnxir.Float32, slices.Clone(d[:n])
 	case float32:
-		out.DType, out.Float = onnx.Float32, []float32{d}
+		out.DType, out.Float = onnxir.Float32, []float32{d}
 	case []float64:
-		out.DType, out.Float = onnx.Float32, convertSlice(d[:n], func(v float64) float32 { return float32(v) })
+		out.DType, out.Float = onnxir.Float32, convertSlice(d[:n], func(v float64) float32 { return float32(v) })
 	case float64:
-		out.DType, out.Float = onnx.Float32, []float32{float32(d)}
+		out.DType, out.Float = onnxir.Float32, []float32{float32(d)}
 	case []int64:
-		out.DType, out.Int = onnx.Int64, slices.Clone(d[:n])
+		out.DType, out.Int = onnxir.Int64, slices.Clone(d[:n])
 	case int64:
-		out.DType, out.Int = onnx.Int64, []int64{d}
+		out.DType, out.Int = onnxir.Int64, []int64{d}
 	case []int32:
-		out.DType, out.Int = onnx.Int64, convertSlice(d[:n], func(v int32) int64 { return int64(v) })
+		out.DType, out.Int = onnxir.Int64, convertSlice(d[:n], func(v int32) int64 { return int64(v) })
 	case int32:
-		out.DType, out.Int = onnx.Int64, []int64{int64(d)}
+		out.DType, out.Int = onnxir.Int64, []int64{int64(d)}
 	case []bool:
-		out.DType, out.Int = onnx.Int64, convertSlice(d[:n], boolInt)
+		out.DType, out.Int = onnxir.Int64, convertSlice(d[:n], boolInt)
 	case bool:
-		out.DType, out.Int = onnx.Int64, []int64{boolInt(d)}
+		out.DType, out.Int = onnxir.Int64, []int64{boolInt(d)}
 	default:
 		return nil, fmt.Errorf("%w: tensor data of Go type %T", ErrUnsupported, d)
 	}
@@ -584,7 +585,7 @@ func convertSlice[S, D any](s []S, f func(S) D) []D {
 
 // toGorgonia converts a runner output to a gorgonia dense tensor (float32,
 // or int64 for integer outputs).
-func toGorgonia(t *onnx.Tensor) (out gt.Tensor, err error) {
+func toGorgonia(t *onnxir.Tensor) (out gt.Tensor, err error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: missing output", ErrGraph)
 	}

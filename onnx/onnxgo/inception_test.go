@@ -19,6 +19,7 @@ import (
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
 	"github.com/inceptionzoo/inception/onnx/onnxgo"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/zoo"
@@ -55,7 +56,7 @@ func TestLightInceptionShipped(t *testing.T) {
 	for _, tc := range lightInputs {
 		t.Run(tc.name, func(t *testing.T) {
 			data := testkit.ReadShared(t, "onnx-light", tc.name+".onnx")
-			want, err := onnx.DecodeTensor(bytes.NewReader(testkit.ReadShared(t, "onnx-light", tc.name+"_output_0.pb")), onnx.Limits{})
+			want, err := onnxir.DecodeTensor(bytes.NewReader(testkit.ReadShared(t, "onnx-light", tc.name+"_output_0.pb")), onnxir.Limits{})
 			require.NoError(t, err)
 			m, b := decode(t, data)
 			setLightInput(t, m, tc.byName, testkit.StandardInput(1, 3, 224, 224))
@@ -73,14 +74,14 @@ func TestLightInceptionShipped(t *testing.T) {
 }
 
 // TestLightInceptionRandomized decodes the light graphs with seeded random
-// weights (onnx.RandomizeConstantWeights) through onnx-go and compares the
+// weights (testkit.RandomizeConstantWeights) through onnx-go and compares the
 // Backend's output with the onnx runner on the same file (which
 // ../ort_test.go checks against ONNX Runtime), rtol 1e-3, atol 1e-4, for
 // two inputs whose outputs differ by much more than atol.
 func TestLightInceptionRandomized(t *testing.T) {
 	for _, tc := range lightInputs {
 		t.Run(tc.name, func(t *testing.T) {
-			data, err := onnx.RandomizeConstantWeights(testkit.ReadShared(t, "onnx-light", tc.name+".onnx"), 5)
+			data, err := testkit.RandomizeConstantWeights(testkit.ReadShared(t, "onnx-light", tc.name+".onnx"), 5)
 			require.NoError(t, err)
 			direct, err := onnx.LoadReader(bytes.NewReader(data), onnx.LoadOptions{})
 			require.NoError(t, err)
@@ -156,7 +157,7 @@ func TestGorgonnxHelper(t *testing.T) {
 // process so that a panic in its VM goroutine cannot take the test binary
 // down; a crash counts as a failure to run, a result as a test failure.
 func TestGorgonnxCannotRunLightV1(t *testing.T) {
-	data, err := onnx.RandomizeConstantWeights(testkit.ReadShared(t, "onnx-light", "light_inception_v1.onnx"), 5)
+	data, err := testkit.RandomizeConstantWeights(testkit.ReadShared(t, "onnx-light", "light_inception_v1.onnx"), 5)
 	require.NoError(t, err)
 	path := t.TempDir() + "/light_v1_random.onnx"
 	require.NoError(t, os.WriteFile(path, data, 0o644))

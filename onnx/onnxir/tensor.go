@@ -1,4 +1,4 @@
-package onnx
+package onnxir
 
 import (
 	"encoding/binary"
@@ -146,7 +146,8 @@ func (td *tensorDecoder) decode(tp *onnxpb.TensorProto) (*Tensor, error) {
 	td.bytes += need
 	if !td.allowNonFinite {
 		for i, v := range t.Float {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			// NaN and ±Inf are the float32s whose exponent bits are all set.
+			if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
 				return nil, formatErr("non-finite value %v at element %d (set AllowNonFinite to accept)", v, i)
 			}
 		}
@@ -410,12 +411,15 @@ func within(base, path string) bool {
 // beyond limits.MaxModelBytes is rejected; external data is not allowed.
 // Non-finite values are accepted: test data legitimately carries NaN/Inf.
 func DecodeTensor(r io.Reader, limits Limits) (*Tensor, error) {
-	limits = limits.withDefaults()
+	limits = limits.WithDefaults()
 	b, err := readLimited(r, limits.MaxModelBytes)
 	if err != nil {
 		return nil, err
 	}
 	var tp onnxpb.TensorProto
+	if err := scanTensor(b, limits, tp.ProtoReflect().Descriptor()); err != nil {
+		return nil, err
+	}
 	if err := unmarshalOpts.Unmarshal(b, &tp); err != nil {
 		return nil, formatErr("TensorProto: %v", err)
 	}
@@ -456,7 +460,37 @@ func EncodeTensor(w io.Writer, name string, dims []int64, data []float32) error 
 
 // readLimited reads all of r, failing with ErrLimit beyond max bytes.
 func readLimited(r io.Reader, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	lr := io.LimitReader(r, max+1)
+	var b []byte
+	var err error
+	// An input of known size (a regular file, a bytes.Reader) is read into
+	// one buffer of that size; io.ReadAll's growth would allocate (and
+	// zero) several times the input.
+	size := int64(-1)
+	switch v := r.(type) {
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, serr := v.Stat(); serr == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+	case interface{ Len() int }:
+		size = int64(v.Len())
+	}
+	if size > 0 && size <= max {
+		b = make([]byte, size+1) // one more byte sees an input that grew
+		var n int
+		n, err = io.ReadFull(lr, b)
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			b, err = b[:n], nil
+		case err == nil: // the input grew: read the rest
+			var rest []byte
+			rest, err = io.ReadAll(lr)
+			b = append(b, rest...)
+		}
+	}
+	if b == nil && err == nil {
+		b, err = io.ReadAll(lr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("onnx: read: %w", err)
 	}

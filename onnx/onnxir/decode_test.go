@@ -1,8 +1,9 @@
-package onnx
+package onnxir
 
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,20 +13,6 @@ import (
 
 	pb "github.com/inceptionzoo/inception/onnx/onnxpb"
 )
-
-// sharedFile returns the path of a file in the shared onnx-light directory,
-// failing under CI=true and skipping otherwise when it is missing.
-func sharedFile(t testing.TB, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "onnx-light", name)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data missing under CI: %v", err)
-		}
-		t.Skipf("shared test data missing (%v); expected at /work/shared/onnx-light", err)
-	}
-	return p
-}
 
 func TestDecodeLightInception(t *testing.T) {
 	tests := []struct {
@@ -285,5 +272,39 @@ func TestErrorTypes(t *testing.T) {
 	}
 	if !errors.Is(ErrLimit, ErrFormat) || !errors.Is(ErrUnsafePath, ErrFormat) {
 		t.Error("ErrLimit and ErrUnsafePath must wrap ErrFormat")
+	}
+}
+
+// TestReadLimited reads inputs of known size (bytes.Reader, a file) and
+// of unknown size (a plain io.Reader), including one longer than its
+// limit: the same bytes come back, or ErrLimit.
+func TestReadLimited(t *testing.T) {
+	data := bytes.Repeat([]byte("onnx"), 1000)
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, max := range []int64{4000, 3999} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, r := range map[string]io.Reader{
+			"bytes.Reader": bytes.NewReader(data),
+			"file":         f,
+			"io.Reader":    io.MultiReader(bytes.NewReader(data)),
+		} {
+			got, err := readLimited(r, max)
+			if max < int64(len(data)) {
+				if !errors.Is(err, ErrLimit) {
+					t.Errorf("%s, max %d: got %v, want ErrLimit", name, max, err)
+				}
+				continue
+			}
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("%s, max %d: got %d bytes, %v; want the %d bytes", name, max, len(got), err, len(data))
+			}
+		}
+		f.Close()
 	}
 }

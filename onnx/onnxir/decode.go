@@ -1,4 +1,4 @@
-package onnx
+package onnxir
 
 import (
 	"container/heap"
@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"google.golang.org/protobuf/proto"
 
@@ -84,7 +83,7 @@ type Node struct {
 // validates it. It never panics; errors wrap ErrFormat or ErrUnsupported,
 // except I/O errors from r, which are returned wrapped but unclassified.
 func Decode(r io.Reader, opts DecodeOptions) (*Graph, error) {
-	opts.Limits = opts.Limits.withDefaults()
+	opts.Limits = opts.Limits.WithDefaults()
 	b, err := readLimited(r, opts.Limits.MaxModelBytes)
 	if err != nil {
 		return nil, err
@@ -111,6 +110,9 @@ func decodeBytes(b []byte, opts DecodeOptions) (*Graph, error) {
 		return nil, formatErr("empty input")
 	}
 	var m onnxpb.ModelProto
+	if err := scanModel(b, opts.Limits, m.ProtoReflect().Descriptor()); err != nil {
+		return nil, err
+	}
 	if err := unmarshalOpts.Unmarshal(b, &m); err != nil {
 		return nil, formatErr("ModelProto: %v", err)
 	}
@@ -142,7 +144,7 @@ func convertModel(m *onnxpb.ModelProto, opts DecodeOptions) (*Graph, error) {
 		// legitimately imports no default opset: report the domain.
 		for _, np := range m.GetGraph().GetNode() {
 			if d := np.GetDomain(); d != "" && d != "ai.onnx" {
-				return nil, (&Node{Name: np.GetName(), OpType: np.GetOpType()}).errorf(unsupportedErr("operator domain %q", d))
+				return nil, (&Node{Name: np.GetName(), OpType: np.GetOpType()}).Wrap(unsupportedErr("operator domain %q", d))
 			}
 		}
 		return nil, formatErr("opset_import has no default (ai.onnx) domain")
@@ -229,10 +231,10 @@ func convertModel(m *onnxpb.ModelProto, opts DecodeOptions) (*Graph, error) {
 				if j != i {
 					other = nodes[j].Name
 				}
-				return nil, n.errorf(formatErr("output %q is also produced by node %q", out, other))
+				return nil, n.Wrap(formatErr("output %q is also produced by node %q", out, other))
 			}
 			if what, dup := defined[out]; dup {
-				return nil, n.errorf(formatErr("output %q is also defined as %s", out, what))
+				return nil, n.Wrap(formatErr("output %q is also defined as %s", out, what))
 			}
 			producer[out] = i
 		}
@@ -247,7 +249,7 @@ func convertModel(m *onnxpb.ModelProto, opts DecodeOptions) (*Graph, error) {
 				continue
 			}
 			if _, ok := defined[in]; !ok {
-				return nil, n.errorf(formatErr("input %q is not a graph input, initializer, or node output", in))
+				return nil, n.Wrap(formatErr("input %q is not a graph input, initializer, or node output", in))
 			}
 		}
 	}
@@ -334,32 +336,32 @@ func convertNode(np *onnxpb.NodeProto, idx int, opsets map[string]int64, td *ten
 		n.Name = label
 	}
 	if n.OpType == "" {
-		return nil, n.errorf(formatErr("empty op_type"))
+		return nil, n.Wrap(formatErr("empty op_type"))
 	}
 	switch n.Domain {
 	case "", "ai.onnx":
 		n.Domain = ""
 	default:
 		if _, ok := opsets[n.Domain]; !ok {
-			return nil, n.errorf(formatErr("domain %q is not in opset_import", n.Domain))
+			return nil, n.Wrap(formatErr("domain %q is not in opset_import", n.Domain))
 		}
-		return nil, n.errorf(unsupportedErr("operator domain %q", n.Domain))
+		return nil, n.Wrap(unsupportedErr("operator domain %q", n.Domain))
 	}
 	if len(n.Outputs) == 0 {
-		return nil, n.errorf(formatErr("node has no outputs"))
+		return nil, n.Wrap(formatErr("node has no outputs"))
 	}
 	known := knownAttrTypes[n.OpType]
 	n.Attrs = make(map[string]Attr, len(np.GetAttribute()))
 	for _, ap := range np.GetAttribute() {
 		a, err := convertAttr(ap, td)
 		if err != nil {
-			return nil, n.errorf(err)
+			return nil, n.Wrap(err)
 		}
 		if _, dup := n.Attrs[a.Name]; dup {
-			return nil, n.errorf(formatErr("attribute %q given twice", a.Name))
+			return nil, n.Wrap(formatErr("attribute %q given twice", a.Name))
 		}
 		if want, ok := known[a.Name]; ok && want != a.Type {
-			return nil, n.errorf(formatErr("attribute %q is %v, want %v", a.Name, a.Type, want))
+			return nil, n.Wrap(formatErr("attribute %q is %v, want %v", a.Name, a.Type, want))
 		}
 		n.Attrs[a.Name] = a
 	}
@@ -374,8 +376,8 @@ func convertAttr(ap *onnxpb.AttributeProto, td *tensorDecoder) (Attr, error) {
 	if ap.GetRefAttrName() != "" {
 		return a, unsupportedErr("attribute %q references %q (functions)", a.Name, ap.GetRefAttrName())
 	}
-	// Which value fields are set, by the type they imply.
-	set := map[AttrType]bool{
+	// Which value fields are set, by the type they imply (in type order).
+	set := [...]bool{
 		AttrFloat: ap.F != nil, AttrInt: ap.I != nil, AttrString: ap.S != nil,
 		AttrTensor: ap.T != nil, AttrGraph: ap.G != nil, AttrSparseTensor: ap.SparseTensor != nil,
 		AttrTypeProto: ap.Tp != nil, AttrFloats: len(ap.Floats) > 0, AttrInts: len(ap.Ints) > 0,
@@ -385,10 +387,9 @@ func convertAttr(ap *onnxpb.AttributeProto, td *tensorDecoder) (Attr, error) {
 	var kinds []AttrType
 	for k, v := range set {
 		if v {
-			kinds = append(kinds, k)
+			kinds = append(kinds, AttrType(k))
 		}
 	}
-	sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
 	if a.Type == AttrUndefined { // pre-IR-4 models may omit the type
 		if len(kinds) != 1 {
 			return a, formatErr("attribute %q has no type and %d values", a.Name, len(kinds))
@@ -487,7 +488,7 @@ func topoSort(nodes []*Node, producer map[string]int) ([]*Node, error) {
 		}
 	}
 	n := nodes[cur]
-	return nil, n.errorf(formatErr("graph has a cycle through this node (%d of %d nodes unsorted)",
+	return nil, n.Wrap(formatErr("graph has a cycle through this node (%d of %d nodes unsorted)",
 		len(nodes)-len(out), len(nodes)))
 }
 
@@ -509,7 +510,7 @@ func (h *intHeap) Pop() any {
 func (g *Graph) CheckOps(supported map[string]bool) error {
 	for _, n := range g.Nodes {
 		if !supported[n.OpType] {
-			return n.errorf(unsupportedErr("operator %s", n.OpType))
+			return n.Wrap(unsupportedErr("operator %s", n.OpType))
 		}
 	}
 	return nil

@@ -1,8 +1,11 @@
-package onnx
+package onnxir
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestFloat16ToFloat32(t *testing.T) {
@@ -89,5 +92,61 @@ func TestDTypeString(t *testing.T) {
 		if got := d.String(); got != want {
 			t.Errorf("DType(%d).String(): got %q, want %q", int32(d), got, want)
 		}
+	}
+}
+
+// TestFloat32ToFloat16 checks the one float16 rounding of the module (the
+// ONNX runner's Cast, train.Float16Initializers).
+func TestFloat32ToFloat16(t *testing.T) {
+	// Every finite half converts back to itself.
+	for h := 0; h < 1<<16; h++ {
+		f := Float16ToFloat32(uint16(h))
+		if math.IsNaN(float64(f)) {
+			continue
+		}
+		got, ok := Float32ToFloat16(f)
+		if !ok || got != uint16(h) {
+			t.Fatalf("Float32ToFloat16(%g) = %#04x, %v; want %#04x", f, got, ok, h)
+		}
+	}
+	// Random floats round to the nearest half (ties checked by the
+	// round trip above being exact on both neighbours).
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 100000; i++ {
+		f := float32((r.Float64()*2 - 1) * math.Pow(2, float64(r.IntN(40)-24)))
+		h, ok := Float32ToFloat16(f)
+		require.True(t, ok)
+		got := float64(Float16ToFloat32(h))
+		for _, n := range []uint16{h - 1, h + 1} {
+			if n&0x7c00 == 0x7c00 {
+				continue
+			}
+			if d := math.Abs(float64(Float16ToFloat32(n)) - float64(f)); d < math.Abs(got-float64(f)) {
+				t.Fatalf("Float32ToFloat16(%g) = %g, but %g is nearer", f, got, Float16ToFloat32(n))
+			}
+		}
+	}
+	if _, ok := Float32ToFloat16(70000); ok {
+		t.Fatal("Float32ToFloat16(70000): want out of range")
+	}
+}
+
+func TestFloat32ToBFloat16(t *testing.T) {
+	for _, tt := range []struct {
+		f    float32
+		want uint16
+	}{
+		{1, 0x3f80}, {-2, 0xc000}, {0, 0},
+		{math.Float32frombits(0x3f808000), 0x3f80}, // tie: to even (down)
+		{math.Float32frombits(0x3f818000), 0x3f82}, // tie: to even (up)
+		{math.Float32frombits(0x3f808001), 0x3f81}, // above the tie
+		{float32(math.Inf(1)), 0x7f80},
+	} {
+		if got := Float32ToBFloat16(tt.f); got != tt.want {
+			t.Errorf("Float32ToBFloat16(%g): got %#04x, want %#04x", tt.f, got, tt.want)
+		}
+	}
+	if got := BFloat16ToFloat32(Float32ToBFloat16(float32(math.NaN()))); got == got {
+		t.Errorf("NaN: got %v", got)
 	}
 }

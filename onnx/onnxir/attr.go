@@ -1,4 +1,4 @@
-package onnx
+package onnxir
 
 import (
 	"fmt"
@@ -56,12 +56,14 @@ func (n *Node) attr(name string, want AttrType) (a Attr, ok bool, err error) {
 		return a, false, nil
 	}
 	if a.Type != want {
-		return a, true, n.errorf(formatErr("attribute %q is %v, want %v", name, a.Type, want))
+		return a, true, n.Wrap(formatErr("attribute %q is %v, want %v", name, a.Type, want))
 	}
 	return a, true, nil
 }
 
-func (n *Node) errorf(err error) error {
+// Wrap attributes err to n: it returns a *NodeError naming the node and
+// its op_type.
+func (n *Node) Wrap(err error) error {
 	return &NodeError{Node: n.Name, Op: n.OpType, Err: err}
 }
 

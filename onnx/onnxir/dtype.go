@@ -1,4 +1,4 @@
-package onnx
+package onnxir
 
 import (
 	"fmt"
@@ -135,4 +135,63 @@ func Float16ToFloat32(h uint16) float32 {
 // float32, exactly.
 func BFloat16ToFloat32(b uint16) float32 {
 	return math.Float32frombits(uint32(b) << 16)
+}
+
+// Float32ToFloat16 rounds f to the nearest IEEE 754 binary16 (half to
+// even), subnormals included: the one float16 rounding of the module (the
+// ONNX runner's Cast, train.Float16Initializers). ok is false for a finite
+// f beyond the float16 range, which rounds to ±Inf; NaN and ±Inf map to NaN
+// and ±Inf.
+func Float32ToFloat16(f float32) (h uint16, ok bool) {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23) & 0xff
+	man := b & 0x7fffff
+	switch {
+	case exp == 0xff: // Inf or NaN
+		if man != 0 {
+			return sign | 0x7e00, true
+		}
+		return sign | 0x7c00, true
+	case exp == 0 && man == 0:
+		return sign, true
+	}
+	e := exp - 127 + 15
+	if e >= 0x1f {
+		return sign | 0x7c00, false
+	}
+	if e <= 0 { // subnormal half (or zero)
+		if e < -10 {
+			return sign, true
+		}
+		m := man | 0x800000
+		shift := uint(14 - e)
+		h := m >> shift
+		rem := m & (1<<shift - 1)
+		half := uint32(1) << (shift - 1)
+		if rem > half || (rem == half && h&1 == 1) {
+			h++
+		}
+		return sign | uint16(h), true
+	}
+	h16 := uint32(e)<<10 | man>>13
+	rem := man & 0x1fff
+	if rem > 0x1000 || (rem == 0x1000 && h16&1 == 1) {
+		h16++ // may carry into the exponent: still correct
+	}
+	if h16 >= 0x7c00 {
+		return sign | 0x7c00, false
+	}
+	return sign | uint16(h16), true
+}
+
+// Float32ToBFloat16 rounds f to the nearest bfloat16 (ties to even); NaN
+// stays NaN.
+func Float32ToBFloat16(f float32) uint16 {
+	b := math.Float32bits(f)
+	if f != f {
+		return uint16(b>>16) | 0x40
+	}
+	b += 0x7fff + (b>>16)&1
+	return uint16(b >> 16)
 }

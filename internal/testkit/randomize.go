@@ -1,4 +1,4 @@
-package onnx
+package testkit
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/inceptionzoo/inception/nn"
+	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/onnx/onnxpb"
 )
 
@@ -23,53 +24,52 @@ import (
 // biases and anything else U(-0.1, 0.1). Roles are found by following the
 // value through Reshape, Unsqueeze and Identity nodes to its consumer. For
 // IR versions below 4 the new initializers are also listed as graph inputs,
-// as those versions require. The model is validated with Decode first.
+// as those versions require. The model is validated with onnxir.Decode
+// first, and the shapes are read from the decoded initializers.
 func RandomizeConstantWeights(model []byte, seed uint64) ([]byte, error) {
-	if _, err := Decode(bytes.NewReader(model), DecodeOptions{}); err != nil {
+	dg, err := onnxir.Decode(bytes.NewReader(model), onnxir.DecodeOptions{})
+	if err != nil {
 		return nil, err
 	}
 	var m onnxpb.ModelProto
-	if err := unmarshalOpts.Unmarshal(model, &m); err != nil {
-		return nil, formatErr("ModelProto: %v", err)
+	if err := proto.Unmarshal(model, &m); err != nil {
+		return nil, fmt.Errorf("testkit: ModelProto: %w", err)
 	}
 	g := m.GetGraph()
-	inits := map[string]*onnxpb.TensorProto{}
-	for _, t := range g.GetInitializer() {
-		inits[t.GetName()] = t
-	}
 	consumers := map[string][]*onnxpb.NodeProto{}
 	for _, n := range g.GetNode() {
 		for _, in := range n.GetInput() {
 			consumers[in] = append(consumers[in], n)
 		}
 	}
-	td := &tensorDecoder{limits: DefaultLimits}
 	var keep []*onnxpb.NodeProto
 	for _, n := range g.GetNode() {
 		if n.GetOpType() != "ConstantOfShape" || len(n.GetInput()) != 1 || len(n.GetOutput()) != 1 {
 			keep = append(keep, n)
 			continue
 		}
-		st, ok := inits[n.GetInput()[0]]
+		shape, ok := dg.Initializers[n.GetInput()[0]]
 		if !ok {
 			keep = append(keep, n)
 			continue
 		}
 		isFloat := true
 		for _, a := range n.GetAttribute() {
-			if a.GetName() == "value" && a.GetT() != nil && !DType(a.GetT().GetDataType()).IsFloat() {
+			if a.GetName() == "value" && a.GetT() != nil && !onnxir.DType(a.GetT().GetDataType()).IsFloat() {
 				isFloat = false
 			}
 		}
-		shape, err := td.decode(st)
-		if err != nil || !isFloat || shape.Int == nil {
+		if !isFloat || shape.Int == nil {
 			keep = append(keep, n)
 			continue
 		}
 		dims := shape.Int
-		count, err := numElements(dims, DefaultLimits)
-		if err != nil {
-			return nil, &NodeError{Node: n.GetName(), Op: n.GetOpType(), Err: err}
+		count := int64(1)
+		for _, d := range dims {
+			if d < 0 || (d > 0 && count > onnxir.DefaultLimits.MaxTensorElements/d) {
+				return nil, fmt.Errorf("testkit: node %q: shape %v: negative or over MaxTensorElements", n.GetName(), dims)
+			}
+			count *= d
 		}
 		name := n.GetOutput()[0]
 		lo, hi := weightRange(name, dims, consumers)
@@ -80,7 +80,7 @@ func RandomizeConstantWeights(model []byte, seed uint64) ([]byte, error) {
 		}
 		g.Initializer = append(g.Initializer, &onnxpb.TensorProto{
 			Name: proto.String(name), Dims: append([]int64(nil), dims...),
-			DataType: proto.Int32(int32(Float32)), FloatData: data,
+			DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: data,
 		})
 		if m.GetIrVersion() < 4 {
 			g.Input = append(g.Input, valueInfo(name, dims))
@@ -89,7 +89,7 @@ func RandomizeConstantWeights(model []byte, seed uint64) ([]byte, error) {
 	g.Node = keep
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
 	if err != nil {
-		return nil, fmt.Errorf("onnx: marshal randomized model: %w", err)
+		return nil, fmt.Errorf("testkit: marshal randomized model: %w", err)
 	}
 	return b, nil
 }
@@ -171,5 +171,5 @@ func valueInfo(name string, dims []int64) *onnxpb.ValueInfoProto {
 		shape.Dim = append(shape.Dim, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
 	}
 	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(Float32)), Shape: shape}}}}
+		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Shape: shape}}}}
 }
