@@ -295,3 +295,45 @@ func slicesEqual(a, b []float32) bool {
 	}
 	return true
 }
+
+// TestTruncateAt checks that a model cut after a trunk block computes that
+// block's output bit for bit as the full model does, keeps only the
+// parameters it needs, and neither classifies nor embeds.
+func TestTruncateAt(t *testing.T) {
+	full, err := zoo.Load("inception-v3")
+	require.NoError(t, err)
+	x := input(full.Spec.Input, 2, 11)
+	for _, tc := range []struct {
+		layer  string
+		params int
+	}{
+		{"maxpool1", 3 * 5},     // three conv units: conv weight, bn weight, bias, mean, var
+		{"Mixed_5b", 5*5 + 7*5}, // the stem's five units and Mixed_5b's seven
+	} {
+		m, err := zoo.Load("inception-v3", zoo.TruncateAt(tc.layer))
+		require.NoError(t, err)
+		require.Len(t, m.Params, tc.params, tc.layer)
+		require.True(t, m.Headless())
+		y, err := m.Forward(x)
+		require.NoError(t, err)
+		want, err := full.ForwardLayers(x, tc.layer)
+		require.NoError(t, err)
+		require.Equal(t, want[0].Shape, y.Shape, tc.layer)
+		require.Equal(t, want[0].Data, y.Data, tc.layer)
+		if _, err := m.Predict(x, 1); !errors.Is(err, zoo.ErrNoHead) {
+			t.Errorf("%s: Predict: err = %v, want ErrNoHead", tc.layer, err)
+		}
+		if _, err := m.Features(x); !errors.Is(err, zoo.ErrNoHead) {
+			t.Errorf("%s: Features: err = %v, want ErrNoHead", tc.layer, err)
+		}
+	}
+	if _, err := zoo.Load("inception-v3", zoo.TruncateAt("Mixed_6e.branch1x1")); err == nil {
+		t.Error("TruncateAt(a branch): err = nil, want an error")
+	}
+	if _, err := zoo.Load("inception-v3", zoo.TruncateAt("Mixed_9x")); !errors.Is(err, zoo.ErrLayer) {
+		t.Errorf("TruncateAt(unknown): err = %v, want ErrLayer", err)
+	}
+	if _, err := zoo.Load("inception-v3", zoo.TruncateAt("maxpool1"), zoo.WithoutHead()); err == nil {
+		t.Error("TruncateAt with WithoutHead: err = nil, want an error")
+	}
+}

@@ -41,6 +41,7 @@ type config struct {
 	size       [2]int            // WithInputSize: height, width; 0 means from the weights
 	preprocess *spec.Preprocess  // WithPreprocess
 	noHead     bool              // WithoutHead
+	truncate   string            // TruncateAt
 	layers     []string          // WithLayers
 	ctx        context.Context
 }
