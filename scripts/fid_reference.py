@@ -32,10 +32,12 @@ torch.save), or pytorch-fid's published file when given with --weights.
 
 Commands (run with /usr/bin/python3):
 
-  weights --seed S --out F.pth [--dead N]   seeded state dict; --dead N makes
-                                            the first N channels of
-                                            Conv2d_2b_3x3 always zero (so the
-                                            64-d features are rank-deficient)
+  weights --seed S --out F.pth [--dead N [--dead-offset K]] [--fc-scale F]
+                                            seeded state dict; --dead N makes
+                                            channels K..K+N-1 of Conv2d_2b_3x3
+                                            always zero (so the 64-d features
+                                            are rank-deficient); --fc-scale
+                                            multiplies the fc weights
   counts                                    parameters, MACs at 299, state-dict keys
   forward --weights F --input X.f32 --n N --out P
                                             network on a [N,3,299,299] float32
@@ -116,12 +118,14 @@ def build():
     return net.eval()
 
 
-def seeded(net, seed, dead=0):
+def seeded(net, seed, dead=0, dead_offset=0, fc_scale=1.0):
     """Seeded weights that keep every layer's output in play: conv and fc
     weights U(+-sqrt(6/fan_in)), fc bias U(-0.1, 0.1), BatchNorm gamma
     U(0.8, 1.2), beta U(-0.1, 0.1), running_mean U(-0.1, 0.1), running_var
-    U(0.8, 1.25). dead > 0 sets the BN beta of the first dead channels of
-    Conv2d_2b_3x3 to -1e4, so they are zero after the ReLU for any input."""
+    U(0.8, 1.25). dead > 0 sets the BN beta of channels [dead_offset,
+    dead_offset + dead) of Conv2d_2b_3x3 to -1e4, so they are zero after
+    the ReLU for any input. fc_scale multiplies the fc weights (larger
+    logits, so that an Inception Score is well above 1)."""
     g = torch.Generator().manual_seed(seed)
 
     def uniform(t, lo, hi):
@@ -140,7 +144,8 @@ def seeded(net, seed, dead=0):
                 uniform(m.running_mean, -0.1, 0.1)
                 uniform(m.running_var, 0.8, 1.25)
         if dead:
-            net.Conv2d_2b_3x3.bn.bias[:dead] = -1e4
+            net.Conv2d_2b_3x3.bn.bias[dead_offset:dead_offset + dead] = -1e4
+        net.fc.weight *= fc_scale
     return net
 
 
@@ -152,26 +157,31 @@ def load(path):
 
 
 @torch.no_grad()
-def features(net, x):
-    """x: [N, 3, 299, 299], already 2x - 1. The four pytorch-fid blocks and
-    the logits, spatially averaged as get_activations does."""
+def features(net, x, upto="logits"):
+    """x: [N, 3, 299, 299], already 2x - 1. pytorch-fid's four blocks and
+    the logits, spatially averaged as get_activations does; like
+    pytorch-fid, the network runs only as far as upto needs."""
     out = {}
     x = net.maxpool1(net.Conv2d_2b_3x3(net.Conv2d_2a_3x3(net.Conv2d_1a_3x3(x))))
     out[64] = x
-    x = net.maxpool2(net.Conv2d_4a_3x3(net.Conv2d_3b_1x1(x)))
-    out[192] = x
-    for name in ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e"):
-        x = getattr(net, name)(x)
-    out[768] = x
-    for name in ("Mixed_7a", "Mixed_7b", "Mixed_7c"):
-        x = getattr(net, name)(x)
-    x = F.adaptive_avg_pool2d(x, output_size=(1, 1))
-    out[2048] = x
-    out["logits"] = net.fc(torch.flatten(x, 1))
+    if upto != 64:
+        x = net.maxpool2(net.Conv2d_4a_3x3(net.Conv2d_3b_1x1(x)))
+        out[192] = x
+    if upto not in (64, 192):
+        for name in ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e"):
+            x = getattr(net, name)(x)
+        out[768] = x
+    if upto not in (64, 192, 768):
+        for name in ("Mixed_7a", "Mixed_7b", "Mixed_7c"):
+            x = getattr(net, name)(x)
+        x = F.adaptive_avg_pool2d(x, output_size=(1, 1))
+        out[2048] = x
+        out["logits"] = net.fc(torch.flatten(x, 1))
     for d in DIMS:
-        if out[d].shape[2] != 1 or out[d].shape[3] != 1:
-            out[d] = F.adaptive_avg_pool2d(out[d], output_size=(1, 1))
-        out[d] = out[d].squeeze(3).squeeze(2)
+        if d in out:
+            if out[d].shape[2] != 1 or out[d].shape[3] != 1:
+                out[d] = F.adaptive_avg_pool2d(out[d], output_size=(1, 1))
+            out[d] = out[d].squeeze(3).squeeze(2)
     return out
 
 
@@ -193,7 +203,7 @@ def activations(net, files, key, batch=50):
     act = None
     for s in range(0, len(files), batch):
         x = torch.cat([image_tensor(f) for f in files[s:s + batch]])
-        f = features(net, x)[key].numpy()
+        f = features(net, x, upto=key)[key].numpy()
         if act is None:
             act = np.empty((len(files), f.shape[1]))
         act[s:s + len(f)] = f
@@ -235,6 +245,8 @@ def main():
     p = sub.add_parser("weights")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dead", type=int, default=0)
+    p.add_argument("--dead-offset", type=int, default=0)
+    p.add_argument("--fc-scale", type=float, default=1.0)
     p.add_argument("--out", required=True)
     sub.add_parser("counts")
     p = sub.add_parser("forward")
@@ -265,7 +277,7 @@ def main():
     a = ap.parse_args()
 
     if a.cmd == "weights":
-        torch.save(seeded(build(), a.seed, a.dead).state_dict(), a.out)
+        torch.save(seeded(build(), a.seed, a.dead, a.dead_offset, a.fc_scale).state_dict(), a.out)
     elif a.cmd == "counts":
         net = build()
         macs = [0]
@@ -309,10 +321,10 @@ def main():
         net = load(a.weights)
         g = torch.Generator().manual_seed(0)
         x = torch.rand((a.batch, 3, 299, 299), generator=g) * 2 - 1
-        features(net, x)  # warm-up
+        features(net, x, upto=a.dims)  # warm-up
         n, t0 = 0, time.perf_counter()
         while n < a.images:
-            features(net, x)[a.dims].numpy()
+            features(net, x, upto=a.dims)[a.dims].numpy()
             n += a.batch
         dt = time.perf_counter() - t0
         print(json.dumps({"images": n, "seconds": dt, "images_per_s": n / dt, "threads": torch.get_num_threads(),

@@ -24,6 +24,10 @@ var (
 	ErrNoHead = errors.New("zoo: model has no classifier head")
 	// ErrLayer reports a layer path that is not a block of the model.
 	ErrLayer = errors.New("zoo: unknown layer")
+	// ErrNotTrunk reports a TruncateAt block that not every path from the
+	// input to the output goes through (a branch inside an Inception
+	// block): cutting after it would cut a block in part.
+	ErrNotTrunk = errors.New("zoo: not a trunk block")
 )
 
 // WithoutHead loads the model without its classifier: the final Linear
@@ -300,7 +304,7 @@ func (w *pruner) walk(b nn.Block) (nn.Block, bool, error) {
 			return nil, false, nil
 		}
 		if w.drop[id] || n != len(v.Paths) {
-			return nil, false, fmt.Errorf("branches %s would be cut in part", v.Name)
+			return nil, false, fmt.Errorf("%w: branches %s would be cut in part", ErrNotTrunk, v.Name)
 		}
 		v.Paths = paths
 		return v, true, nil
@@ -317,7 +321,7 @@ func (w *pruner) walk(b nn.Block) (nn.Block, bool, error) {
 			return nil, false, nil
 		}
 		if w.drop[id] || n != 1 {
-			return nil, false, fmt.Errorf("residual %s would be cut in part", v.Name)
+			return nil, false, fmt.Errorf("%w: residual %s would be cut in part", ErrNotTrunk, v.Name)
 		}
 		v.Body = body[0]
 		return v, true, nil

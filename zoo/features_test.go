@@ -327,8 +327,8 @@ func TestTruncateAt(t *testing.T) {
 			t.Errorf("%s: Features: err = %v, want ErrNoHead", tc.layer, err)
 		}
 	}
-	if _, err := zoo.Load("inception-v3", zoo.TruncateAt("Mixed_6e.branch1x1")); err == nil {
-		t.Error("TruncateAt(a branch): err = nil, want an error")
+	if _, err := zoo.Load("inception-v3", zoo.TruncateAt("Mixed_6e.branch1x1")); !errors.Is(err, zoo.ErrNotTrunk) {
+		t.Errorf("TruncateAt(a branch): err = %v, want ErrNotTrunk", err)
 	}
 	if _, err := zoo.Load("inception-v3", zoo.TruncateAt("Mixed_9x")); !errors.Is(err, zoo.ErrLayer) {
 		t.Errorf("TruncateAt(unknown): err = %v, want ErrLayer", err)
