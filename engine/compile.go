@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/inceptionzoo/inception/engine/kernels"
@@ -12,11 +13,35 @@ import (
 // parameters of g (see nn.Params.Check); it is not retained: folded copies
 // of the weights are.
 func Compile(g *nn.Graph, p nn.Params) (*Model, error) {
+	return CompileWith(g, p, Options{})
+}
+
+// Options configure CompileWith.
+type Options struct {
+	// Taps are IDs of nodes of the graph whose values RunNodes returns
+	// besides the model outputs, e.g. the output of an intermediate block.
+	// The plan treats a tapped value as a model output: it is computed as
+	// its own step's result (a BatchNorm or ReLU after a tapped conv is
+	// not folded into it), never overwritten by an in-place op or shared
+	// with a later value, and kept alive to the end of the run, from where
+	// it is copied once into the result. Taps cost that buffer and, when a
+	// tap splits a fused chain, the unfused steps; nothing else changes.
+	Taps []int
+}
+
+// CompileWith is Compile with options: the plan also keeps the values of
+// o.Taps for RunNodes. A tap that is not a node of g is an error.
+func CompileWith(g *nn.Graph, p nn.Params, o Options) (*Model, error) {
 	if err := p.Check(g); err != nil {
 		return nil, err
 	}
+	for _, t := range o.Taps {
+		if t < 0 || t >= len(g.Nodes) {
+			return nil, fmt.Errorf("%w: tap %d is not a node of the graph (0 to %d)", ErrInput, t, len(g.Nodes)-1)
+		}
+	}
 	c := &compiler{g: g, p: p, m: &Model{graph: g, pools: map[int]*sync.Pool{}}}
-	return c.compile()
+	return c.compile(o.Taps)
 }
 
 // compiler turns a graph into a Model in three passes: compile groups the
@@ -40,12 +65,18 @@ func (c *compiler) single(id int) (int, bool) {
 	return 0, false
 }
 
-func (c *compiler) compile() (*Model, error) {
+func (c *compiler) compile(taps []int) (*Model, error) {
 	g := c.g
 	c.cons = g.Consumers()
 	c.m.outputs = append(c.m.outputs, g.Output)
 	for _, a := range g.Aux {
 		c.m.outputs = append(c.m.outputs, a.Node)
+	}
+	c.m.models = len(c.m.outputs)
+	for _, t := range taps {
+		if !slices.Contains(c.m.outputs, t) {
+			c.m.outputs = append(c.m.outputs, t)
+		}
 	}
 	for _, o := range c.m.outputs {
 		c.cons[o] = append(c.cons[o], -1)

@@ -31,5 +31,14 @@
 // MemoryStats reports the planned activation bytes against one buffer per
 // value.
 //
+// CompileWith's Options.Taps keep intermediate values (block outputs, say)
+// for RunNodes, which returns them with the model outputs from the same
+// pass: a tapped value is planned like a model output (kept alive to the
+// end of the run, never overwritten in place, never folded away) and
+// copied once from the workspace into its result tensor, as the main
+// output is. The copy is needed because workspaces are pooled and reused
+// by the next run, and because a batch runs in groups of images on
+// separate workspaces while the result is one [N, ...] tensor.
+//
 // The kernels live in engine/kernels; the plan only calls them.
 package engine

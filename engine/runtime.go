@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/inceptionzoo/inception/engine/kernels"
@@ -13,6 +15,10 @@ import (
 
 // ErrInput reports an input tensor that does not fit the model.
 var ErrInput = errors.New("engine: bad input")
+
+// ErrNotKept reports a RunNodes request for a value the plan does not keep:
+// a node that is neither a model output nor a tap of CompileWith.
+var ErrNotKept = errors.New("engine: value not kept by the plan")
 
 // MaxBatch bounds the batch size of one Run, so that a hostile caller
 // cannot make Run allocate without limit.
@@ -25,7 +31,8 @@ type Model struct {
 	store   []storage // per node: where its value lives
 	slotLen []int     // per-sample float32s of each buffer slot
 	group   int       // images per workspace in batch calls, see groupSize
-	outputs []int     // node IDs: main output, then aux outputs
+	outputs []int     // node IDs: main output, aux outputs, then taps (CompileWith)
+	models  int       // how many of outputs are model outputs (main and aux)
 	mu      sync.Mutex
 	pools   map[int]*sync.Pool // batch size → *workspace
 }
@@ -94,7 +101,7 @@ func (m *Model) Graph() *nn.Graph { return m.graph }
 
 // Run computes the main output for x of shape [N, input shape...].
 func (m *Model) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
-	outs, err := m.run(x, false)
+	outs, err := m.run(x, m.outputs[:1])
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +111,82 @@ func (m *Model) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 // RunAll computes the main output and the auxiliary outputs (in the order
 // of Graph().Aux).
 func (m *Model) RunAll(x *tensor.Tensor) ([]*tensor.Tensor, error) {
-	return m.run(x, true)
+	return m.run(x, m.outputs[:m.models])
+}
+
+// Kept returns the IDs of the nodes whose values RunNodes can return: the
+// main output, the auxiliary outputs, then the taps of CompileWith.
+func (m *Model) Kept() []int { return append([]int(nil), m.outputs...) }
+
+// RunNodes computes, in one pass, the values of the nodes ids for x: each
+// result is [N, node output shape...], in the order of ids. Every id must
+// be kept by the plan (see Kept): a model output or a tap of CompileWith;
+// any other is an error wrapping ErrNotKept. The values are those the plan
+// computed for the main output, each copied once from the workspace (which
+// the next run reuses) into its result.
+func (m *Model) RunNodes(x *tensor.Tensor, ids ...int) ([]*tensor.Tensor, error) {
+	if err := m.checkKept(ids); err != nil {
+		return nil, err
+	}
+	return m.run(x, ids)
+}
+
+// RunNodesInto is RunNodes writing into dst, one tensor per id, each
+// already shaped [N, node output shape...]. In the steady state (after a
+// first call at the same batch size) it does not allocate.
+func (m *Model) RunNodesInto(x *tensor.Tensor, ids []int, dst []*tensor.Tensor) error {
+	n, err := m.checkInput(x)
+	if err != nil {
+		return err
+	}
+	if err := m.checkKept(ids); err != nil {
+		return err
+	}
+	if len(dst) != len(ids) {
+		return fmt.Errorf("%w: %d destinations for %d values", ErrInput, len(dst), len(ids))
+	}
+	for i, id := range ids {
+		if err := checkOut(dst[i], n, m.graph.Nodes[id].Out); err != nil {
+			return fmt.Errorf("value %d (node %d %s): %w", i, id, m.graph.Nodes[id].Path, err)
+		}
+	}
+	t := batchTasks.Get().(*batchTask)
+	t.outs = ids
+	for _, d := range dst {
+		t.dst = append(t.dst, d.Data)
+	}
+	m.batch(n, x.Data, t)
+	return nil
+}
+
+// checkKept checks that the plan keeps the value of every node in ids.
+func (m *Model) checkKept(ids []int) error {
+	for _, id := range ids {
+		if !slices.Contains(m.outputs, id) {
+			what := "not a node of the graph"
+			if id >= 0 && id < len(m.graph.Nodes) {
+				what = fmt.Sprintf("%s (%s)", m.graph.Nodes[id].Path, kindOf(m.graph.Nodes[id].Op))
+			}
+			return fmt.Errorf("%w: node %d %s is neither a model output nor a tap (kept: %v)", ErrNotKept, id, what, m.outputs)
+		}
+	}
+	return nil
+}
+
+// checkOut checks that out is shaped [n, want...].
+func checkOut(out *tensor.Tensor, n int, want nn.Shape) error {
+	ok := out != nil && len(out.Shape) == len(want)+1 && out.Shape[0] == n && len(out.Data) == n*want.Numel()
+	for i := 0; ok && i < len(want); i++ {
+		ok = out.Shape[i+1] == want[i]
+	}
+	if !ok {
+		var got []int
+		if out != nil {
+			got = out.Shape
+		}
+		return fmt.Errorf("%w: output shape %v, want [%d %v]", ErrInput, got, n, want)
+	}
+	return nil
 }
 
 func (m *Model) checkInput(x *tensor.Tensor) (int, error) {
@@ -139,17 +221,8 @@ func (m *Model) RunInto(x, out *tensor.Tensor) error {
 	if err != nil {
 		return err
 	}
-	want := m.graph.Nodes[m.outputs[0]].Out
-	ok := out != nil && len(out.Shape) == len(want)+1 && out.Shape[0] == n && len(out.Data) == n*want.Numel()
-	for i := 0; ok && i < len(want); i++ {
-		ok = out.Shape[i+1] == want[i]
-	}
-	if !ok {
-		var got []int
-		if out != nil {
-			got = out.Shape
-		}
-		return fmt.Errorf("%w: output shape %v, want [%d %v]", ErrInput, got, n, want)
+	if err := checkOut(out, n, m.graph.Nodes[m.outputs[0]].Out); err != nil {
+		return err
 	}
 	t := batchTasks.Get().(*batchTask)
 	t.outs = m.outputs[:1]
@@ -224,9 +297,31 @@ func (t *batchTask) Run(lo, hi int) {
 		t.m.exec(ws, t.x[s*inSz:e*inSz])
 		for k, id := range t.outs {
 			sz := len(t.dst[k]) / t.n
-			copy(t.dst[k][s*sz:e*sz], ws.args.data(ws, id)[:(e-s)*sz])
+			t.m.copyValue(t.dst[k][s*sz:e*sz], ws, id, e-s)
 		}
 		t.m.put(ws)
+	}
+}
+
+// copyValue copies the value of node id for the n images of workspace ws
+// into dst ([n, node shape]). A value that lives in a channel window of a
+// wider buffer is gathered image by image (the plan never puts a kept value
+// there, but a copy must not depend on it).
+func (m *Model) copyValue(dst []float32, ws *workspace, id, n int) {
+	src := ws.args.data(ws, id)
+	st := m.store[id]
+	c := 1
+	if out := m.graph.Nodes[id].Out; len(out) > 0 {
+		c = out[0]
+	}
+	if st.slot < 0 || st.c == 0 || (st.c == c && st.off == 0) {
+		copy(dst, src[:len(dst)])
+		return
+	}
+	per := len(dst) / n
+	hw := per / c
+	for b := 0; b < n; b++ {
+		copy(dst[b*per:(b+1)*per], src[(b*st.c+st.off)*hw:(b*st.c+st.off+c)*hw])
 	}
 }
 
@@ -238,14 +333,11 @@ func (m *Model) exec(ws *workspace, x []float32) {
 	}
 }
 
-func (m *Model) run(x *tensor.Tensor, all bool) ([]*tensor.Tensor, error) {
+// run computes the values of the kept nodes outs for x.
+func (m *Model) run(x *tensor.Tensor, outs []int) ([]*tensor.Tensor, error) {
 	n, err := m.checkInput(x)
 	if err != nil {
 		return nil, err
-	}
-	outs := m.outputs
-	if !all {
-		outs = outs[:1]
 	}
 	res := make([]*tensor.Tensor, len(outs))
 	for i, id := range outs {
@@ -291,3 +383,6 @@ func (m *Model) put(ws *workspace) {
 	m.mu.Unlock()
 	p.Put(ws)
 }
+
+// kindOf names an op's type without its package, e.g. "Conv".
+func kindOf(op nn.Block) string { return strings.TrimPrefix(fmt.Sprintf("%T", op), "nn.") }

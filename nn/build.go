@@ -57,7 +57,7 @@ func (b *Builder) Add(path string, op Block, inputs ...int) (int, error) {
 		return 0, err
 	}
 	n := b.l.g.Nodes[id]
-	bi := BlockInfo{Path: path, Kind: blockKind(op), In: n.In[0], Out: n.Out, MACs: n.MACs}
+	bi := BlockInfo{Path: path, Kind: blockKind(op), In: n.In[0], Out: n.Out, Node: id, MACs: n.MACs}
 	for _, p := range n.Params {
 		if p.Trainable() {
 			bi.Params += int64(p.Numel())

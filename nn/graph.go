@@ -114,6 +114,9 @@ type BlockInfo struct {
 	Depth   int
 	Kind    string // Go type name, e.g. "Conv", "Branches"
 	In, Out Shape
+	// Node is the ID of the graph node holding the block's output (for a
+	// Tap, the node it passes through).
+	Node    int
 	Params  int64 // trainable parameters
 	Buffers int64 // running statistics
 	MACs    int64
@@ -268,6 +271,7 @@ func (l *lowerer) lower(b Block, parent string, x, depth int) (int, error) {
 	}
 	bi := &l.g.Blocks[info]
 	bi.Out = l.g.Nodes[out].Out
+	bi.Node = out
 	for _, n := range l.g.Nodes[first:] {
 		bi.MACs += n.MACs
 		for _, p := range n.Params {

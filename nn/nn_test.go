@@ -98,7 +98,24 @@ func TestLowerShapesParamsMACs(t *testing.T) {
 	if adds != 1 {
 		t.Errorf("Add nodes = %d, want 1", adds)
 	}
+	// Every block names the node holding its output.
+	nodeOf := map[string]string{}
+	for _, b := range g.Blocks {
+		if got := g.Nodes[b.Node].Out.String(); got != b.Out.String() {
+			t.Errorf("block %q: node %d has shape %s, block output %s", b.Path, b.Node, got, b.Out)
+		}
+		if _, ok := nodeOf[b.Path]; !ok {
+			nodeOf[b.Path] = kindOfNode(g.Nodes[b.Node])
+		}
+	}
+	for path, want := range map[string]string{"stem": "ReLU", "mix": "Concat", "res": "Add", "aux": "Add", "fc": "Linear", "": "Linear"} {
+		if got := nodeOf[path]; got != want {
+			t.Errorf("block %q output node is a %s, want %s", path, got, want)
+		}
+	}
 }
+
+func kindOfNode(n *Node) string { return blockKind(n.Op) }
 
 func TestLowerErrors(t *testing.T) {
 	tests := []struct {

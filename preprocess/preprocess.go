@@ -144,6 +144,9 @@ func sample(out []float32, img image.Image, p spec.Preprocess) error {
 	if int64(b.Dx())*int64(b.Dy()) > MaxPixels {
 		return fmt.Errorf("%w: %d×%d is more than %d pixels", ErrTooLarge, b.Dx(), b.Dy(), MaxPixels)
 	}
+	if p.Interpolation == spec.TorchBilinear {
+		return sampleTorch(out, img, p)
+	}
 	k, err := kernel(p.Interpolation)
 	if err != nil {
 		return err

@@ -109,6 +109,9 @@ func registeredPresets() []namedPreset {
 	var out []namedPreset
 	seen := map[spec.Preprocess]bool{}
 	add := func(name string, p spec.Preprocess) {
+		if p.Interpolation == spec.TorchBilinear {
+			return // not a PIL pipeline: TestTorchBilinearMatchesTorch checks it against F.interpolate
+		}
 		if p != (spec.Preprocess{}) && !seen[p] {
 			seen[p] = true
 			out = append(out, namedPreset{name, p})

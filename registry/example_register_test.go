@@ -39,5 +39,5 @@ func ExampleLookup() {
 	fmt.Println(err)
 	// Output:
 	// inception-v1 3x224x224 1000 <nil>
-	// registry: unknown model "inception-v5"; did you mean "inception-v1" or "inception-v2" or "inception-v3"? (known: inception-bn, inception-resnet-v1, inception-resnet-v2, inception-v1, inception-v1-caffe2, inception-v1-d2l, inception-v1-tv, inception-v2, inception-v3, inception-v4)
+	// registry: unknown model "inception-v5"; did you mean "inception-v1" or "inception-v2" or "inception-v3"? (known: inception-bn, inception-resnet-v1, inception-resnet-v2, inception-v1, inception-v1-caffe2, inception-v1-d2l, inception-v1-tv, inception-v2, inception-v3, inception-v3-fid, inception-v4)
 }

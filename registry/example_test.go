@@ -41,5 +41,6 @@ func ExampleNames() {
 	// inception-v1-tv
 	// inception-v2
 	// inception-v3
+	// inception-v3-fid
 	// inception-v4
 }

@@ -83,7 +83,7 @@ func TestNamesSorted(t *testing.T) {
 			t.Errorf("Names() not sorted: %q before %q", names[i-1], names[i])
 		}
 	}
-	want := []string{"inception-bn", "inception-resnet-v1", "inception-resnet-v2", "inception-v1", "inception-v1-caffe2", "inception-v1-d2l", "inception-v1-tv", "inception-v2", "inception-v3", "inception-v4"}
+	want := []string{"inception-bn", "inception-resnet-v1", "inception-resnet-v2", "inception-v1", "inception-v1-caffe2", "inception-v1-d2l", "inception-v1-tv", "inception-v2", "inception-v3", "inception-v3-fid", "inception-v4"}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("Names() = %v, want %v", names, want)
 	}

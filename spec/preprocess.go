@@ -58,11 +58,22 @@ var (
 
 // Preprocess is the input pipeline a model's weights expect: decode, resize
 // the shorter side to Resize with Interpolation, centre-crop Crop×Crop, then
-// normalise as Norm says (see package preprocess).
+// normalise as Norm says (see package preprocess). With Stretch, the whole
+// image is resized to Crop×Crop instead (its aspect ratio is not kept and
+// nothing is cropped; Resize must equal Crop; Interpolation must be
+// "torch-bilinear"), as pytorch-fid resizes.
 type Preprocess struct {
-	Resize        int    `json:"resize"`
-	Crop          int    `json:"crop"`
-	Interpolation string `json:"interpolation"` // "bilinear" or "bicubic"
+	Resize int `json:"resize"`
+	Crop   int `json:"crop"`
+	// Interpolation is "bilinear" or "bicubic" (PIL's resampling of the
+	// 8-bit image, antialiased when shrinking, as torchvision's Resize on a
+	// PIL image), or "torch-bilinear": PyTorch's
+	// F.interpolate(mode="bilinear", align_corners=False) on the float
+	// image in [0, 1] (ToTensor's values), without antialiasing and
+	// without rounding to 8 bits, as pytorch-fid resizes inside its
+	// network.
+	Interpolation string `json:"interpolation"`
+	Stretch       bool   `json:"stretch,omitempty"`
 	Norm
 }
 
@@ -84,7 +95,11 @@ func (p Preprocess) Channels() int {
 func (p Preprocess) Shape() nn.Shape { return nn.Shape{p.Channels(), p.Crop, p.Crop} }
 
 // Interpolations are the resampling kernels a Preprocess may name.
-var Interpolations = []string{"bilinear", "bicubic"}
+var Interpolations = []string{"bilinear", "bicubic", TorchBilinear}
+
+// TorchBilinear is the Interpolation of PyTorch's F.interpolate(mode=
+// "bilinear", align_corners=False) on float values (see Preprocess).
+const TorchBilinear = "torch-bilinear"
 
 // Validate checks that p describes a pipeline package preprocess can run.
 func (p Preprocess) Validate() error {
@@ -95,9 +110,15 @@ func (p Preprocess) Validate() error {
 		return fmt.Errorf("%w: crop %d outside [1, %d]", ErrPreset, p.Crop, MaxSide)
 	}
 	switch p.Interpolation {
-	case "bilinear", "bicubic":
+	case "bilinear", "bicubic", TorchBilinear:
 	default:
-		return fmt.Errorf("%w: interpolation %q (want \"bilinear\" or \"bicubic\")", ErrPreset, p.Interpolation)
+		return fmt.Errorf("%w: interpolation %q (want \"bilinear\", \"bicubic\" or %q)", ErrPreset, p.Interpolation, TorchBilinear)
+	}
+	if p.Stretch && p.Interpolation != TorchBilinear {
+		return fmt.Errorf("%w: stretch is defined with %q interpolation only, not %q", ErrPreset, TorchBilinear, p.Interpolation)
+	}
+	if p.Stretch && p.Resize != p.Crop {
+		return fmt.Errorf("%w: stretch resizes to the crop size: resize %d must equal crop %d", ErrPreset, p.Resize, p.Crop)
 	}
 	if !(p.Range > 0) || math.IsInf(float64(p.Range), 0) {
 		return fmt.Errorf("%w: range %v must be positive (1 or 255)", ErrPreset, p.Range)
@@ -117,5 +138,8 @@ func (p Preprocess) Validate() error {
 // String describes p in one line, e.g. "resize 342, crop 299, bilinear,
 // imagenet".
 func (p Preprocess) String() string {
+	if p.Stretch {
+		return fmt.Sprintf("stretch to %dx%d, %s, %s", p.Crop, p.Crop, p.Interpolation, p.Norm.Name)
+	}
 	return fmt.Sprintf("resize %d, crop %d, %s, %s", p.Resize, p.Crop, p.Interpolation, p.Norm.Name)
 }

@@ -67,6 +67,11 @@ type Model struct {
 	// the weights do not say theirs (seeded weights, a bare file).
 	Preprocess Preprocess
 
+	// FeaturesL2 says that the model's embedding (zoo.Model.Features, the
+	// classifier's input) is used L2-normalised, as facenet's face
+	// embeddings are: Features divides each row by its Euclidean norm.
+	FeaturesL2 bool
+
 	RefParams    int64 // parameters with default options, from the reference implementation
 	RefParamsAux int64 // parameters with auxiliary heads; 0 if the model has none
 	RefMACs      int64 // Conv+Linear multiply-accumulates at Input, no aux

@@ -66,6 +66,9 @@ func (m *Model) PredictImages(imgs []image.Image, k int) ([][]Prediction, error)
 	if len(imgs) == 0 {
 		return nil, fmt.Errorf("zoo: %s: no images", m.Spec.Name)
 	}
+	if err := m.checkHead(); err != nil {
+		return nil, err
+	}
 	xs := make([]*tensor.Tensor, len(imgs))
 	for i, img := range imgs {
 		x, err := m.ImageTensor(img)
@@ -105,6 +108,9 @@ type Result struct {
 // return is for the whole call: a sample of the wrong shape, an engine
 // failure.
 func (m *Model) PredictSamples(samples []*tensor.Tensor, k int) ([]Result, error) {
+	if err := m.checkHead(); err != nil {
+		return nil, err
+	}
 	in := m.Graph.InputShape()
 	per, err := tensor.Numel(in)
 	if err != nil {

@@ -111,7 +111,7 @@ func (c *config) load(ref string) (*Model, error) {
 	}
 	eff := e
 	eff.Input, eff.Classes, eff.Labels, eff.Preprocess = input, classes, labelSet, pre
-	m, err := New(eff, b, g, p)
+	m, err := c.assemble(eff, b, g, p)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,9 @@ const (
 // name, the preprocessing preset, the class count and the output kind are
 // added to the metadata; opts.ModelName defaults to the zoo name.
 func (m *Model) ExportONNX(w io.Writer, opts convert.ExportOptions) error {
+	if err := m.checkHead(); err != nil {
+		return fmt.Errorf("%w; export the full model (its metadata records the classifier)", err)
+	}
 	if opts.ModelName == "" {
 		opts.ModelName = m.Spec.Name
 	}

@@ -40,6 +40,9 @@ type config struct {
 	pretrained *pretrainedConfig // fetch a tag's file first (see Pretrained)
 	size       [2]int            // WithInputSize: height, width; 0 means from the weights
 	preprocess *spec.Preprocess  // WithPreprocess
+	noHead     bool              // WithoutHead
+	truncate   string            // TruncateAt
+	layers     []string          // WithLayers
 	ctx        context.Context
 }
 
@@ -98,7 +101,8 @@ type Model struct {
 	exec   *engine.Model
 	tag    *spec.Tag
 	seeded bool
-	source string // where the weights came from: a path, or "" for seeded
+	source string    // where the weights came from: a path, or "" for seeded
+	fx     *features // embedding, layers and taps (features.go)
 }
 
 // Load builds the named model and compiles it; see LoadContext.
@@ -133,11 +137,7 @@ func LoadContext(ctx context.Context, name string, opts ...Option) (*Model, erro
 // New compiles a model from its parts; Load is the usual way in. p must fit
 // g exactly.
 func New(e registry.Entry, b nn.Block, g *nn.Graph, p nn.Params) (*Model, error) {
-	exec, err := engine.Compile(g, p)
-	if err != nil {
-		return nil, fmt.Errorf("zoo: %s: %w", e.Name, err)
-	}
-	return &Model{Spec: e, Block: b, Graph: g, Params: p, exec: exec}, nil
+	return newModel(e, b, g, p, false, nil)
 }
 
 // Tag returns the weight tag whose file the model was loaded from, or nil
@@ -156,8 +156,14 @@ func (m *Model) Source() string { return m.source }
 // Input returns the per-sample input shape, e.g. [3 299 299].
 func (m *Model) Input() nn.Shape { return m.Graph.InputShape() }
 
-// Classes returns the width of the main output.
-func (m *Model) Classes() int { return m.Graph.OutputShape()[0] }
+// Classes returns the width of the main output, the classifier's; 0 for
+// a model loaded WithoutHead.
+func (m *Model) Classes() int {
+	if m.fx.headless {
+		return 0
+	}
+	return m.Graph.OutputShape()[0]
+}
 
 // Preprocess returns the input pipeline of the loaded weights (see
 // package preprocess).
@@ -193,6 +199,9 @@ type Prediction struct {
 // wrapping ErrNonFinite that names the sample (no top-k is computed from
 // it); PredictSamples reports such samples one by one instead.
 func (m *Model) Predict(x *tensor.Tensor, k int) ([][]Prediction, error) {
+	if err := m.checkHead(); err != nil {
+		return nil, err
+	}
 	if at := firstNonFinite(x.Data); at >= 0 {
 		return nil, fmt.Errorf("zoo: %s: %w: input value %d (sample %d) is %v", m.Spec.Name, ErrNonFinite, at, sampleOf(x, at), x.Data[at])
 	}

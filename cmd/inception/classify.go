@@ -236,8 +236,9 @@ func printResult(w io.Writer, r classifyResult) {
 // otherwise a verified copy must already be in the cache). Seeded weights
 // are refused (zoo.Model.RequireTrained: a registry name without weights,
 // or a file recording seeded weights) unless allowSeeded, in which case a
-// name without weights in the cache loads seeded weights.
-func (e env) loadForImages(cmd *cobra.Command, verb, ref, file, tag, cache string, pretrained, allowSeeded bool) (*zoo.Model, error) {
+// name without weights in the cache loads seeded weights. extra options
+// are passed to zoo.Load.
+func (e env) loadForImages(cmd *cobra.Command, verb, ref, file, tag, cache string, pretrained, allowSeeded bool, extra ...zoo.Option) (*zoo.Model, error) {
 	if file != "" && pretrained {
 		return nil, usageErrorf("%s: --weights and --pretrained exclude each other", verb)
 	}
@@ -281,7 +282,7 @@ func (e env) loadForImages(cmd *cobra.Command, verb, ref, file, tag, cache strin
 		// The file is in the cache: Pretrained loads it without a download.
 		opts = append(opts, zoo.Pretrained(e.pretrainedOpts(cache, tag, nil)...))
 	}
-	m, err := zoo.LoadContext(cmd.Context(), ref, opts...)
+	m, err := zoo.LoadContext(cmd.Context(), ref, append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,10 @@
 //	inception export NAME -o F.onnx [--opset N]      ONNX export (optionally --weights F.onnx)
 //	inception fetch NAME                             download and verify published weights
 //	inception classify [--model NAME] IMAGE...       top-5 with labels
+//	inception embed [--layer PATH] IMAGE... --out F  embeddings or a layer's outputs (.npy, JSON lines)
+//	inception fid PATH_A PATH_B [--dims D] [--json]  Frechet Inception Distance (pytorch-fid)
+//	inception fid --save-stats PATH OUT.npz          pytorch-fid statistics of a folder
+//	inception kid PATH_A PATH_B / is PATH            KID and Inception Score (torch-fidelity)
 //	inception bench [NAMES] [--batch 1,8]            latency, GFLOP/s, peak RSS (ORT ratio with -tags ort)
 //	inception conformance [--json]                   the conformance suite
 package main

@@ -88,5 +88,6 @@ func Specs() []spec.Model {
 			},
 			Build: InceptionV3,
 		},
+		fidSpec(),
 	}
 }

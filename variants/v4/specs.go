@@ -124,6 +124,7 @@ func Specs() []spec.Model {
 			Classes:     1000,
 			Output:      spec.Logits,
 			Preprocess:  facenetPreset,
+			FeaturesL2:  true,
 			RefParams:   23995624,
 			RefMACs:     1418174304,
 			Quirks: []string{
