@@ -110,16 +110,17 @@ type AuxOutput struct {
 // BlockInfo summarises one block of the tree (composite or primitive), in
 // tree order.
 type BlockInfo struct {
-	Path    string
-	Depth   int
-	Kind    string // Go type name, e.g. "Conv", "Branches"
-	In, Out Shape
+	Path  string `json:"path"`
+	Depth int    `json:"depth"`
+	Kind  string `json:"kind"` // Go type name, e.g. "Conv", "Branches"
+	In    Shape  `json:"in"`
+	Out   Shape  `json:"out"`
 	// Node is the ID of the graph node holding the block's output (for a
 	// Tap, the node it passes through).
-	Node    int
-	Params  int64 // trainable parameters
-	Buffers int64 // running statistics
-	MACs    int64
+	Node    int   `json:"-"`
+	Params  int64 `json:"params"`  // trainable parameters
+	Buffers int64 `json:"buffers"` // running statistics
+	MACs    int64 `json:"macs"`
 }
 
 // Graph is a block tree lowered at one input shape.

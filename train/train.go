@@ -129,7 +129,7 @@ func Run(cfg Config) (Result, error) {
 	if cfg.Batch <= 0 || cfg.Epochs <= 0 {
 		return res, fmt.Errorf("%w: batch %d, epochs %d", ErrConfig, cfg.Batch, cfg.Epochs)
 	}
-	if !shapeEq(cfg.Train.Shape, cfg.Graph.InputShape()) {
+	if !tensor.SameShape(cfg.Train.Shape, cfg.Graph.InputShape()) {
 		return res, fmt.Errorf("%w: data samples %v, model input %v", ErrConfig, cfg.Train.Shape, cfg.Graph.InputShape())
 	}
 	steps := cfg.Train.Len() / cfg.Batch
@@ -286,17 +286,6 @@ func bar(done, total, width int) string {
 	return string(b)
 }
 
-func shapeEq(a, b nn.Shape) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // Evaluate returns the top-1 accuracy of the model (g, p) on s, run by the
 // zoo's inference engine in batches of batch samples.
@@ -465,7 +454,7 @@ func copyParams(src map[string][]float32, p nn.Params) error {
 // training set's fingerprint) and loads its parameters and optimizer
 // state.
 func restore(ck *checkpoint, cfg *Config, params [][]float32, stepsPerEpoch int, fingerprint string) error {
-	if ck.Model != cfg.Model || !shapeEq(ck.Input, cfg.Graph.InputShape()) || ck.Seed != cfg.Seed || ck.BatchSize != cfg.Batch {
+	if ck.Model != cfg.Model || !tensor.SameShape(ck.Input, cfg.Graph.InputShape()) || ck.Seed != cfg.Seed || ck.BatchSize != cfg.Batch {
 		return fmt.Errorf("%w: checkpoint of %s at %v (seed %d, batch %d), run is %s at %v (seed %d, batch %d)",
 			ErrCheckpoint, ck.Model, ck.Input, ck.Seed, ck.BatchSize, cfg.Model, cfg.Graph.InputShape(), cfg.Seed, cfg.Batch)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/convert"
@@ -41,16 +42,11 @@ func needPython(t *testing.T, modules, pkgs string) {
 	}
 }
 
-// needFile skips (or fails under CI=true) when a shared data file is missing.
-func needFile(t *testing.T, path string) {
+// lightFile returns the path of a light graph of the shared folder, or
+// skips (fails under CI=true) when it is missing.
+func lightFile(t *testing.T, name string) string {
 	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		msg := fmt.Sprintf("%s missing (%v): check out the shared folder beside the repository (../shared)", path, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	return testkit.SharedFile(t, "onnx-light", name)
 }
 
 func sameBits(t *testing.T, got, want nn.Params) {
@@ -206,9 +202,10 @@ func TestFoldedBNIdentity(t *testing.T) {
 
 // ---- ONNX Model Zoo (Caffe2 names), through the ONNX test suite's light graphs ----
 
+// lightGraphs names the shared light graph of each Model Zoo model.
 var lightGraphs = map[string]string{
-	"inception-v1": "../../shared/onnx-light/light_inception_v1.onnx",
-	"inception-v2": "../../shared/onnx-light/light_inception_v2.onnx",
+	"inception-v1": "light_inception_v1.onnx",
+	"inception-v2": "light_inception_v2.onnx",
 }
 
 // randomizeConstantWeights rewrites a model: every ConstantOfShape node
@@ -284,9 +281,9 @@ func TestModelZooLight(t *testing.T) {
 	if raceEnabled {
 		t.Skip("full-size models under -race take minutes; the import is single-threaded")
 	}
-	for name, light := range lightGraphs {
+	for name, file := range lightGraphs {
 		t.Run(name, func(t *testing.T) {
-			needFile(t, light)
+			light := lightFile(t, file)
 			m, err := zoo.Load(name, zoo.WithWeights(light))
 			require.NoError(t, err)
 			f, err := onnxir.DecodeFile(light, onnxir.DecodeOptions{})

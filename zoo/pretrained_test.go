@@ -233,8 +233,7 @@ func TestPretrainedModelZoo(t *testing.T) {
 	}
 	for _, name := range []string{"inception-v1", "inception-v2"} {
 		t.Run(name, func(t *testing.T) {
-			light := lightGraphs[name]
-			needFile(t, light)
+			light := lightFile(t, lightGraphs[name])
 			raw, err := os.ReadFile(light)
 			require.NoError(t, err)
 			b, err := testkit.RandomizeConstantWeights(raw, 3)

@@ -138,29 +138,20 @@ func infoCmd() *cobra.Command {
 			s := m.Summary()
 			w := cmd.OutOrStdout()
 			if asJSON {
-				type block struct {
-					Path    string   `json:"path"`
-					Depth   int      `json:"depth"`
-					Kind    string   `json:"kind"`
-					Out     nn.Shape `json:"out"`
-					Params  int64    `json:"params"`
-					Buffers int64    `json:"buffers"`
-					MACs    int64    `json:"macs"`
-				}
 				out := struct {
-					Name    string    `json:"name"`
-					Paper   string    `json:"paper"`
-					Input   nn.Shape  `json:"input"`
-					Output  nn.Shape  `json:"output"`
-					Params  int64     `json:"params"`
-					Buffers int64     `json:"buffers"`
-					MACs    int64     `json:"macs"`
-					Blocks  []block   `json:"blocks"`
-					Weights []tagInfo `json:"weights"`
+					Name    string         `json:"name"`
+					Paper   string         `json:"paper"`
+					Input   nn.Shape       `json:"input"`
+					Output  nn.Shape       `json:"output"`
+					Params  int64          `json:"params"`
+					Buffers int64          `json:"buffers"`
+					MACs    int64          `json:"macs"`
+					Blocks  []nn.BlockInfo `json:"blocks"`
+					Weights []tagInfo      `json:"weights"`
 				}{Name: s.Name, Paper: m.Spec.Paper, Input: s.Input, Output: s.Output, Params: s.Params, Buffers: s.Buffers, MACs: s.MACs, Weights: tagInfos(m.Spec)}
 				for _, b := range s.Blocks {
 					if b.Depth <= depth {
-						out.Blocks = append(out.Blocks, block{b.Path, b.Depth, b.Kind, b.Out, b.Params, b.Buffers, b.MACs})
+						out.Blocks = append(out.Blocks, b)
 					}
 				}
 				return writeJSON(w, out)

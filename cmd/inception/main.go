@@ -1,5 +1,7 @@
 // Command inception lists, describes, runs, exports, benchmarks and checks
-// the models of the Inception model zoo, and classifies images.
+// the models of the Inception model zoo; classifies images, computes
+// embeddings and FID, trains, and serves models over the Open Inference
+// Protocol.
 //
 //	inception list                                   registered models
 //	inception info NAME [--json] [--depth N]         per-block shapes, params, MACs
@@ -12,7 +14,12 @@
 //	inception fid PATH_A PATH_B [--dims D] [--json]  Frechet Inception Distance (pytorch-fid)
 //	inception fid --save-stats PATH OUT.npz          pytorch-fid statistics of a folder
 //	inception kid PATH_A PATH_B / is PATH            KID and Inception Score (torch-fidelity)
-//	inception bench [NAMES] [--batch 1,8]            latency, GFLOP/s, peak RSS (ORT ratio with -tags ort)
+//	inception train --model NAME --data D --out F    train from scratch (gorgonia back end), resumable
+//	inception finetune --model NAME --data DIR ...   replace the head and train it on an image folder
+//	inception eval --model F --data D                top-1 accuracy on Fashion-MNIST or an image folder
+//	inception serve MODEL[=WEIGHTS]...               Open Inference Protocol server (REST and gRPC)
+//	inception loadtest --model NAME [--url U]        throughput and latency of a running server
+//	inception bench [NAMES] [--batch 1,8] [--train]  latency, GFLOP/s, peak RSS (ORT ratio with -tags ort)
 //	inception conformance [--json]                   the conformance suite
 package main
 

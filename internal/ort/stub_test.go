@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -13,7 +14,7 @@ func TestStubReturnsErrNotBuilt(t *testing.T) {
 	if Built {
 		t.Fatal("Built = true in a build without the ort tag and cgo")
 	}
-	s, err := NewSession("../../../shared/onnx-light/light_inception_v1.onnx", 0)
+	s, err := NewSession(testkit.SharedFile(t, "onnx-light", "light_inception_v1.onnx"), 0)
 	tests := []struct {
 		name string
 		err  error

@@ -25,6 +25,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/inceptionzoo/inception/internal/repo"
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/tensor"
 )
@@ -37,7 +38,7 @@ var ErrNoModuleRoot = errors.New("testkit: no go.mod at or above the working dir
 const SharedHint = "check out the shared folder as ../shared beside the repository"
 
 // CI reports whether the environment says CI=true.
-func CI() bool { return os.Getenv("CI") == "true" }
+func CI() bool { return repo.CI() }
 
 // Missing reports a missing oracle or data set: under CI=true it fails the
 // test (Fatal), otherwise it skips it, with the formatted message in both
@@ -138,21 +139,15 @@ func Softmax(y *tensor.Tensor) *tensor.Tensor {
 	return p
 }
 
-// ModuleRoot returns the directory of the go.mod at or above the working
-// directory.
+// ModuleRoot returns the root of the repository's checkout: the directory
+// of the go.mod at or above the working directory that declares this
+// module (package repo).
 func ModuleRoot() (string, error) {
-	wd, err := os.Getwd()
+	root, err := repo.Root("")
 	if err != nil {
-		return "", fmt.Errorf("testkit: %w", err)
+		return "", fmt.Errorf("%w: %w", ErrNoModuleRoot, err)
 	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("%w (%s)", ErrNoModuleRoot, wd)
-		}
-	}
+	return root, nil
 }
 
 // SharedPath returns the path of elem joined under the shared test-data

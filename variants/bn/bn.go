@@ -155,13 +155,6 @@ func (f flavour) build(mods []Module, classes int) nn.Block {
 	return nn.Sequential{Layers: append(layers, f.global, nn.Flatten{}, nn.Linear{Name: f.fc, Out: classes, Bias: true})}
 }
 
-func classes(o nn.Options, def int) int {
-	if o.Classes > 0 {
-		return o.Classes
-	}
-	return def
-}
-
 // ---- Caffe / Cadene bninception ----
 
 // caffeUnit is a Caffe conv (with bias) named name, its BatchNorm sibling
@@ -203,5 +196,5 @@ func BNInception(o nn.Options) (nn.Block, error) {
 	if o.Aux || o.TransformInput {
 		return nil, fmt.Errorf("inception-bn: has no aux heads or transform_input")
 	}
-	return caffe.build(Modules608, classes(o, 1000)), nil
+	return caffe.build(Modules608, o.ClassesOr(1000)), nil
 }

@@ -8,16 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/nn"
 	bninception "github.com/inceptionzoo/inception/variants/bn"
 	"github.com/stretchr/testify/require"
 )
-
-// lightGraph is the ONNX test suite's "light" copy of the Model Zoo
-// inception_v2 (onnx/onnx onnx/backend/test/data/light, Apache-2.0): the
-// released graph with every weight replaced by a ConstantOfShape node. It
-// lives in the shared reference folder beside the repository, never in it.
-const lightGraph = "../../../shared/onnx-light/light_inception_v2.onnx"
 
 // dumpGraph is run by /usr/bin/python3 with the graph's path. It prints
 // one line per weight tensor, in order of first use by a graph node
@@ -144,12 +139,11 @@ func ourGraph(g *nn.Graph) (weights, ops []string) {
 // extra op is its final Softmax. It needs Debian's python3-onnx; without it
 // the test skips, or fails under CI=true.
 func TestONNXGraph(t *testing.T) {
-	if _, err := os.Stat(lightGraph); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("test graph missing: %v", err)
-		}
-		t.Skipf("test graph missing (%v): check out the shared reference folder beside the repository as ../shared", err)
-	}
+	// The ONNX test suite's "light" copy of the Model Zoo inception_v2
+	// (onnx/onnx onnx/backend/test/data/light, Apache-2.0): the released
+	// graph with every weight replaced by a ConstantOfShape node. It lives
+	// in the shared reference folder beside the repository, never in it.
+	lightGraph := testkit.SharedFile(t, "onnx-light", "light_inception_v2.onnx")
 	requirePython(t, "onnx", "apt-get install python3-onnx")
 	out, err := python(dumpGraph, lightGraph)
 	require.NoError(t, err)

@@ -67,7 +67,7 @@ func InceptionV2(o nn.Options) (nn.Block, error) {
 	if o.Aux || o.TransformInput {
 		return nil, fmt.Errorf("inception-v2: has no aux heads or transform_input")
 	}
-	return onnxFlavour.build(Modules576, classes(o, 1000)), nil
+	return onnxFlavour.build(Modules576, o.ClassesOr(1000)), nil
 }
 
 // onnxSuffix maps our parameter names to the Caffe2 blob suffixes, for

@@ -1,19 +1,16 @@
 package inceptionv1_test
 
 import (
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/nn"
 	inceptionv1 "github.com/inceptionzoo/inception/variants/v1"
 	"github.com/stretchr/testify/require"
 )
-
-// lightV1 is the ONNX test suite's copy of the Model Zoo inception_v1 graph.
-const lightV1 = "../../../shared/onnx-light/light_inception_v1.onnx"
 
 // graphMACs runs ONNX's own shape inference on the graph and sums the
 // Conv and Gemm multiply-accumulates — an independent check of the
@@ -50,17 +47,10 @@ print(total)
 `
 
 func TestCaffe2MatchesModelZooGraph(t *testing.T) {
-	if _, err := os.Stat(lightV1); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared graph missing: %v", err)
-		}
-		t.Skipf("shared graph missing (%v): check out the shared folder beside the repository", err)
-	}
+	// The ONNX test suite's copy of the Model Zoo inception_v1 graph.
+	lightV1 := testkit.SharedFile(t, "onnx-light", "light_inception_v1.onnx")
 	if err := exec.Command("/usr/bin/python3", "-c", "import onnx").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3-onnx missing: %v", err)
-		}
-		t.Skip("python3-onnx missing: apt-get install python3-onnx")
+		testkit.Missing(t, "python3-onnx missing (%v): apt-get install python3-onnx", err)
 	}
 	out, err := exec.Command("/usr/bin/python3", "-c", graphMACs, lightV1).CombinedOutput()
 	require.NoError(t, err, "%s", out)

@@ -36,7 +36,8 @@ type flavour struct {
 	lastPoolK int                               // kernel of the 14→7 pool
 }
 
-// stages lists where the stage pools fall: after the modules named here.
+// stagePoolAfter says where the stage pools fall: after the module named
+// by each key, a pool named by its value.
 var stagePoolAfter = map[string]string{"3b": "3", "4e": "4"}
 
 func body(f flavour) []nn.Block {
@@ -52,13 +53,6 @@ func body(f flavour) []nn.Block {
 		}
 	}
 	return out
-}
-
-func classes(o nn.Options, def int) int {
-	if o.Classes > 0 {
-		return o.Classes
-	}
-	return def
 }
 
 // ---- paper / BVLC Caffe ----
@@ -127,7 +121,7 @@ func caffeNet(o nn.Options, model string, pool func(name string, k int) nn.Block
 	if o.TransformInput {
 		return nil, fmt.Errorf("%s: transform_input is a torchvision option (use inception-v1-tv)", model)
 	}
-	n := classes(o, 1000)
+	n := o.ClassesOr(1000)
 	lrn1, lrn2 := caffeLRN, caffeLRN
 	lrn1.Name, lrn2.Name = "norm1", "norm2"
 	pool1 := pool("1", 3).(nn.MaxPool)
@@ -208,7 +202,7 @@ func TransformInput() nn.Affine {
 
 // TorchVision builds torchvision's googlenet at 3×224×224.
 func TorchVision(o nn.Options) (nn.Block, error) {
-	n := classes(o, 1000)
+	n := o.ClassesOr(1000)
 	var layers []nn.Block
 	if o.TransformInput {
 		layers = append(layers, TransformInput())
@@ -266,7 +260,7 @@ func D2L(o nn.Options) (nn.Block, error) {
 	if o.Aux || o.TransformInput {
 		return nil, fmt.Errorf("inception-v1-d2l: has no aux heads or transform_input")
 	}
-	n := classes(o, 10)
+	n := o.ClassesOr(10)
 	conv7 := nn.ConvUnit{Name: "conv", Conv: nn.Conv{Out: 64, Kernel: nn.K(7), Stride: nn.K(2), Pad: nn.P(3)}}.Block()
 	mods := map[string]nn.Block{}
 	for _, m := range Modules {

@@ -116,7 +116,7 @@ func InceptionV3FID(o nn.Options) (nn.Block, error) {
 		nn.GlobalAvgPool{Name: "avgpool"},
 		nn.Dropout{Name: "dropout", P: 0.5},
 		nn.Flatten{},
-		nn.Linear{Name: "fc", Out: classes(o, FIDClasses), Bias: true},
+		nn.Linear{Name: "fc", Out: o.ClassesOr(FIDClasses), Bias: true},
 	)
 	return nn.Sequential{Layers: layers}, nil
 }

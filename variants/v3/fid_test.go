@@ -14,18 +14,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/inceptionzoo/inception/conformance"
 	"github.com/inceptionzoo/inception/nn"
-	"github.com/inceptionzoo/inception/registry"
 	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
 	inceptionv3 "github.com/inceptionzoo/inception/variants/v3"
 	"github.com/inceptionzoo/inception/zoo"
 )
-
-func TestConformanceInceptionV3FID(t *testing.T) {
-	conformance.Run(t, registry.Default, "inception-v3-fid", conformance.Options{})
-}
 
 func fidSpec(t *testing.T) spec.Model {
 	t.Helper()

@@ -244,13 +244,6 @@ func body(classes int, withAux bool) []nn.Block {
 	return out
 }
 
-func classes(o nn.Options, def int) int {
-	if o.Classes > 0 {
-		return o.Classes
-	}
-	return def
-}
-
 // InceptionV3 builds torchvision's / timm's inception_v3 at 3×299×299.
 // Options.Aux adds the AuxLogits head; Options.TransformInput prepends
 // torchvision's transform_input (the same Affine as inception-v1-tv).
@@ -258,7 +251,7 @@ func InceptionV3(o nn.Options) (nn.Block, error) {
 	if o.Classes < 0 {
 		return nil, fmt.Errorf("inception-v3: invalid class count %d", o.Classes)
 	}
-	n := classes(o, 1000)
+	n := o.ClassesOr(1000)
 	var layers []nn.Block
 	if o.TransformInput {
 		layers = append(layers, inceptionv1.TransformInput())

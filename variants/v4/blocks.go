@@ -117,13 +117,6 @@ func (r ReductionA) Block(name string) nn.Block {
 	}}
 }
 
-func classes(o nn.Options, def int) int {
-	if o.Classes > 0 {
-		return o.Classes
-	}
-	return def
-}
-
 func plainOptions(model string, o nn.Options) error {
 	if o.Aux || o.TransformInput {
 		return fmt.Errorf("%s: has no aux heads or transform_input", model)

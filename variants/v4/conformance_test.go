@@ -5,20 +5,17 @@ import (
 
 	"github.com/inceptionzoo/inception/conformance"
 	"github.com/inceptionzoo/inception/registry"
+	inceptionv4 "github.com/inceptionzoo/inception/variants/v4"
 )
 
-// The conformance suite (package conformance) on this package's models:
-// metadata, forward at batch 1 and 2, the ONNX Runtime golden and the
-// ONNX round trip.
-
-func TestConformanceInceptionV4(t *testing.T) {
-	conformance.Run(t, registry.Default, "inception-v4", conformance.Options{})
-}
-
-func TestConformanceInceptionResnetV2(t *testing.T) {
-	conformance.Run(t, registry.Default, "inception-resnet-v2", conformance.Options{})
-}
-
-func TestConformanceInceptionResnetV1(t *testing.T) {
-	conformance.Run(t, registry.Default, "inception-resnet-v1", conformance.Options{})
+// TestConformance runs the conformance suite (package conformance) on every
+// model this package defines: metadata, forward at batch 1 and 2, the ONNX
+// Runtime golden and the ONNX round trip. It loops over Specs, so a new
+// spec cannot go unchecked.
+func TestConformance(t *testing.T) {
+	for _, s := range inceptionv4.Specs() {
+		t.Run(s.Name, func(t *testing.T) {
+			conformance.Run(t, registry.Default, s.Name, conformance.Options{})
+		})
+	}
 }

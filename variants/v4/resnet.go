@@ -268,7 +268,7 @@ func (l ResNetLayout) Build(o nn.Options) (nn.Block, error) {
 	if l.Embedding > 0 {
 		layers = append(layers, nn.Linear{Name: "last_linear", Out: l.Embedding}, nn.BatchNorm{Name: "last_bn", Eps: 1e-3})
 	}
-	layers = append(layers, nn.Linear{Name: l.Classifier, Out: classes(o, l.NumClasses), Bias: true})
+	layers = append(layers, nn.Linear{Name: l.Classifier, Out: o.ClassesOr(l.NumClasses), Bias: true})
 	return nn.Sequential{Layers: layers}, nil
 }
 

@@ -193,7 +193,7 @@ func (l V4Layout) Build(o nn.Options) (nn.Block, error) {
 	if l.DropoutP > 0 {
 		layers = append(layers, nn.Dropout{Name: "head_drop", P: l.DropoutP})
 	}
-	layers = append(layers, nn.Flatten{}, nn.Linear{Name: "last_linear", Out: classes(o, l.NumClasses), Bias: true})
+	layers = append(layers, nn.Flatten{}, nn.Linear{Name: "last_linear", Out: o.ClassesOr(l.NumClasses), Bias: true})
 	return nn.Sequential{Layers: layers}, nil
 }
 
