@@ -1,13 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -103,7 +98,7 @@ func (e env) classify(cmd *cobra.Command, f classifyFlags, args []string) error 
 	if f.top < 1 {
 		return usageErrorf("classify: --top %d: want 1 or more", f.top)
 	}
-	paths, batch, err := expandImages(args)
+	paths, batch, err := listImages("classify", args, isImage)
 	if err != nil {
 		return err
 	}
@@ -118,9 +113,9 @@ func (e env) classify(cmd *cobra.Command, f classifyFlags, args []string) error 
 	stderr := cmd.ErrOrStderr()
 
 	w := cmd.OutOrStdout()
-	var bar *countBar
+	var bar *progress
 	if batch {
-		bar = &countBar{w: stderr, total: len(paths)}
+		bar = newProgress(stderr, "classify", len(paths))
 	}
 	results := make([]classifyResult, 0, len(paths))
 	failed := 0
@@ -173,7 +168,7 @@ func (e env) classify(cmd *cobra.Command, f classifyFlags, args []string) error 
 				printResult(w, r)
 			}
 		}
-		bar.set(len(results))
+		bar.add(len(chunk))
 	}
 	bar.finish()
 	if f.asJSON {
@@ -293,94 +288,4 @@ func (e env) loadForImages(cmd *cobra.Command, verb, ref, file, tag, cache strin
 		fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %v (running anyway: --allow-seeded)\n", verb, err)
 	}
 	return m, nil
-}
-
-// expandImages turns the arguments into image paths: files as given,
-// directories as their image files (sorted, not recursive), glob patterns
-// as their matching image files. batch reports whether the arguments name
-// more than one image or any directory or pattern.
-func expandImages(args []string) (paths []string, batch bool, err error) {
-	for _, a := range args {
-		st, err := os.Stat(a)
-		switch {
-		case err == nil && st.IsDir():
-			batch = true
-			ents, err := os.ReadDir(a)
-			if err != nil {
-				return nil, false, fmt.Errorf("classify: %w", err)
-			}
-			n := len(paths)
-			for _, e := range ents {
-				if e.Type().IsRegular() && isImage(e.Name()) {
-					paths = append(paths, filepath.Join(a, e.Name()))
-				}
-			}
-			if len(paths) == n {
-				return nil, false, fmt.Errorf("classify: directory %s has no image files (%s)", a, extList())
-			}
-		case err == nil:
-			paths = append(paths, a)
-		case strings.ContainsAny(a, "*?["):
-			batch = true
-			matches, gerr := filepath.Glob(a)
-			if gerr != nil {
-				return nil, false, fmt.Errorf("classify: pattern %q: %w", a, gerr)
-			}
-			n := len(paths)
-			for _, m := range matches {
-				if st, err := os.Stat(m); err == nil && st.Mode().IsRegular() && isImage(m) {
-					paths = append(paths, m)
-				}
-			}
-			if len(paths) == n {
-				return nil, false, fmt.Errorf("classify: no image files (%s) match %q", extList(), a)
-			}
-		default:
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, false, fmt.Errorf("classify: image %s: %w", a, err)
-		}
-	}
-	return paths, batch || len(paths) > 1, nil
-}
-
-func isImage(name string) bool { return preprocess.IsImage(name) }
-
-func extList() string { return strings.Join(preprocess.Extensions(), " ") }
-
-// countBar is a one-line progress bar of images done; a nil *countBar
-// draws nothing.
-type countBar struct {
-	w           io.Writer
-	done, total int
-	width       int // of the line drawn last
-}
-
-// clear blanks the bar's line so that output to a shared terminal starts
-// at column 0.
-func (b *countBar) clear() {
-	if b != nil && b.width > 0 {
-		fmt.Fprintf(b.w, "\r%s\r", strings.Repeat(" ", b.width))
-		b.width = 0
-	}
-}
-
-func (b *countBar) set(done int) {
-	if b == nil {
-		return
-	}
-	b.done = done
-	const width = 30
-	fill := width * done / max(b.total, 1)
-	line := fmt.Sprintf("classify [%s%s] %d/%d images", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, b.total)
-	fmt.Fprintf(b.w, "\r%s", line)
-	b.width = len(line)
-}
-
-func (b *countBar) finish() {
-	if b != nil {
-		fmt.Fprintln(b.w)
-	}
 }

@@ -62,6 +62,8 @@ func wantLines(file string, preds []zoo.Prediction) string {
 }
 
 func TestClassify(t *testing.T) {
+	drawProgress = true // the buffers standing in for stderr are not terminals
+	t.Cleanup(func() { drawProgress = false })
 	z := newModelZoo(t)
 	cache := t.TempDir()
 	imgs := t.TempDir()

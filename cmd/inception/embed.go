@@ -146,7 +146,7 @@ func (e env) embed(cmd *cobra.Command, f embedFlags, args []string) error {
 			}
 		}
 	}
-	paths, err := listImages("embed", args, isImage)
+	paths, _, err := listImages("embed", args, isImage)
 	if err != nil {
 		return err
 	}

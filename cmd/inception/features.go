@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/inceptionzoo/inception/preprocess"
 	"github.com/inceptionzoo/inception/tensor"
@@ -30,103 +25,6 @@ var fidExts = map[string]bool{".bmp": true, ".jpg": true, ".jpeg": true, ".pgm":
 	".ppm": true, ".tif": true, ".tiff": true, ".webp": true}
 
 func isFIDImage(name string) bool { return fidExts[strings.ToLower(filepath.Ext(name))] }
-
-// listImages turns arguments into image paths: files as given, directories
-// as their image files (sorted by name, not recursive, as accept says),
-// glob patterns as their matching image files.
-func listImages(verb string, args []string, accept func(string) bool) ([]string, error) {
-	var paths []string
-	for _, a := range args {
-		st, err := os.Stat(a)
-		switch {
-		case err == nil && st.IsDir():
-			ents, err := os.ReadDir(a)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", verb, err)
-			}
-			n := len(paths)
-			for _, e := range ents {
-				if e.Type().IsRegular() && accept(e.Name()) {
-					paths = append(paths, filepath.Join(a, e.Name()))
-				}
-			}
-			if len(paths) == n {
-				return nil, fmt.Errorf("%s: directory %s has no image files", verb, a)
-			}
-		case err == nil:
-			paths = append(paths, a)
-		case strings.ContainsAny(a, "*?["):
-			matches, gerr := filepath.Glob(a)
-			if gerr != nil {
-				return nil, fmt.Errorf("%s: pattern %q: %w", verb, a, gerr)
-			}
-			sort.Strings(matches)
-			n := len(paths)
-			for _, m := range matches {
-				if st, err := os.Stat(m); err == nil && st.Mode().IsRegular() && accept(m) {
-					paths = append(paths, m)
-				}
-			}
-			if len(paths) == n {
-				return nil, fmt.Errorf("%s: no image files match %q", verb, a)
-			}
-		default:
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, fmt.Errorf("%s: %s: %w", verb, a, err)
-		}
-	}
-	return paths, nil
-}
-
-// progress is a one-line progress bar of images done on a terminal-like
-// writer; a nil *progress draws nothing.
-type progress struct {
-	w           io.Writer
-	label       string
-	done, total int
-	start, last time.Time
-	width       int
-}
-
-func newProgress(w io.Writer, label string, total int) *progress {
-	now := time.Now()
-	return &progress{w: w, label: label, total: total, start: now}
-}
-
-// add counts n more images and redraws at most 4 times a second.
-func (p *progress) add(n int) {
-	if p == nil {
-		return
-	}
-	p.done += n
-	if now := time.Now(); now.Sub(p.last) >= 250*time.Millisecond || p.done == p.total {
-		p.last = now
-		p.draw()
-	}
-}
-
-func (p *progress) draw() {
-	const width = 30
-	fill := width * p.done / max(p.total, 1)
-	rate := float64(p.done) / max(time.Since(p.start).Seconds(), 1e-9)
-	line := fmt.Sprintf("%s [%s%s] %d/%d images, %.1f images/s", p.label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.done, p.total, rate)
-	pad := ""
-	if len(line) < p.width {
-		pad = strings.Repeat(" ", p.width-len(line))
-	}
-	fmt.Fprintf(p.w, "\r%s%s", line, pad)
-	p.width = len(line)
-}
-
-// finish ends the bar's line.
-func (p *progress) finish() {
-	if p != nil && p.width > 0 {
-		fmt.Fprintln(p.w)
-	}
-}
 
 // badImage is an image that could not be read.
 type badImage struct {

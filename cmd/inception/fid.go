@@ -117,7 +117,8 @@ func folderImages(verb, path string) ([]string, error) {
 	if !st.IsDir() {
 		return nil, usageErrorf("%s: %s is neither a folder of images nor a statistics/feature file", verb, path)
 	}
-	return listImages(verb, []string{path}, isFIDImage)
+	paths, _, err := listImages(verb, []string{path}, isFIDImage)
+	return paths, err
 }
 
 // extract runs m over the images of folder and calls fn with each batch's
