@@ -10,7 +10,6 @@ import (
 	"github.com/inceptionzoo/inception/preprocess"
 	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
-	"github.com/inceptionzoo/inception/zoo"
 )
 
 // ClassifyResponse is the answer of POST /v1/classify.
@@ -74,14 +73,10 @@ func (s *Server) classify(c *call, w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	preds := zoo.TopK(&tensor.Tensor{Shape: []int{1, sv.spec.classes}, Data: y}, top, sv.Model.Model.Spec.Output == spec.Logits)[0]
-	names := sv.Model.Model.Labels()
+	preds := sv.Model.Model.TopK(&tensor.Tensor{Shape: []int{1, sv.spec.classes}, Data: y}, top)[0]
 	out := ClassifyResponse{Model: sv.Name, Seeded: sv.Model.Model.Seeded(), Predictions: make([]Prediction, len(preds))}
 	for i, p := range preds {
-		out.Predictions[i] = Prediction{Index: p.Index, Score: p.Score}
-		if p.Index < len(names) {
-			out.Predictions[i].Label = names[p.Index]
-		}
+		out.Predictions[i] = Prediction{Index: p.Index, Label: p.Label, Score: p.Score}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -7,7 +7,6 @@ import (
 
 	"github.com/inceptionzoo/inception/labels"
 	"github.com/inceptionzoo/inception/preprocess"
-	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
 )
 
@@ -26,6 +25,9 @@ var ErrNonFinite = errors.New("zoo: non-finite value")
 // metadata, or the model's default head), or nil when the classes have no
 // known names (another class count, face identities).
 func (m *Model) Labels() []string {
+	if m.names != nil {
+		return append([]string(nil), m.names...)
+	}
 	l, err := labels.Names(m.Spec.Labels)
 	if err != nil || len(l) != m.Classes() {
 		return nil
@@ -125,7 +127,6 @@ func (m *Model) PredictSamples(samples []*tensor.Tensor, k int) ([]Result, error
 			return nil, fmt.Errorf("zoo: %s: sample %d has shape %v, the model takes %v", m.Spec.Name, i, shape, in)
 		}
 	}
-	names := m.Labels()
 	out := make([]Result, len(samples))
 	var run []int // samples of the current chunk with finite inputs
 	flush := func() error {
@@ -147,12 +148,11 @@ func (m *Model) PredictSamples(samples []*tensor.Tensor, k int) ([]Result, error
 				continue
 			}
 		}
-		for j, top := range TopK(y, k, m.Spec.Output == spec.Logits) {
+		for j, top := range m.TopK(y, k) {
 			i := run[j]
 			if out[i].Err != nil {
 				continue
 			}
-			label(top, names)
 			out[i].Top = top
 		}
 		run = run[:0]

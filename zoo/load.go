@@ -117,6 +117,15 @@ func (c *config) load(ref string) (*Model, error) {
 	}
 	m.tag, m.source = tag, path
 	m.seeded = file == nil || file.seeded
+	switch {
+	case c.names != nil:
+		m.names = c.names
+	case file != nil && file.names != nil && len(file.names) == classes:
+		m.names = file.names
+	}
+	if m.names != nil && len(m.names) != classes {
+		return nil, fmt.Errorf("%w: %s: %d class names for %d classes", ErrMismatch, e.Name, len(m.names), classes)
+	}
 	return m, nil
 }
 

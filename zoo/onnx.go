@@ -17,6 +17,10 @@ const (
 	MetaPreprocess = "inceptionzoo.preprocess" // the spec.Preprocess preset, as JSON
 	MetaClasses    = "inceptionzoo.classes"    // classifier width, decimal
 	MetaLabels     = "inceptionzoo.labels"     // label set name (package labels)
+	// MetaClassNames holds the class names of a model trained on its own
+	// classes (a JSON array, index i naming class i), written by
+	// ExportONNX when the model has them (see WithClassNames).
+	MetaClassNames = "inceptionzoo.class_names"
 	MetaOutput     = "inceptionzoo.output"     // "logits" or "probabilities"
 	// MetaWeights says where the weights came from: "seeded" (the
 	// documented initialisation, not trained), "pretrained:<model.tag>",
@@ -50,6 +54,13 @@ func (m *Model) ExportONNX(w io.Writer, opts convert.ExportOptions) error {
 	}
 	if m.Spec.Labels != "" {
 		meta[MetaLabels] = m.Spec.Labels
+	}
+	if m.names != nil {
+		b, err := json.Marshal(m.names)
+		if err != nil {
+			return fmt.Errorf("zoo: %s: class names: %w", m.Spec.Name, err)
+		}
+		meta[MetaClassNames] = string(b)
 	}
 	for k, v := range opts.Metadata {
 		meta[k] = v

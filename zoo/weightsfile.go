@@ -29,6 +29,7 @@ type weightsFile struct {
 	input   nn.Shape         // per-sample input it records (nil unknown)
 	classes int              // classifier width it records (0 unknown)
 	labels  string           // label set it records
+	names   []string         // class names it records (MetaClassNames)
 	pre     *spec.Preprocess // preprocessing it records
 	seeded  bool             // it says its weights are the seeded initialisation
 }
@@ -41,6 +42,7 @@ type Metadata struct {
 	Input      nn.Shape         // per-sample input shape
 	Classes    int              // classifier width
 	Labels     string           // label set name
+	ClassNames []string         // class names of a model trained on its own classes
 	Preprocess *spec.Preprocess // input pipeline
 	Weights    string           // MetaWeights: "seeded", "pretrained:<ref>", "file:<name>"
 	Trained    string           // MetaTrained
@@ -48,13 +50,20 @@ type Metadata struct {
 
 // ReadMetadata returns what the weight file at path records about its
 // model (the metadata ExportONNX writes, and the input shape of an ONNX
-// graph).
+// graph). Models are looked up in registry.Default.
 func ReadMetadata(path string) (Metadata, error) {
 	f, err := openWeights(path)
 	if err != nil {
 		return Metadata{}, err
 	}
-	md := Metadata{Format: f.format, Model: f.model, Input: f.input, Classes: f.classes, Labels: f.labels, Preprocess: f.pre}
+	md := Metadata{Format: f.format, Model: f.model, Input: f.input, Classes: f.classes, Labels: f.labels, ClassNames: f.names, Preprocess: f.pre}
+	if md.Labels == "" && md.Model != "" {
+		// An export that records its model and the model's class count
+		// but no label set (older exports) has the model's labels.
+		if e, err := registry.Lookup(md.Model); err == nil && (md.Classes == 0 || md.Classes == e.Classes) {
+			md.Labels = e.Labels
+		}
+	}
 	if f.graph != nil {
 		md.Weights = f.graph.Metadata[MetaWeights]
 		md.Trained = f.graph.Metadata[MetaTrained]
@@ -133,6 +142,14 @@ func openONNX(path string) (*weightsFile, error) {
 			return nil, fmt.Errorf("weights %s: metadata %s: %w", path, MetaLabels, err)
 		}
 		f.labels = v
+	}
+	if v, ok := md[MetaClassNames]; ok {
+		if err := json.Unmarshal([]byte(v), &f.names); err != nil {
+			return nil, fmt.Errorf("weights %s: metadata %s: %w", path, MetaClassNames, err)
+		}
+		if f.classes > 0 && len(f.names) != f.classes {
+			return nil, fmt.Errorf("weights %s: metadata %s names %d classes, %s says %d", path, MetaClassNames, len(f.names), MetaClasses, f.classes)
+		}
 	}
 	if v, ok := md[MetaPreprocess]; ok {
 		var p spec.Preprocess

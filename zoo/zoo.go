@@ -43,6 +43,7 @@ type config struct {
 	noHead     bool              // WithoutHead
 	truncate   string            // TruncateAt
 	layers     []string          // WithLayers
+	names      []string          // WithClassNames
 	ctx        context.Context
 }
 
@@ -87,6 +88,14 @@ func WithInputSize(h, w int) Option { return func(c *config) { c.size = [2]int{h
 // the weights' preset.
 func WithPreprocess(p spec.Preprocess) Option { return func(c *config) { c.preprocess = &p } }
 
+// WithClassNames names the classes of a model trained on classes of its
+// own (a fine-tuned head); index i names class i. Labels returns them and
+// ExportONNX records them, so a file made from the model names its classes
+// (MetaClassNames). Their number must be the model's class count.
+func WithClassNames(names ...string) Option {
+	return func(c *config) { c.names = append([]string(nil), names...) }
+}
+
 // WithRegistry looks the name up in r instead of registry.Default.
 func WithRegistry(r *registry.Registry) Option { return func(c *config) { c.reg = r } }
 
@@ -102,6 +111,7 @@ type Model struct {
 	tag    *spec.Tag
 	seeded bool
 	source string    // where the weights came from: a path, or "" for seeded
+	names  []string  // class names of its own (WithClassNames, MetaClassNames)
 	fx     *features // embedding, layers and taps (features.go)
 }
 
@@ -212,12 +222,19 @@ func (m *Model) Predict(x *tensor.Tensor, k int) ([][]Prediction, error) {
 	if at := firstNonFinite(y.Data); at >= 0 {
 		return nil, fmt.Errorf("zoo: %s: %w: output %d of sample %d is %v", m.Spec.Name, ErrNonFinite, at%y.Shape[1], at/y.Shape[1], y.Data[at])
 	}
-	top := TopK(y, k, m.Spec.Output == spec.Logits)
+	return m.TopK(y, k), nil
+}
+
+// TopK turns outputs of m ([N, classes], logits or probabilities as the
+// spec says) into the k most probable classes of each row, with their
+// labels; scores are probabilities.
+func (m *Model) TopK(y *tensor.Tensor, k int) [][]Prediction {
+	top := topK(y, k, m.Spec.Output == spec.Logits)
 	names := m.Labels()
 	for _, row := range top {
 		label(row, names)
 	}
-	return top, nil
+	return top
 }
 
 // label sets the Label of each prediction whose class has a name.
@@ -237,11 +254,17 @@ func sampleOf(x *tensor.Tensor, i int) int {
 	return i / (len(x.Data) / x.Shape[0])
 }
 
-// TopK returns the k largest entries of each row of y ([N, classes]);
-// with softmax set, rows are converted from logits to probabilities first.
-// Rows must be finite (Predict and PredictSamples check): a row with an
-// infinity or a NaN has no meaningful order.
-func TopK(y *tensor.Tensor, k int, softmax bool) [][]Prediction {
+// TopK returns the k largest entries of each row of scores ([N, classes]),
+// largest first, with their scores as given (k is at most the number of
+// classes). Rows must be finite (Predict and PredictSamples check): a row
+// with an infinity or a NaN has no meaningful order.
+func TopK(scores *tensor.Tensor, k int) [][]Prediction { return topK(scores, k, false) }
+
+// TopKLogits is TopK on logits: each row is turned into probabilities
+// (softmax) first.
+func TopKLogits(logits *tensor.Tensor, k int) [][]Prediction { return topK(logits, k, true) }
+
+func topK(y *tensor.Tensor, k int, softmax bool) [][]Prediction {
 	n, classes := y.Shape[0], y.Shape[1]
 	k = min(max(k, 0), classes)
 	out := make([][]Prediction, n)

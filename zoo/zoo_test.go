@@ -150,7 +150,7 @@ func TestPredict(t *testing.T) {
 		}
 	}
 	y := &tensor.Tensor{Shape: []int{1, 4}, Data: []float32{0, float32(math.Log(3)), 0, float32(math.Log(4))}}
-	got := zoo.TopK(y, 2, true)[0]
+	got := zoo.TopKLogits(y, 2)[0]
 	want := []zoo.Prediction{{Index: 3, Score: 4.0 / 9}, {Index: 1, Score: 3.0 / 9}}
 	for i := range want {
 		if got[i].Index != want[i].Index || math.Abs(float64(got[i].Score-want[i].Score)) > 1e-6 {

@@ -243,7 +243,7 @@ func TestClassifyShipped(t *testing.T) {
 	require.NoError(t, err)
 	outs, err := m.Run(map[string]*tensor.Tensor{m.InputNames()[0]: x})
 	require.NoError(t, err)
-	want := zoo.TopK(outs[m.OutputNames()[0]], 3, true)
+	want := zoo.TopKLogits(outs[m.OutputNames()[0]], 3)
 	names := labels.FashionMNIST()
 	correct := 0
 	for i, r := range got.Images {

@@ -1,16 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/inceptionzoo/inception/nn"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/registry"
+	"github.com/inceptionzoo/inception/spec"
 	"github.com/inceptionzoo/inception/tensor"
 	"github.com/inceptionzoo/inception/train"
 	"github.com/inceptionzoo/inception/train/data"
@@ -30,34 +30,47 @@ func evalCmd() *cobra.Command {
 	var minAcc float64
 	var allowSeeded bool
 	cmd := &cobra.Command{
-		Use:   "eval --model FILE.onnx|NAME [--weights FILE.onnx] --data fashion-mnist|DIR [--min-accuracy A]",
+		Use:   "eval --model NAME[.TAG]|FILE [--weights FILE] --data fashion-mnist|DIR [--min-accuracy A]",
 		Short: "Top-1 accuracy on the Fashion-MNIST test set or an image folder",
-		Long: `A FILE.onnx model runs in the ONNX runner (onnx.Load) at the input size
-the file declares; a zoo NAME runs in the engine (zoo.Load, with
-zoo.WithWeights(--weights) if given) at the model's input size. Data are
-resized to the model's input (bilinear); an image folder is preprocessed
-with the zoo model's preset (a NAME is required for that). With
+		Long: `Top-1 accuracy on the Fashion-MNIST test set or an image folder.
+
+--model is a zoo model NAME (with --weights FILE, any weight format, or a
+weight tag NAME.TAG whose file is in the cache), or a weight FILE exported by
+this project (its metadata names the model); both run in the zoo's engine at
+the input size of the weights. Any other ONNX file runs in the ONNX runner at
+the input size it declares. Fashion-MNIST is resized to the model's input
+(bilinear); an image folder (one sub-folder per class) is preprocessed with
+the weights' preset. The classes of the model and the data must agree. With
 --min-accuracy A, an accuracy below A is an error (exit status 1), for
 make eval-d2l.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if model == "" {
+				return usageErrorf("eval: --model is required: a zoo model NAME or a weight FILE (see 'inception list')")
+			}
+			if dataArg == "" {
+				return usageErrorf("eval: --data is required: fashion-mnist or an image folder (one sub-folder per class)")
+			}
+			if dataArg != "fashion-mnist" {
+				if st, err := os.Stat(dataArg); err != nil || !st.IsDir() {
+					return usageErrorf("eval: --data %s: want fashion-mnist or an image folder (one sub-folder per class)", dataArg)
+				}
+			}
 			if minAcc < 0 || minAcc > 1 {
-				return fmt.Errorf("eval: --min-accuracy %g: want 0 to 1", minAcc)
+				return usageErrorf("eval: --min-accuracy %g: want 0 to 1", minAcc)
 			}
 			var run func(*tensor.Tensor) (*tensor.Tensor, error)
 			var in nn.Shape
-			var spec *registry.Entry
+			var pre *spec.Preprocess
 			classes := -1           // the model's class count, if known
 			var classNames []string // and names
-			if strings.HasSuffix(model, ".onnx") {
-				m, err := onnx.Load(model, onnx.LoadOptions{})
-				if err != nil {
-					return err
-				}
-				if err := allowSeededOr(cmd, allowSeeded, zoo.RequireTrainedMetadata(model, m.Graph().Metadata)); err != nil {
-					return err
-				}
-				gi := m.Graph().Inputs
+			if zm, om, err := evalModel(cmd, model, weights, allowSeeded); err != nil {
+				return err
+			} else if zm != nil {
+				p := zm.Preprocess()
+				pre, classes, classNames, in, run = &p, zm.Classes(), zm.Labels(), zm.Input(), zm.Forward
+			} else {
+				gi := om.Graph().Inputs
 				if len(gi) != 1 || len(gi[0].Shape) != 4 {
 					return fmt.Errorf("eval: %s: want one [N,C,H,W] input", model)
 				}
@@ -67,38 +80,17 @@ make eval-d2l.`,
 					}
 					in = append(in, int(d.Value))
 				}
-				if out := m.Graph().Outputs; len(out) > 0 && len(out[0].Shape) == 2 && out[0].Shape[1].Value > 0 {
+				if out := om.Graph().Outputs; len(out) > 0 && len(out[0].Shape) == 2 && out[0].Shape[1].Value > 0 {
 					classes = int(out[0].Shape[1].Value)
 				}
-				if js, ok := m.Graph().Metadata[metaClassNames]; ok {
-					if err := json.Unmarshal([]byte(js), &classNames); err != nil {
-						return fmt.Errorf("eval: %s: metadata %s: %w", model, metaClassNames, err)
-					}
-				}
-				inName, outName := m.InputNames()[0], m.OutputNames()[0]
+				inName, outName := om.InputNames()[0], om.OutputNames()[0]
 				run = func(x *tensor.Tensor) (*tensor.Tensor, error) {
-					outs, err := m.Run(map[string]*tensor.Tensor{inName: x})
+					outs, err := om.Run(map[string]*tensor.Tensor{inName: x})
 					if err != nil {
 						return nil, err
 					}
 					return outs[outName], nil
 				}
-			} else {
-				var opts []zoo.Option
-				if weights != "" {
-					opts = append(opts, zoo.WithWeights(weights))
-				}
-				m, err := zoo.Load(model, opts...)
-				if err != nil {
-					return err
-				}
-				if err := allowSeededOr(cmd, allowSeeded, m.RequireTrained()); err != nil {
-					return err
-				}
-				spec = &m.Spec
-				classes, classNames = m.Classes(), m.Labels()
-				in = m.Spec.Input
-				run = m.Forward
 			}
 			var set *data.Set
 			var err error
@@ -113,15 +105,11 @@ make eval-d2l.`,
 				if set, err = set.Resize(in[1]); err != nil {
 					return err
 				}
-			case dataArg == "":
-				return fmt.Errorf("eval: --data is required")
 			default:
-				if spec == nil {
-					return fmt.Errorf("eval: an image folder needs a zoo model NAME (for its preprocessing)")
+				if pre == nil {
+					return fmt.Errorf("eval: %s records no preprocessing for an image folder: pass --model NAME --weights %s", model, model)
 				}
-				pre := spec.Preprocess
-				pre.Resize, pre.Crop = in[1], in[1]
-				if set, err = data.ImageFolder(dataArg, pre); err != nil {
+				if set, err = data.ImageFolder(dataArg, *pre); err != nil {
 					return err
 				}
 			}
@@ -134,7 +122,13 @@ make eval-d2l.`,
 				}
 			}
 			set = set.Subset(limit)
-			acc, err := train.EvaluateFunc(run, set, batch)
+			bar := newProgress(cmd.ErrOrStderr(), "eval", set.Len())
+			acc, err := train.EvaluateFunc(func(x *tensor.Tensor) (*tensor.Tensor, error) {
+				y, err := run(x)
+				bar.add(x.Shape[0])
+				return y, err
+			}, set, batch)
+			bar.finish()
 			if err != nil {
 				return err
 			}
@@ -145,14 +139,58 @@ make eval-d2l.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&model, "model", "", "FILE.onnx or a zoo model name")
-	cmd.Flags().StringVar(&weights, "weights", "", "ONNX weights for a zoo model name")
+	cmd.Flags().StringVar(&model, "model", "", "a zoo model NAME[.TAG], or a weight FILE")
+	cmd.Flags().StringVar(&weights, "weights", "", "weights for a zoo model NAME (ONNX, PyTorch checkpoint, safetensors)")
 	cmd.Flags().StringVar(&dataArg, "data", "", "fashion-mnist or an image folder")
 	cmd.Flags().IntVar(&batch, "batch", 250, "evaluation batch size")
 	cmd.Flags().IntVar(&limit, "limit", 0, "evaluate only the first N images (0: all)")
 	cmd.Flags().Float64Var(&minAcc, "min-accuracy", 0, "fail (exit non-zero) if the top-1 accuracy is below this (0 to 1)")
 	cmd.Flags().BoolVar(&allowSeeded, "allow-seeded", false, "evaluate even seeded (untrained) weights")
 	return cmd
+}
+
+// evalModel loads what eval's --model names: a zoo model (a NAME, or a
+// weight FILE whose metadata names its model), or else an ONNX file for the
+// ONNX runner.
+func evalModel(cmd *cobra.Command, model, weights string, allowSeeded bool) (*zoo.Model, *onnx.Model, error) {
+	ref, file := model, weights
+	if st, err := os.Stat(model); err == nil && !st.IsDir() {
+		if weights != "" {
+			return nil, nil, usageErrorf("eval: --weights %s: --model %s is already a weight file", weights, model)
+		}
+		md, err := zoo.ReadMetadata(model)
+		if err != nil {
+			return nil, nil, fmt.Errorf("eval: %w", err)
+		}
+		if md.Model == "" {
+			if md.Format != spec.ONNX {
+				return nil, nil, usageErrorf("eval: %s does not say which model it holds: pass --model NAME --weights %s", model, model)
+			}
+			m, err := onnx.Load(model, onnx.LoadOptions{})
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := allowSeededOr(cmd, allowSeeded, zoo.RequireTrainedMetadata(model, m.Graph().Metadata)); err != nil {
+				return nil, nil, err
+			}
+			return nil, m, nil
+		}
+		ref, file = md.Model, model
+	}
+	var opts []zoo.Option
+	if file != "" {
+		opts = append(opts, zoo.WithWeights(file))
+	} else if _, tag, err := registry.Resolve(ref); err == nil && tag != nil {
+		opts = append(opts, zoo.Pretrained()) // a tag's file from the cache (or a download)
+	}
+	m, err := zoo.LoadContext(cmd.Context(), ref, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := allowSeededOr(cmd, allowSeeded, m.RequireTrained()); err != nil {
+		return nil, nil, err
+	}
+	return m, nil, nil
 }
 
 // allowSeededOr returns seeded, the error of zoo's seeded-weights rule, as

@@ -13,6 +13,7 @@ import (
 
 	"github.com/inceptionzoo/inception/internal/atomicfile"
 	"github.com/inceptionzoo/inception/internal/regular"
+	"github.com/inceptionzoo/inception/labels"
 	"github.com/inceptionzoo/inception/onnx"
 	"github.com/inceptionzoo/inception/onnx/onnxir"
 	"github.com/inceptionzoo/inception/tensor"
@@ -151,7 +152,7 @@ func runZoo(cmd *cobra.Command, name string, f runFlags) error {
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "%s: seeded weights (seed %d), standard input (element i of n = i/n) %v\n", m.Spec.Name, f.seed, dims)
 	fmt.Fprintf(w, "output: %v %v\n", out.DType, out.Dims)
-	printTop5(w, out)
+	printTop5(w, out, m.Labels())
 	printLatency(w, load, lat)
 	return nil
 }
@@ -184,10 +185,11 @@ func runModelFile(cmd *cobra.Command, f runFlags) error {
 		src = fmt.Sprintf("inputs %v", f.inputs)
 	}
 	fmt.Fprintf(w, "%s: %s; executor: %s\n", f.model, src, m.Executor())
+	names := fileLabels(f.model)
 	for k, name := range m.OutputNames() {
 		o := outs[name]
 		fmt.Fprintf(w, "output %d %q: %v %v\n", k, name, o.DType, o.Dims)
-		printTop5(w, o)
+		printTop5(w, o, names)
 		if f.outputDir != "" {
 			if err := writeOutput(f.outputDir, k, o); err != nil {
 				return err
@@ -254,11 +256,25 @@ func modelInputs(m *onnx.Model, files []string, batch int) (map[string]*onnxir.T
 	return ins, nil
 }
 
+// fileLabels returns the class names a model file records (an export of
+// this project: its label set or its own class names), or nil.
+func fileLabels(path string) []string {
+	md, err := zoo.ReadMetadata(path)
+	if err != nil {
+		return nil
+	}
+	if md.ClassNames != nil {
+		return md.ClassNames
+	}
+	names, _ := labels.Names(md.Labels)
+	return names
+}
+
 // printTop5 prints the five largest entries of each row of a [N, classes]
 // float output (other outputs print nothing): probabilities when the row
 // already sums to ~1 with non-negative entries, otherwise the softmax of
-// the row (logits).
-func printTop5(w io.Writer, o *onnxir.Tensor) {
+// the row (logits); with the class's name when names has one.
+func printTop5(w io.Writer, o *onnxir.Tensor, names []string) {
 	if len(o.Dims) != 2 || o.Dims[1] < 2 || o.Float == nil {
 		return
 	}
@@ -301,7 +317,11 @@ func printTop5(w io.Writer, o *onnxir.Tensor) {
 		sort.SliceStable(idx, func(i, j int) bool { return scores[idx[i]] > scores[idx[j]] })
 		fmt.Fprintf(w, "sample %d top-5 (%s):", b, what)
 		for _, i := range idx[:min(5, c)] {
-			fmt.Fprintf(w, "  %d (%.4f)", i, scores[i])
+			if len(names) == c {
+				fmt.Fprintf(w, "  %d %s (%.4f)", i, names[i], scores[i])
+			} else {
+				fmt.Fprintf(w, "  %d (%.4f)", i, scores[i])
+			}
 		}
 		fmt.Fprintln(w)
 	}

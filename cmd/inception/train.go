@@ -343,23 +343,18 @@ func runTraining(cmd *cobra.Command, f trainFlags, spec registry.Entry, b nn.Blo
 	return nil
 }
 
-// metaClassNames is the ONNX metadata key of a trained model's class names
-// (a JSON array, index i naming class i), which eval checks against its
-// data.
-const metaClassNames = "inceptionzoo.class_names"
-
 // writeONNX exports m to path (atomically, internal/atomicfile), with
 // float16 weight storage if half (train.Float16Initializers) and the
 // class names, if known, in the metadata.
 func writeONNX(m *zoo.Model, path string, half bool, classes []string) error {
 	var buf bytes.Buffer
-	meta := map[string]string{"inceptionzoo.trained": "inception train (gorgonia back end)"}
+	meta := map[string]string{zoo.MetaTrained: "inception train (gorgonia back end)"}
 	if classes != nil {
 		b, err := json.Marshal(classes)
 		if err != nil {
 			return err
 		}
-		meta[metaClassNames] = string(b)
+		meta[zoo.MetaClassNames] = string(b)
 	}
 	if err := m.ExportONNX(&buf, convert.ExportOptions{Metadata: meta}); err != nil {
 		return err

@@ -23,6 +23,9 @@ var (
 	ErrFormat = errors.New("data: malformed file")
 	// ErrNotFound reports a missing data set.
 	ErrNotFound = errors.New("data: not found")
+	// ErrLayout reports an image folder that is not laid out as a data
+	// set: fewer than two class folders, or no images.
+	ErrLayout = errors.New("data: not an image-folder data set")
 )
 
 // MaxClasses bounds the classes of a Set (labels are stored in at most

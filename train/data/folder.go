@@ -34,7 +34,7 @@ func ImageFolder(dir string, pre spec.Preprocess) (*Set, error) {
 	}
 	sort.Strings(classes)
 	if len(classes) < 2 {
-		return nil, fmt.Errorf("%w: %s: want at least two class folders, found %d", ErrNotFound, dir, len(classes))
+		return nil, fmt.Errorf("%w: %s: want one sub-folder per class, at least two; found %d", ErrLayout, dir, len(classes))
 	}
 	shape := pre.Shape()
 	var x []float32
@@ -62,7 +62,7 @@ func ImageFolder(dir string, pre spec.Preprocess) (*Set, error) {
 		}
 	}
 	if len(labels) == 0 {
-		return nil, fmt.Errorf("%w: %s: no images (%v)", ErrNotFound, dir, preprocess.Extensions())
+		return nil, fmt.Errorf("%w: %s: no images (%v)", ErrLayout, dir, preprocess.Extensions())
 	}
 	return NewFloats(shape, x, labels, classes)
 }
