@@ -286,7 +286,6 @@ func bar(done, total, width int) string {
 	return string(b)
 }
 
-
 // Evaluate returns the top-1 accuracy of the model (g, p) on s, run by the
 // zoo's inference engine in batches of batch samples.
 func Evaluate(g *nn.Graph, p nn.Params, s *data.Set, batch int) (float64, error) {

@@ -21,7 +21,7 @@ const (
 	// classes (a JSON array, index i naming class i), written by
 	// ExportONNX when the model has them (see WithClassNames).
 	MetaClassNames = "inceptionzoo.class_names"
-	MetaOutput     = "inceptionzoo.output"     // "logits" or "probabilities"
+	MetaOutput     = "inceptionzoo.output" // "logits" or "probabilities"
 	// MetaWeights says where the weights came from: "seeded" (the
 	// documented initialisation, not trained), "pretrained:<model.tag>",
 	// or "file:<base name>".
