@@ -153,6 +153,10 @@ type Cache struct {
 	// another download, a discarded partial file). Notices about unpinned
 	// files go to os.Stderr when Progress is nil: they are never silent.
 	Progress io.Writer
+	// Notices, when set, receives the one-line notices instead of Progress
+	// (a command draws the redrawn bar only on a terminal, but its notices
+	// always).
+	Notices io.Writer
 	// Sources are read-only places Fetch looks for a file (by File.Name)
 	// before downloading it, e.g. an embedded file system or a mirror
 	// directory (os.DirFS). A copy found there is verified like a download.
@@ -441,15 +445,23 @@ func (c *Cache) fromSources(f File, p string) (bool, error) {
 
 // logf writes a notice to Progress, if set.
 func (c *Cache) logf(format string, args ...any) {
-	if c.Progress != nil {
-		writeLocked(c.Progress, fmt.Sprintf(format, args...))
+	if w := c.noticeWriter(); w != nil {
+		writeLocked(w, fmt.Sprintf(format, args...))
 	}
+}
+
+// noticeWriter is where notices go: Notices, else Progress (nil: none).
+func (c *Cache) noticeWriter() io.Writer {
+	if c.Notices != nil {
+		return c.Notices
+	}
+	return c.Progress
 }
 
 // noticef writes a notice that must not be lost: to Progress, else to
 // os.Stderr.
 func (c *Cache) noticef(format string, args ...any) {
-	w := c.Progress
+	w := c.noticeWriter()
 	if w == nil {
 		w = os.Stderr
 	}

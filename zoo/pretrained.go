@@ -22,6 +22,7 @@ type pretrainedConfig struct {
 	tag      string
 	client   *http.Client
 	progress io.Writer
+	notices  io.Writer
 	sources  []fs.FS
 }
 
@@ -50,6 +51,13 @@ func PretrainedClient(client *http.Client) PretrainedOption {
 // PretrainedProgress writes a download progress bar to w (default: none).
 func PretrainedProgress(w io.Writer) PretrainedOption {
 	return func(c *pretrainedConfig) { c.progress = w }
+}
+
+// PretrainedNotices writes the download's one-line notices (an unpinned
+// file trusted on first use, a discarded partial file) to w instead of the
+// progress writer.
+func PretrainedNotices(w io.Writer) PretrainedOption {
+	return func(c *pretrainedConfig) { c.notices = w }
 }
 
 // PretrainedSources looks for the files in these read-only file systems
@@ -145,7 +153,7 @@ func (pc *pretrainedConfig) cache() (*weights.Cache, error) {
 			return nil, err
 		}
 	}
-	return &weights.Cache{Dir: dir, Client: pc.client, Progress: pc.progress, Sources: pc.sources}, nil
+	return &weights.Cache{Dir: dir, Client: pc.client, Progress: pc.progress, Notices: pc.notices, Sources: pc.sources}, nil
 }
 
 func (pc *pretrainedConfig) fetch(ctx context.Context, e registry.Entry, tag *spec.Tag) (string, error) {

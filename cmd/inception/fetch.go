@@ -33,7 +33,11 @@ func defaultEnv() env { return env{reg: registry.Default} }
 // pretrainedOpts are the zoo.Pretrained options of a command: its cache
 // directory and weight file flags, e's client, progress to stderr.
 func (e env) pretrainedOpts(cache, file string, progress io.Writer) []zoo.PretrainedOption {
-	opts := []zoo.PretrainedOption{zoo.PretrainedProgress(progress), zoo.PretrainedFile(file)}
+	notices := progress
+	if progress != nil && !drawProgress && !isTerminal(progress) {
+		progress = nil // no redrawn bar in logs and pipes; notices still
+	}
+	opts := []zoo.PretrainedOption{zoo.PretrainedProgress(progress), zoo.PretrainedNotices(notices), zoo.PretrainedFile(file)}
 	if cache != "" {
 		opts = append(opts, zoo.PretrainedCache(cache))
 	}

@@ -99,6 +99,8 @@ func runWith(t *testing.T, e env, mk func(env) *cobra.Command, args ...string) (
 }
 
 func TestFetch(t *testing.T) {
+	drawProgress = true // the buffer standing in for stderr is not a terminal
+	t.Cleanup(func() { drawProgress = false })
 	z := newModelZoo(t)
 	dir := t.TempDir()
 	out, progress, err := runWith(t, z.env, fetchCmd, "inception-v1", "--cache", dir)
