@@ -61,7 +61,18 @@ func beamWorker() bool {
 		return false
 	}
 	flag.Parse()
-	beam.Init() // runs the harness and exits
+	// After a successful run the harness waits to be killed, as a
+	// container's process is. Started by a parent that is killed instead
+	// (a PROCESS environment's boot program), exit when the parent goes.
+	ppid := os.Getppid()
+	go func() {
+		for range time.Tick(time.Second) {
+			if os.Getppid() != ppid {
+				os.Exit(0)
+			}
+		}
+	}()
+	beam.Init() // runs the harness; does not return
 	return true
 }
 
@@ -269,7 +280,8 @@ func setBeamFlags(args []beamArg) (string, error) {
 func inProcess(runner string) bool {
 	switch strings.ToLower(runner) {
 	case "prism", "prismrunner", "direct", "directrunner":
-		return *jobopts.Endpoint == ""
+		env := strings.ToLower(*jobopts.EnvironmentType)
+		return *jobopts.Endpoint == "" && (env == "" || env == "loopback")
 	}
 	return false
 }
