@@ -6,12 +6,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -27,6 +30,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inceptionzoo/inception/internal/testkit"
+	"github.com/inceptionzoo/inception/npy"
 	"github.com/inceptionzoo/inception/preprocess"
 	"github.com/inceptionzoo/inception/zoo"
 )
@@ -323,4 +327,58 @@ func TestSetupRefuses(t *testing.T) {
 func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+func TestEmbedNPYShards(t *testing.T) {
+	root, spec := shipped(t)
+	dir, good, _ := imageDir(t, root)
+	m, err := zoo.Load(spec.Name, zoo.WithWeights(spec.Weights))
+	require.NoError(t, err)
+	for _, shards := range []int{1, 3} {
+		t.Run(fmt.Sprint("shards-", shards), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "emb.npy")
+			p, s := beam.NewPipelineWithRoot()
+			emb, _ := Embed(s, EmbedOptions{Options: Options{Model: spec}}, MatchImages(s, filepath.Join(dir, "*")))
+			require.NoError(t, WriteNPYShards(s, out, shards, emb))
+			run(t, p)
+			got := map[string][]float32{}
+			for i := range shards {
+				path := ShardPath(out, i, shards)
+				a, err := npy.ReadNPYFile(path)
+				if shards > 1 && errors.Is(err, fs.ErrNotExist) {
+					continue // no image hashed to this shard
+				}
+				require.NoError(t, err)
+				names := strings.Fields(string(must(os.ReadFile(ImagesPath(path)))))
+				require.Equal(t, []int{len(names), 1024}, a.Shape)
+				for r, name := range names {
+					v := make([]float32, 1024)
+					for j := range v {
+						v[j] = float32(a.Data[r*1024+j])
+					}
+					got[name] = v
+				}
+			}
+			require.Len(t, got, len(good))
+			for _, path := range good {
+				img, err := preprocess.Open(path)
+				require.NoError(t, err)
+				x, err := preprocess.Tensor(img, m.Preprocess())
+				require.NoError(t, err)
+				f, err := m.Features(x)
+				require.NoError(t, err)
+				require.Equal(t, f.Data, got[path], path)
+			}
+		})
+	}
+	_, s := beam.NewPipelineWithRoot()
+	require.ErrorIs(t, WriteNPYShards(s, "x.npz", 1, beam.Impulse(s)), ErrConfig)
+	require.ErrorIs(t, WriteNPYShards(s, "x.npy", 0, beam.Impulse(s)), ErrConfig)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -176,6 +176,7 @@ func pipelineVerbCmd(verb, short string) *cobra.Command {
 	case "embed":
 		fs.StringVar(&f.layer, "layer", "", "block path whose output is the embedding (default: the model's Features, the classifier's input)")
 		fs.StringVar(&f.reduce, "reduce", "", "with --layer: flatten (default) or mean (average over H×W)")
+		fs.IntVar(&f.shards, "shards", 1, fmt.Sprintf("with --output F.npy: .npy files to write, F-IIIII-of-NNNNN.npy when more than 1 (1 to %d)", beamzoo.MaxShards))
 	case "fid-stats":
 		fs.StringVar(&f.layer, "layer", "", "block path whose output is the feature (default: the model's Features: pool3 for inception-v3-fid)")
 		fs.StringVar(&f.reduce, "reduce", "", "with --layer: flatten (default) or mean (average over H×W)")
@@ -367,7 +368,14 @@ func runPipeline(cmd *cobra.Command, verb string, f pipelineFlags, beamArgs []be
 				return usageError{fmt.Errorf("pipeline fid-stats: %w", err)}
 			}
 			beamzoo.WriteStatsNPZ(s, f.output, st)
+		} else if filepath.Ext(f.output) == ".npy" {
+			if err := beamzoo.WriteNPYShards(s, f.output, f.shards, emb); err != nil {
+				return usageError{fmt.Errorf("pipeline embed: %w", err)}
+			}
 		} else {
+			if f.shards != 1 {
+				return usageErrorf("pipeline embed: --shards %d applies to an .npy --output, not %s", f.shards, f.output)
+			}
 			beamzoo.WriteJSONLines(s, f.output, emb)
 		}
 	}
@@ -403,7 +411,11 @@ func runPipeline(cmd *cobra.Command, verb string, f pipelineFlags, beamArgs []be
 		parts = append(parts, fmt.Sprintf("%s %d", n, counters[n]))
 	}
 	fmt.Fprintf(stdout, "pipeline %s (%s, runner %s, %.1fs): %s\n", verb, f.model, runner, elapsed.Seconds(), strings.Join(parts, ", "))
-	fmt.Fprintf(stdout, "output: %s\nerrors: %s\n", f.output, f.errors)
+	output := f.output
+	if verb == "embed" && filepath.Ext(f.output) == ".npy" {
+		output = fmt.Sprintf("%s (%d shard(s), images of the rows in %s)", beamzoo.ShardPath(f.output, 0, f.shards), f.shards, beamzoo.ImagesPath(beamzoo.ShardPath(f.output, 0, f.shards)))
+	}
+	fmt.Fprintf(stdout, "output: %s\nerrors: %s\n", output, f.errors)
 	if len(counters) == 0 {
 		fmt.Fprintf(stderr, "pipeline %s: the %s runner reported no counters; read %s for the inputs that failed\n", verb, runner, f.errors)
 		return nil

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/inceptionzoo/inception/internal/testkit"
 	"github.com/inceptionzoo/inception/metrics"
+	"github.com/inceptionzoo/inception/npy"
 )
 
 // pipelineInputs is a folder with the bundled Fashion-MNIST images, two
@@ -133,6 +135,22 @@ func TestPipelineFIDStatsAndEmbed(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &e))
 	require.Len(t, e.Vector, 1024)
+
+	// The same embeddings as one .npy file and its row list.
+	npyOut := filepath.Join(tmp, "emb.npy")
+	_, err = run(t, "pipeline", "embed", "--model", "inception-v1-d2l", "--weights", model,
+		"--input", filepath.Join(dir, "*.png"), "--output", npyOut, "--max-errors", "1")
+	require.NoError(t, err)
+	a, err := npy.ReadNPYFile(npyOut)
+	require.NoError(t, err)
+	require.Equal(t, []int{len(good), 1024}, a.Shape)
+	names := nonEmptyLines(t, filepath.Join(tmp, "emb.images.txt"))
+	require.Len(t, names, len(good))
+	row := slices.Index(names, e.Image)
+	require.GreaterOrEqual(t, row, 0)
+	for j, v := range e.Vector {
+		require.Equal(t, v, float32(a.Data[row*1024+j]))
+	}
 }
 
 func nonEmptyLines(t *testing.T, path string) []string {
