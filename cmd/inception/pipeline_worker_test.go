@@ -3,7 +3,10 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +38,10 @@ func TestPipelineSeparateWorker(t *testing.T) {
 	}
 	inception, boot := filepath.Join(bin, "inception"), filepath.Join(bin, "boot")
 	build(inception, ".")
+	// boot copies the worker binary to /tmp/binNNN/worker (a fixed
+	// directory) and leaves it there, as a container would: remove the
+	// copies of this test's binary.
+	t.Cleanup(func() { removeWorkerCopies(t, inception) })
 	build(boot, "github.com/apache/beam/sdks/v2/go/container")
 	// prism starts the command with --id='ID' (quotes included, no shell to
 	// remove them); boot wants the bare id.
@@ -90,4 +97,34 @@ exec `+boot+` --id="$id" "$@"
 		got[r.Image] = r.Top
 	}
 	require.Equal(t, want, got)
+}
+
+// removeWorkerCopies removes the /tmp/bin*/worker directories that hold a
+// copy of the binary at path (same size and SHA-256), and nothing else.
+func removeWorkerCopies(t *testing.T, path string) {
+	want, err := fileDigest(path)
+	require.NoError(t, err)
+	copies, _ := filepath.Glob("/tmp/bin*/worker")
+	for _, c := range copies {
+		ents, err := os.ReadDir(filepath.Dir(c))
+		if err != nil || len(ents) != 1 {
+			continue
+		}
+		if got, err := fileDigest(c); err == nil && got == want {
+			os.RemoveAll(filepath.Dir(c))
+		}
+	}
+}
+
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
