@@ -183,16 +183,16 @@ func TestEmbedMatchesFeatures(t *testing.T) {
 
 	for _, tc := range []struct {
 		name          string
-		layer, reduce string
+		layer, pool string
 	}{
 		{"features", "", ""},
-		{"layer-mean", "3", ReduceMean},
-		{"layer-flatten", "2", ""},
+		{"layer-avg", "3", ""},
+		{"layer-none", "2", PoolNone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "emb.jsonl")
 			p, s := beam.NewPipelineWithRoot()
-			emb, _ := Embed(s, EmbedOptions{Options: Options{Model: spec, BatchSize: 3}, Layer: tc.layer, Reduce: tc.reduce}, MatchImages(s, filepath.Join(dir, "*.*g")))
+			emb, _ := Embed(s, EmbedOptions{Options: Options{Model: spec, BatchSize: 3}, Layer: tc.layer, Pool: tc.pool}, MatchImages(s, filepath.Join(dir, "*.*g")))
 			WriteJSONLines(s, out, emb)
 			counters := run(t, p)
 			require.Equal(t, int64(len(good)), counters[CounterImages])
@@ -206,7 +206,7 @@ func TestEmbedMatchesFeatures(t *testing.T) {
 				require.NoError(t, err)
 				x, err := preprocess.Tensor(img, m.Preprocess())
 				require.NoError(t, err)
-				want, err := embedBatch(m, x, tc.layer, tc.reduce)
+				want, err := embedBatch(m, x, tc.layer, tc.pool)
 				require.NoError(t, err)
 				if tc.layer == "" {
 					f, err := m.Features(x)
@@ -300,7 +300,7 @@ func TestOptionsRefused(t *testing.T) {
 		})
 	}
 	_, s := beam.NewPipelineWithRoot()
-	_, _, err := TryEmbed(s, EmbedOptions{Options: Options{Model: spec}, Reduce: ReduceMean}, beam.Impulse(s))
+	_, _, err := TryEmbed(s, EmbedOptions{Options: Options{Model: spec}, Pool: PoolAvg}, beam.Impulse(s))
 	require.ErrorIs(t, err, ErrConfig)
 	_, err = TryFIDStats(s, FIDOptions{Shards: MaxShards + 1}, beam.Impulse(s))
 	require.ErrorIs(t, err, ErrConfig)

@@ -14,19 +14,20 @@ import (
 )
 
 // Embedding is one image's feature vector. As JSON it is the line
-// `inception pipeline embed` writes: {"image": "...", "vector": [...]}.
+// `inception pipeline embed` writes: {"image": "...", "embedding": [...]}.
 type Embedding struct {
 	Image  string    `json:"image"`
-	Vector []float32 `json:"vector"`
+	Vector []float32 `json:"embedding"`
 }
 
-// Reductions of a layer's output to a vector (EmbedOptions.Reduce).
+// Poolings of a named layer's output (EmbedOptions.Pool), as `inception
+// embed --pool` has them.
 const (
-	// ReduceFlatten keeps every value of the layer's output, C·H·W of them.
-	ReduceFlatten = "flatten"
-	// ReduceMean averages each channel over its H×W positions
-	// (zoo.SpatialMean: pytorch-fid's adaptive_avg_pool2d to 1×1).
-	ReduceMean = "mean"
+	// PoolAvg averages each channel over its H×W positions (zoo.SpatialMean:
+	// pytorch-fid's adaptive_avg_pool2d to 1×1). The default.
+	PoolAvg = "avg"
+	// PoolNone keeps every value of the layer's output, C·H·W of them.
+	PoolNone = "none"
 )
 
 // EmbedOptions configure Embed.
@@ -37,9 +38,9 @@ type EmbedOptions struct {
 	// zoo.Model.Features (the classifier's input: 2048 values for
 	// inception-v3 and inception-v3-fid, 1024 for inception-v1).
 	Layer string `json:"layer,omitempty"`
-	// Reduce turns a named layer's output into a vector: ReduceFlatten
-	// (the default) or ReduceMean. It does not apply to Layer "".
-	Reduce string `json:"reduce,omitempty"`
+	// Pool turns a named layer's output into a vector: PoolAvg (the
+	// default) or PoolNone. It does not apply to Layer "".
+	Pool string `json:"pool,omitempty"`
 }
 
 func (o EmbedOptions) validate() error {
@@ -47,10 +48,10 @@ func (o EmbedOptions) validate() error {
 		return err
 	}
 	switch {
-	case o.Reduce != "" && o.Reduce != ReduceFlatten && o.Reduce != ReduceMean:
-		return fmt.Errorf("%w: Reduce %q: want %q or %q", ErrConfig, o.Reduce, ReduceFlatten, ReduceMean)
-	case o.Reduce != "" && o.Layer == "":
-		return fmt.Errorf("%w: Reduce %q applies to a named Layer", ErrConfig, o.Reduce)
+	case o.Pool != "" && o.Pool != PoolAvg && o.Pool != PoolNone:
+		return fmt.Errorf("%w: Pool %q: want %q or %q", ErrConfig, o.Pool, PoolAvg, PoolNone)
+	case o.Pool != "" && o.Layer == "":
+		return fmt.Errorf("%w: Pool %q applies to a named Layer", ErrConfig, o.Pool)
 	}
 	return nil
 }
@@ -103,7 +104,7 @@ func (fn *embedFn) Setup(ctx context.Context) error {
 		// fails the worker at Setup instead of after the first batch (the
 		// pass also compiles the plan that keeps the layer, once).
 		x := tensor.New(append([]int{1}, fn.m.Input()...)...)
-		if _, err := embedBatch(fn.m, x, fn.Opts.Layer, fn.Opts.Reduce); err != nil {
+		if _, err := embedBatch(fn.m, x, fn.Opts.Layer, fn.Opts.Pool); err != nil {
 			return err
 		}
 	}
@@ -126,7 +127,7 @@ func (fn *embedFn) flush(ctx context.Context, emit func(Embedding)) error {
 	if x == nil {
 		return nil
 	}
-	v, err := embedBatch(fn.m, x, fn.Opts.Layer, fn.Opts.Reduce)
+	v, err := embedBatch(fn.m, x, fn.Opts.Layer, fn.Opts.Pool)
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (fn *embedFn) flush(ctx context.Context, emit func(Embedding)) error {
 
 // embedBatch returns the [N, D] embeddings of x: the model's Features, or
 // the named layer reduced to a vector per image.
-func embedBatch(m *zoo.Model, x *tensor.Tensor, layer, reduce string) (*tensor.Tensor, error) {
+func embedBatch(m *zoo.Model, x *tensor.Tensor, layer, pool string) (*tensor.Tensor, error) {
 	if layer == "" {
 		v, err := m.Features(x)
 		if err != nil {
@@ -154,9 +155,9 @@ func embedBatch(m *zoo.Model, x *tensor.Tensor, layer, reduce string) (*tensor.T
 		return nil, fmt.Errorf("%w: %s: %w", ErrLayer, m.Name(), err)
 	}
 	v := out[0]
-	if reduce == ReduceMean {
+	if pool != PoolNone {
 		if len(v.Shape) != 4 && len(v.Shape) != 2 {
-			return nil, fmt.Errorf("%w: %s: layer %s has shape %v, mean needs [N, C, H, W]", ErrLayer, m.Name(), layer, v.Shape)
+			return nil, fmt.Errorf("%w: %s: layer %s has shape %v, pool %s needs [N, C, H, W]", ErrLayer, m.Name(), layer, v.Shape, PoolAvg)
 		}
 		return zoo.SpatialMean(v), nil
 	}

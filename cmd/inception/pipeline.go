@@ -86,7 +86,8 @@ type pipelineFlags struct {
 	// classify
 	top int
 	// embed
-	layer, reduce string
+	layer, pool string
+	dims        int
 	// fid-stats
 	shards int
 }
@@ -175,11 +176,10 @@ func pipelineVerbCmd(verb, short string) *cobra.Command {
 		fs.IntVar(&f.top, "top", beamzoo.DefaultTop, "classes per image")
 	case "embed":
 		fs.StringVar(&f.layer, "layer", "", "block path whose output is the embedding (default: the model's Features, the classifier's input)")
-		fs.StringVar(&f.reduce, "reduce", "", "with --layer: flatten (default) or mean (average over H×W)")
+		fs.StringVar(&f.pool, "pool", beamzoo.PoolAvg, "for a spatial --layer: avg (mean over positions) or none")
 		fs.IntVar(&f.shards, "shards", 1, fmt.Sprintf("with --output F.npy: .npy files to write, F-IIIII-of-NNNNN.npy when more than 1 (1 to %d)", beamzoo.MaxShards))
 	case "fid-stats":
-		fs.StringVar(&f.layer, "layer", "", "block path whose output is the feature (default: the model's Features: pool3 for inception-v3-fid)")
-		fs.StringVar(&f.reduce, "reduce", "", "with --layer: flatten (default) or mean (average over H×W)")
+		fs.IntVar(&f.dims, "dims", 0, "feature dimensions: 64, 192, 768 or 2048 for "+fidModel+" (pytorch-fid's blocks, averaged over positions; default 2048), the embedding width for other models")
 		fs.IntVar(&f.shards, "shards", beamzoo.DefaultShards, fmt.Sprintf("partial accumulators merged into the statistics (1 to %d)", beamzoo.MaxShards))
 	}
 	fs.SortFlags = false
@@ -260,6 +260,10 @@ func splitPipelineArgs(fs *pflag.FlagSet, args []string) ([]beamArg, error) {
 // setBeamFlags sets Beam's flags (marking them as set, so that Beam
 // passes them on as pipeline options) and returns the runner's name.
 func setBeamFlags(args []beamArg) (string, error) {
+	// prism records the endpoint of the job service it starts, and the
+	// loopback environment, in Beam's flag variables; start each run (in
+	// tests, several share a process) from what the command line says.
+	*jobopts.Endpoint, *jobopts.EnvironmentType, *jobopts.WorkerBinary = "", "", ""
 	for _, a := range args {
 		if err := flag.CommandLine.Set(a.name, a.value); err != nil {
 			return "", usageError{fmt.Errorf("Beam flag --%s=%s: %w", a.name, a.value, err)}
@@ -293,7 +297,7 @@ func runPipeline(cmd *cobra.Command, verb string, f pipelineFlags, beamArgs []be
 		if verb != "fid-stats" {
 			return usageErrorf("pipeline %s: --model NAME is required", verb)
 		}
-		f.model = "inception-v3-fid"
+		f.model = fidModel
 	}
 	if f.input == "" || f.output == "" {
 		return usageErrorf("pipeline %s: --input GLOB and --output FILE are required", verb)
@@ -355,7 +359,20 @@ func runPipeline(cmd *cobra.Command, verb string, f pipelineFlags, beamArgs []be
 		beamzoo.WriteJSONLines(s, f.output, res)
 	case "embed", "fid-stats":
 		var emb beam.PCollection
-		emb, failures, err = beamzoo.TryEmbed(s, beamzoo.EmbedOptions{Options: opts, Layer: f.layer, Reduce: f.reduce}, files)
+		eo := beamzoo.EmbedOptions{Options: opts, Layer: f.layer}
+		if f.layer != "" {
+			eo.Pool = f.pool
+		}
+		if verb == "fid-stats" {
+			// The same features as `inception fid --dims`.
+			if eo.Layer, err = defaultEnv().featureLayer(f.model, f.dims); err != nil {
+				return err
+			}
+			if eo.Layer != "" {
+				eo.Pool = beamzoo.PoolAvg
+			}
+		}
+		emb, failures, err = beamzoo.TryEmbed(s, eo, files)
 		if err != nil {
 			return usageError{fmt.Errorf("pipeline %s: %w", verb, err)}
 		}
@@ -389,8 +406,12 @@ func runPipeline(cmd *cobra.Command, verb string, f pipelineFlags, beamArgs []be
 		// The in-process worker shares this process's model cache: load
 		// the model now, so that a bad name or file fails before the
 		// pipeline starts, with the zoo's error.
-		if _, err := opts.Model.Load(ctx); err != nil {
+		m, err := opts.Model.Load(ctx)
+		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", verb, err)
+		}
+		if verb == "fid-stats" && f.dims != 0 && m.Spec.Name != fidModel && m.FeatureDim() != f.dims {
+			return usageErrorf("pipeline fid-stats: --dims %d: %s's features have %d dimensions (64, 192 and 768 exist for %s only)", f.dims, m.Name(), m.FeatureDim(), fidModel)
 		}
 	} else {
 		setWorkerBinary(stderr)
