@@ -182,7 +182,7 @@ func TestEmbedMatchesFeatures(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, tc := range []struct {
-		name          string
+		name        string
 		layer, pool string
 	}{
 		{"features", "", ""},
