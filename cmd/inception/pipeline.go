@@ -334,6 +334,17 @@ func runPipeline(cmd *cobra.Command, verb string, f pipelineFlags, beamArgs []be
 			}
 		}
 	}
+	if !strings.Contains(f.input, "://") {
+		// A local glob is checked here, where the error is clear; the
+		// pipeline checks it again where it runs.
+		matches, err := filepath.Glob(f.input)
+		if err != nil {
+			return usageErrorf("pipeline %s: --input %q: %v", verb, f.input, err)
+		}
+		if len(matches) == 0 {
+			return fmt.Errorf("pipeline %s: no files match --input %q", verb, f.input)
+		}
+	}
 	opts := beamzoo.Options{
 		Model:     beamzoo.Model{Name: f.model, Weights: f.weights, WeightsSHA256: f.digest, Pretrained: f.pretrained, Cache: f.cache},
 		BatchSize: f.batch,
@@ -419,7 +430,7 @@ func runPipeline(cmd *cobra.Command, verb string, f pipelineFlags, beamArgs []be
 	start := time.Now()
 	res, err := beam.Run(ctx, runner, p)
 	if err != nil {
-		return fmt.Errorf("pipeline %s on %s: %w", verb, runner, err)
+		return fmt.Errorf("pipeline %s on %s: %s", verb, runner, pipelineError(err, f.verbose))
 	}
 	elapsed := time.Since(start)
 	counters := beamzoo.Counters(res)
@@ -475,10 +486,29 @@ func setWorkerBinary(stderr io.Writer) {
 	fmt.Fprintf(stderr, "pipeline: worker binary %s (this program, built without cgo)\n", exe)
 }
 
-// quietBeamLogs keeps the runner's INFO logs (job state changes, bundle
-// details) off the terminal; warnings and errors still show.
+// quietBeamLogs keeps the runner's logs (job state changes, bundle
+// details, and failures, which the command reports itself) off the
+// terminal; --verbose shows them.
 func quietBeamLogs(w io.Writer) {
-	slog.SetDefault(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	slog.SetDefault(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError + 1})))
+}
+
+// pipelineError shortens a failed job's error to its cause: Beam's message
+// starts with the plan of the failed bundle, which --verbose shows.
+func pipelineError(err error, verbose bool) string {
+	msg := err.Error()
+	if verbose {
+		return msg
+	}
+	if i := strings.LastIndex(msg, "caused by:\n"); i >= 0 {
+		cause := strings.TrimSpace(msg[i+len("caused by:\n"):])
+		// The cause starts with the failed DoFn's name on its own line.
+		if _, rest, ok := strings.Cut(cause, "failed:\n"); ok {
+			cause = rest
+		}
+		return cause + " (--verbose shows the runner's whole error)"
+	}
+	return msg
 }
 
 // beamFlagNames lists the Beam flags, for tests.

@@ -213,20 +213,23 @@ func TestPipelineArgs(t *testing.T) {
 }
 
 func TestPipelineUsageErrors(t *testing.T) {
-	_, _, model := pipelineInputs(t)
+	dir, _, model := pipelineInputs(t)
+	in := filepath.Join(dir, "*.png")
+	out := filepath.Join(t.TempDir(), "o.jsonl")
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"classify", "--input", "x/*.png", "--output", "o.jsonl", "--weights", model}, "--model NAME is required"},
-		{[]string{"classify", "--model", "inception-v1-d2l", "--input", "x/*.png", "--output", "o.jsonl"}, "pass --weights FILE or --pretrained"},
-		{[]string{"classify", "--model", "inception-v1-d2l", "--weights", model, "--output", "o.jsonl"}, "--input GLOB and --output FILE are required"},
-		{[]string{"fid-stats", "--model", "inception-v1-d2l", "--weights", model, "--input", "x/*", "--output", filepath.Join(t.TempDir(), "s.txt")}, "want a .npz file"},
-		{[]string{"classify", "--model", "inception-v1-d2l", "--weights", model, "--input", "x/*", "--output", "o.jsonl", "--batch", "0"}, "--batch 0: want 1 to 1024"},
-		{[]string{"fid-stats", "--model", "inception-v1-d2l", "--weights", model, "--input", "x/*", "--output", filepath.Join(t.TempDir(), "s.npz"), "--dims", "64"}, "--dims 64: inception-v1-d2l's features have 1024 dimensions"},
-		{[]string{"fid-stats", "--weights", model, "--input", "x/*", "--output", filepath.Join(t.TempDir(), "s.npz"), "--dims", "100"}, "--dims 100: want 64, 192, 768 or 2048"},
-		{[]string{"embed", "--model", "inception-v1-d2l", "--weights", model, "--input", "x/*", "--output", "e.jsonl", "--layer", "3", "--pool", "max"}, `Pool "max"`},
-		{[]string{"classify", "--model", "inception-v1-d2l", "--weights", model, "--input", "x/*", "--output", "/no/such/dir/o.jsonl"}, "output /no/such/dir/o.jsonl"},
+		{[]string{"classify", "--input", in, "--output", out, "--weights", model}, "--model NAME is required"},
+		{[]string{"classify", "--model", "inception-v1-d2l", "--input", in, "--output", out}, "pass --weights FILE or --pretrained"},
+		{[]string{"classify", "--model", "inception-v1-d2l", "--weights", model, "--output", out}, "--input GLOB and --output FILE are required"},
+		{[]string{"classify", "--model", "inception-v1-d2l", "--weights", model, "--input", filepath.Join(dir, "*.tiff"), "--output", out}, "no files match --input"},
+		{[]string{"fid-stats", "--model", "inception-v1-d2l", "--weights", model, "--input", in, "--output", filepath.Join(t.TempDir(), "s.txt")}, "want a .npz file"},
+		{[]string{"classify", "--model", "inception-v1-d2l", "--weights", model, "--input", in, "--output", out, "--batch", "0"}, "--batch 0: want 1 to 1024"},
+		{[]string{"fid-stats", "--model", "inception-v1-d2l", "--weights", model, "--input", in, "--output", filepath.Join(t.TempDir(), "s.npz"), "--dims", "64"}, "--dims 64: inception-v1-d2l's features have 1024 dimensions"},
+		{[]string{"fid-stats", "--weights", model, "--input", in, "--output", filepath.Join(t.TempDir(), "s.npz"), "--dims", "100"}, "--dims 100: want 64, 192, 768 or 2048"},
+		{[]string{"embed", "--model", "inception-v1-d2l", "--weights", model, "--input", in, "--output", out, "--layer", "3", "--pool", "max"}, `Pool "max"`},
+		{[]string{"classify", "--model", "inception-v1-d2l", "--weights", model, "--input", in, "--output", "/no/such/dir/o.jsonl"}, "output /no/such/dir/o.jsonl"},
 	} {
 		_, err := run(t, append([]string{"pipeline"}, tc.args...)...)
 		require.ErrorContains(t, err, tc.want, "%v", tc.args)
