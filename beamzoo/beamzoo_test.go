@@ -382,3 +382,32 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestModelLoadOncePerProcess checks the per-process cache: concurrent
+// loads share one model, and a failed load is retried by the next call.
+func TestModelLoadOncePerProcess(t *testing.T) {
+	_, spec := shipped(t)
+	path := filepath.Join(t.TempDir(), "later.onnx")
+	m := Model{Name: spec.Name, Weights: path}
+	_, err := m.Load(context.Background())
+	require.ErrorIs(t, err, fs.ErrNotExist)
+
+	b, err := os.ReadFile(spec.Weights)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	got := make([]*zoo.Model, 4)
+	done := make(chan error, len(got))
+	for i := range got {
+		go func() {
+			var err error
+			got[i], err = m.Load(context.Background())
+			done <- err
+		}()
+	}
+	for range got {
+		require.NoError(t, <-done)
+	}
+	for _, g := range got {
+		require.Same(t, got[0], g)
+	}
+}

@@ -12,8 +12,9 @@ var (
 	// ErrSeeded reports a model that would run on seeded (untrained)
 	// weights without Model.AllowSeeded.
 	ErrSeeded = errors.New("beamzoo: model has seeded weights")
-	// ErrTooLarge reports an input file or weight file over its limit
-	// (Model.MaxWeightsBytes, ImageOptions.MaxImageBytes).
+	// ErrTooLarge reports a weight file over Model.MaxWeightsBytes. (An
+	// image over preprocess.MaxBytes or MaxPixels is a Failure wrapping
+	// preprocess.ErrTooLarge.)
 	ErrTooLarge = errors.New("beamzoo: file too large")
 	// ErrDigest reports a weight file whose SHA-256 is not Model.WeightsSHA256.
 	ErrDigest = errors.New("beamzoo: weight file digest mismatch")

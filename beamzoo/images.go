@@ -3,6 +3,7 @@ package beamzoo
 import (
 	"context"
 	"fmt"
+	"image"
 	"io"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -10,8 +11,6 @@ import (
 
 	"github.com/inceptionzoo/inception/preprocess"
 	"github.com/inceptionzoo/inception/tensor"
-
-	"image"
 )
 
 // Failure is one element of a dead-letter output: an input the pipeline

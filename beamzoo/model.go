@@ -91,20 +91,29 @@ var (
 // Load returns the model, loading it once per process: the DoFns of all
 // bundles a worker runs (a runner may run several at once, each with its own
 // DoFn instance) share one *zoo.Model, which is safe for concurrent use.
-// A failed load is remembered too, so a worker does not retry a bad file for
-// every bundle.
+// Concurrent callers wait for one load; a failed load is forgotten once
+// reported, so that a bundle retried in the same process (after a download
+// that timed out, say) loads again.
 func (m Model) Load(ctx context.Context) (*zoo.Model, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
+	key := m.key()
 	cacheMu.Lock()
-	e, ok := cache[m.key()]
+	e, ok := cache[key]
 	if !ok {
 		e = &loaded{}
-		cache[m.key()] = e
+		cache[key] = e
 	}
 	cacheMu.Unlock()
 	e.once.Do(func() { e.m, e.err = m.load(ctx) })
+	if e.err != nil {
+		cacheMu.Lock()
+		if cache[key] == e {
+			delete(cache, key)
+		}
+		cacheMu.Unlock()
+	}
 	return e.m, e.err
 }
 
