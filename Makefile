@@ -3,8 +3,8 @@ GO ?= go
 
 .PHONY: test setup check unit ort goldens race fuzz run
 
-## test: install the oracles, then vet, test (pure Go), check the shipped model's test accuracy, test against ONNX Runtime, race-test the engine, zoo and server, and fuzz the ONNX decoder, the state-dict readers and the inference-request decoders briefly
-test: setup check unit eval-d2l ort race fuzz
+## test: install the oracles, then vet, test (pure Go), check the shipped model's test accuracy, test against ONNX Runtime, race-test the engine, zoo and server, and fuzz the ONNX decoder, the state-dict readers and the inference-request decoders briefly, and run a Beam pipeline with its worker in a separate process
+test: setup check unit eval-d2l ort race fuzz beam-worker
 
 setup:
 	./scripts/setup.sh
@@ -67,6 +67,16 @@ fuzz:
 	$(GO) test ./serve -run '^$$' -fuzz '^FuzzDecodeGRPC$$' -fuzztime $(SERVE_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./train -run '^$$' -fuzz '^FuzzCheckpoint$$' -fuzztime $(TRAIN_FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./train/data -run '^$$' -fuzz '^FuzzDecodeIDX$$' -fuzztime $(TRAIN_FUZZTIME) -fuzzminimizetime 5s
+
+## beam-worker: `inception pipeline classify` with its Beam worker in a separate process (prism PROCESS environment, the Go SDK's boot program, this CLI built with CGO_ENABLED=0 as the worker binary)
+.PHONY: beam-worker
+beam-worker:
+	$(GO) test -count=1 -tags beamworker -run TestPipelineSeparateWorker ./cmd/inception
+
+## beam-measure: images/s of `inception pipeline classify` (prism) against `inception classify` on 1,000 Fashion-MNIST images (docs/beam.md)
+.PHONY: beam-measure
+beam-measure:
+	./scripts/beam-measure.sh
 
 ## run: the main job (classify the bundled images with the shipped model, offline)
 run:

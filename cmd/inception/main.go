@@ -38,6 +38,11 @@ import (
 )
 
 func main() {
+	for _, hook := range preMain {
+		if hook() {
+			return
+		}
+	}
 	// Ctrl-C or SIGTERM cancels the command's context (cmd.Context()),
 	// which downloads and loads honour; a second signal kills as usual.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -111,6 +116,11 @@ func newRoot() *cobra.Command {
 	}
 	return root
 }
+
+// preMain holds functions that run before the command line is parsed; one
+// that returns true has handled the process (the Beam worker harness,
+// started by a runner with Go-style flags, does; see pipeline.go).
+var preMain []func() bool
 
 // commands holds the constructors of further subcommands; each lives in its
 // own file and appends itself from an init function.

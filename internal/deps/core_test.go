@@ -17,6 +17,8 @@ var corePackages = []string{
 // forbidden import path prefixes for corePackages.
 var forbidden = []string{
 	"github.com/apache/beam",
+	"github.com/inceptionzoo/inception/beamzoo", // the Beam transforms
+
 	"google.golang.org/grpc",
 	"github.com/prometheus/",
 }
