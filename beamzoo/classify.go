@@ -8,9 +8,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/fileio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-
-	"github.com/inceptionzoo/inception/spec"
-	"github.com/inceptionzoo/inception/zoo"
 )
 
 // Class is one of an image's most probable classes.
@@ -79,9 +76,7 @@ type classifyFn struct {
 	Opts ClassifyOptions `json:"opts"`
 
 	batcher
-	top     int
-	softmax bool
-	labels  []string
+	top int
 }
 
 func (fn *classifyFn) Setup(ctx context.Context) error {
@@ -95,8 +90,6 @@ func (fn *classifyFn) Setup(ctx context.Context) error {
 	if c := fn.m.Classes(); fn.top > c {
 		return fmt.Errorf("%w: Top %d: %s has %d classes", ErrConfig, fn.top, fn.m.Name(), c)
 	}
-	fn.softmax = fn.m.Spec.Output == spec.Logits
-	fn.labels = fn.m.Labels()
 	return nil
 }
 
@@ -120,13 +113,10 @@ func (fn *classifyFn) flush(ctx context.Context, emit func(Classified)) error {
 	if err != nil {
 		return fmt.Errorf("beamzoo: classify %s: %w", fn.m.Name(), err)
 	}
-	for i, preds := range zoo.TopK(y, fn.top, fn.softmax) {
+	for i, preds := range fn.m.TopK(y, fn.top) {
 		r := Classified{Image: paths[i], Top: make([]Class, len(preds))}
 		for j, p := range preds {
-			r.Top[j] = Class{Index: p.Index, Score: p.Score}
-			if p.Index < len(fn.labels) {
-				r.Top[j].Label = fn.labels[p.Index]
-			}
+			r.Top[j] = Class{Index: p.Index, Label: p.Label, Score: p.Score}
 		}
 		emit(r)
 	}
