@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -20,6 +21,13 @@ import (
 // system (gs://, s3://, memfs://) to a worker's disk: 2 GiB, above the
 // largest published Inception file (Inception-ResNet v2, 214 MiB) by far.
 const DefaultMaxWeightsBytes = 2 << 30
+
+// Sources are read-only file systems where a worker looks for a tag's
+// weight file before downloading it (zoo.PretrainedSources). A program that
+// embeds weight files sets it in an init function, so that its workers,
+// which run the same binary, find them too (the inception command adds its
+// embedded assets).
+var Sources []fs.FS
 
 // Model names the model a DoFn loads on each worker. It is part of the
 // DoFn's serialized form, so every field is plain data.
@@ -136,7 +144,7 @@ func (m Model) load(ctx context.Context) (*zoo.Model, error) {
 		}
 		opts = append(opts, zoo.WithWeights(path))
 	case m.Pretrained:
-		var popts []zoo.PretrainedOption
+		popts := []zoo.PretrainedOption{zoo.PretrainedSources(Sources...)}
 		if m.Cache != "" {
 			popts = append(popts, zoo.PretrainedCache(m.Cache))
 		}

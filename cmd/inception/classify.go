@@ -25,6 +25,7 @@ const classifyChunk = 8
 type classifyFlags struct {
 	model, weights, file, cache     string
 	pretrained, asJSON, allowSeeded bool
+	transform                       bool
 	top                             int
 }
 
@@ -78,6 +79,7 @@ status 1 and the number of failures.`,
 	fl.IntVar(&f.top, "top", 5, "classes to print per image")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON")
 	fl.BoolVar(&f.allowSeeded, "allow-seeded", false, "run even on seeded (untrained) weights, whose answers are meaningless")
+	fl.BoolVar(&f.transform, "transform-input", false, "torchvision's transform_input, for a bare torchvision file given with --weights (a torchvision tag sets it itself)")
 	return cmd
 }
 
@@ -102,7 +104,11 @@ func (e env) classify(cmd *cobra.Command, f classifyFlags, args []string) error 
 	if err != nil {
 		return err
 	}
-	m, err := e.loadForImages(cmd, "classify", f.model, f.weights, f.file, f.cache, f.pretrained, f.allowSeeded)
+	var extra []zoo.Option
+	if f.transform {
+		extra = append(extra, zoo.WithTransformInput())
+	}
+	m, err := e.loadForImages(cmd, "classify", f.model, f.weights, f.file, f.cache, f.pretrained, f.allowSeeded, extra...)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func evalCmd() *cobra.Command {
 	var model, weights, dataArg string
 	var batch, limit int
 	var minAcc float64
-	var allowSeeded bool
+	var allowSeeded, transform bool
 	cmd := &cobra.Command{
 		Use:   "eval --model NAME[.TAG]|FILE [--weights FILE] --data fashion-mnist|DIR [--min-accuracy A]",
 		Short: "Top-1 accuracy on the Fashion-MNIST test set or an image folder",
@@ -64,7 +64,7 @@ make eval-d2l.`,
 			var pre *spec.Preprocess
 			classes := -1           // the model's class count, if known
 			var classNames []string // and names
-			if zm, om, err := evalModel(cmd, model, weights, allowSeeded); err != nil {
+			if zm, om, err := evalModel(cmd, model, weights, allowSeeded, transform); err != nil {
 				return err
 			} else if zm != nil {
 				p := zm.Preprocess()
@@ -146,13 +146,14 @@ make eval-d2l.`,
 	cmd.Flags().IntVar(&limit, "limit", 0, "evaluate only the first N images (0: all)")
 	cmd.Flags().Float64Var(&minAcc, "min-accuracy", 0, "fail (exit non-zero) if the top-1 accuracy is below this (0 to 1)")
 	cmd.Flags().BoolVar(&allowSeeded, "allow-seeded", false, "evaluate even seeded (untrained) weights")
+	cmd.Flags().BoolVar(&transform, "transform-input", false, "torchvision's transform_input, for a bare torchvision file given with --weights")
 	return cmd
 }
 
 // evalModel loads what eval's --model names: a zoo model (a NAME, or a
 // weight FILE whose metadata names its model), or else an ONNX file for the
 // ONNX runner.
-func evalModel(cmd *cobra.Command, model, weights string, allowSeeded bool) (*zoo.Model, *onnx.Model, error) {
+func evalModel(cmd *cobra.Command, model, weights string, allowSeeded, transform bool) (*zoo.Model, *onnx.Model, error) {
 	ref, file := model, weights
 	if st, err := os.Stat(model); err == nil && !st.IsDir() {
 		if weights != "" {
@@ -178,6 +179,9 @@ func evalModel(cmd *cobra.Command, model, weights string, allowSeeded bool) (*zo
 		ref, file = md.Model, model
 	}
 	var opts []zoo.Option
+	if transform {
+		opts = append(opts, zoo.WithTransformInput())
+	}
 	if file != "" {
 		opts = append(opts, zoo.WithWeights(file))
 	} else if _, tag, err := registry.Resolve(ref); err == nil && tag != nil {

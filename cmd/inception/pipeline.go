@@ -36,11 +36,14 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/spark"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
 
+	"github.com/inceptionzoo/inception/assets"
 	"github.com/inceptionzoo/inception/beamzoo"
 	"github.com/inceptionzoo/inception/internal/atomicfile"
 )
 
 func init() {
+	// Workers run this binary too: they find the embedded weights as well.
+	beamzoo.Sources = append(beamzoo.Sources, assets.FS)
 	commands = append(commands, pipelineCmd)
 	preMain = append(preMain, beamWorker)
 }
