@@ -82,24 +82,40 @@ func runConvCase(t *testing.T, r *rand.Rand, p ConvParams, withBias, relu bool, 
 		ws[i] = float32(math.NaN()) // workspace contents must not matter
 	}
 	Conv2D(p, x, w, y, dstC, extraBefore, ws, Epilogue{Bias: bias, ReLU: relu})
-	// The prepared Conv (pre-packed weights, implicit GEMM) must give the
-	// same bits as Conv2D, sentinels included.
+	// The prepared Conv on the implicit GEMM (pre-packed weights) must give
+	// the same bits as Conv2D, sentinels included.
 	y2 := make([]float32, len(y))
 	for i := range y2 {
 		y2[i] = sentinel
 	}
-	NewConv(p, w, Epilogue{Bias: bias, ReLU: relu}).Run(p.N, x, y2, dstC, extraBefore)
+	newConv(p, w, Epilogue{Bias: bias, ReLU: relu}, convGEMM).Run(p.N, x, y2, dstC, extraBefore)
 	for i := range y {
 		if math.Float32bits(y[i]) != math.Float32bits(y2[i]) {
 			t.Fatalf("%s: Conv.Run index %d = %v, Conv2D gave %v", name, i, y2[i], y[i])
 		}
 	}
-	ohw := oh * ow
+	checkSlice(t, name, y, want, p, dstC, extraBefore, oh*ow)
+	// NewConv picks its algorithm: when that is Winograd, the results
+	// differ from Conv2D's by rounding only.
+	if c := NewConv(p, w, Epilogue{Bias: bias, ReLU: relu}); c.wino != nil {
+		for i := range y2 {
+			y2[i] = sentinel
+		}
+		c.Run(p.N, x, y2, dstC, extraBefore)
+		checkSlice(t, name+" (Winograd)", y2, want, p, dstC, extraBefore, oh*ow)
+	}
+}
+
+// checkSlice compares channels [before, before+OutC) of y (N images of
+// dstC channels of ohw values) with want and checks that the other
+// channels still hold the sentinel.
+func checkSlice(t *testing.T, name string, y []float32, want []float64, p ConvParams, dstC, before, ohw int) {
+	t.Helper()
 	got := make([]float32, 0, len(want))
 	for n := 0; n < p.N; n++ {
 		for c := 0; c < dstC; c++ {
 			plane := y[(n*dstC+c)*ohw : (n*dstC+c+1)*ohw]
-			if c >= extraBefore && c < extraBefore+p.OutC {
+			if c >= before && c < before+p.OutC {
 				got = append(got, plane...)
 				continue
 			}

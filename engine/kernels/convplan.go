@@ -10,8 +10,9 @@ import (
 // is used for every Run, so results stay bit-reproducible even if the
 // active path changes), and non-pointwise convs are computed as an implicit
 // GEMM whose B panels are packed straight from the input, so no im2col
-// matrix is ever written. Run needs no workspace. A Conv is immutable and
-// safe for concurrent use.
+// matrix is ever written; 3x3 stride-1 convs with enough output tiles run
+// Winograd's F(4x4, 3x3) instead (see the package doc). Run needs no
+// workspace. A Conv is immutable and safe for concurrent use.
 type Conv struct {
 	p     ConvParams // N unused
 	oh    int
@@ -21,12 +22,27 @@ type Conv struct {
 	ep    Epilogue
 	w     []*packedA // per group
 	wFull []float32  // original weights (direct path only)
+	wino  *winoConv  // set when the conv runs on the Winograd path
 }
+
+// convAlgo selects how a prepared conv computes: convAuto picks Winograd
+// for the shapes where it pays (winoPays), the implicit GEMM otherwise.
+type convAlgo int
+
+const (
+	convAuto     convAlgo = iota
+	convGEMM              // implicit GEMM (or the direct loop of depthwise convs)
+	convWinograd          // Winograd F(4×4, 3×3); only for winoEligible shapes
+)
 
 // NewConv prepares the convolution p (p.N is ignored) with weights w
 // ([OutC, C/Groups, KH, KW]) and epilogue ep (bias len OutC or nil, ReLU).
 // It panics on inconsistent arguments, like the other kernels.
 func NewConv(p ConvParams, w []float32, ep Epilogue) *Conv {
+	return newConv(p, w, ep, convAuto)
+}
+
+func newConv(p ConvParams, w []float32, ep Epilogue, algo convAlgo) *Conv {
 	p.N = 1
 	oh, ow := p.OutHW()
 	cg, og := p.C/p.Groups, p.OutC/p.Groups
@@ -44,6 +60,13 @@ func NewConv(p ConvParams, w []float32, ep Epilogue) *Conv {
 		return c
 	}
 	mk := activeKernel()
+	if algo == convWinograd || algo == convAuto && winoEligible(p) && winoPays(mk, p, oh, ow) {
+		if !winoEligible(p) {
+			panic(fmt.Sprintf("kernels.NewConv: Winograd requested for an ineligible conv %+v", p))
+		}
+		c.wino = newWinoConv(mk, p, oh, ow, w, ep)
+		return c
+	}
 	for g := 0; g < p.Groups; g++ {
 		c.w = append(c.w, packWeights(mk, og, kdim, w[g*og*kdim:(g+1)*og*kdim], kdim))
 	}
@@ -70,6 +93,12 @@ func (c *Conv) Run(n int, x, y []float32, dstC, dstOff int) {
 	}
 	if p.direct() {
 		convDirect(p, c.oh, c.ow, x, c.wFull, y, dstC, dstOff, c.ep)
+		return
+	}
+	if c.wino != nil {
+		for i := 0; i < n; i++ {
+			c.wino.run(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
+		}
 		return
 	}
 	cg, og := p.C/p.Groups, p.OutC/p.Groups

@@ -48,7 +48,21 @@
 // workspace are needed. Full B panels of a 1x1 stride-1 conv (and of a plain
 // Sgemm) are read in place by the micro-kernel, which also applies bias and
 // ReLU in its store. Conv.Run gives the same bits as Conv2D on the same
-// path.
+// path, except for the convs NewConv puts on the Winograd path.
+//
+// # Winograd convolutions
+//
+// On the avx512 path NewConv computes 3x3 stride-1 convolutions
+// (undilated, ungrouped, with at least 16 output tiles of 4x4) with
+// Winograd's F(4x4, 3x3) algorithm: 36 GEMMs over transformed 6x6 input
+// tiles and filters instead of one GEMM over im2col panels, 4x fewer
+// multiplications; the transformed weights take 4x the memory of the
+// plain ones. The input and output transforms are AVX-512 assembly (the
+// pure-Go versions, which the tests run on every path, are slower than
+// the implicit GEMM). The rounding error is larger than the implicit GEMM's by a small
+// factor (within 64 ulp of Σ|x·w| per output, about 4e-6 relative, in the
+// tests; see TestWinogradErrorBound for the bound), and the results differ
+// from Conv2D's in the last bits.
 //
 // # Parallelism
 //

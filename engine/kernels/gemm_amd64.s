@@ -3397,3 +3397,1196 @@ deint2_loop:
 deint2_done:
 	VZEROUPPER
 	RET
+
+DATA winoConst<>+0(SB)/4, $0x40800000
+DATA winoConst<>+4(SB)/4, $0xc0a00000
+DATA winoConst<>+8(SB)/4, $0x40000000
+DATA winoConst<>+12(SB)/4, $0x41000000
+GLOBL winoConst<>(SB), RODATA|NOPTR, $16
+
+DATA winoDeintIdx<>+0(SB)/4, $0x00000000
+DATA winoDeintIdx<>+4(SB)/4, $0x00000004
+DATA winoDeintIdx<>+8(SB)/4, $0x00000008
+DATA winoDeintIdx<>+12(SB)/4, $0x0000000c
+DATA winoDeintIdx<>+16(SB)/4, $0x00000010
+DATA winoDeintIdx<>+20(SB)/4, $0x00000014
+DATA winoDeintIdx<>+24(SB)/4, $0x00000018
+DATA winoDeintIdx<>+28(SB)/4, $0x0000001c
+DATA winoDeintIdx<>+32(SB)/4, $0x00000000
+DATA winoDeintIdx<>+36(SB)/4, $0x00000004
+DATA winoDeintIdx<>+40(SB)/4, $0x00000008
+DATA winoDeintIdx<>+44(SB)/4, $0x0000000c
+DATA winoDeintIdx<>+48(SB)/4, $0x00000010
+DATA winoDeintIdx<>+52(SB)/4, $0x00000014
+DATA winoDeintIdx<>+56(SB)/4, $0x00000018
+DATA winoDeintIdx<>+60(SB)/4, $0x0000001c
+DATA winoDeintIdx<>+64(SB)/4, $0x00000001
+DATA winoDeintIdx<>+68(SB)/4, $0x00000005
+DATA winoDeintIdx<>+72(SB)/4, $0x00000009
+DATA winoDeintIdx<>+76(SB)/4, $0x0000000d
+DATA winoDeintIdx<>+80(SB)/4, $0x00000011
+DATA winoDeintIdx<>+84(SB)/4, $0x00000015
+DATA winoDeintIdx<>+88(SB)/4, $0x00000019
+DATA winoDeintIdx<>+92(SB)/4, $0x0000001d
+DATA winoDeintIdx<>+96(SB)/4, $0x00000001
+DATA winoDeintIdx<>+100(SB)/4, $0x00000005
+DATA winoDeintIdx<>+104(SB)/4, $0x00000009
+DATA winoDeintIdx<>+108(SB)/4, $0x0000000d
+DATA winoDeintIdx<>+112(SB)/4, $0x00000011
+DATA winoDeintIdx<>+116(SB)/4, $0x00000015
+DATA winoDeintIdx<>+120(SB)/4, $0x00000019
+DATA winoDeintIdx<>+124(SB)/4, $0x0000001d
+DATA winoDeintIdx<>+128(SB)/4, $0x00000002
+DATA winoDeintIdx<>+132(SB)/4, $0x00000006
+DATA winoDeintIdx<>+136(SB)/4, $0x0000000a
+DATA winoDeintIdx<>+140(SB)/4, $0x0000000e
+DATA winoDeintIdx<>+144(SB)/4, $0x00000012
+DATA winoDeintIdx<>+148(SB)/4, $0x00000016
+DATA winoDeintIdx<>+152(SB)/4, $0x0000001a
+DATA winoDeintIdx<>+156(SB)/4, $0x0000001e
+DATA winoDeintIdx<>+160(SB)/4, $0x00000002
+DATA winoDeintIdx<>+164(SB)/4, $0x00000006
+DATA winoDeintIdx<>+168(SB)/4, $0x0000000a
+DATA winoDeintIdx<>+172(SB)/4, $0x0000000e
+DATA winoDeintIdx<>+176(SB)/4, $0x00000012
+DATA winoDeintIdx<>+180(SB)/4, $0x00000016
+DATA winoDeintIdx<>+184(SB)/4, $0x0000001a
+DATA winoDeintIdx<>+188(SB)/4, $0x0000001e
+DATA winoDeintIdx<>+192(SB)/4, $0x00000003
+DATA winoDeintIdx<>+196(SB)/4, $0x00000007
+DATA winoDeintIdx<>+200(SB)/4, $0x0000000b
+DATA winoDeintIdx<>+204(SB)/4, $0x0000000f
+DATA winoDeintIdx<>+208(SB)/4, $0x00000013
+DATA winoDeintIdx<>+212(SB)/4, $0x00000017
+DATA winoDeintIdx<>+216(SB)/4, $0x0000001b
+DATA winoDeintIdx<>+220(SB)/4, $0x0000001f
+DATA winoDeintIdx<>+224(SB)/4, $0x00000003
+DATA winoDeintIdx<>+228(SB)/4, $0x00000007
+DATA winoDeintIdx<>+232(SB)/4, $0x0000000b
+DATA winoDeintIdx<>+236(SB)/4, $0x0000000f
+DATA winoDeintIdx<>+240(SB)/4, $0x00000013
+DATA winoDeintIdx<>+244(SB)/4, $0x00000017
+DATA winoDeintIdx<>+248(SB)/4, $0x0000001b
+DATA winoDeintIdx<>+252(SB)/4, $0x0000001f
+GLOBL winoDeintIdx<>(SB), RODATA|NOPTR, $256
+
+// func winoInAVX512(rows *[6]*float32, n int, r *float32, rs int, padL int, v *float32, cs int, tw int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·winoInAVX512(SB), NOSPLIT, $0-64
+	MOVQ rows+0(FP), R11
+	MOVQ n+8(FP), AX
+	MOVQ r+16(FP), DX
+	MOVQ rs+24(FP), BX
+	MOVQ padL+32(FP), CX
+	SHLQ $0x02, BX
+	MOVQ (R11), SI
+	MOVQ 8(R11), DI
+	MOVQ 16(R11), R8
+	MOVQ 24(R11), R9
+	MOVQ 32(R11), R10
+	MOVQ 40(R11), R11
+
+	// Vertical pass: R[i][padL+x] = (Bᵀ·rows[·][x])[i], 16 columns at a time, the last block masked.
+	LEAQ (DX)(CX*4), R12
+	XORQ R13, R13
+
+winoIn_vloop:
+	MOVQ              AX, CX
+	SUBQ              R13, CX
+	CMPQ              CX, $0x00000010
+	JL                winoIn_vtail
+	VMOVUPS           (SI)(R13*4), Z0
+	VMOVUPS           (DI)(R13*4), Z1
+	VMOVUPS           (R8)(R13*4), Z2
+	VMOVUPS           (R9)(R13*4), Z3
+	VMOVUPS           (R10)(R13*4), Z4
+	VMOVUPS           (R11)(R13*4), Z5
+	VMOVAPS           Z4, Z6
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z2, Z6
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z0, Z6
+	VMOVAPS           Z5, Z7
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z3, Z7
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z1, Z7
+	VADDPS            Z2, Z1, Z5
+	VSUBPS            Z2, Z1, Z8
+	VADDPS            Z4, Z3, Z0
+	VFNMADD231PS.BCST winoConst<>+0(SB), Z5, Z0
+	VSUBPS            Z3, Z4, Z5
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z8, Z5
+	VSUBPS            Z2, Z4, Z2
+	VSUBPS            Z1, Z3, Z3
+	VMOVAPS           Z2, Z1
+	VFMADD231PS.BCST  winoConst<>+8(SB), Z3, Z1
+	VMOVAPS           Z2, Z2
+	VFNMADD231PS.BCST winoConst<>+8(SB), Z3, Z2
+	MOVQ              R12, CX
+	VMOVUPS           Z6, (CX)(R13*4)
+	ADDQ              BX, CX
+	VMOVUPS           Z0, (CX)(R13*4)
+	ADDQ              BX, CX
+	VMOVUPS           Z5, (CX)(R13*4)
+	ADDQ              BX, CX
+	VMOVUPS           Z1, (CX)(R13*4)
+	ADDQ              BX, CX
+	VMOVUPS           Z2, (CX)(R13*4)
+	ADDQ              BX, CX
+	VMOVUPS           Z7, (CX)(R13*4)
+	ADDQ              $0x00000010, R13
+	JMP               winoIn_vloop
+
+winoIn_vtail:
+	TESTQ CX, CX
+	JLE   winoIn_h
+
+	// K1 = (1<<n) - 1
+	MOVL              $0x00000001, AX
+	SHLL              CL, AX
+	DECL              AX
+	KMOVW             AX, K1
+	VMOVUPS.Z         (SI)(R13*4), K1, Z0
+	VMOVUPS.Z         (DI)(R13*4), K1, Z1
+	VMOVUPS.Z         (R8)(R13*4), K1, Z2
+	VMOVUPS.Z         (R9)(R13*4), K1, Z3
+	VMOVUPS.Z         (R10)(R13*4), K1, Z4
+	VMOVUPS.Z         (R11)(R13*4), K1, Z5
+	VMOVAPS           Z4, Z6
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z2, Z6
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z0, Z6
+	VMOVAPS           Z5, Z7
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z3, Z7
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z1, Z7
+	VADDPS            Z2, Z1, Z5
+	VSUBPS            Z2, Z1, Z8
+	VADDPS            Z4, Z3, Z0
+	VFNMADD231PS.BCST winoConst<>+0(SB), Z5, Z0
+	VSUBPS            Z3, Z4, Z5
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z8, Z5
+	VSUBPS            Z2, Z4, Z2
+	VSUBPS            Z1, Z3, Z3
+	VMOVAPS           Z2, Z1
+	VFMADD231PS.BCST  winoConst<>+8(SB), Z3, Z1
+	VMOVAPS           Z2, Z2
+	VFNMADD231PS.BCST winoConst<>+8(SB), Z3, Z2
+	MOVQ              R12, AX
+	VMOVUPS           Z6, K1, (AX)(R13*4)
+	ADDQ              BX, AX
+	VMOVUPS           Z0, K1, (AX)(R13*4)
+	ADDQ              BX, AX
+	VMOVUPS           Z5, K1, (AX)(R13*4)
+	ADDQ              BX, AX
+	VMOVUPS           Z1, K1, (AX)(R13*4)
+	ADDQ              BX, AX
+	VMOVUPS           Z2, K1, (AX)(R13*4)
+	ADDQ              BX, AX
+	VMOVUPS           Z7, K1, (AX)(R13*4)
+
+winoIn_h:
+	// Horizontal pass over 16 tiles at a time: d_n[l] = R[i][4(tx+l)+n].
+	MOVQ v+40(FP), SI
+	MOVQ cs+48(FP), DI
+	MOVQ tw+56(FP), R8
+	SHLQ $0x02, DI
+	LEAQ (DI)(DI*2), R9
+	SHLQ $0x01, R9
+
+	// K2 = lanes 8-15
+	MOVL    $0x0000ff00, AX
+	KMOVW   AX, K2
+	VMOVUPS winoDeintIdx<>+0(SB), Z0
+	VMOVUPS winoDeintIdx<>+64(SB), Z1
+	VMOVUPS winoDeintIdx<>+128(SB), Z2
+	VMOVUPS winoDeintIdx<>+192(SB), Z3
+	XORQ    R10, R10
+
+winoIn_hloop:
+	CMPQ R10, R8
+	JGE  winoIn_done
+
+	// K1 = the lanes of the tiles left in the row
+	MOVQ              R8, AX
+	SUBQ              R10, AX
+	MOVQ              $0x00000010, CX
+	CMPQ              AX, CX
+	CMOVQLT           AX, CX
+	MOVL              $0x00000001, AX
+	SHLL              CL, AX
+	DECL              AX
+	KMOVW             AX, K1
+	LEAQ              (DX)(R10*8), AX
+	LEAQ              (AX)(R10*8), AX
+	LEAQ              (SI)(R10*4), CX
+	VMOVUPS           (AX), Z4
+	VMOVUPS           64(AX), Z5
+	VMOVUPS           128(AX), Z6
+	VMOVUPS           192(AX), Z7
+	VMOVUPS           256(AX), Z8
+	VMOVAPS           Z0, Z9
+	VPERMI2PS         Z5, Z4, Z9
+	VMOVAPS           Z0, Z10
+	VPERMI2PS         Z7, Z6, Z10
+	VMOVAPS           Z10, K2, Z9
+	VMOVAPS           Z1, Z10
+	VPERMI2PS         Z5, Z4, Z10
+	VMOVAPS           Z1, Z11
+	VPERMI2PS         Z7, Z6, Z11
+	VMOVAPS           Z11, K2, Z10
+	VMOVAPS           Z2, Z11
+	VPERMI2PS         Z5, Z4, Z11
+	VMOVAPS           Z2, Z12
+	VPERMI2PS         Z7, Z6, Z12
+	VMOVAPS           Z12, K2, Z11
+	VMOVAPS           Z3, Z12
+	VPERMI2PS         Z5, Z4, Z12
+	VMOVAPS           Z3, Z4
+	VPERMI2PS         Z7, Z6, Z4
+	VMOVAPS           Z4, K2, Z12
+	VALIGND           $0x01, Z9, Z8, Z4
+	VALIGND           $0x01, Z8, Z8, Z5
+	VALIGND           $0x01, Z10, Z5, Z5
+	VMOVAPS           Z4, Z6
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z11, Z6
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z6
+	VMOVAPS           Z5, Z8
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z12, Z8
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z10, Z8
+	VADDPS            Z11, Z10, Z7
+	VSUBPS            Z11, Z10, Z9
+	VADDPS            Z4, Z12, Z5
+	VFNMADD231PS.BCST winoConst<>+0(SB), Z7, Z5
+	VSUBPS            Z12, Z4, Z7
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z7
+	VSUBPS            Z11, Z4, Z4
+	VSUBPS            Z10, Z12, Z10
+	VMOVAPS           Z4, Z9
+	VFMADD231PS.BCST  winoConst<>+8(SB), Z10, Z9
+	VMOVAPS           Z4, Z4
+	VFNMADD231PS.BCST winoConst<>+8(SB), Z10, Z4
+	MOVQ              CX, R11
+	LEAQ              (CX)(DI*1), R12
+	ADDQ              DI, R12
+	ADDQ              DI, R12
+	VMOVUPS           Z6, K1, (R11)
+	VMOVUPS           Z5, K1, (R11)(DI*1)
+	VMOVUPS           Z7, K1, (R11)(DI*2)
+	VMOVUPS           Z9, K1, (R12)
+	VMOVUPS           Z4, K1, (R12)(DI*1)
+	VMOVUPS           Z8, K1, (R12)(DI*2)
+	ADDQ              BX, AX
+	ADDQ              R9, CX
+	VMOVUPS           (AX), Z4
+	VMOVUPS           64(AX), Z5
+	VMOVUPS           128(AX), Z6
+	VMOVUPS           192(AX), Z7
+	VMOVUPS           256(AX), Z8
+	VMOVAPS           Z0, Z9
+	VPERMI2PS         Z5, Z4, Z9
+	VMOVAPS           Z0, Z10
+	VPERMI2PS         Z7, Z6, Z10
+	VMOVAPS           Z10, K2, Z9
+	VMOVAPS           Z1, Z10
+	VPERMI2PS         Z5, Z4, Z10
+	VMOVAPS           Z1, Z11
+	VPERMI2PS         Z7, Z6, Z11
+	VMOVAPS           Z11, K2, Z10
+	VMOVAPS           Z2, Z11
+	VPERMI2PS         Z5, Z4, Z11
+	VMOVAPS           Z2, Z12
+	VPERMI2PS         Z7, Z6, Z12
+	VMOVAPS           Z12, K2, Z11
+	VMOVAPS           Z3, Z12
+	VPERMI2PS         Z5, Z4, Z12
+	VMOVAPS           Z3, Z4
+	VPERMI2PS         Z7, Z6, Z4
+	VMOVAPS           Z4, K2, Z12
+	VALIGND           $0x01, Z9, Z8, Z4
+	VALIGND           $0x01, Z8, Z8, Z5
+	VALIGND           $0x01, Z10, Z5, Z5
+	VMOVAPS           Z4, Z6
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z11, Z6
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z6
+	VMOVAPS           Z5, Z8
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z12, Z8
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z10, Z8
+	VADDPS            Z11, Z10, Z7
+	VSUBPS            Z11, Z10, Z9
+	VADDPS            Z4, Z12, Z5
+	VFNMADD231PS.BCST winoConst<>+0(SB), Z7, Z5
+	VSUBPS            Z12, Z4, Z7
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z7
+	VSUBPS            Z11, Z4, Z4
+	VSUBPS            Z10, Z12, Z10
+	VMOVAPS           Z4, Z9
+	VFMADD231PS.BCST  winoConst<>+8(SB), Z10, Z9
+	VMOVAPS           Z4, Z4
+	VFNMADD231PS.BCST winoConst<>+8(SB), Z10, Z4
+	MOVQ              CX, R11
+	LEAQ              (CX)(DI*1), R12
+	ADDQ              DI, R12
+	ADDQ              DI, R12
+	VMOVUPS           Z6, K1, (R11)
+	VMOVUPS           Z5, K1, (R11)(DI*1)
+	VMOVUPS           Z7, K1, (R11)(DI*2)
+	VMOVUPS           Z9, K1, (R12)
+	VMOVUPS           Z4, K1, (R12)(DI*1)
+	VMOVUPS           Z8, K1, (R12)(DI*2)
+	ADDQ              BX, AX
+	ADDQ              R9, CX
+	VMOVUPS           (AX), Z4
+	VMOVUPS           64(AX), Z5
+	VMOVUPS           128(AX), Z6
+	VMOVUPS           192(AX), Z7
+	VMOVUPS           256(AX), Z8
+	VMOVAPS           Z0, Z9
+	VPERMI2PS         Z5, Z4, Z9
+	VMOVAPS           Z0, Z10
+	VPERMI2PS         Z7, Z6, Z10
+	VMOVAPS           Z10, K2, Z9
+	VMOVAPS           Z1, Z10
+	VPERMI2PS         Z5, Z4, Z10
+	VMOVAPS           Z1, Z11
+	VPERMI2PS         Z7, Z6, Z11
+	VMOVAPS           Z11, K2, Z10
+	VMOVAPS           Z2, Z11
+	VPERMI2PS         Z5, Z4, Z11
+	VMOVAPS           Z2, Z12
+	VPERMI2PS         Z7, Z6, Z12
+	VMOVAPS           Z12, K2, Z11
+	VMOVAPS           Z3, Z12
+	VPERMI2PS         Z5, Z4, Z12
+	VMOVAPS           Z3, Z4
+	VPERMI2PS         Z7, Z6, Z4
+	VMOVAPS           Z4, K2, Z12
+	VALIGND           $0x01, Z9, Z8, Z4
+	VALIGND           $0x01, Z8, Z8, Z5
+	VALIGND           $0x01, Z10, Z5, Z5
+	VMOVAPS           Z4, Z6
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z11, Z6
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z6
+	VMOVAPS           Z5, Z8
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z12, Z8
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z10, Z8
+	VADDPS            Z11, Z10, Z7
+	VSUBPS            Z11, Z10, Z9
+	VADDPS            Z4, Z12, Z5
+	VFNMADD231PS.BCST winoConst<>+0(SB), Z7, Z5
+	VSUBPS            Z12, Z4, Z7
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z7
+	VSUBPS            Z11, Z4, Z4
+	VSUBPS            Z10, Z12, Z10
+	VMOVAPS           Z4, Z9
+	VFMADD231PS.BCST  winoConst<>+8(SB), Z10, Z9
+	VMOVAPS           Z4, Z4
+	VFNMADD231PS.BCST winoConst<>+8(SB), Z10, Z4
+	MOVQ              CX, R11
+	LEAQ              (CX)(DI*1), R12
+	ADDQ              DI, R12
+	ADDQ              DI, R12
+	VMOVUPS           Z6, K1, (R11)
+	VMOVUPS           Z5, K1, (R11)(DI*1)
+	VMOVUPS           Z7, K1, (R11)(DI*2)
+	VMOVUPS           Z9, K1, (R12)
+	VMOVUPS           Z4, K1, (R12)(DI*1)
+	VMOVUPS           Z8, K1, (R12)(DI*2)
+	ADDQ              BX, AX
+	ADDQ              R9, CX
+	VMOVUPS           (AX), Z4
+	VMOVUPS           64(AX), Z5
+	VMOVUPS           128(AX), Z6
+	VMOVUPS           192(AX), Z7
+	VMOVUPS           256(AX), Z8
+	VMOVAPS           Z0, Z9
+	VPERMI2PS         Z5, Z4, Z9
+	VMOVAPS           Z0, Z10
+	VPERMI2PS         Z7, Z6, Z10
+	VMOVAPS           Z10, K2, Z9
+	VMOVAPS           Z1, Z10
+	VPERMI2PS         Z5, Z4, Z10
+	VMOVAPS           Z1, Z11
+	VPERMI2PS         Z7, Z6, Z11
+	VMOVAPS           Z11, K2, Z10
+	VMOVAPS           Z2, Z11
+	VPERMI2PS         Z5, Z4, Z11
+	VMOVAPS           Z2, Z12
+	VPERMI2PS         Z7, Z6, Z12
+	VMOVAPS           Z12, K2, Z11
+	VMOVAPS           Z3, Z12
+	VPERMI2PS         Z5, Z4, Z12
+	VMOVAPS           Z3, Z4
+	VPERMI2PS         Z7, Z6, Z4
+	VMOVAPS           Z4, K2, Z12
+	VALIGND           $0x01, Z9, Z8, Z4
+	VALIGND           $0x01, Z8, Z8, Z5
+	VALIGND           $0x01, Z10, Z5, Z5
+	VMOVAPS           Z4, Z6
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z11, Z6
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z6
+	VMOVAPS           Z5, Z8
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z12, Z8
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z10, Z8
+	VADDPS            Z11, Z10, Z7
+	VSUBPS            Z11, Z10, Z9
+	VADDPS            Z4, Z12, Z5
+	VFNMADD231PS.BCST winoConst<>+0(SB), Z7, Z5
+	VSUBPS            Z12, Z4, Z7
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z7
+	VSUBPS            Z11, Z4, Z4
+	VSUBPS            Z10, Z12, Z10
+	VMOVAPS           Z4, Z9
+	VFMADD231PS.BCST  winoConst<>+8(SB), Z10, Z9
+	VMOVAPS           Z4, Z4
+	VFNMADD231PS.BCST winoConst<>+8(SB), Z10, Z4
+	MOVQ              CX, R11
+	LEAQ              (CX)(DI*1), R12
+	ADDQ              DI, R12
+	ADDQ              DI, R12
+	VMOVUPS           Z6, K1, (R11)
+	VMOVUPS           Z5, K1, (R11)(DI*1)
+	VMOVUPS           Z7, K1, (R11)(DI*2)
+	VMOVUPS           Z9, K1, (R12)
+	VMOVUPS           Z4, K1, (R12)(DI*1)
+	VMOVUPS           Z8, K1, (R12)(DI*2)
+	ADDQ              BX, AX
+	ADDQ              R9, CX
+	VMOVUPS           (AX), Z4
+	VMOVUPS           64(AX), Z5
+	VMOVUPS           128(AX), Z6
+	VMOVUPS           192(AX), Z7
+	VMOVUPS           256(AX), Z8
+	VMOVAPS           Z0, Z9
+	VPERMI2PS         Z5, Z4, Z9
+	VMOVAPS           Z0, Z10
+	VPERMI2PS         Z7, Z6, Z10
+	VMOVAPS           Z10, K2, Z9
+	VMOVAPS           Z1, Z10
+	VPERMI2PS         Z5, Z4, Z10
+	VMOVAPS           Z1, Z11
+	VPERMI2PS         Z7, Z6, Z11
+	VMOVAPS           Z11, K2, Z10
+	VMOVAPS           Z2, Z11
+	VPERMI2PS         Z5, Z4, Z11
+	VMOVAPS           Z2, Z12
+	VPERMI2PS         Z7, Z6, Z12
+	VMOVAPS           Z12, K2, Z11
+	VMOVAPS           Z3, Z12
+	VPERMI2PS         Z5, Z4, Z12
+	VMOVAPS           Z3, Z4
+	VPERMI2PS         Z7, Z6, Z4
+	VMOVAPS           Z4, K2, Z12
+	VALIGND           $0x01, Z9, Z8, Z4
+	VALIGND           $0x01, Z8, Z8, Z5
+	VALIGND           $0x01, Z10, Z5, Z5
+	VMOVAPS           Z4, Z6
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z11, Z6
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z6
+	VMOVAPS           Z5, Z8
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z12, Z8
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z10, Z8
+	VADDPS            Z11, Z10, Z7
+	VSUBPS            Z11, Z10, Z9
+	VADDPS            Z4, Z12, Z5
+	VFNMADD231PS.BCST winoConst<>+0(SB), Z7, Z5
+	VSUBPS            Z12, Z4, Z7
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z7
+	VSUBPS            Z11, Z4, Z4
+	VSUBPS            Z10, Z12, Z10
+	VMOVAPS           Z4, Z9
+	VFMADD231PS.BCST  winoConst<>+8(SB), Z10, Z9
+	VMOVAPS           Z4, Z4
+	VFNMADD231PS.BCST winoConst<>+8(SB), Z10, Z4
+	MOVQ              CX, R11
+	LEAQ              (CX)(DI*1), R12
+	ADDQ              DI, R12
+	ADDQ              DI, R12
+	VMOVUPS           Z6, K1, (R11)
+	VMOVUPS           Z5, K1, (R11)(DI*1)
+	VMOVUPS           Z7, K1, (R11)(DI*2)
+	VMOVUPS           Z9, K1, (R12)
+	VMOVUPS           Z4, K1, (R12)(DI*1)
+	VMOVUPS           Z8, K1, (R12)(DI*2)
+	ADDQ              BX, AX
+	ADDQ              R9, CX
+	VMOVUPS           (AX), Z4
+	VMOVUPS           64(AX), Z5
+	VMOVUPS           128(AX), Z6
+	VMOVUPS           192(AX), Z7
+	VMOVUPS           256(AX), Z8
+	VMOVAPS           Z0, Z9
+	VPERMI2PS         Z5, Z4, Z9
+	VMOVAPS           Z0, Z10
+	VPERMI2PS         Z7, Z6, Z10
+	VMOVAPS           Z10, K2, Z9
+	VMOVAPS           Z1, Z10
+	VPERMI2PS         Z5, Z4, Z10
+	VMOVAPS           Z1, Z11
+	VPERMI2PS         Z7, Z6, Z11
+	VMOVAPS           Z11, K2, Z10
+	VMOVAPS           Z2, Z11
+	VPERMI2PS         Z5, Z4, Z11
+	VMOVAPS           Z2, Z12
+	VPERMI2PS         Z7, Z6, Z12
+	VMOVAPS           Z12, K2, Z11
+	VMOVAPS           Z3, Z12
+	VPERMI2PS         Z5, Z4, Z12
+	VMOVAPS           Z3, Z4
+	VPERMI2PS         Z7, Z6, Z4
+	VMOVAPS           Z4, K2, Z12
+	VALIGND           $0x01, Z9, Z8, Z4
+	VALIGND           $0x01, Z8, Z8, Z5
+	VALIGND           $0x01, Z10, Z5, Z5
+	VMOVAPS           Z4, Z6
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z11, Z6
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z6
+	VMOVAPS           Z5, Z8
+	VFMADD231PS.BCST  winoConst<>+4(SB), Z12, Z8
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z10, Z8
+	VADDPS            Z11, Z10, Z7
+	VSUBPS            Z11, Z10, Z9
+	VADDPS            Z4, Z12, Z5
+	VFNMADD231PS.BCST winoConst<>+0(SB), Z7, Z5
+	VSUBPS            Z12, Z4, Z7
+	VFMADD231PS.BCST  winoConst<>+0(SB), Z9, Z7
+	VSUBPS            Z11, Z4, Z4
+	VSUBPS            Z10, Z12, Z10
+	VMOVAPS           Z4, Z9
+	VFMADD231PS.BCST  winoConst<>+8(SB), Z10, Z9
+	VMOVAPS           Z4, Z4
+	VFNMADD231PS.BCST winoConst<>+8(SB), Z10, Z4
+	MOVQ              CX, AX
+	LEAQ              (CX)(DI*1), CX
+	ADDQ              DI, CX
+	ADDQ              DI, CX
+	VMOVUPS           Z6, K1, (AX)
+	VMOVUPS           Z5, K1, (AX)(DI*1)
+	VMOVUPS           Z7, K1, (AX)(DI*2)
+	VMOVUPS           Z9, K1, (CX)
+	VMOVUPS           Z4, K1, (CX)(DI*1)
+	VMOVUPS           Z8, K1, (CX)(DI*2)
+	ADDQ              $0x00000010, R10
+	JMP               winoIn_hloop
+
+winoIn_done:
+	VZEROUPPER
+	RET
+
+// func winoOutAVX512(y *float32, m *float32, ms int, nk int, bias *float32, relu int, ohw int, ow int, rows int, cols int)
+// Requires: AVX, AVX512F
+TEXT ·winoOutAVX512(SB), NOSPLIT, $8-80
+	MOVQ y+0(FP), DX
+	MOVQ m+8(FP), BX
+	MOVQ ms+16(FP), SI
+	MOVQ nk+24(FP), DI
+	MOVQ bias+32(FP), R8
+	MOVQ ohw+48(FP), R9
+	MOVQ ow+56(FP), R10
+	SHLQ $0x02, SI
+	SHLQ $0x02, R9
+	SHLQ $0x02, R10
+	LEAQ (SI)(SI*2), R11
+	SHLQ $0x01, R11
+	LEAQ (R11)(R11*2), R12
+
+	// K2 = the low cols bits
+	MOVQ  cols+72(FP), CX
+	MOVL  $0x00000001, AX
+	SHLL  CL, AX
+	DECL  AX
+	KMOVW AX, K2
+	XORQ  AX, AX
+
+winoOut_group:
+	CMPQ             AX, DI
+	JGE              winoOut_done
+	LEAQ             (BX)(AX*4), CX
+	LEAQ             (CX)(R12*1), R13
+	VMOVUPS          (CX), Z0
+	VMOVUPS          (CX)(R11*1), Z1
+	VMOVUPS          (CX)(R11*2), Z2
+	VMOVUPS          (R13), Z3
+	VMOVUPS          (R13)(R11*1), Z4
+	VMOVUPS          (R13)(R11*2), Z5
+	VADDPS           Z2, Z1, Z6
+	VSUBPS           Z2, Z1, Z1
+	VADDPS           Z4, Z3, Z2
+	VSUBPS           Z4, Z3, Z3
+	VADDPS           Z6, Z0, Z0
+	VADDPS           Z2, Z0, Z0
+	VMOVAPS          Z1, Z4
+	VFMADD231PS.BCST winoConst<>+8(SB), Z3, Z4
+	VMOVAPS          Z6, Z6
+	VFMADD231PS.BCST winoConst<>+0(SB), Z2, Z6
+	VMOVAPS          Z1, Z1
+	VFMADD231PS.BCST winoConst<>+12(SB), Z3, Z1
+	VADDPS           Z5, Z1, Z1
+	ADDQ             SI, CX
+	LEAQ             (CX)(R12*1), R13
+	VMOVUPS          (CX), Z2
+	VMOVUPS          (CX)(R11*1), Z3
+	VMOVUPS          (CX)(R11*2), Z5
+	VMOVUPS          (R13), Z8
+	VMOVUPS          (R13)(R11*1), Z9
+	VMOVUPS          (R13)(R11*2), Z10
+	VADDPS           Z5, Z3, Z11
+	VSUBPS           Z5, Z3, Z3
+	VADDPS           Z9, Z8, Z5
+	VSUBPS           Z9, Z8, Z8
+	VADDPS           Z11, Z2, Z2
+	VADDPS           Z5, Z2, Z2
+	VMOVAPS          Z3, Z9
+	VFMADD231PS.BCST winoConst<>+8(SB), Z8, Z9
+	VMOVAPS          Z11, Z11
+	VFMADD231PS.BCST winoConst<>+0(SB), Z5, Z11
+	VMOVAPS          Z3, Z3
+	VFMADD231PS.BCST winoConst<>+12(SB), Z8, Z3
+	VADDPS           Z10, Z3, Z3
+	ADDQ             SI, CX
+	LEAQ             (CX)(R12*1), R13
+	VMOVUPS          (CX), Z5
+	VMOVUPS          (CX)(R11*1), Z8
+	VMOVUPS          (CX)(R11*2), Z10
+	VMOVUPS          (R13), Z12
+	VMOVUPS          (R13)(R11*1), Z13
+	VMOVUPS          (R13)(R11*2), Z14
+	VADDPS           Z10, Z8, Z15
+	VSUBPS           Z10, Z8, Z8
+	VADDPS           Z13, Z12, Z10
+	VSUBPS           Z13, Z12, Z12
+	VADDPS           Z15, Z5, Z5
+	VADDPS           Z10, Z5, Z5
+	VMOVAPS          Z8, Z13
+	VFMADD231PS.BCST winoConst<>+8(SB), Z12, Z13
+	VMOVAPS          Z15, Z15
+	VFMADD231PS.BCST winoConst<>+0(SB), Z10, Z15
+	VMOVAPS          Z8, Z8
+	VFMADD231PS.BCST winoConst<>+12(SB), Z12, Z8
+	VADDPS           Z14, Z8, Z8
+	ADDQ             SI, CX
+	LEAQ             (CX)(R12*1), R13
+	VMOVUPS          (CX), Z10
+	VMOVUPS          (CX)(R11*1), Z12
+	VMOVUPS          (CX)(R11*2), Z14
+	VMOVUPS          (R13), Z16
+	VMOVUPS          (R13)(R11*1), Z17
+	VMOVUPS          (R13)(R11*2), Z18
+	VADDPS           Z14, Z12, Z19
+	VSUBPS           Z14, Z12, Z12
+	VADDPS           Z17, Z16, Z14
+	VSUBPS           Z17, Z16, Z16
+	VADDPS           Z19, Z10, Z10
+	VADDPS           Z14, Z10, Z10
+	VMOVAPS          Z12, Z17
+	VFMADD231PS.BCST winoConst<>+8(SB), Z16, Z17
+	VMOVAPS          Z19, Z19
+	VFMADD231PS.BCST winoConst<>+0(SB), Z14, Z19
+	VMOVAPS          Z12, Z12
+	VFMADD231PS.BCST winoConst<>+12(SB), Z16, Z12
+	VADDPS           Z18, Z12, Z12
+	ADDQ             SI, CX
+	LEAQ             (CX)(R12*1), R13
+	VMOVUPS          (CX), Z14
+	VMOVUPS          (CX)(R11*1), Z16
+	VMOVUPS          (CX)(R11*2), Z18
+	VMOVUPS          (R13), Z20
+	VMOVUPS          (R13)(R11*1), Z21
+	VMOVUPS          (R13)(R11*2), Z22
+	VADDPS           Z18, Z16, Z23
+	VSUBPS           Z18, Z16, Z16
+	VADDPS           Z21, Z20, Z18
+	VSUBPS           Z21, Z20, Z20
+	VADDPS           Z23, Z14, Z14
+	VADDPS           Z18, Z14, Z14
+	VMOVAPS          Z16, Z21
+	VFMADD231PS.BCST winoConst<>+8(SB), Z20, Z21
+	VMOVAPS          Z23, Z23
+	VFMADD231PS.BCST winoConst<>+0(SB), Z18, Z23
+	VMOVAPS          Z16, Z16
+	VFMADD231PS.BCST winoConst<>+12(SB), Z20, Z16
+	VADDPS           Z22, Z16, Z16
+	ADDQ             SI, CX
+	LEAQ             (CX)(R12*1), R13
+	VMOVUPS          (CX), Z18
+	VMOVUPS          (CX)(R11*1), Z20
+	VMOVUPS          (CX)(R11*2), Z22
+	VMOVUPS          (R13), Z24
+	VMOVUPS          (R13)(R11*1), Z25
+	VMOVUPS          (R13)(R11*2), Z26
+	VADDPS           Z22, Z20, Z27
+	VSUBPS           Z22, Z20, Z20
+	VADDPS           Z25, Z24, Z22
+	VSUBPS           Z25, Z24, Z24
+	VADDPS           Z27, Z18, Z18
+	VADDPS           Z22, Z18, Z18
+	VMOVAPS          Z20, Z25
+	VFMADD231PS.BCST winoConst<>+8(SB), Z24, Z25
+	VMOVAPS          Z27, Z27
+	VFMADD231PS.BCST winoConst<>+0(SB), Z22, Z27
+	VMOVAPS          Z20, Z20
+	VFMADD231PS.BCST winoConst<>+12(SB), Z24, Z20
+	VADDPS           Z26, Z20, Z20
+	VMOVUPS          (R8)(AX*4), Z22
+	VPXORD           Z7, Z7, Z7
+	MOVQ             relu+40(FP), CX
+	MOVQ             rows+64(FP), R13
+	MOVQ             DI, R14
+	SUBQ             AX, R14
+	MOVQ             AX, R15
+	IMULQ            R9, R15
+	ADDQ             DX, R15
+	VADDPS           Z5, Z2, Z24
+	VSUBPS           Z5, Z2, Z2
+	VADDPS           Z14, Z10, Z5
+	VSUBPS           Z14, Z10, Z10
+	VADDPS           Z24, Z0, Z0
+	VADDPS           Z5, Z0, Z0
+	VMOVAPS          Z2, Z14
+	VFMADD231PS.BCST winoConst<>+8(SB), Z10, Z14
+	VMOVAPS          Z24, Z24
+	VFMADD231PS.BCST winoConst<>+0(SB), Z5, Z24
+	VMOVAPS          Z2, Z2
+	VFMADD231PS.BCST winoConst<>+12(SB), Z10, Z2
+	VADDPS           Z18, Z2, Z2
+	VADDPS           Z22, Z0, Z0
+	VADDPS           Z22, Z14, Z14
+	VADDPS           Z22, Z24, Z24
+	VADDPS           Z22, Z2, Z2
+	TESTQ            CX, CX
+	JE               winoOut_a0_t
+	VMAXPS           Z0, Z7, Z0
+	VMAXPS           Z14, Z7, Z14
+	VMAXPS           Z24, Z7, Z24
+	VMAXPS           Z2, Z7, Z2
+
+winoOut_a0_t:
+	// Transpose 4×4 within each 128-bit lane: z[s] lane q = channel 4q+s, columns 0-3.
+	VUNPCKLPS     Z14, Z0, Z5
+	VUNPCKHPS     Z14, Z0, Z0
+	VUNPCKLPS     Z2, Z24, Z10
+	VUNPCKHPS     Z2, Z24, Z2
+	VUNPCKLPD     Z10, Z5, Z14
+	VUNPCKHPD     Z10, Z5, Z5
+	VUNPCKLPD     Z2, Z0, Z10
+	VUNPCKHPD     Z2, Z0, Z0
+	MOVQ          R15, BP
+	VEXTRACTF32X4 $0x00, Z14, K2, (BP)
+	CMPQ          R14, $0x00000001
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x00, Z5, K2, (BP)
+	CMPQ          R14, $0x00000002
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x00, Z10, K2, (BP)
+	CMPQ          R14, $0x00000003
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x00, Z0, K2, (BP)
+	CMPQ          R14, $0x00000004
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z14, K2, (BP)
+	CMPQ          R14, $0x00000005
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z5, K2, (BP)
+	CMPQ          R14, $0x00000006
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z10, K2, (BP)
+	CMPQ          R14, $0x00000007
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z0, K2, (BP)
+	CMPQ          R14, $0x00000008
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z14, K2, (BP)
+	CMPQ          R14, $0x00000009
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z5, K2, (BP)
+	CMPQ          R14, $0x0000000a
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z10, K2, (BP)
+	CMPQ          R14, $0x0000000b
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z0, K2, (BP)
+	CMPQ          R14, $0x0000000c
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z14, K2, (BP)
+	CMPQ          R14, $0x0000000d
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z5, K2, (BP)
+	CMPQ          R14, $0x0000000e
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z10, K2, (BP)
+	CMPQ          R14, $0x0000000f
+	JLE           winoOut_a0_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z0, K2, (BP)
+
+winoOut_a0_end:
+	CMPQ             R13, $0x00000001
+	JLE              winoOut_next
+	ADDQ             R10, R15
+	VADDPS           Z13, Z9, Z0
+	VSUBPS           Z13, Z9, Z2
+	VADDPS           Z21, Z17, Z5
+	VSUBPS           Z21, Z17, Z9
+	VADDPS           Z0, Z4, Z4
+	VADDPS           Z5, Z4, Z4
+	VMOVAPS          Z2, Z10
+	VFMADD231PS.BCST winoConst<>+8(SB), Z9, Z10
+	VMOVAPS          Z0, Z0
+	VFMADD231PS.BCST winoConst<>+0(SB), Z5, Z0
+	VMOVAPS          Z2, Z2
+	VFMADD231PS.BCST winoConst<>+12(SB), Z9, Z2
+	VADDPS           Z25, Z2, Z2
+	VADDPS           Z22, Z4, Z4
+	VADDPS           Z22, Z10, Z10
+	VADDPS           Z22, Z0, Z0
+	VADDPS           Z22, Z2, Z2
+	TESTQ            CX, CX
+	JE               winoOut_a1_t
+	VMAXPS           Z4, Z7, Z4
+	VMAXPS           Z10, Z7, Z10
+	VMAXPS           Z0, Z7, Z0
+	VMAXPS           Z2, Z7, Z2
+
+winoOut_a1_t:
+	// Transpose 4×4 within each 128-bit lane: z[s] lane q = channel 4q+s, columns 0-3.
+	VUNPCKLPS     Z10, Z4, Z5
+	VUNPCKHPS     Z10, Z4, Z4
+	VUNPCKLPS     Z2, Z0, Z9
+	VUNPCKHPS     Z2, Z0, Z0
+	VUNPCKLPD     Z9, Z5, Z2
+	VUNPCKHPD     Z9, Z5, Z5
+	VUNPCKLPD     Z0, Z4, Z9
+	VUNPCKHPD     Z0, Z4, Z0
+	MOVQ          R15, BP
+	VEXTRACTF32X4 $0x00, Z2, K2, (BP)
+	CMPQ          R14, $0x00000001
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x00, Z5, K2, (BP)
+	CMPQ          R14, $0x00000002
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x00, Z9, K2, (BP)
+	CMPQ          R14, $0x00000003
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x00, Z0, K2, (BP)
+	CMPQ          R14, $0x00000004
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z2, K2, (BP)
+	CMPQ          R14, $0x00000005
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z5, K2, (BP)
+	CMPQ          R14, $0x00000006
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z9, K2, (BP)
+	CMPQ          R14, $0x00000007
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z0, K2, (BP)
+	CMPQ          R14, $0x00000008
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z2, K2, (BP)
+	CMPQ          R14, $0x00000009
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z5, K2, (BP)
+	CMPQ          R14, $0x0000000a
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z9, K2, (BP)
+	CMPQ          R14, $0x0000000b
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z0, K2, (BP)
+	CMPQ          R14, $0x0000000c
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z2, K2, (BP)
+	CMPQ          R14, $0x0000000d
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z5, K2, (BP)
+	CMPQ          R14, $0x0000000e
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z9, K2, (BP)
+	CMPQ          R14, $0x0000000f
+	JLE           winoOut_a1_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z0, K2, (BP)
+
+winoOut_a1_end:
+	CMPQ             R13, $0x00000002
+	JLE              winoOut_next
+	ADDQ             R10, R15
+	VADDPS           Z15, Z11, Z0
+	VSUBPS           Z15, Z11, Z2
+	VADDPS           Z23, Z19, Z4
+	VSUBPS           Z23, Z19, Z5
+	VADDPS           Z0, Z6, Z6
+	VADDPS           Z4, Z6, Z6
+	VMOVAPS          Z2, Z9
+	VFMADD231PS.BCST winoConst<>+8(SB), Z5, Z9
+	VMOVAPS          Z0, Z0
+	VFMADD231PS.BCST winoConst<>+0(SB), Z4, Z0
+	VMOVAPS          Z2, Z2
+	VFMADD231PS.BCST winoConst<>+12(SB), Z5, Z2
+	VADDPS           Z27, Z2, Z2
+	VADDPS           Z22, Z6, Z6
+	VADDPS           Z22, Z9, Z9
+	VADDPS           Z22, Z0, Z0
+	VADDPS           Z22, Z2, Z2
+	TESTQ            CX, CX
+	JE               winoOut_a2_t
+	VMAXPS           Z6, Z7, Z6
+	VMAXPS           Z9, Z7, Z9
+	VMAXPS           Z0, Z7, Z0
+	VMAXPS           Z2, Z7, Z2
+
+winoOut_a2_t:
+	// Transpose 4×4 within each 128-bit lane: z[s] lane q = channel 4q+s, columns 0-3.
+	VUNPCKLPS     Z9, Z6, Z4
+	VUNPCKHPS     Z9, Z6, Z5
+	VUNPCKLPS     Z2, Z0, Z6
+	VUNPCKHPS     Z2, Z0, Z0
+	VUNPCKLPD     Z6, Z4, Z2
+	VUNPCKHPD     Z6, Z4, Z4
+	VUNPCKLPD     Z0, Z5, Z6
+	VUNPCKHPD     Z0, Z5, Z0
+	MOVQ          R15, BP
+	VEXTRACTF32X4 $0x00, Z2, K2, (BP)
+	CMPQ          R14, $0x00000001
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x00, Z4, K2, (BP)
+	CMPQ          R14, $0x00000002
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x00, Z6, K2, (BP)
+	CMPQ          R14, $0x00000003
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x00, Z0, K2, (BP)
+	CMPQ          R14, $0x00000004
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z2, K2, (BP)
+	CMPQ          R14, $0x00000005
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z4, K2, (BP)
+	CMPQ          R14, $0x00000006
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z6, K2, (BP)
+	CMPQ          R14, $0x00000007
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x01, Z0, K2, (BP)
+	CMPQ          R14, $0x00000008
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z2, K2, (BP)
+	CMPQ          R14, $0x00000009
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z4, K2, (BP)
+	CMPQ          R14, $0x0000000a
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z6, K2, (BP)
+	CMPQ          R14, $0x0000000b
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x02, Z0, K2, (BP)
+	CMPQ          R14, $0x0000000c
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z2, K2, (BP)
+	CMPQ          R14, $0x0000000d
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z4, K2, (BP)
+	CMPQ          R14, $0x0000000e
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z6, K2, (BP)
+	CMPQ          R14, $0x0000000f
+	JLE           winoOut_a2_end
+	ADDQ          R9, BP
+	VEXTRACTF32X4 $0x03, Z0, K2, (BP)
+
+winoOut_a2_end:
+	CMPQ             R13, $0x00000003
+	JLE              winoOut_next
+	ADDQ             R10, R15
+	VADDPS           Z8, Z3, Z0
+	VSUBPS           Z8, Z3, Z2
+	VADDPS           Z16, Z12, Z3
+	VSUBPS           Z16, Z12, Z4
+	VADDPS           Z0, Z1, Z1
+	VADDPS           Z3, Z1, Z1
+	VMOVAPS          Z2, Z5
+	VFMADD231PS.BCST winoConst<>+8(SB), Z4, Z5
+	VMOVAPS          Z0, Z0
+	VFMADD231PS.BCST winoConst<>+0(SB), Z3, Z0
+	VMOVAPS          Z2, Z2
+	VFMADD231PS.BCST winoConst<>+12(SB), Z4, Z2
+	VADDPS           Z20, Z2, Z2
+	VADDPS           Z22, Z1, Z1
+	VADDPS           Z22, Z5, Z5
+	VADDPS           Z22, Z0, Z0
+	VADDPS           Z22, Z2, Z2
+	TESTQ            CX, CX
+	JE               winoOut_a3_t
+	VMAXPS           Z1, Z7, Z1
+	VMAXPS           Z5, Z7, Z5
+	VMAXPS           Z0, Z7, Z0
+	VMAXPS           Z2, Z7, Z2
+
+winoOut_a3_t:
+	// Transpose 4×4 within each 128-bit lane: z[s] lane q = channel 4q+s, columns 0-3.
+	VUNPCKLPS     Z5, Z1, Z3
+	VUNPCKHPS     Z5, Z1, Z1
+	VUNPCKLPS     Z2, Z0, Z4
+	VUNPCKHPS     Z2, Z0, Z0
+	VUNPCKLPD     Z4, Z3, Z2
+	VUNPCKHPD     Z4, Z3, Z3
+	VUNPCKLPD     Z0, Z1, Z4
+	VUNPCKHPD     Z0, Z1, Z0
+	MOVQ          R15, CX
+	VEXTRACTF32X4 $0x00, Z2, K2, (CX)
+	CMPQ          R14, $0x00000001
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x00, Z3, K2, (CX)
+	CMPQ          R14, $0x00000002
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x00, Z4, K2, (CX)
+	CMPQ          R14, $0x00000003
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x00, Z0, K2, (CX)
+	CMPQ          R14, $0x00000004
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x01, Z2, K2, (CX)
+	CMPQ          R14, $0x00000005
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x01, Z3, K2, (CX)
+	CMPQ          R14, $0x00000006
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x01, Z4, K2, (CX)
+	CMPQ          R14, $0x00000007
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x01, Z0, K2, (CX)
+	CMPQ          R14, $0x00000008
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x02, Z2, K2, (CX)
+	CMPQ          R14, $0x00000009
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x02, Z3, K2, (CX)
+	CMPQ          R14, $0x0000000a
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x02, Z4, K2, (CX)
+	CMPQ          R14, $0x0000000b
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x02, Z0, K2, (CX)
+	CMPQ          R14, $0x0000000c
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x03, Z2, K2, (CX)
+	CMPQ          R14, $0x0000000d
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x03, Z3, K2, (CX)
+	CMPQ          R14, $0x0000000e
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x03, Z4, K2, (CX)
+	CMPQ          R14, $0x0000000f
+	JLE           winoOut_a3_end
+	ADDQ          R9, CX
+	VEXTRACTF32X4 $0x03, Z0, K2, (CX)
+
+winoOut_a3_end:
+winoOut_next:
+	ADDQ $0x00000010, AX
+	JMP  winoOut_group
+
+winoOut_done:
+	VZEROUPPER
+	RET
+
+// func packATrans12AVX512(dst *float32, src *float32, kb int, lda int, rows int)
+// Requires: AVX, AVX512F
+TEXT ·packATrans12AVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DX
+	MOVQ src+8(FP), BX
+	MOVQ kb+16(FP), SI
+	MOVQ lda+24(FP), DI
+	SHLQ $0x02, DI
+	MOVQ rows+32(FP), CX
+
+	// K1 = the low rows bits (loads), K2 = the low 12 bits (stores)
+	MOVL  $0x00000001, AX
+	SHLL  CL, AX
+	DECL  AX
+	KMOVW AX, K1
+	MOVL  $0x00000fff, AX
+	KMOVW AX, K2
+
+packAT12_loop4:
+	CMPQ      SI, $0x00000004
+	JL        packAT12_tail
+	VMOVUPS.Z (BX), K1, Z0
+	ADDQ      DI, BX
+	VMOVUPS   Z0, K2, (DX)
+	VMOVUPS.Z (BX), K1, Z1
+	ADDQ      DI, BX
+	VMOVUPS   Z1, K2, 48(DX)
+	VMOVUPS.Z (BX), K1, Z2
+	ADDQ      DI, BX
+	VMOVUPS   Z2, K2, 96(DX)
+	VMOVUPS.Z (BX), K1, Z3
+	ADDQ      DI, BX
+	VMOVUPS   Z3, K2, 144(DX)
+	ADDQ      $0x000000c0, DX
+	SUBQ      $0x00000004, SI
+	JMP       packAT12_loop4
+
+packAT12_tail:
+	TESTQ     SI, SI
+	JE        packAT12_done
+	VMOVUPS.Z (BX), K1, Z0
+	ADDQ      DI, BX
+	VMOVUPS   Z0, K2, (DX)
+	ADDQ      $0x00000030, DX
+	DECQ      SI
+	JMP       packAT12_tail
+
+packAT12_done:
+	VZEROUPPER
+	RET

@@ -118,3 +118,18 @@ func gather2AVX512(dst *float32, src *float32, blocks int)
 //
 //go:noescape
 func deint2AVX512(even *float32, odd *float32, src *float32, blocks int)
+
+// winoInAVX512 is the Winograd input transform of one tile row of one channel (see genWinograd in internal/asm).
+//
+//go:noescape
+func winoInAVX512(rows *[6]*float32, n int, r *float32, rs int, padL int, v *float32, cs int, tw int)
+
+// winoOutAVX512 is the Winograd output transform of one tile (see genWinograd in internal/asm).
+//
+//go:noescape
+func winoOutAVX512(y *float32, m *float32, ms int, nk int, bias *float32, relu int, ohw int, ow int, rows int, cols int)
+
+// packATrans12AVX512 packs one 12-row A panel from a transposed A (see genPackATrans12 in internal/asm).
+//
+//go:noescape
+func packATrans12AVX512(dst *float32, src *float32, kb int, lda int, rows int)

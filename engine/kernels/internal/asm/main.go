@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -37,6 +38,7 @@ func main() {
 	genPoolOps()
 	genDot()
 	genDeinterleave()
+	genWinograd()
 	Generate()
 }
 
@@ -890,6 +892,416 @@ func genDeinterleave() {
 	DECQ(n)
 	JMP(LabelRef("deint2_loop"))
 	Label("deint2_done")
+	VZEROUPPER()
+	RET()
+}
+
+// winoConsts is the RODATA table of the Winograd transforms' constants,
+// broadcast from memory by the FMAs: offsets (bytes) of 4, -5, 2, 8.
+type winoConsts struct{ four, minusFive, two, eight Mem }
+
+// genWinograd emits the AVX-512 transforms of the Winograd F(4×4, 3×3)
+// convolution (see winograd.go in package kernels):
+//
+//   - winoInAVX512(rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int):
+//     the input transform of one tile row of one channel. Vertical pass:
+//     R[i][padL+x] = Σ_m Bᵀ[i][m]·rows[m][x] for x < n (R row i at
+//     r[i*rs:]; its other columns are left alone and must be zero).
+//     Horizontal pass: for every tile tx < tw and i, j < 6,
+//     v[(6i+j)*cs + tx] = Σ_n Bᵀ[j][n]·R[i][4tx+n], 16 tiles at a time
+//     (R's row is read up to 4·roundup(tw, 16)+16 columns).
+//   - winoOutAVX512(y, m *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int):
+//     the output transform of one tile for nk channels (16 at a time; m's
+//     rows are read in whole blocks of 16 and bias too): for channel k and
+//     a < rows, b < cols, y[k*ohw + a*ow + b] = (Aᵀ·M_k·A)[a][b] + bias[k],
+//     then max(·, 0) if relu != 0, where M_k[i][j] = m[(6i+j)*ms + k].
+//
+// Bᵀ·d and Aᵀ·m are computed in the operation order of bt6 and at6 in
+// winograd.go, the constant multiplications fused into FMAs.
+func genWinograd() {
+	tbl := GLOBL("winoConst", RODATA|NOPTR)
+	for i, v := range []float32{4, -5, 2, 8} {
+		DATA(4*i, U32(math.Float32bits(v)))
+	}
+	k := winoConsts{four: tbl, minusFive: tbl.Offset(4), two: tbl.Offset(8), eight: tbl.Offset(12)}
+	idx := GLOBL("winoDeintIdx", RODATA|NOPTR)
+	for n := 0; n < 4; n++ {
+		for l := 0; l < 16; l++ {
+			DATA(64*n+4*l, U32(4*(l%8)+n))
+		}
+	}
+	genWinoIn(k, idx)
+	genWinoOut(k)
+	genPackATrans12()
+}
+
+// genPackATrans12 emits packATrans12AVX512(dst, src *float32, kb, lda, rows int):
+// one A panel of the 12x32 micro-kernel packed from a transposed A, for
+// p < kb: dst[12p+r] = src[p*lda+r] for r < rows (1..12), 0 for rows <= r < 12.
+func genPackATrans12() {
+	TEXT("packATrans12AVX512", NOSPLIT, "func(dst, src *float32, kb, lda, rows int)")
+	Pragma("noescape")
+	Doc("packATrans12AVX512 packs one 12-row A panel from a transposed A (see genPackATrans12 in internal/asm).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	kb := Load(Param("kb"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	Load(Param("rows"), RCX)
+	Comment("K1 = the low rows bits (loads), K2 = the low 12 bits (stores)")
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	MOVL(U32(0xfff), EAX)
+	KMOVW(EAX, K2)
+	Label("packAT12_loop4")
+	CMPQ(kb, U32(4))
+	JL(LabelRef("packAT12_tail"))
+	for u := 0; u < 4; u++ {
+		z := []VecPhysical{Z0, Z1, Z2, Z3}[u]
+		VMOVUPS_Z(Mem{Base: src}, K1, z)
+		ADDQ(lda, src)
+		VMOVUPS(z, K2, Mem{Base: dst, Disp: 48 * u})
+	}
+	ADDQ(U32(4*48), dst)
+	SUBQ(U32(4), kb)
+	JMP(LabelRef("packAT12_loop4"))
+	Label("packAT12_tail")
+	TESTQ(kb, kb)
+	JE(LabelRef("packAT12_done"))
+	VMOVUPS_Z(Mem{Base: src}, K1, Z0)
+	ADDQ(lda, src)
+	VMOVUPS(Z0, K2, Mem{Base: dst})
+	ADDQ(U32(48), dst)
+	DECQ(kb)
+	JMP(LabelRef("packAT12_tail"))
+	Label("packAT12_done")
+	VZEROUPPER()
+	RET()
+}
+
+// bt6Z sets o[j] = (Bᵀ·d)[j] for vectors d[0..5] (d is left intact).
+func bt6Z(k winoConsts, d []VecVirtual) []VecVirtual {
+	o := make([]VecVirtual, 6)
+	for i := range o {
+		o[i] = ZMM()
+	}
+	// o0 = 4·d0 + (-5·d2 + d4); o5 = 4·d1 + (-5·d3 + d5)
+	VMOVAPS(d[4], o[0])
+	VFMADD231PS_BCST(k.minusFive, d[2], o[0])
+	VFMADD231PS_BCST(k.four, d[0], o[0])
+	VMOVAPS(d[5], o[5])
+	VFMADD231PS_BCST(k.minusFive, d[3], o[5])
+	VFMADD231PS_BCST(k.four, d[1], o[5])
+	// o1 = (d3 + d4) - 4·(d1 + d2); o2 = (d4 - d3) + 4·(d1 - d2)
+	s, e := ZMM(), ZMM()
+	VADDPS(d[2], d[1], s)
+	VSUBPS(d[2], d[1], e)
+	VADDPS(d[4], d[3], o[1])
+	VFNMADD231PS_BCST(k.four, s, o[1])
+	VSUBPS(d[3], d[4], o[2])
+	VFMADD231PS_BCST(k.four, e, o[2])
+	// o3 = (d4 - d2) + 2·(d3 - d1); o4 = (d4 - d2) - 2·(d3 - d1)
+	g, h := ZMM(), ZMM()
+	VSUBPS(d[2], d[4], g)
+	VSUBPS(d[1], d[3], h)
+	VMOVAPS(g, o[3])
+	VFMADD231PS_BCST(k.two, h, o[3])
+	VMOVAPS(g, o[4])
+	VFNMADD231PS_BCST(k.two, h, o[4])
+	return o
+}
+
+// at6Z returns (Aᵀ·m)[0..3] for vectors m[0..5] (m is left intact).
+func at6Z(k winoConsts, m []VecVirtual) []VecVirtual {
+	s12, d12, s34, d34 := ZMM(), ZMM(), ZMM(), ZMM()
+	VADDPS(m[2], m[1], s12)
+	VSUBPS(m[2], m[1], d12)
+	VADDPS(m[4], m[3], s34)
+	VSUBPS(m[4], m[3], d34)
+	y := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+	// y0 = (m0 + s12) + s34
+	VADDPS(s12, m[0], y[0])
+	VADDPS(s34, y[0], y[0])
+	// y1 = d12 + 2·d34; y2 = s12 + 4·s34; y3 = (d12 + 8·d34) + m5
+	VMOVAPS(d12, y[1])
+	VFMADD231PS_BCST(k.two, d34, y[1])
+	VMOVAPS(s12, y[2])
+	VFMADD231PS_BCST(k.four, s34, y[2])
+	VMOVAPS(d12, y[3])
+	VFMADD231PS_BCST(k.eight, d34, y[3])
+	VADDPS(m[5], y[3], y[3])
+	return y
+}
+
+func genWinoIn(k winoConsts, idx Mem) {
+	TEXT("winoInAVX512", NOSPLIT, "func(rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int)")
+	Pragma("noescape")
+	Doc("winoInAVX512 is the Winograd input transform of one tile row of one channel (see genWinograd in internal/asm).")
+	rowsP := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	r := Load(Param("r"), GP64())
+	rs := Load(Param("rs"), GP64())
+	padL := Load(Param("padL"), GP64())
+	SHLQ(U8(2), rs)
+	src := make([]GPVirtual, 6)
+	for m := range src {
+		src[m] = GP64()
+		MOVQ(Mem{Base: rowsP, Disp: 8 * m}, src[m])
+	}
+	Comment("Vertical pass: R[i][padL+x] = (Bᵀ·rows[·][x])[i], 16 columns at a time, the last block masked.")
+	dst := GP64()
+	LEAQ(Mem{Base: r, Index: padL, Scale: 4}, dst)
+	col := GP64()
+	XORQ(col, col)
+	vblock := func(masked bool) {
+		d := make([]VecVirtual, 6)
+		for m := range d {
+			d[m] = ZMM()
+			mem := Mem{Base: src[m], Index: col, Scale: 4}
+			if masked {
+				VMOVUPS_Z(mem, K1, d[m])
+			} else {
+				VMOVUPS(mem, d[m])
+			}
+		}
+		o := bt6Z(k, d)
+		row := GP64()
+		MOVQ(dst, row)
+		for i := range o {
+			if i > 0 {
+				ADDQ(rs, row)
+			}
+			mem := Mem{Base: row, Index: col, Scale: 4}
+			if masked {
+				VMOVUPS(o[i], K1, mem)
+			} else {
+				VMOVUPS(o[i], mem)
+			}
+		}
+	}
+	Label("winoIn_vloop")
+	rem := GP64()
+	MOVQ(n, rem)
+	SUBQ(col, rem)
+	CMPQ(rem, U32(16))
+	JL(LabelRef("winoIn_vtail"))
+	vblock(false)
+	ADDQ(U32(16), col)
+	JMP(LabelRef("winoIn_vloop"))
+	Label("winoIn_vtail")
+	TESTQ(rem, rem)
+	JLE(LabelRef("winoIn_h"))
+	tailMask(rem)
+	vblock(true)
+
+	Label("winoIn_h")
+	Comment("Horizontal pass over 16 tiles at a time: d_n[l] = R[i][4(tx+l)+n].")
+	v := Load(Param("v"), GP64())
+	cs := Load(Param("cs"), GP64())
+	tw := Load(Param("tw"), GP64())
+	SHLQ(U8(2), cs)
+	cs6 := GP64() // 6·cs: from V's ξ block 6i to 6(i+1)
+	LEAQ(Mem{Base: cs, Index: cs, Scale: 2}, cs6)
+	SHLQ(U8(1), cs6)
+	Comment("K2 = lanes 8-15")
+	MOVL(U32(0xff00), EAX)
+	KMOVW(EAX, K2)
+	ix := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+	for q := range ix {
+		VMOVUPS(idx.Offset(64*q), ix[q])
+	}
+	tx := GP64()
+	XORQ(tx, tx)
+	Label("winoIn_hloop")
+	CMPQ(tx, tw)
+	JGE(LabelRef("winoIn_done"))
+	Comment("K1 = the lanes of the tiles left in the row")
+	rem2 := GP64()
+	MOVQ(tw, rem2)
+	SUBQ(tx, rem2)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem2, RCX)
+	CMOVQLT(rem2, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	ri := GP64()
+	LEAQ(Mem{Base: r, Index: tx, Scale: 8}, ri)
+	LEAQ(Mem{Base: ri, Index: tx, Scale: 8}, ri) // r + 16·tx bytes = R[0][4tx]
+	vi := GP64()
+	LEAQ(Mem{Base: v, Index: tx, Scale: 4}, vi)
+	for i := 0; i < 6; i++ {
+		w := make([]VecVirtual, 5)
+		for q := range w {
+			w[q] = ZMM()
+			VMOVUPS(Mem{Base: ri, Disp: 64 * q}, w[q])
+		}
+		d := make([]VecVirtual, 6)
+		for nn := 0; nn < 4; nn++ {
+			lo, hi := ZMM(), ZMM()
+			VMOVAPS(ix[nn], lo)
+			VPERMI2PS(w[1], w[0], lo)
+			VMOVAPS(ix[nn], hi)
+			VPERMI2PS(w[3], w[2], hi)
+			VMOVAPS(hi, K2, lo)
+			d[nn] = lo
+		}
+		d[4], d[5] = ZMM(), ZMM()
+		VALIGND(U8(1), d[0], w[4], d[4])
+		w4s := ZMM()
+		VALIGND(U8(1), w[4], w[4], w4s)
+		VALIGND(U8(1), d[1], w4s, d[5])
+		o := bt6Z(k, d)
+		// V[(6i+j)*cs + tx]: j = 0, 1, 2 at vi + cs·j; 3, 4, 5 at vi + 18cs... per i.
+		b0, b3 := GP64(), GP64()
+		MOVQ(vi, b0)
+		LEAQ(Mem{Base: vi, Index: cs, Scale: 1}, b3)
+		ADDQ(cs, b3)
+		ADDQ(cs, b3) // vi + 3cs
+		for j := 0; j < 6; j++ {
+			base := b0
+			if j >= 3 {
+				base = b3
+			}
+			var mem Mem
+			switch j % 3 {
+			case 0:
+				mem = Mem{Base: base}
+			case 1:
+				mem = Mem{Base: base, Index: cs, Scale: 1}
+			case 2:
+				mem = Mem{Base: base, Index: cs, Scale: 2}
+			}
+			VMOVUPS(o[j], K1, mem)
+		}
+		if i < 5 {
+			ADDQ(rs, ri)
+			ADDQ(cs6, vi)
+		}
+	}
+	ADDQ(U32(16), tx)
+	JMP(LabelRef("winoIn_hloop"))
+	Label("winoIn_done")
+	VZEROUPPER()
+	RET()
+}
+
+func genWinoOut(k winoConsts) {
+	TEXT("winoOutAVX512", NOSPLIT, "func(y, m *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int)")
+	Pragma("noescape")
+	Doc("winoOutAVX512 is the Winograd output transform of one tile (see genWinograd in internal/asm).")
+	y := Load(Param("y"), GP64())
+	m := Load(Param("m"), GP64())
+	ms := Load(Param("ms"), GP64())
+	nk := Load(Param("nk"), GP64())
+	bias := Load(Param("bias"), GP64())
+	ohw := Load(Param("ohw"), GP64())
+	ow := Load(Param("ow"), GP64())
+	SHLQ(U8(2), ms)
+	SHLQ(U8(2), ohw)
+	SHLQ(U8(2), ow)
+	q := GP64() // 6·ms: from M[i][j] to M[i+1][j]
+	LEAQ(Mem{Base: ms, Index: ms, Scale: 2}, q)
+	SHLQ(U8(1), q)
+	q3 := GP64()
+	LEAQ(Mem{Base: q, Index: q, Scale: 2}, q3)
+	Comment("K2 = the low cols bits")
+	Load(Param("cols"), RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K2)
+	k0 := GP64()
+	XORQ(k0, k0)
+	Label("winoOut_group")
+	CMPQ(k0, nk)
+	JGE(LabelRef("winoOut_done"))
+	// Column transform: t[a][j] = (Aᵀ·M[·][j])[a].
+	t := make([][]VecVirtual, 4)
+	for a := range t {
+		t[a] = make([]VecVirtual, 6)
+	}
+	pj, pk := GP64(), GP64()
+	LEAQ(Mem{Base: m, Index: k0, Scale: 4}, pj)
+	for j := 0; j < 6; j++ {
+		LEAQ(Mem{Base: pj, Index: q3, Scale: 1}, pk)
+		mm := make([]VecVirtual, 6)
+		mems := []Mem{{Base: pj}, {Base: pj, Index: q, Scale: 1}, {Base: pj, Index: q, Scale: 2},
+			{Base: pk}, {Base: pk, Index: q, Scale: 1}, {Base: pk, Index: q, Scale: 2}}
+		for i := range mm {
+			mm[i] = ZMM()
+			VMOVUPS(mems[i], mm[i])
+		}
+		col := at6Z(k, mm)
+		for a := 0; a < 4; a++ {
+			t[a][j] = col[a]
+		}
+		if j < 5 {
+			ADDQ(ms, pj)
+		}
+	}
+	bv := ZMM()
+	VMOVUPS(Mem{Base: bias, Index: k0, Scale: 4}, bv)
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	relu := GP64()
+	Load(Param("relu"), relu)
+	rows := GP64()
+	Load(Param("rows"), rows)
+	nv := GP64() // channels in this group
+	MOVQ(nk, nv)
+	SUBQ(k0, nv)
+	ya := GP64()
+	MOVQ(k0, ya)
+	IMULQ(ohw, ya)
+	ADDQ(y, ya) // channel k0, row 0
+	for a := 0; a < 4; a++ {
+		if a > 0 {
+			CMPQ(rows, U32(a))
+			JLE(LabelRef("winoOut_next"))
+			ADDQ(ow, ya)
+		}
+		yv := at6Z(k, t[a])
+		lbl := fmt.Sprintf("winoOut_a%d", a)
+		for b := range yv {
+			VADDPS(bv, yv[b], yv[b])
+		}
+		TESTQ(relu, relu)
+		JE(LabelRef(lbl + "_t"))
+		for b := range yv {
+			VMAXPS(yv[b], zero, yv[b])
+		}
+		Label(lbl + "_t")
+		Comment("Transpose 4×4 within each 128-bit lane: z[s] lane q = channel 4q+s, columns 0-3.")
+		t0, t1, t2, t3 := ZMM(), ZMM(), ZMM(), ZMM()
+		VUNPCKLPS(yv[1], yv[0], t0)
+		VUNPCKHPS(yv[1], yv[0], t1)
+		VUNPCKLPS(yv[3], yv[2], t2)
+		VUNPCKHPS(yv[3], yv[2], t3)
+		z := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+		VUNPCKLPD(t2, t0, z[0])
+		VUNPCKHPD(t2, t0, z[1])
+		VUNPCKLPD(t3, t1, z[2])
+		VUNPCKHPD(t3, t1, z[3])
+		pc := GP64()
+		MOVQ(ya, pc)
+		for ch := 0; ch < 16; ch++ {
+			if ch > 0 {
+				CMPQ(nv, U32(ch))
+				JLE(LabelRef(lbl + "_end"))
+				ADDQ(ohw, pc)
+			}
+			VEXTRACTF32X4(U8(ch/4), z[ch%4], K2, Mem{Base: pc})
+		}
+		Label(lbl + "_end")
+	}
+	Label("winoOut_next")
+	ADDQ(U32(16), k0)
+	JMP(LabelRef("winoOut_group"))
+	Label("winoOut_done")
 	VZEROUPPER()
 	RET()
 }

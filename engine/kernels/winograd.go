@@ -1,0 +1,467 @@
+package kernels
+
+import (
+	"sync"
+)
+
+// Winograd F(4×4, 3×3) convolution (Lavin and Gray 2016, "Fast Algorithms
+// for Convolutional Neural Networks", section 4.2): the output is cut into
+// 4×4 tiles; the 6×6 input patch d of every tile and input channel is
+// transformed to V = Bᵀ·d·B, the 3×3 filter g of every (output, input)
+// channel pair to U = G·g·Gᵀ (once, at NewConv), and each tile's output is
+// Y = Aᵀ·(Σ_c U ⊙ V)·A. The 36 element-wise products summed over the input
+// channels are 36 GEMMs (tiles × C by C × OutC), so a tile costs 36·C·OutC
+// multiply-adds instead of 16·9·C·OutC: 4× fewer. The transforms use the
+// interpolation points 0, ±1, ±2 and ∞, whose matrices have small integer
+// entries (Bᵀ, Aᵀ; G has the fractions and is applied in float64), so the
+// rounding error stays within a small multiple of a direct convolution's
+// (see TestWinogradErrorBound).
+//
+// Data flow of one image, per chunk of tile rows:
+//
+//  1. input transform (parallel over input channels): V[ξ][c][t], 36
+//     row-major C × tp matrices (t the tile index within the chunk, tp the
+//     tile count rounded up to 16);
+//  2. tasks of (block of tiles) × (block of output channels), in parallel:
+//     for each ξ the block of V[ξ]ᵀ·U[ξ] (the micro-kernel's GEMM: A
+//     packed from V, U packed once for the path's B panels) into a
+//     task-local M[ξ], then the output transform of the block's tiles and
+//     channels with the bias and ReLU, stored into the NCHW output.
+const (
+	winoTile  = 4  // output tile side m
+	winoAlpha = 6  // input tile side m + r - 1
+	winoN     = 36 // transformed elements per tile (winoAlpha²)
+)
+
+// Transform matrices of F(4, 3) with interpolation points 0, ±1, ±2, ∞:
+// y = Aᵀ·((G·g) ⊙ (Bᵀ·d)) for a 6-element input d and a 3-tap filter g
+// gives y[i] = Σ_r d[i+r]·g[r], i < 4. The 2-D transforms apply them on
+// both sides.
+var (
+	winoBT = [6][6]float64{
+		{4, 0, -5, 0, 1, 0},
+		{0, -4, -4, 1, 1, 0},
+		{0, 4, -4, -1, 1, 0},
+		{0, -2, -1, 2, 1, 0},
+		{0, 2, -1, -2, 1, 0},
+		{0, 4, 0, -5, 0, 1},
+	}
+	winoG = [6][3]float64{
+		{1.0 / 4, 0, 0},
+		{-1.0 / 6, -1.0 / 6, -1.0 / 6},
+		{-1.0 / 6, 1.0 / 6, -1.0 / 6},
+		{1.0 / 24, 1.0 / 12, 1.0 / 6},
+		{1.0 / 24, -1.0 / 12, 1.0 / 6},
+		{0, 0, 1},
+	}
+	winoAT = [4][6]float64{
+		{1, 1, 1, 1, 1, 0},
+		{0, 1, -1, 2, -2, 0},
+		{0, 1, 1, 4, 4, 0},
+		{0, 1, -1, 8, -8, 1},
+	}
+)
+
+// winoConv is a convolution prepared for the Winograd path: a 3×3,
+// stride-1, undilated, ungrouped conv (any zero padding).
+type winoConv struct {
+	p      ConvParams
+	oh, ow int
+	th, tw int // tile rows and columns: ceil(oh/4), ceil(ow/4)
+	mk     *microKernel
+	kp     int       // OutC rounded up to mk.nr: the width of each U
+	u      []float32 // 36 C×kp matrices U[ξ] one after the other, each packed whole for mk's B panels (the layout of bSrc.packed)
+	ep     Epilogue
+	// biasPad is the bias padded with zeros to kp entries (zeros without
+	// a bias), zeroRow an input row of zeros (rows outside the plane), simd
+	// whether the avx512 transforms run.
+	biasPad []float32
+	zeroRow []float32
+	simd    bool
+	// rowsPerChunk bounds the tile rows of one pass, so that V (36·C·tp
+	// floats) stays below winoMaxV.
+	rowsPerChunk int
+}
+
+// winoMaxV bounds the floats of the transformed input of one chunk.
+const winoMaxV = 1 << 20
+
+// winoEligible reports whether p is a conv the Winograd path computes:
+// 3×3, stride 1, no dilation, one group, and padding below the kernel size
+// (so that every tile reads at least one input row and column).
+func winoEligible(p ConvParams) bool {
+	return p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 && p.DilH == 1 && p.DilW == 1 &&
+		p.Groups == 1 && p.PadT <= 2 && p.PadL <= 2 && p.PadB <= 2 && p.PadR <= 2
+}
+
+// newWinoConv transforms the weights w ([OutC, C, 3, 3]) for mk.
+func newWinoConv(mk *microKernel, p ConvParams, oh, ow int, w []float32, ep Epilogue) *winoConv {
+	wc := &winoConv{p: p, oh: oh, ow: ow, th: (oh + 3) / 4, tw: (ow + 3) / 4, mk: mk, ep: ep}
+	C, K := p.C, p.OutC
+	wc.kp = (K + mk.nr - 1) / mk.nr * mk.nr
+	per := C * wc.kp
+	wc.u = make([]float32, winoN*per)
+	wc.biasPad = make([]float32, wc.kp)
+	copy(wc.biasPad, ep.Bias)
+	wc.zeroRow = make([]float32, p.W)
+	wc.simd = mk.name == PathAVX512
+	var gg [3][3]float64
+	var t [6][3]float64
+	for k := 0; k < K; k++ {
+		for c := 0; c < C; c++ {
+			g := w[(k*C+c)*9 : (k*C+c)*9+9]
+			for a := 0; a < 3; a++ {
+				for b := 0; b < 3; b++ {
+					gg[a][b] = float64(g[a*3+b])
+				}
+			}
+			// t = G·g, then U = t·Gᵀ.
+			for i := 0; i < 6; i++ {
+				for b := 0; b < 3; b++ {
+					t[i][b] = winoG[i][0]*gg[0][b] + winoG[i][1]*gg[1][b] + winoG[i][2]*gg[2][b]
+				}
+			}
+			idx := packedBIndex(c, k, C, wc.kp, mk.nr)
+			for i := 0; i < 6; i++ {
+				for j := 0; j < 6; j++ {
+					v := t[i][0]*winoG[j][0] + t[i][1]*winoG[j][1] + t[i][2]*winoG[j][2]
+					wc.u[(i*6+j)*per+idx] = float32(v)
+				}
+			}
+		}
+	}
+	tp := 16
+	wc.rowsPerChunk = wc.th
+	for wc.rowsPerChunk > 1 {
+		tp = (wc.rowsPerChunk*wc.tw + 15) / 16 * 16
+		if winoN*C*tp <= winoMaxV {
+			break
+		}
+		wc.rowsPerChunk--
+	}
+	return wc
+}
+
+// packedBIndex returns the index of element (p, j) of a k×n matrix packed
+// whole for B panels of nr columns (the layout of bSrc.packed, npad = n
+// rounded up to nr).
+func packedBIndex(p, j, k, npad, nr int) int {
+	p0 := p / gemmKC * gemmKC
+	kb := min(gemmKC, k-p0)
+	return p0*npad + j/nr*nr*kb + (p-p0)*nr + j%nr
+}
+
+var winoVPool, winoMPool sync.Pool
+
+// poolGet returns a pooled buffer of at least n floats from p.
+func poolGet(p *sync.Pool, n int) *[]float32 {
+	if b, ok := p.Get().(*[]float32); ok {
+		if cap(*b) >= n {
+			*b = (*b)[:n]
+			return b
+		}
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+// Block sizes of the multiply tasks: at most winoMB tiles (a multiple of
+// every mr) by winoNB output channels (a multiple of every nr).
+const (
+	winoMB = 48
+	winoNB = 64
+)
+
+// run computes the convolution of one image x ([C, H, W]) into channels
+// [dstOff, dstOff+OutC) of y ([dstC, oh, ow]).
+func (wc *winoConv) run(x, y []float32, dstC, dstOff int) {
+	p := &wc.p
+	C, K := p.C, p.OutC
+	for ty0 := 0; ty0 < wc.th; ty0 += wc.rowsPerChunk {
+		rows := min(wc.rowsPerChunk, wc.th-ty0)
+		nt := rows * wc.tw
+		tp := (nt + 15) / 16 * 16
+		vb := poolGet(&winoVPool, winoN*C*tp)
+		v := *vb
+		parallelArgs(winoInPool, C, winoN*nt*8, winoInArgs{wc: wc, x: x, v: v, ty0: ty0, rows: rows, tp: tp}, winoInRange)
+		mr := wc.mk.mr
+		mb := min((nt+mr-1)/mr*mr, winoMB)
+		nb := min(wc.kp, winoNB)
+		mt, ntk := (nt+mb-1)/mb, (K+nb-1)/nb
+		parallelArgs(winoMulPool, mt*ntk, 2*winoN*mb*nb*C, winoMulArgs{wc: wc, v: v, y: y, dstC: dstC, dstOff: dstOff,
+			ty0: ty0, nt: nt, tp: tp, mb: mb, nb: nb, mt: mt}, winoMulRange)
+		winoVPool.Put(vb)
+	}
+}
+
+type winoInArgs struct {
+	wc        *winoConv
+	x, v      []float32
+	ty0, rows int
+	tp        int
+}
+
+var winoInPool = newArgPool[winoInArgs]()
+
+// winoInRange transforms input channels [lo, hi) of the chunk.
+func winoInRange(a *winoInArgs, lo, hi int) {
+	wc := a.wc
+	p := &wc.p
+	H, W := p.H, p.W
+	tw := wc.tw
+	// R holds the 6 rows Bᵀ·d of one tile row (4·tw+2 columns each).
+	rw := 4*tw + 2
+	cs := p.C * a.tp // ξ stride of V
+	if wc.simd {
+		// R rows of rs floats: the horizontal pass reads whole blocks of
+		// 16 tiles plus one vector; the columns the vertical pass does not
+		// write stay zero.
+		rs := 4*((tw+15)/16*16) + 16
+		rb := poolGet(&winoRPool, 6*rs)
+		r := *rb
+		clear(r)
+		var rows [6]*float32
+		for c := lo; c < hi; c++ {
+			xc := a.x[c*H*W : (c+1)*H*W]
+			for ty := a.ty0; ty < a.ty0+a.rows; ty++ {
+				for m := range rows {
+					rows[m] = &wc.zeroRow[0]
+					if iy := 4*ty - p.PadT + m; iy >= 0 && iy < H {
+						rows[m] = &xc[iy*W]
+					}
+				}
+				t0 := (ty - a.ty0) * tw
+				_ = a.v[(winoN-1)*cs+c*a.tp+t0+tw-1]
+				winoInAVX512(&rows, W, &r[0], rs, p.PadL, &a.v[c*a.tp+t0], cs, tw)
+			}
+		}
+		winoRPool.Put(rb)
+		return
+	}
+	rb := poolGet(&winoRPool, 6*rw)
+	r := *rb
+	for c := lo; c < hi; c++ {
+		xc := a.x[c*H*W : (c+1)*H*W]
+		for ty := a.ty0; ty < a.ty0+a.rows; ty++ {
+			// Vertical pass: R[i][x'] = Σ_m Bᵀ[i][m]·d[4ty-PadT+m][x'-PadL].
+			var rows [6][]float32
+			for m := range rows {
+				if iy := 4*ty - p.PadT + m; iy >= 0 && iy < H {
+					rows[m] = xc[iy*W : (iy+1)*W]
+				}
+			}
+			for xx := 0; xx < rw; xx++ {
+				var d [6]float32
+				if ix := xx - p.PadL; ix >= 0 && ix < W {
+					for m, row := range rows {
+						if row != nil {
+							d[m] = row[ix]
+						}
+					}
+				}
+				o := bt6(d)
+				for i := range o {
+					r[i*rw+xx] = o[i]
+				}
+			}
+			// Horizontal pass: V[6i+j] = Σ_n Bᵀ[j][n]·R[i][4tx+n].
+			t0 := (ty - a.ty0) * tw
+			for i := 0; i < 6; i++ {
+				ri := r[i*rw : (i+1)*rw]
+				for tx := 0; tx < tw; tx++ {
+					o := bt6(*(*[6]float32)(ri[4*tx:]))
+					base := (i*6)*cs + c*a.tp + t0 + tx
+					for j := range o {
+						a.v[base+j*cs] = o[j]
+					}
+				}
+			}
+		}
+	}
+	winoRPool.Put(rb)
+}
+
+var winoRPool sync.Pool
+
+// bt6 returns Bᵀ·d.
+func bt6(d [6]float32) (o [6]float32) {
+	o[0] = 4*d[0] - 5*d[2] + d[4]
+	o[1] = (d[3] + d[4]) - 4*(d[1]+d[2])
+	o[2] = (d[4] - d[3]) + 4*(d[1]-d[2])
+	o[3] = (d[4] - d[2]) + 2*(d[3]-d[1])
+	o[4] = (d[4] - d[2]) - 2*(d[3]-d[1])
+	o[5] = 4*d[1] - 5*d[3] + d[5]
+	return o
+}
+
+// at6 returns Aᵀ·m.
+func at6(m [6]float32) (y [4]float32) {
+	s12, d12 := m[1]+m[2], m[1]-m[2]
+	s34, d34 := m[3]+m[4], m[3]-m[4]
+	y[0] = m[0] + s12 + s34
+	y[1] = d12 + 2*d34
+	y[2] = s12 + 4*s34
+	y[3] = d12 + 8*d34 + m[5]
+	return y
+}
+
+type winoMulArgs struct {
+	wc           *winoConv
+	v, y         []float32
+	dstC, dstOff int
+	ty0, nt, tp  int
+	mb, nb, mt   int
+}
+
+var winoMulPool = newArgPool[winoMulArgs]()
+
+// winoMulRange runs the multiply tasks [lo, hi): task u covers the tiles
+// [(u%mt)*mb, +mb) of the chunk and the output channels [(u/mt)*nb, +nb).
+func winoMulRange(a *winoMulArgs, lo, hi int) {
+	wc := a.wc
+	mk := wc.mk
+	C, K := wc.p.C, wc.p.OutC
+	mr, nr := mk.mr, mk.nr
+	bufp := packPool.Get().(*[]float32)
+	buf := *bufp
+	ap := buf[:packMaxMC*gemmKC]
+	tmp := buf[packMaxMC*gemmKC+gemmKC*packMaxNC:]
+	nbp := a.nb // M row stride (a multiple of nr)
+	ms := a.mb * nbp
+	mbuf := poolGet(&winoMPool, winoN*ms)
+	m := *mbuf
+	uper := C * wc.kp
+	cs := C * a.tp
+	for u := lo; u < hi; u++ {
+		r0 := (u % a.mt) * a.mb
+		k0 := (u / a.mt) * a.nb
+		mbb := min(a.mb, a.nt-r0)
+		nbb := min(a.nb, K-k0)
+		for xi := 0; xi < winoN; xi++ {
+			vx := a.v[xi*cs : (xi+1)*cs]
+			ux := wc.u[xi*uper : (xi+1)*uper]
+			mx := m[xi*ms : (xi+1)*ms]
+			for p0 := 0; p0 < C; p0 += gemmKC {
+				kb := min(gemmKC, C-p0)
+				packATrans(vx, a.tp, r0, p0, mbb, kb, mr, ap, wc.simd)
+				bp := ux[p0*wc.kp+k0*kb:]
+				macroKernel(mk, mbb, nbb, kb, 1, ap, bp, nil, 0, 0, p0 == 0, p0+kb >= C, mx, nbp, nil, 0, false, tmp)
+			}
+		}
+		wc.outTransform(m, ms, nbp, a.ty0, r0, mbb, k0, nbb, a.y, a.dstC, a.dstOff)
+	}
+	_ = nr
+	winoMPool.Put(mbuf)
+	packPool.Put(bufp)
+}
+
+// packATrans is packA(true, ...) (op(A)[i][p] = a[p*lda+i]) with whole-panel
+// copies for the common panel heights.
+func packATrans(a []float32, lda, i0, p0, mb, kb, mr int, dst []float32, simd bool) {
+	full := mb / mr * mr
+	switch {
+	case simd && mr == 12:
+		for ir := 0; ir < mb; ir += 12 {
+			rows := min(12, mb-ir)
+			src := a[p0*lda+i0+ir:]
+			_ = src[(kb-1)*lda+rows-1]
+			_ = dst[ir*kb+kb*12-1]
+			packATrans12AVX512(&dst[ir*kb], &src[0], kb, lda, rows)
+		}
+		return
+	case mr == 12:
+		for ir := 0; ir < full; ir += 12 {
+			d := dst[ir*kb : ir*kb+kb*12]
+			src := a[p0*lda+i0+ir:]
+			for p := 0; p < kb; p++ {
+				*(*[12]float32)(d[p*12:]) = *(*[12]float32)(src[p*lda:])
+			}
+		}
+	case mr == 6:
+		for ir := 0; ir < full; ir += 6 {
+			d := dst[ir*kb : ir*kb+kb*6]
+			src := a[p0*lda+i0+ir:]
+			for p := 0; p < kb; p++ {
+				*(*[6]float32)(d[p*6:]) = *(*[6]float32)(src[p*lda:])
+			}
+		}
+	default:
+		full = 0
+	}
+	if full < mb {
+		packA(true, a, lda, i0+full, p0, mb-full, kb, mr, dst[full*kb:])
+	}
+}
+
+// outTransform computes Y = Aᵀ·M·A for the tiles [r0, r0+mb) of the chunk
+// starting at tile row ty0 and the output channels [k0, k0+nb), adds the
+// bias, applies ReLU and stores the parts of the 4×4 tiles inside the
+// output. M[ξ] (at m[ξ*ms:]) holds the tile block's rows (stride ldm),
+// channel k0 first.
+func (wc *winoConv) outTransform(m []float32, ms, ldm, ty0, r0, mb, k0, nb int, y []float32, dstC, dstOff int) {
+	oh, ow, tw := wc.oh, wc.ow, wc.tw
+	ohw := oh * ow
+	if wc.simd {
+		relu := 0
+		if wc.ep.ReLU {
+			relu = 1
+		}
+		_ = m[(winoN-1)*ms+(mb-1)*ldm+(nb+15)/16*16-1]
+		_ = wc.biasPad[k0+(nb+15)/16*16-1]
+		for r := 0; r < mb; r++ {
+			tg := ty0*tw + r0 + r
+			oy0, ox0 := 4*(tg/tw), 4*(tg%tw)
+			rows, cols := min(4, oh-oy0), min(4, ow-ox0)
+			yo := (dstOff+k0)*ohw + oy0*ow + ox0
+			_ = y[yo+(nb-1)*ohw+(rows-1)*ow+cols-1]
+			winoOutAVX512(&y[yo], &m[r*ldm], ms, nb, &wc.biasPad[k0], relu, ohw, ow, rows, cols)
+		}
+		return
+	}
+	for r := 0; r < mb; r++ {
+		tg := ty0*tw + r0 + r
+		ty, tx := tg/tw, tg%tw
+		oy0, ox0 := 4*ty, 4*tx
+		rows, cols := min(4, oh-oy0), min(4, ow-ox0)
+		for k := 0; k < nb; k++ {
+			var t [4][6]float32
+			for j := 0; j < 6; j++ {
+				var col [6]float32
+				for i := 0; i < 6; i++ {
+					col[i] = m[(i*6+j)*ms+r*ldm+k]
+				}
+				q := at6(col)
+				for a := range q {
+					t[a][j] = q[a]
+				}
+			}
+			var bv float32
+			if wc.ep.Bias != nil {
+				bv = wc.ep.Bias[k0+k]
+			}
+			plane := y[(dstOff+k0+k)*ohw:]
+			for a := 0; a < rows; a++ {
+				yr := at6(t[a])
+				dst := plane[(oy0+a)*ow+ox0:]
+				for b := 0; b < cols; b++ {
+					v := yr[b] + bv
+					if wc.ep.ReLU && v < 0 {
+						v = 0
+					}
+					dst[b] = v
+				}
+			}
+		}
+	}
+	_ = dstC
+}
+
+// winoPays reports whether the Winograd path is expected to be faster than
+// the implicit GEMM for an eligible conv with an oh×ow output on path mk:
+// only with the avx512 transforms (the pure-Go ones cost more than the
+// multiplications saved), and with at least 16 tiles (on 8×8 and smaller
+// planes the 4× larger transformed weights, read once per image, cost more
+// than the multiplications saved).
+func winoPays(mk *microKernel, p ConvParams, oh, ow int) bool {
+	return mk.name == PathAVX512 && p.C >= 8 && p.OutC >= 8 && ((oh+3)/4)*((ow+3)/4) >= 16
+}

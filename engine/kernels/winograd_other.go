@@ -1,0 +1,16 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// The avx512 Winograd transforms (see genWinograd in internal/asm) are
+// never called here (the avx512 path does not exist).
+
+func winoInAVX512(rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int) {
+	panic(noAVX512)
+}
+
+func winoOutAVX512(y, m *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int) {
+	panic(noAVX512)
+}
+
+func packATrans12AVX512(dst, src *float32, kb, lda, rows int) { panic(noAVX512) }
