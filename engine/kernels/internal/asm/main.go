@@ -1,7 +1,9 @@
-// Command asm generates the amd64 GEMM micro-kernels and the AVX-512
-// pooling row kernels of package kernels (gemm_amd64.s and
-// gemm_amd64_stubs.go) with avo. Run it through
-// `go generate ./engine/kernels` (see the go:generate line in gemm_amd64.go).
+// Command asm generates the amd64 assembly of package kernels with avo
+// (kernels_amd64.s and kernels_amd64_stubs.go): the GEMM micro-kernels,
+// the AVX-512 pooling, dot-product and im2col gather kernels and the
+// Winograd transforms. Run it through `go generate ./engine/kernels` (see
+// the go:generate line in kernels_amd64.go); TestGeneratedAssembly checks
+// that the committed files are its output.
 package main
 
 import (

@@ -2,7 +2,7 @@
 
 package kernels
 
-//go:generate go run ./internal/asm -out gemm_amd64.s -stubs gemm_amd64_stubs.go -pkg kernels
+//go:generate go run ./internal/asm -out kernels_amd64.s -stubs kernels_amd64_stubs.go -pkg kernels
 
 import "golang.org/x/sys/cpu"
 
