@@ -95,6 +95,18 @@ func runConvCase(t *testing.T, r *rand.Rand, p ConvParams, withBias, relu bool, 
 		}
 	}
 	checkSlice(t, name, y, want, p, dstC, extraBefore, oh*ow)
+	// The transposed GEMM sums in the same order: the same bits again.
+	if p.Groups == 1 {
+		for i := range y2 {
+			y2[i] = sentinel
+		}
+		newConv(p, w, Epilogue{Bias: bias, ReLU: relu}, convTransposed).Run(p.N, x, y2, dstC, extraBefore)
+		for i := range y {
+			if math.Float32bits(y[i]) != math.Float32bits(y2[i]) {
+				t.Fatalf("%s: transposed Conv.Run index %d = %v, Conv2D gave %v", name, i, y2[i], y[i])
+			}
+		}
+	}
 	// NewConv picks its algorithm: when that is Winograd, the results
 	// differ from Conv2D's by rounding only.
 	if c := NewConv(p, w, Epilogue{Bias: bias, ReLU: relu}); c.wino != nil {

@@ -23,6 +23,7 @@ type Conv struct {
 	w     []*packedA // per group
 	wFull []float32  // original weights (direct path only)
 	wino  *winoConv  // set when the conv runs on the Winograd path
+	tr    *convTr    // set when the conv runs as the transposed GEMM
 }
 
 // convAlgo selects how a prepared conv computes: convAuto picks Winograd
@@ -30,9 +31,10 @@ type Conv struct {
 type convAlgo int
 
 const (
-	convAuto     convAlgo = iota
-	convGEMM              // implicit GEMM (or the direct loop of depthwise convs)
-	convWinograd          // Winograd F(4×4, 3×3); only for winoEligible shapes
+	convAuto       convAlgo = iota
+	convGEMM                // implicit GEMM (or the direct loop of depthwise convs)
+	convWinograd            // Winograd F(4×4, 3×3); only for winoEligible shapes
+	convTransposed          // the transposed implicit GEMM (see convTr); one group only
 )
 
 // NewConv prepares the convolution p (p.N is ignored) with weights w
@@ -67,6 +69,13 @@ func newConv(p ConvParams, w []float32, ep Epilogue, algo convAlgo) *Conv {
 		c.wino = newWinoConv(mk, p, oh, ow, w, ep)
 		return c
 	}
+	if algo == convTransposed || algo == convAuto && p.Groups == 1 && trPays(mk, p, oh, ow) {
+		if p.Groups != 1 {
+			panic(fmt.Sprintf("kernels.NewConv: transposed GEMM requested for a grouped conv %+v", p))
+		}
+		c.tr = newConvTr(mk, p, w, kdim)
+		return c
+	}
 	for g := 0; g < p.Groups; g++ {
 		c.w = append(c.w, packWeights(mk, og, kdim, w[g*og*kdim:(g+1)*og*kdim], kdim))
 	}
@@ -98,6 +107,12 @@ func (c *Conv) Run(n int, x, y []float32, dstC, dstOff int) {
 	if c.wino != nil {
 		for i := 0; i < n; i++ {
 			c.wino.run(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
+		}
+		return
+	}
+	if c.tr != nil {
+		for i := 0; i < n; i++ {
+			c.runTr(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
 		}
 		return
 	}
@@ -285,7 +300,7 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 	var rowBuf [packMaxNC]float32
 	row := rowBuf[:nb]
 	full := nb / nr
-	simd := nr == 32 && activeKernel().name == PathAVX512
+	simd := (nr == 32 || nr == 12) && activeKernel().name == PathAVX512
 	kw := p0 % p.KW
 	kh := (p0 / p.KW) % p.KH
 	c := p0 / (p.KW * p.KH)
@@ -359,8 +374,11 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 		qo := q * nr
 		i := 0
 		switch {
-		case simd:
+		case simd && nr == 32:
 			copyPanelsSIMD(dst[qo:], rowBuf[:], full, nr*kb)
+			i = full
+		case simd:
+			copyPanels12SIMD(dst[qo:], rowBuf[:], full, nr*kb)
 			i = full
 		case nr == 32:
 			for ; i < full; i++ {
@@ -496,7 +514,7 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 		// Panels [i0, i1) are full and lie inside the plane: one call
 		// copies them on the avx512 path.
 		i0, i1 := 0, 0
-		if simd && nr == 32 {
+		if simd && (nr == 32 || nr == 12) {
 			S := j0 + base // s0 of panel 0; panel i starts at S + i*nr
 			if S < 0 {
 				i0 = min((-S+nr-1)/nr, np)
@@ -504,8 +522,10 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 			if rest := hw - nr - S; rest >= 0 {
 				i1 = min(rest/nr+1, nb/nr)
 			}
-			if i1 > i0 {
+			if i1 > i0 && nr == 32 {
 				copyPanelsSIMD(dst[i0*nr*kb+q*nr:], xc[S+i0*nr:], i1-i0, nr*kb)
+			} else if i1 > i0 {
+				copyPanels12SIMD(dst[i0*nr*kb+q*nr:], xc[S+i0*nr:], i1-i0, nr*kb)
 			}
 		}
 		for i := 0; i < np; i++ {
@@ -516,7 +536,7 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 				}
 				zm := g.zmask[kw]
 				for f := i0; f < i1; f++ {
-					zeroBits(dst[f*nr*kb+q*nr:f*nr*kb+q*nr+nr], zm[oxs[f]])
+					zeroBits(dst[f*nr*kb+q*nr:f*nr*kb+q*nr+nr], zm[oxs[f]]&(1<<nr-1))
 				}
 				continue
 			}
@@ -530,6 +550,11 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 					*(*[32]float32)(dd) = *(*[32]float32)(xc[s0 : s0+32])
 				case 16:
 					*(*[16]float32)(dd) = *(*[16]float32)(xc[s0 : s0+16])
+				case 12:
+					s := xc[s0 : s0+12]
+					*(*[4]float32)(dd) = *(*[4]float32)(s)
+					*(*[4]float32)(dd[4:]) = *(*[4]float32)(s[4:])
+					*(*[4]float32)(dd[8:]) = *(*[4]float32)(s[8:])
 				default:
 					copy(dd, xc[s0:s0+nr])
 				}

@@ -85,6 +85,10 @@ type aSrc struct {
 	lda   int
 	trans bool
 	pk    *packedA
+	// conv, when set, makes op(A) the transposed implicit im2col matrix
+	// of the single image a under conv (row i = output pixel i), packed
+	// straight from the input like an implicit B.
+	conv *convGeom
 }
 
 // bSrc is the B operand: a row-major matrix (op(B) = B or Bᵀ) or, when conv
@@ -285,8 +289,12 @@ func (g *gemmTask) run(lo, hi int) {
 			if pk := as.pk; pk != nil {
 				off := p0*pk.mpad + i0*kb
 				apan = pk.data[off : off+(mb+mr-1)/mr*mr*kb]
+			} else if as.conv != nil {
+				as.conv.packB(as.a, p0, i0, kb, mb, mr, ap)
+			} else if as.trans {
+				packATrans(as.a, as.lda, i0, p0, mb, kb, mr, ap, mk.name == PathAVX512)
 			} else {
-				packA(as.trans, as.a, as.lda, i0, p0, mb, kb, mr, ap)
+				packA(false, as.a, as.lda, i0, p0, mb, kb, mr, ap)
 			}
 			// Full B panels of a plain row-major B are read in place;
 			// only a last partial panel is packed (at its usual place).

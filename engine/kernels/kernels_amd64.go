@@ -137,3 +137,13 @@ func deint2SIMD(even, odd, s []float32) int {
 	}
 	return 16 * blocks
 }
+
+// copyPanels12SIMD copies src[12i : 12i+12] to dst[i*stride:] for i < n
+// (the A panels of the transposed conv GEMM on the avx512 path).
+func copyPanels12SIMD(dst, src []float32, n, stride int) {
+	if n > 0 {
+		_ = src[12*n-1]
+		_ = dst[(n-1)*stride+11]
+		copyPanels12AVX512(&dst[0], &src[0], n, stride)
+	}
+}

@@ -2670,6 +2670,327 @@ copyPanels_done:
 	VZEROUPPER
 	RET
 
+// func copyPanels12AVX512(dst *float32, src *float32, n int, dstStride int)
+// Requires: AVX, AVX512F
+TEXT ·copyPanels12AVX512(SB), NOSPLIT, $0-32
+	MOVQ  dst+0(FP), CX
+	MOVQ  src+8(FP), DX
+	MOVQ  n+16(FP), BX
+	MOVQ  dstStride+24(FP), SI
+	SHLQ  $0x02, SI
+	MOVL  $0x00000fff, AX
+	KMOVW AX, K1
+
+copyPanels12_loop:
+	TESTQ     BX, BX
+	JE        copyPanels12_done
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS   Z0, K1, (CX)
+	ADDQ      $0x00000030, DX
+	ADDQ      SI, CX
+	DECQ      BX
+	JMP       copyPanels12_loop
+
+copyPanels12_done:
+	VZEROUPPER
+	RET
+
+// func transposeOutAVX512(y *float32, c *float32, npix int, nk int, ldc int, ohw int, bias *float32, relu int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·transposeOutAVX512(SB), NOSPLIT, $0-64
+	MOVQ y+0(FP), DX
+	MOVQ c+8(FP), BX
+	MOVQ npix+16(FP), SI
+	MOVQ nk+24(FP), DI
+	MOVQ ldc+32(FP), R8
+	MOVQ ohw+40(FP), R9
+	MOVQ bias+48(FP), R10
+	MOVQ relu+56(FP), R11
+	SHLQ $0x02, R8
+	SHLQ $0x02, R9
+	XORQ R12, R12
+
+trOut_block:
+	CMPQ R12, SI
+	JGE  trOut_done
+
+	// K1 = the pixels left in this block
+	MOVQ        SI, AX
+	SUBQ        R12, AX
+	MOVQ        $0x00000010, CX
+	CMPQ        AX, CX
+	CMOVQLT     AX, CX
+	MOVL        $0x00000001, AX
+	SHLL        CL, AX
+	DECL        AX
+	KMOVW       AX, K1
+	MOVQ        BX, AX
+	VMOVUPS     (AX), Z0
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z1
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z2
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z3
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z4
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z5
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z6
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z7
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z8
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z9
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z10
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z11
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z12
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z13
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z14
+	ADDQ        R8, AX
+	VMOVUPS     (AX), Z15
+	VUNPCKLPS   Z1, Z0, Z16
+	VUNPCKHPS   Z1, Z0, Z0
+	VUNPCKLPS   Z3, Z2, Z1
+	VUNPCKHPS   Z3, Z2, Z2
+	VUNPCKLPS   Z5, Z4, Z3
+	VUNPCKHPS   Z5, Z4, Z4
+	VUNPCKLPS   Z7, Z6, Z5
+	VUNPCKHPS   Z7, Z6, Z6
+	VUNPCKLPS   Z9, Z8, Z7
+	VUNPCKHPS   Z9, Z8, Z8
+	VUNPCKLPS   Z11, Z10, Z9
+	VUNPCKHPS   Z11, Z10, Z10
+	VUNPCKLPS   Z13, Z12, Z11
+	VUNPCKHPS   Z13, Z12, Z12
+	VUNPCKLPS   Z15, Z14, Z13
+	VUNPCKHPS   Z15, Z14, Z14
+	VUNPCKLPD   Z1, Z16, Z15
+	VUNPCKHPD   Z1, Z16, Z1
+	VUNPCKLPD   Z2, Z0, Z16
+	VUNPCKHPD   Z2, Z0, Z0
+	VUNPCKLPD   Z5, Z3, Z2
+	VUNPCKHPD   Z5, Z3, Z3
+	VUNPCKLPD   Z6, Z4, Z5
+	VUNPCKHPD   Z6, Z4, Z4
+	VUNPCKLPD   Z9, Z7, Z6
+	VUNPCKHPD   Z9, Z7, Z7
+	VUNPCKLPD   Z10, Z8, Z9
+	VUNPCKHPD   Z10, Z8, Z8
+	VUNPCKLPD   Z13, Z11, Z10
+	VUNPCKHPD   Z13, Z11, Z11
+	VUNPCKLPD   Z14, Z12, Z13
+	VUNPCKHPD   Z14, Z12, Z12
+	VSHUFF32X4  $0x44, Z2, Z15, Z14
+	VSHUFF32X4  $0xee, Z2, Z15, Z2
+	VSHUFF32X4  $0x44, Z10, Z6, Z15
+	VSHUFF32X4  $0xee, Z10, Z6, Z6
+	VSHUFF32X4  $0x88, Z15, Z14, Z10
+	VSHUFF32X4  $0xdd, Z15, Z14, Z14
+	VSHUFF32X4  $0x88, Z6, Z2, Z15
+	VSHUFF32X4  $0xdd, Z6, Z2, Z2
+	VSHUFF32X4  $0x44, Z3, Z1, Z6
+	VSHUFF32X4  $0xee, Z3, Z1, Z1
+	VSHUFF32X4  $0x44, Z11, Z7, Z3
+	VSHUFF32X4  $0xee, Z11, Z7, Z7
+	VSHUFF32X4  $0x88, Z3, Z6, Z11
+	VSHUFF32X4  $0xdd, Z3, Z6, Z3
+	VSHUFF32X4  $0x88, Z7, Z1, Z6
+	VSHUFF32X4  $0xdd, Z7, Z1, Z1
+	VSHUFF32X4  $0x44, Z5, Z16, Z7
+	VSHUFF32X4  $0xee, Z5, Z16, Z5
+	VSHUFF32X4  $0x44, Z13, Z9, Z16
+	VSHUFF32X4  $0xee, Z13, Z9, Z9
+	VSHUFF32X4  $0x88, Z16, Z7, Z13
+	VSHUFF32X4  $0xdd, Z16, Z7, Z7
+	VSHUFF32X4  $0x88, Z9, Z5, Z16
+	VSHUFF32X4  $0xdd, Z9, Z5, Z5
+	VSHUFF32X4  $0x44, Z4, Z0, Z9
+	VSHUFF32X4  $0xee, Z4, Z0, Z0
+	VSHUFF32X4  $0x44, Z12, Z8, Z4
+	VSHUFF32X4  $0xee, Z12, Z8, Z8
+	VSHUFF32X4  $0x88, Z4, Z9, Z12
+	VSHUFF32X4  $0xdd, Z4, Z9, Z4
+	VSHUFF32X4  $0x88, Z8, Z0, Z9
+	VSHUFF32X4  $0xdd, Z8, Z0, Z0
+	VPXORD      Z17, Z17, Z17
+	LEAQ        (DX)(R12*4), AX
+	VADDPS.BCST (R10), Z10, Z10
+	TESTQ       R11, R11
+	JE          trOut_s0
+	VMAXPS      Z10, Z17, Z10
+
+trOut_s0:
+	VMOVUPS     Z10, K1, (AX)
+	CMPQ        DI, $0x00000001
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 4(R10), Z11, Z11
+	TESTQ       R11, R11
+	JE          trOut_s1
+	VMAXPS      Z11, Z17, Z11
+
+trOut_s1:
+	VMOVUPS     Z11, K1, (AX)
+	CMPQ        DI, $0x00000002
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 8(R10), Z13, Z13
+	TESTQ       R11, R11
+	JE          trOut_s2
+	VMAXPS      Z13, Z17, Z13
+
+trOut_s2:
+	VMOVUPS     Z13, K1, (AX)
+	CMPQ        DI, $0x00000003
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 12(R10), Z12, Z12
+	TESTQ       R11, R11
+	JE          trOut_s3
+	VMAXPS      Z12, Z17, Z12
+
+trOut_s3:
+	VMOVUPS     Z12, K1, (AX)
+	CMPQ        DI, $0x00000004
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 16(R10), Z14, Z14
+	TESTQ       R11, R11
+	JE          trOut_s4
+	VMAXPS      Z14, Z17, Z14
+
+trOut_s4:
+	VMOVUPS     Z14, K1, (AX)
+	CMPQ        DI, $0x00000005
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 20(R10), Z3, Z3
+	TESTQ       R11, R11
+	JE          trOut_s5
+	VMAXPS      Z3, Z17, Z3
+
+trOut_s5:
+	VMOVUPS     Z3, K1, (AX)
+	CMPQ        DI, $0x00000006
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 24(R10), Z7, Z7
+	TESTQ       R11, R11
+	JE          trOut_s6
+	VMAXPS      Z7, Z17, Z7
+
+trOut_s6:
+	VMOVUPS     Z7, K1, (AX)
+	CMPQ        DI, $0x00000007
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 28(R10), Z4, Z4
+	TESTQ       R11, R11
+	JE          trOut_s7
+	VMAXPS      Z4, Z17, Z4
+
+trOut_s7:
+	VMOVUPS     Z4, K1, (AX)
+	CMPQ        DI, $0x00000008
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 32(R10), Z15, Z15
+	TESTQ       R11, R11
+	JE          trOut_s8
+	VMAXPS      Z15, Z17, Z15
+
+trOut_s8:
+	VMOVUPS     Z15, K1, (AX)
+	CMPQ        DI, $0x00000009
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 36(R10), Z6, Z6
+	TESTQ       R11, R11
+	JE          trOut_s9
+	VMAXPS      Z6, Z17, Z6
+
+trOut_s9:
+	VMOVUPS     Z6, K1, (AX)
+	CMPQ        DI, $0x0000000a
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 40(R10), Z16, Z16
+	TESTQ       R11, R11
+	JE          trOut_s10
+	VMAXPS      Z16, Z17, Z16
+
+trOut_s10:
+	VMOVUPS     Z16, K1, (AX)
+	CMPQ        DI, $0x0000000b
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 44(R10), Z9, Z9
+	TESTQ       R11, R11
+	JE          trOut_s11
+	VMAXPS      Z9, Z17, Z9
+
+trOut_s11:
+	VMOVUPS     Z9, K1, (AX)
+	CMPQ        DI, $0x0000000c
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 48(R10), Z2, Z2
+	TESTQ       R11, R11
+	JE          trOut_s12
+	VMAXPS      Z2, Z17, Z2
+
+trOut_s12:
+	VMOVUPS     Z2, K1, (AX)
+	CMPQ        DI, $0x0000000d
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 52(R10), Z1, Z1
+	TESTQ       R11, R11
+	JE          trOut_s13
+	VMAXPS      Z1, Z17, Z1
+
+trOut_s13:
+	VMOVUPS     Z1, K1, (AX)
+	CMPQ        DI, $0x0000000e
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 56(R10), Z5, Z5
+	TESTQ       R11, R11
+	JE          trOut_s14
+	VMAXPS      Z5, Z17, Z5
+
+trOut_s14:
+	VMOVUPS     Z5, K1, (AX)
+	CMPQ        DI, $0x0000000f
+	JLE         trOut_next
+	ADDQ        R9, AX
+	VADDPS.BCST 60(R10), Z0, Z0
+	TESTQ       R11, R11
+	JE          trOut_s15
+	VMAXPS      Z0, Z17, Z0
+
+trOut_s15:
+	VMOVUPS Z0, K1, (AX)
+
+trOut_next:
+	ADDQ $0x00000010, R12
+	MOVQ R8, AX
+	SHLQ $0x04, AX
+	ADDQ AX, BX
+	JMP  trOut_block
+
+trOut_done:
+	VZEROUPPER
+	RET
+
 // func max2VAVX512(dst *float32, src *float32, n int, rows int, off int, sstep int, dstep int)
 // Requires: AVX, AVX512F
 TEXT ·max2VAVX512(SB), NOSPLIT, $0-56

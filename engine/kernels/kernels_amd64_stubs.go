@@ -69,6 +69,16 @@ func avg3RowAVX512(dst *float32, src *float32, n int, div float32)
 //go:noescape
 func copyPanelsAVX512(dst *float32, src *float32, n int, dstStride int)
 
+// copyPanels12AVX512 copies src[12i : 12i+12] to dst[i*dstStride:] for i < n (see genCopyPanels12 in internal/asm).
+//
+//go:noescape
+func copyPanels12AVX512(dst *float32, src *float32, n int, dstStride int)
+
+// transposeOutAVX512 stores 16 channels of a pixel-major GEMM result as NCHW planes (see genTransposeOut in internal/asm).
+//
+//go:noescape
+func transposeOutAVX512(y *float32, c *float32, npix int, nk int, ldc int, ohw int, bias *float32, relu int)
+
 // max2VAVX512 sets dst[r*dstep+j] to the max (NaN if any is NaN) of src[r*sstep+j], src[r*sstep+off+j] for r < rows, j < n (see genPoolOps in internal/asm).
 //
 //go:noescape

@@ -14,3 +14,7 @@ func winoOutAVX512(y, m *float32, ms, nk int, bias *float32, relu, ohw, ow, rows
 }
 
 func packATrans12AVX512(dst, src *float32, kb, lda, rows int) { panic(noAVX512) }
+
+func transposeOutAVX512(y, c *float32, npix, nk, ldc, ohw int, bias *float32, relu int) {
+	panic(noAVX512)
+}

@@ -37,6 +37,8 @@ func main() {
 	}
 	genRowOps()
 	genCopyPanels()
+	genCopyPanels12()
+	genTransposeOut()
 	genPoolOps()
 	genDot()
 	genDeinterleave()
@@ -1304,6 +1306,137 @@ func genWinoOut(k winoConsts) {
 	ADDQ(U32(16), k0)
 	JMP(LabelRef("winoOut_group"))
 	Label("winoOut_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genCopyPanels12 emits copyPanels12AVX512(dst, src *float32, n, dstStride int):
+// for i < n, the 12 float32s at src+12i go to dst+i*dstStride (the
+// 12-pixel A panels of the transposed conv GEMM, see convtr.go).
+func genCopyPanels12() {
+	TEXT("copyPanels12AVX512", NOSPLIT, "func(dst, src *float32, n, dstStride int)")
+	Pragma("noescape")
+	Doc("copyPanels12AVX512 copies src[12i : 12i+12] to dst[i*dstStride:] for i < n (see genCopyPanels12 in internal/asm).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	st := Load(Param("dstStride"), GP64())
+	SHLQ(U8(2), st)
+	MOVL(U32(0xfff), EAX)
+	KMOVW(EAX, K1)
+	Label("copyPanels12_loop")
+	TESTQ(n, n)
+	JE(LabelRef("copyPanels12_done"))
+	VMOVUPS_Z(Mem{Base: src}, K1, Z0)
+	VMOVUPS(Z0, K1, Mem{Base: dst})
+	ADDQ(U32(48), src)
+	ADDQ(st, dst)
+	DECQ(n)
+	JMP(LabelRef("copyPanels12_loop"))
+	Label("copyPanels12_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genTransposeOut emits transposeOutAVX512(y, c *float32, npix, nk, ldc, ohw int, bias *float32, relu int):
+// for channels k < nk (1..16) and pixels i < npix,
+// y[k*ohw + i] = c[i*ldc + k] + bias[k], then max(·, 0) if relu != 0,
+// in blocks of 16 pixels × 16 channels transposed in registers (c's rows
+// are read in whole blocks of 16 rows and 16 columns; bias has 16 entries).
+func genTransposeOut() {
+	TEXT("transposeOutAVX512", NOSPLIT, "func(y, c *float32, npix, nk, ldc, ohw int, bias *float32, relu int)")
+	Pragma("noescape")
+	Doc("transposeOutAVX512 stores 16 channels of a pixel-major GEMM result as NCHW planes (see genTransposeOut in internal/asm).")
+	y := Load(Param("y"), GP64())
+	c := Load(Param("c"), GP64())
+	npix := Load(Param("npix"), GP64())
+	nk := Load(Param("nk"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	ohw := Load(Param("ohw"), GP64())
+	bias := Load(Param("bias"), GP64())
+	relu := Load(Param("relu"), GP64())
+	SHLQ(U8(2), ldc)
+	SHLQ(U8(2), ohw)
+	i := GP64()
+	XORQ(i, i)
+	Label("trOut_block")
+	CMPQ(i, npix)
+	JGE(LabelRef("trOut_done"))
+	Comment("K1 = the pixels left in this block")
+	rem := GP64()
+	MOVQ(npix, rem)
+	SUBQ(i, rem)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem, RCX)
+	CMOVQLT(rem, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	r := make([]VecVirtual, 16)
+	row := GP64()
+	MOVQ(c, row)
+	for k := range r {
+		r[k] = ZMM()
+		VMOVUPS(Mem{Base: row}, r[k])
+		if k < 15 {
+			ADDQ(ldc, row)
+		}
+	}
+	// 32-bit then 64-bit interleaves within 128-bit lanes.
+	t := make([]VecVirtual, 16)
+	for k := 0; k < 16; k += 2 {
+		t[k], t[k+1] = ZMM(), ZMM()
+		VUNPCKLPS(r[k+1], r[k], t[k])
+		VUNPCKHPS(r[k+1], r[k], t[k+1])
+	}
+	u := make([]VecVirtual, 16)
+	for g := 0; g < 16; g += 4 {
+		u[g], u[g+1], u[g+2], u[g+3] = ZMM(), ZMM(), ZMM(), ZMM()
+		VUNPCKLPD(t[g+2], t[g], u[g])
+		VUNPCKHPD(t[g+2], t[g], u[g+1])
+		VUNPCKLPD(t[g+3], t[g+1], u[g+2])
+		VUNPCKHPD(t[g+3], t[g+1], u[g+3])
+	}
+	// u[4q+s] lane L holds rows 4q..4q+3 of column 4L+s; gather the lanes.
+	v := make([]VecVirtual, 16)
+	for sI := 0; sI < 4; sI++ {
+		w0, w1, w2, w3 := ZMM(), ZMM(), ZMM(), ZMM()
+		VSHUFF32X4(U8(0x44), u[4+sI], u[sI], w0)
+		VSHUFF32X4(U8(0xEE), u[4+sI], u[sI], w1)
+		VSHUFF32X4(U8(0x44), u[12+sI], u[8+sI], w2)
+		VSHUFF32X4(U8(0xEE), u[12+sI], u[8+sI], w3)
+		v[sI], v[4+sI], v[8+sI], v[12+sI] = ZMM(), ZMM(), ZMM(), ZMM()
+		VSHUFF32X4(U8(0x88), w2, w0, v[sI])
+		VSHUFF32X4(U8(0xDD), w2, w0, v[4+sI])
+		VSHUFF32X4(U8(0x88), w3, w1, v[8+sI])
+		VSHUFF32X4(U8(0xDD), w3, w1, v[12+sI])
+	}
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	dst := GP64()
+	LEAQ(Mem{Base: y, Index: i, Scale: 4}, dst)
+	for k := 0; k < 16; k++ {
+		if k > 0 {
+			CMPQ(nk, U32(k))
+			JLE(LabelRef("trOut_next"))
+			ADDQ(ohw, dst)
+		}
+		VADDPS_BCST(Mem{Base: bias, Disp: 4 * k}, v[k], v[k])
+		lbl := fmt.Sprintf("trOut_s%d", k)
+		TESTQ(relu, relu)
+		JE(LabelRef(lbl))
+		VMAXPS(v[k], zero, v[k])
+		Label(lbl)
+		VMOVUPS(v[k], K1, Mem{Base: dst})
+	}
+	Label("trOut_next")
+	ADDQ(U32(16), i)
+	MOVQ(ldc, row)
+	SHLQ(U8(4), row)
+	ADDQ(row, c)
+	JMP(LabelRef("trOut_block"))
+	Label("trOut_done")
 	VZEROUPPER()
 	RET()
 }
