@@ -23,6 +23,7 @@ type Conv struct {
 	w     []*packedA // per group
 	wFull []float32  // original weights (direct path only)
 	wino  *winoConv  // set when the conv runs on the Winograd path
+	wino1 *wino1Conv // set when the conv runs on the 1-D Winograd path
 	tr    *convTr    // set when the conv runs as the transposed GEMM
 }
 
@@ -35,6 +36,7 @@ const (
 	convGEMM                // implicit GEMM (or the direct loop of depthwise convs)
 	convWinograd            // Winograd F(4×4, 3×3); only for winoEligible shapes
 	convTransposed          // the transposed implicit GEMM (see convTr); one group only
+	convWinograd1D          // 1-D Winograd F(3, 7) / F(4, 3); only for wino1Eligible shapes
 )
 
 // NewConv prepares the convolution p (p.N is ignored) with weights w
@@ -67,6 +69,13 @@ func newConv(p ConvParams, w []float32, ep Epilogue, algo convAlgo) *Conv {
 			panic(fmt.Sprintf("kernels.NewConv: Winograd requested for an ineligible conv %+v", p))
 		}
 		c.wino = newWinoConv(mk, p, oh, ow, w, ep)
+		return c
+	}
+	if algo == convWinograd1D || algo == convAuto && wino1Eligible(p) && wino1Pays(mk, p, oh, ow) {
+		if !wino1Eligible(p) {
+			panic(fmt.Sprintf("kernels.NewConv: 1-D Winograd requested for an ineligible conv %+v", p))
+		}
+		c.wino1 = newWino1Conv(mk, p, oh, ow, w, ep)
 		return c
 	}
 	if algo == convTransposed || algo == convAuto && p.Groups == 1 && trPays(mk, p, oh, ow) {
@@ -107,6 +116,12 @@ func (c *Conv) Run(n int, x, y []float32, dstC, dstOff int) {
 	if c.wino != nil {
 		for i := 0; i < n; i++ {
 			c.wino.run(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
+		}
+		return
+	}
+	if c.wino1 != nil {
+		for i := 0; i < n; i++ {
+			c.wino1.run(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
 		}
 		return
 	}

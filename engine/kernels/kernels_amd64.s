@@ -4911,3 +4911,554 @@ packAT12_tail:
 packAT12_done:
 	VZEROUPPER
 	RET
+
+DATA wino1Bits<>+0(SB)/4, $0x00000001
+DATA wino1Bits<>+4(SB)/4, $0x00000002
+DATA wino1Bits<>+8(SB)/4, $0x00000004
+DATA wino1Bits<>+12(SB)/4, $0x00000008
+DATA wino1Bits<>+16(SB)/4, $0x00000010
+DATA wino1Bits<>+20(SB)/4, $0x00000020
+DATA wino1Bits<>+24(SB)/4, $0x00000040
+DATA wino1Bits<>+28(SB)/4, $0x00000080
+DATA wino1Bits<>+32(SB)/4, $0x00000100
+DATA wino1Bits<>+36(SB)/4, $0x00000200
+DATA wino1Bits<>+40(SB)/4, $0x00000400
+DATA wino1Bits<>+44(SB)/4, $0x00000800
+DATA wino1Bits<>+48(SB)/4, $0x00001000
+DATA wino1Bits<>+52(SB)/4, $0x00002000
+DATA wino1Bits<>+56(SB)/4, $0x00004000
+DATA wino1Bits<>+60(SB)/4, $0x00008000
+GLOBL wino1Bits<>(SB), RODATA|NOPTR, $64
+
+DATA wino1Iota<>+0(SB)/4, $0x00000000
+DATA wino1Iota<>+4(SB)/4, $0x00000001
+DATA wino1Iota<>+8(SB)/4, $0x00000002
+DATA wino1Iota<>+12(SB)/4, $0x00000003
+DATA wino1Iota<>+16(SB)/4, $0x00000004
+DATA wino1Iota<>+20(SB)/4, $0x00000005
+DATA wino1Iota<>+24(SB)/4, $0x00000006
+DATA wino1Iota<>+28(SB)/4, $0x00000007
+DATA wino1Iota<>+32(SB)/4, $0x00000008
+DATA wino1Iota<>+36(SB)/4, $0x00000009
+DATA wino1Iota<>+40(SB)/4, $0x0000000a
+DATA wino1Iota<>+44(SB)/4, $0x0000000b
+DATA wino1Iota<>+48(SB)/4, $0x0000000c
+DATA wino1Iota<>+52(SB)/4, $0x0000000d
+DATA wino1Iota<>+56(SB)/4, $0x0000000e
+DATA wino1Iota<>+60(SB)/4, $0x0000000f
+GLOBL wino1Iota<>(SB), RODATA|NOPTR, $64
+
+// func wino1In6AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec int, step int, bt *float32)
+// Requires: AVX, AVX512F
+TEXT ·wino1In6AVX512(SB), NOSPLIT, $0-64
+	MOVQ v+0(FP), AX
+	MOVQ cs+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ gidx+24(FP), BX
+	MOVQ taps+32(FP), SI
+	MOVQ nvec+40(FP), DI
+	MOVQ step+48(FP), R8
+	MOVQ bt+56(FP), R9
+	SHLQ $0x02, CX
+	SHLQ $0x02, R8
+
+wino1In6AVX512_loop:
+	TESTQ            DI, DI
+	JE               wino1In6AVX512_done
+	VMOVDQU32        (BX), Z0
+	VPMOVZXWD        (SI), Z1
+	MOVQ             DX, R10
+	VPTESTMD.BCST    wino1Bits<>+0(SB), Z1, K1
+	VPXORD           Z2, Z2, Z2
+	VGATHERDPS       (R10)(Z0*4), K1, Z2
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+4(SB), Z1, K1
+	VPXORD           Z3, Z3, Z3
+	VGATHERDPS       (R10)(Z0*4), K1, Z3
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+8(SB), Z1, K1
+	VPXORD           Z4, Z4, Z4
+	VGATHERDPS       (R10)(Z0*4), K1, Z4
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+12(SB), Z1, K1
+	VPXORD           Z5, Z5, Z5
+	VGATHERDPS       (R10)(Z0*4), K1, Z5
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+16(SB), Z1, K1
+	VPXORD           Z6, Z6, Z6
+	VGATHERDPS       (R10)(Z0*4), K1, Z6
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+20(SB), Z1, K1
+	VPXORD           Z7, Z7, Z7
+	VGATHERDPS       (R10)(Z0*4), K1, Z7
+	MOVQ             AX, R10
+	VMULPS.BCST      (R9), Z2, Z0
+	VFMADD231PS.BCST 4(R9), Z3, Z0
+	VFMADD231PS.BCST 8(R9), Z4, Z0
+	VFMADD231PS.BCST 12(R9), Z5, Z0
+	VFMADD231PS.BCST 16(R9), Z6, Z0
+	VFMADD231PS.BCST 20(R9), Z7, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      24(R9), Z2, Z0
+	VFMADD231PS.BCST 28(R9), Z3, Z0
+	VFMADD231PS.BCST 32(R9), Z4, Z0
+	VFMADD231PS.BCST 36(R9), Z5, Z0
+	VFMADD231PS.BCST 40(R9), Z6, Z0
+	VFMADD231PS.BCST 44(R9), Z7, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      48(R9), Z2, Z0
+	VFMADD231PS.BCST 52(R9), Z3, Z0
+	VFMADD231PS.BCST 56(R9), Z4, Z0
+	VFMADD231PS.BCST 60(R9), Z5, Z0
+	VFMADD231PS.BCST 64(R9), Z6, Z0
+	VFMADD231PS.BCST 68(R9), Z7, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      72(R9), Z2, Z0
+	VFMADD231PS.BCST 76(R9), Z3, Z0
+	VFMADD231PS.BCST 80(R9), Z4, Z0
+	VFMADD231PS.BCST 84(R9), Z5, Z0
+	VFMADD231PS.BCST 88(R9), Z6, Z0
+	VFMADD231PS.BCST 92(R9), Z7, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      96(R9), Z2, Z0
+	VFMADD231PS.BCST 100(R9), Z3, Z0
+	VFMADD231PS.BCST 104(R9), Z4, Z0
+	VFMADD231PS.BCST 108(R9), Z5, Z0
+	VFMADD231PS.BCST 112(R9), Z6, Z0
+	VFMADD231PS.BCST 116(R9), Z7, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      120(R9), Z2, Z0
+	VFMADD231PS.BCST 124(R9), Z3, Z0
+	VFMADD231PS.BCST 128(R9), Z4, Z0
+	VFMADD231PS.BCST 132(R9), Z5, Z0
+	VFMADD231PS.BCST 136(R9), Z6, Z0
+	VFMADD231PS.BCST 140(R9), Z7, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, BX
+	ADDQ             $0x00000020, SI
+	DECQ             DI
+	JMP              wino1In6AVX512_loop
+
+wino1In6AVX512_done:
+	VZEROUPPER
+	RET
+
+// func wino1In9AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec int, step int, bt *float32)
+// Requires: AVX, AVX512F
+TEXT ·wino1In9AVX512(SB), NOSPLIT, $0-64
+	MOVQ v+0(FP), AX
+	MOVQ cs+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ gidx+24(FP), BX
+	MOVQ taps+32(FP), SI
+	MOVQ nvec+40(FP), DI
+	MOVQ step+48(FP), R8
+	MOVQ bt+56(FP), R9
+	SHLQ $0x02, CX
+	SHLQ $0x02, R8
+
+wino1In9AVX512_loop:
+	TESTQ            DI, DI
+	JE               wino1In9AVX512_done
+	VMOVDQU32        (BX), Z0
+	VPMOVZXWD        (SI), Z1
+	MOVQ             DX, R10
+	VPTESTMD.BCST    wino1Bits<>+0(SB), Z1, K1
+	VPXORD           Z2, Z2, Z2
+	VGATHERDPS       (R10)(Z0*4), K1, Z2
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+4(SB), Z1, K1
+	VPXORD           Z3, Z3, Z3
+	VGATHERDPS       (R10)(Z0*4), K1, Z3
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+8(SB), Z1, K1
+	VPXORD           Z4, Z4, Z4
+	VGATHERDPS       (R10)(Z0*4), K1, Z4
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+12(SB), Z1, K1
+	VPXORD           Z5, Z5, Z5
+	VGATHERDPS       (R10)(Z0*4), K1, Z5
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+16(SB), Z1, K1
+	VPXORD           Z6, Z6, Z6
+	VGATHERDPS       (R10)(Z0*4), K1, Z6
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+20(SB), Z1, K1
+	VPXORD           Z7, Z7, Z7
+	VGATHERDPS       (R10)(Z0*4), K1, Z7
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+24(SB), Z1, K1
+	VPXORD           Z8, Z8, Z8
+	VGATHERDPS       (R10)(Z0*4), K1, Z8
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+28(SB), Z1, K1
+	VPXORD           Z9, Z9, Z9
+	VGATHERDPS       (R10)(Z0*4), K1, Z9
+	ADDQ             R8, R10
+	VPTESTMD.BCST    wino1Bits<>+32(SB), Z1, K1
+	VPXORD           Z10, Z10, Z10
+	VGATHERDPS       (R10)(Z0*4), K1, Z10
+	MOVQ             AX, R10
+	VMULPS.BCST      (R9), Z2, Z0
+	VFMADD231PS.BCST 4(R9), Z3, Z0
+	VFMADD231PS.BCST 8(R9), Z4, Z0
+	VFMADD231PS.BCST 12(R9), Z5, Z0
+	VFMADD231PS.BCST 16(R9), Z6, Z0
+	VFMADD231PS.BCST 20(R9), Z7, Z0
+	VFMADD231PS.BCST 24(R9), Z8, Z0
+	VFMADD231PS.BCST 28(R9), Z9, Z0
+	VFMADD231PS.BCST 32(R9), Z10, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      36(R9), Z2, Z0
+	VFMADD231PS.BCST 40(R9), Z3, Z0
+	VFMADD231PS.BCST 44(R9), Z4, Z0
+	VFMADD231PS.BCST 48(R9), Z5, Z0
+	VFMADD231PS.BCST 52(R9), Z6, Z0
+	VFMADD231PS.BCST 56(R9), Z7, Z0
+	VFMADD231PS.BCST 60(R9), Z8, Z0
+	VFMADD231PS.BCST 64(R9), Z9, Z0
+	VFMADD231PS.BCST 68(R9), Z10, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      72(R9), Z2, Z0
+	VFMADD231PS.BCST 76(R9), Z3, Z0
+	VFMADD231PS.BCST 80(R9), Z4, Z0
+	VFMADD231PS.BCST 84(R9), Z5, Z0
+	VFMADD231PS.BCST 88(R9), Z6, Z0
+	VFMADD231PS.BCST 92(R9), Z7, Z0
+	VFMADD231PS.BCST 96(R9), Z8, Z0
+	VFMADD231PS.BCST 100(R9), Z9, Z0
+	VFMADD231PS.BCST 104(R9), Z10, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      108(R9), Z2, Z0
+	VFMADD231PS.BCST 112(R9), Z3, Z0
+	VFMADD231PS.BCST 116(R9), Z4, Z0
+	VFMADD231PS.BCST 120(R9), Z5, Z0
+	VFMADD231PS.BCST 124(R9), Z6, Z0
+	VFMADD231PS.BCST 128(R9), Z7, Z0
+	VFMADD231PS.BCST 132(R9), Z8, Z0
+	VFMADD231PS.BCST 136(R9), Z9, Z0
+	VFMADD231PS.BCST 140(R9), Z10, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      144(R9), Z2, Z0
+	VFMADD231PS.BCST 148(R9), Z3, Z0
+	VFMADD231PS.BCST 152(R9), Z4, Z0
+	VFMADD231PS.BCST 156(R9), Z5, Z0
+	VFMADD231PS.BCST 160(R9), Z6, Z0
+	VFMADD231PS.BCST 164(R9), Z7, Z0
+	VFMADD231PS.BCST 168(R9), Z8, Z0
+	VFMADD231PS.BCST 172(R9), Z9, Z0
+	VFMADD231PS.BCST 176(R9), Z10, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      180(R9), Z2, Z0
+	VFMADD231PS.BCST 184(R9), Z3, Z0
+	VFMADD231PS.BCST 188(R9), Z4, Z0
+	VFMADD231PS.BCST 192(R9), Z5, Z0
+	VFMADD231PS.BCST 196(R9), Z6, Z0
+	VFMADD231PS.BCST 200(R9), Z7, Z0
+	VFMADD231PS.BCST 204(R9), Z8, Z0
+	VFMADD231PS.BCST 208(R9), Z9, Z0
+	VFMADD231PS.BCST 212(R9), Z10, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      216(R9), Z2, Z0
+	VFMADD231PS.BCST 220(R9), Z3, Z0
+	VFMADD231PS.BCST 224(R9), Z4, Z0
+	VFMADD231PS.BCST 228(R9), Z5, Z0
+	VFMADD231PS.BCST 232(R9), Z6, Z0
+	VFMADD231PS.BCST 236(R9), Z7, Z0
+	VFMADD231PS.BCST 240(R9), Z8, Z0
+	VFMADD231PS.BCST 244(R9), Z9, Z0
+	VFMADD231PS.BCST 248(R9), Z10, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      252(R9), Z2, Z0
+	VFMADD231PS.BCST 256(R9), Z3, Z0
+	VFMADD231PS.BCST 260(R9), Z4, Z0
+	VFMADD231PS.BCST 264(R9), Z5, Z0
+	VFMADD231PS.BCST 268(R9), Z6, Z0
+	VFMADD231PS.BCST 272(R9), Z7, Z0
+	VFMADD231PS.BCST 276(R9), Z8, Z0
+	VFMADD231PS.BCST 280(R9), Z9, Z0
+	VFMADD231PS.BCST 284(R9), Z10, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      288(R9), Z2, Z0
+	VFMADD231PS.BCST 292(R9), Z3, Z0
+	VFMADD231PS.BCST 296(R9), Z4, Z0
+	VFMADD231PS.BCST 300(R9), Z5, Z0
+	VFMADD231PS.BCST 304(R9), Z6, Z0
+	VFMADD231PS.BCST 308(R9), Z7, Z0
+	VFMADD231PS.BCST 312(R9), Z8, Z0
+	VFMADD231PS.BCST 316(R9), Z9, Z0
+	VFMADD231PS.BCST 320(R9), Z10, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, BX
+	ADDQ             $0x00000020, SI
+	DECQ             DI
+	JMP              wino1In9AVX512_loop
+
+wino1In9AVX512_done:
+	VZEROUPPER
+	RET
+
+// func wino1Out4x6AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, relu int, ohw int, outStep int, nout int, at *float32)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·wino1Out4x6AVX512(SB), NOSPLIT, $0-80
+	MOVQ y+0(FP), DX
+	MOVQ mm+8(FP), BX
+	MOVQ ms+16(FP), SI
+	MOVQ nk+24(FP), DI
+	MOVQ bias+32(FP), R8
+	MOVQ relu+40(FP), R9
+	MOVQ ohw+48(FP), R10
+	MOVQ outStep+56(FP), R11
+	MOVQ nout+64(FP), R12
+	MOVQ at+72(FP), R13
+	SHLQ $0x02, SI
+	SHLQ $0x02, R11
+
+	// zidx = lane·ohw
+	VPBROADCASTD R10, Z0
+	VPMULLD      wino1Iota<>+0(SB), Z0, Z0
+	SHLQ         $0x06, R10
+	VPXORD       Z1, Z1, Z1
+	XORQ         R14, R14
+
+wino1Out4x6AVX512_group:
+	CMPQ R14, DI
+	JGE  wino1Out4x6AVX512_done
+
+	// K3 = the channels of this group
+	MOVQ             DI, AX
+	SUBQ             R14, AX
+	MOVQ             $0x00000010, CX
+	CMPQ             AX, CX
+	CMOVQLT          AX, CX
+	MOVL             $0x00000001, AX
+	SHLL             CL, AX
+	DECL             AX
+	KMOVW            AX, K3
+	LEAQ             (BX)(R14*4), AX
+	VMOVUPS          (AX), Z2
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z3
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z4
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z5
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z6
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z7
+	VMOVUPS          (R8)(R14*4), Z8
+	MOVQ             DX, AX
+	VMULPS.BCST      (R13), Z2, Z9
+	VFMADD231PS.BCST 4(R13), Z3, Z9
+	VFMADD231PS.BCST 8(R13), Z4, Z9
+	VFMADD231PS.BCST 12(R13), Z5, Z9
+	VFMADD231PS.BCST 16(R13), Z6, Z9
+	VFMADD231PS.BCST 20(R13), Z7, Z9
+	VADDPS           Z8, Z9, Z9
+	TESTQ            R9, R9
+	JE               wino1Out4x6AVX512_b0
+	VMAXPS           Z9, Z1, Z9
+
+wino1Out4x6AVX512_b0:
+	KMOVW            K3, K2
+	VSCATTERDPS      Z9, K2, (AX)(Z0*4)
+	CMPQ             R12, $0x00000001
+	JLE              wino1Out4x6AVX512_next
+	ADDQ             R11, AX
+	VMULPS.BCST      24(R13), Z2, Z9
+	VFMADD231PS.BCST 28(R13), Z3, Z9
+	VFMADD231PS.BCST 32(R13), Z4, Z9
+	VFMADD231PS.BCST 36(R13), Z5, Z9
+	VFMADD231PS.BCST 40(R13), Z6, Z9
+	VFMADD231PS.BCST 44(R13), Z7, Z9
+	VADDPS           Z8, Z9, Z9
+	TESTQ            R9, R9
+	JE               wino1Out4x6AVX512_b1
+	VMAXPS           Z9, Z1, Z9
+
+wino1Out4x6AVX512_b1:
+	KMOVW            K3, K2
+	VSCATTERDPS      Z9, K2, (AX)(Z0*4)
+	CMPQ             R12, $0x00000002
+	JLE              wino1Out4x6AVX512_next
+	ADDQ             R11, AX
+	VMULPS.BCST      48(R13), Z2, Z9
+	VFMADD231PS.BCST 52(R13), Z3, Z9
+	VFMADD231PS.BCST 56(R13), Z4, Z9
+	VFMADD231PS.BCST 60(R13), Z5, Z9
+	VFMADD231PS.BCST 64(R13), Z6, Z9
+	VFMADD231PS.BCST 68(R13), Z7, Z9
+	VADDPS           Z8, Z9, Z9
+	TESTQ            R9, R9
+	JE               wino1Out4x6AVX512_b2
+	VMAXPS           Z9, Z1, Z9
+
+wino1Out4x6AVX512_b2:
+	KMOVW            K3, K2
+	VSCATTERDPS      Z9, K2, (AX)(Z0*4)
+	CMPQ             R12, $0x00000003
+	JLE              wino1Out4x6AVX512_next
+	ADDQ             R11, AX
+	VMULPS.BCST      72(R13), Z2, Z2
+	VFMADD231PS.BCST 76(R13), Z3, Z2
+	VFMADD231PS.BCST 80(R13), Z4, Z2
+	VFMADD231PS.BCST 84(R13), Z5, Z2
+	VFMADD231PS.BCST 88(R13), Z6, Z2
+	VFMADD231PS.BCST 92(R13), Z7, Z2
+	VADDPS           Z8, Z2, Z2
+	TESTQ            R9, R9
+	JE               wino1Out4x6AVX512_b3
+	VMAXPS           Z2, Z1, Z2
+
+wino1Out4x6AVX512_b3:
+	KMOVW       K3, K2
+	VSCATTERDPS Z2, K2, (AX)(Z0*4)
+
+wino1Out4x6AVX512_next:
+	ADDQ $0x00000010, R14
+	ADDQ R10, DX
+	JMP  wino1Out4x6AVX512_group
+
+wino1Out4x6AVX512_done:
+	VZEROUPPER
+	RET
+
+// func wino1Out3x9AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, relu int, ohw int, outStep int, nout int, at *float32)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·wino1Out3x9AVX512(SB), NOSPLIT, $0-80
+	MOVQ y+0(FP), DX
+	MOVQ mm+8(FP), BX
+	MOVQ ms+16(FP), SI
+	MOVQ nk+24(FP), DI
+	MOVQ bias+32(FP), R8
+	MOVQ relu+40(FP), R9
+	MOVQ ohw+48(FP), R10
+	MOVQ outStep+56(FP), R11
+	MOVQ nout+64(FP), R12
+	MOVQ at+72(FP), R13
+	SHLQ $0x02, SI
+	SHLQ $0x02, R11
+
+	// zidx = lane·ohw
+	VPBROADCASTD R10, Z0
+	VPMULLD      wino1Iota<>+0(SB), Z0, Z0
+	SHLQ         $0x06, R10
+	VPXORD       Z1, Z1, Z1
+	XORQ         R14, R14
+
+wino1Out3x9AVX512_group:
+	CMPQ R14, DI
+	JGE  wino1Out3x9AVX512_done
+
+	// K3 = the channels of this group
+	MOVQ             DI, AX
+	SUBQ             R14, AX
+	MOVQ             $0x00000010, CX
+	CMPQ             AX, CX
+	CMOVQLT          AX, CX
+	MOVL             $0x00000001, AX
+	SHLL             CL, AX
+	DECL             AX
+	KMOVW            AX, K3
+	LEAQ             (BX)(R14*4), AX
+	VMOVUPS          (AX), Z2
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z3
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z4
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z5
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z6
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z7
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z8
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z9
+	ADDQ             SI, AX
+	VMOVUPS          (AX), Z10
+	VMOVUPS          (R8)(R14*4), Z11
+	MOVQ             DX, AX
+	VMULPS.BCST      (R13), Z2, Z12
+	VFMADD231PS.BCST 4(R13), Z3, Z12
+	VFMADD231PS.BCST 8(R13), Z4, Z12
+	VFMADD231PS.BCST 12(R13), Z5, Z12
+	VFMADD231PS.BCST 16(R13), Z6, Z12
+	VFMADD231PS.BCST 20(R13), Z7, Z12
+	VFMADD231PS.BCST 24(R13), Z8, Z12
+	VFMADD231PS.BCST 28(R13), Z9, Z12
+	VFMADD231PS.BCST 32(R13), Z10, Z12
+	VADDPS           Z11, Z12, Z12
+	TESTQ            R9, R9
+	JE               wino1Out3x9AVX512_b0
+	VMAXPS           Z12, Z1, Z12
+
+wino1Out3x9AVX512_b0:
+	KMOVW            K3, K2
+	VSCATTERDPS      Z12, K2, (AX)(Z0*4)
+	CMPQ             R12, $0x00000001
+	JLE              wino1Out3x9AVX512_next
+	ADDQ             R11, AX
+	VMULPS.BCST      36(R13), Z2, Z12
+	VFMADD231PS.BCST 40(R13), Z3, Z12
+	VFMADD231PS.BCST 44(R13), Z4, Z12
+	VFMADD231PS.BCST 48(R13), Z5, Z12
+	VFMADD231PS.BCST 52(R13), Z6, Z12
+	VFMADD231PS.BCST 56(R13), Z7, Z12
+	VFMADD231PS.BCST 60(R13), Z8, Z12
+	VFMADD231PS.BCST 64(R13), Z9, Z12
+	VFMADD231PS.BCST 68(R13), Z10, Z12
+	VADDPS           Z11, Z12, Z12
+	TESTQ            R9, R9
+	JE               wino1Out3x9AVX512_b1
+	VMAXPS           Z12, Z1, Z12
+
+wino1Out3x9AVX512_b1:
+	KMOVW            K3, K2
+	VSCATTERDPS      Z12, K2, (AX)(Z0*4)
+	CMPQ             R12, $0x00000002
+	JLE              wino1Out3x9AVX512_next
+	ADDQ             R11, AX
+	VMULPS.BCST      72(R13), Z2, Z2
+	VFMADD231PS.BCST 76(R13), Z3, Z2
+	VFMADD231PS.BCST 80(R13), Z4, Z2
+	VFMADD231PS.BCST 84(R13), Z5, Z2
+	VFMADD231PS.BCST 88(R13), Z6, Z2
+	VFMADD231PS.BCST 92(R13), Z7, Z2
+	VFMADD231PS.BCST 96(R13), Z8, Z2
+	VFMADD231PS.BCST 100(R13), Z9, Z2
+	VFMADD231PS.BCST 104(R13), Z10, Z2
+	VADDPS           Z11, Z2, Z2
+	TESTQ            R9, R9
+	JE               wino1Out3x9AVX512_b2
+	VMAXPS           Z2, Z1, Z2
+
+wino1Out3x9AVX512_b2:
+	KMOVW       K3, K2
+	VSCATTERDPS Z2, K2, (AX)(Z0*4)
+
+wino1Out3x9AVX512_next:
+	ADDQ $0x00000010, R14
+	ADDQ R10, DX
+	JMP  wino1Out3x9AVX512_group
+
+wino1Out3x9AVX512_done:
+	VZEROUPPER
+	RET

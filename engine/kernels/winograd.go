@@ -1,8 +1,6 @@
 package kernels
 
-import (
-	"sync"
-)
+import "sync"
 
 // Winograd F(4×4, 3×3) convolution (Lavin and Gray 2016, "Fast Algorithms
 // for Convolutional Neural Networks", section 4.2): the output is cut into
@@ -65,17 +63,13 @@ var (
 // winoConv is a convolution prepared for the Winograd path: a 3×3,
 // stride-1, undilated, ungrouped conv (any zero padding).
 type winoConv struct {
+	core   *winoCore
 	p      ConvParams
 	oh, ow int
 	th, tw int // tile rows and columns: ceil(oh/4), ceil(ow/4)
-	mk     *microKernel
-	kp     int       // OutC rounded up to mk.nr: the width of each U
-	u      []float32 // 36 C×kp matrices U[ξ] one after the other, each packed whole for mk's B panels (the layout of bSrc.packed)
 	ep     Epilogue
-	// biasPad is the bias padded with zeros to kp entries (zeros without
-	// a bias), zeroRow an input row of zeros (rows outside the plane), simd
+	// zeroRow is an input row of zeros (rows outside the plane), simd
 	// whether the avx512 transforms run.
-	biasPad []float32
 	zeroRow []float32
 	simd    bool
 	// rowsPerChunk bounds the tile rows of one pass, so that V (36·C·tp
@@ -96,13 +90,10 @@ func winoEligible(p ConvParams) bool {
 
 // newWinoConv transforms the weights w ([OutC, C, 3, 3]) for mk.
 func newWinoConv(mk *microKernel, p ConvParams, oh, ow int, w []float32, ep Epilogue) *winoConv {
-	wc := &winoConv{p: p, oh: oh, ow: ow, th: (oh + 3) / 4, tw: (ow + 3) / 4, mk: mk, ep: ep}
 	C, K := p.C, p.OutC
-	wc.kp = (K + mk.nr - 1) / mk.nr * mk.nr
-	per := C * wc.kp
-	wc.u = make([]float32, winoN*per)
-	wc.biasPad = make([]float32, wc.kp)
-	copy(wc.biasPad, ep.Bias)
+	core := newWinoCore(mk, C, K, winoN, ep.Bias)
+	wc := &winoConv{core: core, p: p, oh: oh, ow: ow, th: (oh + 3) / 4, tw: (ow + 3) / 4, ep: ep}
+	per := C * core.kp
 	wc.zeroRow = make([]float32, p.W)
 	wc.simd = mk.name == PathAVX512
 	var gg [3][3]float64
@@ -121,11 +112,11 @@ func newWinoConv(mk *microKernel, p ConvParams, oh, ow int, w []float32, ep Epil
 					t[i][b] = winoG[i][0]*gg[0][b] + winoG[i][1]*gg[1][b] + winoG[i][2]*gg[2][b]
 				}
 			}
-			idx := packedBIndex(c, k, C, wc.kp, mk.nr)
+			idx := packedBIndex(c, k, C, core.kp, mk.nr)
 			for i := 0; i < 6; i++ {
 				for j := 0; j < 6; j++ {
 					v := t[i][0]*winoG[j][0] + t[i][1]*winoG[j][1] + t[i][2]*winoG[j][2]
-					wc.u[(i*6+j)*per+idx] = float32(v)
+					core.u[(i*6+j)*per+idx] = float32(v)
 				}
 			}
 		}
@@ -139,6 +130,16 @@ func newWinoConv(mk *microKernel, p ConvParams, oh, ow int, w []float32, ep Epil
 		}
 		wc.rowsPerChunk--
 	}
+	return wc
+}
+
+// newWinoCore allocates the transformed weights of nxi GEMMs C × K on mk
+// and pads bias (len K or nil).
+func newWinoCore(mk *microKernel, c, k, nxi int, bias []float32) *winoCore {
+	wc := &winoCore{mk: mk, c: c, k: k, nxi: nxi, kp: (k + mk.nr - 1) / mk.nr * mk.nr}
+	wc.u = make([]float32, nxi*c*wc.kp)
+	wc.biasPad = make([]float32, wc.kp)
+	copy(wc.biasPad, bias)
 	return wc
 }
 
@@ -175,8 +176,7 @@ const (
 // run computes the convolution of one image x ([C, H, W]) into channels
 // [dstOff, dstOff+OutC) of y ([dstC, oh, ow]).
 func (wc *winoConv) run(x, y []float32, dstC, dstOff int) {
-	p := &wc.p
-	C, K := p.C, p.OutC
+	C := wc.p.C
 	for ty0 := 0; ty0 < wc.th; ty0 += wc.rowsPerChunk {
 		rows := min(wc.rowsPerChunk, wc.th-ty0)
 		nt := rows * wc.tw
@@ -184,12 +184,7 @@ func (wc *winoConv) run(x, y []float32, dstC, dstOff int) {
 		vb := poolGet(&winoVPool, winoN*C*tp)
 		v := *vb
 		parallelArgs(winoInPool, C, winoN*nt*8, winoInArgs{wc: wc, x: x, v: v, ty0: ty0, rows: rows, tp: tp}, winoInRange)
-		mr := wc.mk.mr
-		mb := min((nt+mr-1)/mr*mr, winoMB)
-		nb := min(wc.kp, winoNB)
-		mt, ntk := (nt+mb-1)/mb, (K+nb-1)/nb
-		parallelArgs(winoMulPool, mt*ntk, 2*winoN*mb*nb*C, winoMulArgs{wc: wc, v: v, y: y, dstC: dstC, dstOff: dstOff,
-			ty0: ty0, nt: nt, tp: tp, mb: mb, nb: nb, mt: mt}, winoMulRange)
+		wc.core.multiply(wc, v, y[dstOff*wc.oh*wc.ow:], ty0*wc.tw, nt, tp)
 		winoVPool.Put(vb)
 	}
 }
@@ -305,12 +300,44 @@ func at6(m [6]float32) (y [4]float32) {
 	return y
 }
 
+// winoCore is the multiply phase shared by the Winograd convs: nxi GEMMs
+// (one per transformed element ξ) of the chunk's tiles × C by C × OutC.
+type winoCore struct {
+	mk      *microKernel
+	c, k    int
+	kp      int       // k rounded up to mk.nr: the width of each U
+	nxi     int       // transformed elements per tile
+	u       []float32 // nxi C×kp matrices U[ξ] one after the other, each packed whole for mk's B panels (the layout of bSrc.packed)
+	biasPad []float32 // the bias padded with zeros to kp entries (zeros without a bias)
+}
+
+// winoOuter is the output transform of a Winograd conv: Y from the block
+// M of the tiles [r0, r0+mb) of the chunk whose first tile is tg0 (a
+// global tile index) and the output channels [k0, k0+nb), with the
+// bias and ReLU, into y (the output's channel 0 at y[0]). M[ξ] is at
+// m[ξ*ms:], its rows ldm floats apart, channel k0 first.
+type winoOuter interface {
+	outTransform(m []float32, ms, ldm, tg0, r0, mb, k0, nb int, y []float32)
+}
+
+// multiply runs the multiply tasks of a chunk of nt tiles (first tile tg0)
+// whose transformed input is v (nxi row-major C×tp matrices), in
+// parallel, each ending with o's output transform into y.
+func (wc *winoCore) multiply(o winoOuter, v, y []float32, tg0, nt, tp int) {
+	mr := wc.mk.mr
+	mb := min((nt+mr-1)/mr*mr, winoMB)
+	nb := min(wc.kp, winoNB)
+	mt, ntk := (nt+mb-1)/mb, (wc.k+nb-1)/nb
+	parallelArgs(winoMulPool, mt*ntk, 2*wc.nxi*mb*nb*wc.c, winoMulArgs{wc: wc, o: o, v: v, y: y,
+		tg0: tg0, nt: nt, tp: tp, mb: mb, nb: nb, mt: mt}, winoMulRange)
+}
+
 type winoMulArgs struct {
-	wc           *winoConv
-	v, y         []float32
-	dstC, dstOff int
-	ty0, nt, tp  int
-	mb, nb, mt   int
+	wc          *winoCore
+	o           winoOuter
+	v, y        []float32
+	tg0, nt, tp int
+	mb, nb, mt  int
 }
 
 var winoMulPool = newArgPool[winoMulArgs]()
@@ -320,37 +347,37 @@ var winoMulPool = newArgPool[winoMulArgs]()
 func winoMulRange(a *winoMulArgs, lo, hi int) {
 	wc := a.wc
 	mk := wc.mk
-	C, K := wc.p.C, wc.p.OutC
-	mr, nr := mk.mr, mk.nr
+	C, K := wc.c, wc.k
+	mr := mk.mr
 	bufp := packPool.Get().(*[]float32)
 	buf := *bufp
 	ap := buf[:packMaxMC*gemmKC]
 	tmp := buf[packMaxMC*gemmKC+gemmKC*packMaxNC:]
 	nbp := a.nb // M row stride (a multiple of nr)
 	ms := a.mb * nbp
-	mbuf := poolGet(&winoMPool, winoN*ms)
+	mbuf := poolGet(&winoMPool, wc.nxi*ms)
 	m := *mbuf
 	uper := C * wc.kp
 	cs := C * a.tp
+	simd := mk.name == PathAVX512
 	for u := lo; u < hi; u++ {
 		r0 := (u % a.mt) * a.mb
 		k0 := (u / a.mt) * a.nb
 		mbb := min(a.mb, a.nt-r0)
 		nbb := min(a.nb, K-k0)
-		for xi := 0; xi < winoN; xi++ {
+		for xi := 0; xi < wc.nxi; xi++ {
 			vx := a.v[xi*cs : (xi+1)*cs]
 			ux := wc.u[xi*uper : (xi+1)*uper]
 			mx := m[xi*ms : (xi+1)*ms]
 			for p0 := 0; p0 < C; p0 += gemmKC {
 				kb := min(gemmKC, C-p0)
-				packATrans(vx, a.tp, r0, p0, mbb, kb, mr, ap, wc.simd)
+				packATrans(vx, a.tp, r0, p0, mbb, kb, mr, ap, simd)
 				bp := ux[p0*wc.kp+k0*kb:]
 				macroKernel(mk, mbb, nbb, kb, 1, ap, bp, nil, 0, 0, p0 == 0, p0+kb >= C, mx, nbp, nil, 0, false, tmp)
 			}
 		}
-		wc.outTransform(m, ms, nbp, a.ty0, r0, mbb, k0, nbb, a.y, a.dstC, a.dstOff)
+		a.o.outTransform(m, ms, nbp, a.tg0, r0, mbb, k0, nbb, a.y)
 	}
-	_ = nr
 	winoMPool.Put(mbuf)
 	packPool.Put(bufp)
 }
@@ -393,12 +420,9 @@ func packATrans(a []float32, lda, i0, p0, mb, kb, mr int, dst []float32, simd bo
 	}
 }
 
-// outTransform computes Y = Aᵀ·M·A for the tiles [r0, r0+mb) of the chunk
-// starting at tile row ty0 and the output channels [k0, k0+nb), adds the
-// bias, applies ReLU and stores the parts of the 4×4 tiles inside the
-// output. M[ξ] (at m[ξ*ms:]) holds the tile block's rows (stride ldm),
-// channel k0 first.
-func (wc *winoConv) outTransform(m []float32, ms, ldm, ty0, r0, mb, k0, nb int, y []float32, dstC, dstOff int) {
+// outTransform computes Y = Aᵀ·M·A (see winoOuter), adds the bias,
+// applies ReLU and stores the parts of the 4×4 tiles inside the output.
+func (wc *winoConv) outTransform(m []float32, ms, ldm, tg0, r0, mb, k0, nb int, y []float32) {
 	oh, ow, tw := wc.oh, wc.ow, wc.tw
 	ohw := oh * ow
 	if wc.simd {
@@ -407,19 +431,19 @@ func (wc *winoConv) outTransform(m []float32, ms, ldm, ty0, r0, mb, k0, nb int, 
 			relu = 1
 		}
 		_ = m[(winoN-1)*ms+(mb-1)*ldm+(nb+15)/16*16-1]
-		_ = wc.biasPad[k0+(nb+15)/16*16-1]
+		_ = wc.core.biasPad[k0+(nb+15)/16*16-1]
 		for r := 0; r < mb; r++ {
-			tg := ty0*tw + r0 + r
+			tg := tg0 + r0 + r
 			oy0, ox0 := 4*(tg/tw), 4*(tg%tw)
 			rows, cols := min(4, oh-oy0), min(4, ow-ox0)
-			yo := (dstOff+k0)*ohw + oy0*ow + ox0
+			yo := k0*ohw + oy0*ow + ox0
 			_ = y[yo+(nb-1)*ohw+(rows-1)*ow+cols-1]
-			winoOutAVX512(&y[yo], &m[r*ldm], ms, nb, &wc.biasPad[k0], relu, ohw, ow, rows, cols)
+			winoOutAVX512(&y[yo], &m[r*ldm], ms, nb, &wc.core.biasPad[k0], relu, ohw, ow, rows, cols)
 		}
 		return
 	}
 	for r := 0; r < mb; r++ {
-		tg := ty0*tw + r0 + r
+		tg := tg0 + r0 + r
 		ty, tx := tg/tw, tg%tw
 		oy0, ox0 := 4*ty, 4*tx
 		rows, cols := min(4, oh-oy0), min(4, ow-ox0)
@@ -439,7 +463,7 @@ func (wc *winoConv) outTransform(m []float32, ms, ldm, ty0, r0, mb, k0, nb int, 
 			if wc.ep.Bias != nil {
 				bv = wc.ep.Bias[k0+k]
 			}
-			plane := y[(dstOff+k0+k)*ohw:]
+			plane := y[(k0+k)*ohw:]
 			for a := 0; a < rows; a++ {
 				yr := at6(t[a])
 				dst := plane[(oy0+a)*ow+ox0:]
@@ -453,7 +477,6 @@ func (wc *winoConv) outTransform(m []float32, ms, ldm, ty0, r0, mb, k0, nb int, 
 			}
 		}
 	}
-	_ = dstC
 }
 
 // winoPays reports whether the Winograd path is expected to be faster than

@@ -18,3 +18,11 @@ func packATrans12AVX512(dst, src *float32, kb, lda, rows int) { panic(noAVX512) 
 func transposeOutAVX512(y, c *float32, npix, nk, ldc, ohw int, bias *float32, relu int) {
 	panic(noAVX512)
 }
+
+func wino1InAVX512(a int, v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec, step int, bt *float32) {
+	panic(noAVX512)
+}
+
+func wino1OutAVX512(m, a int, y, mm *float32, ms, nk int, bias *float32, relu, ohw, outStep, nout int, at *float32) {
+	panic(noAVX512)
+}

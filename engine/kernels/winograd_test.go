@@ -93,9 +93,15 @@ var winoCases = []ConvParams{
 // slice must keep their sentinel.
 func runWinoCase(t *testing.T, r *rand.Rand, p ConvParams, withBias, relu bool, before, after int) {
 	t.Helper()
+	runWinoAlgo(t, r, p, withBias, relu, before, after, convWinograd)
+}
+
+func runWinoAlgo(t *testing.T, r *rand.Rand, p ConvParams, withBias, relu bool, before, after int, algo convAlgo) {
+	t.Helper()
 	name := fmt.Sprintf("winograd(%+v,bias=%v,relu=%v)", p, withBias, relu)
 	x := randSlice(r, p.N*p.C*p.H*p.W, 1)
-	w := randSlice(r, p.OutC*p.C*9, 1/math.Sqrt(float64(p.C*9)))
+	taps := p.KH * p.KW
+	w := randSlice(r, p.OutC*p.C*taps, 1/math.Sqrt(float64(p.C*taps)))
 	var bias []float32
 	var bias64 []float64
 	if withBias {
@@ -103,9 +109,9 @@ func runWinoCase(t *testing.T, r *rand.Rand, p ConvParams, withBias, relu bool, 
 		bias64 = to64(bias)
 	}
 	want, oh, ow := refConv(p, to64(x), to64(w), bias64, relu)
-	c := newConv(p, w, Epilogue{Bias: bias, ReLU: relu}, convWinograd)
-	if c.wino == nil {
-		t.Fatalf("%s: not on the Winograd path", name)
+	c := newConv(p, w, Epilogue{Bias: bias, ReLU: relu}, algo)
+	if c.wino == nil && c.wino1 == nil {
+		t.Fatalf("%s: not on a Winograd path", name)
 	}
 	dstC := before + p.OutC + after
 	y := make([]float32, p.N*dstC*oh*ow)
@@ -128,6 +134,86 @@ func testWinogradConv(t *testing.T) {
 }
 
 func TestWinogradConv(t *testing.T) { forEachPath(t, testWinogradConv) }
+
+// wino1Cases are convs of the 1-D Winograd path: the factorised 1×7, 7×1,
+// 1×3 and 3×1 convs of Inception v3/v4 with their "same" padding, odd and
+// asymmetric pads, partial tiles, C > 256, and a plane split into chunks.
+var wino1Cases = []ConvParams{
+	{N: 1, C: 16, H: 17, W: 17, OutC: 24, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadL: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1},
+	{N: 2, C: 16, H: 17, W: 17, OutC: 40, KH: 7, KW: 1, StrideH: 1, StrideW: 1, PadT: 3, PadB: 3, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 12, H: 8, W: 8, OutC: 20, KH: 1, KW: 3, StrideH: 1, StrideW: 1, PadL: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 12, H: 8, W: 8, OutC: 20, KH: 3, KW: 1, StrideH: 1, StrideW: 1, PadT: 1, PadB: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 9, H: 13, W: 11, OutC: 7, KH: 7, KW: 1, StrideH: 1, StrideW: 1, PadT: 1, PadL: 2, PadB: 4, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 9, H: 11, W: 19, OutC: 33, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadT: 1, PadL: 5, PadB: 0, PadR: 0, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 5, H: 10, W: 3, OutC: 6, KH: 1, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 270, H: 9, W: 9, OutC: 50, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadL: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 100, H: 60, W: 60, OutC: 20, KH: 7, KW: 1, StrideH: 1, StrideW: 1, PadT: 3, PadB: 3, DilH: 1, DilW: 1, Groups: 1},
+}
+
+func testWinograd1DConv(t *testing.T) {
+	r := newRNG(12)
+	for _, p := range wino1Cases {
+		if raceEnabled && p.C*p.H*p.W > 100000 {
+			continue
+		}
+		runWinoAlgo(t, r, p, true, true, 3, 2, convWinograd1D)
+		runWinoAlgo(t, r, p, false, false, 0, 0, convWinograd1D)
+	}
+}
+
+func TestWinograd1DConv(t *testing.T) { forEachPath(t, testWinograd1DConv) }
+
+// TestWinograd1DMatrices checks the 1-D algorithms' identity in float64:
+// Aᵀ·((G·g) ⊙ (Bᵀ·d)) is the m-output correlation of d with g, and Bᵀ has
+// integer entries.
+func TestWinograd1DMatrices(t *testing.T) {
+	r := newRNG(6)
+	for taps, alg := range wino1Algs {
+		if alg.r != taps || alg.a != alg.m+alg.r-1 {
+			t.Fatalf("F(%d,%d) registered for %d taps", alg.m, alg.r, taps)
+		}
+		for _, row := range alg.bt {
+			for _, v := range row {
+				if v != math.Trunc(v) {
+					t.Errorf("F(%d,%d): Bᵀ entry %v is not an integer", alg.m, alg.r, v)
+				}
+			}
+		}
+		for iter := 0; iter < 100; iter++ {
+			d := make([]float64, alg.a)
+			g := make([]float64, alg.r)
+			for i := range d {
+				d[i] = r.Float64()*2 - 1
+			}
+			for i := range g {
+				g[i] = r.Float64()*2 - 1
+			}
+			e := make([]float64, alg.a)
+			for i := range e {
+				var u, v float64
+				for k := range g {
+					u += alg.g[i][k] * g[k]
+				}
+				for k := range d {
+					v += alg.bt[i][k] * d[k]
+				}
+				e[i] = u * v
+			}
+			for i := 0; i < alg.m; i++ {
+				var got, want float64
+				for k := range e {
+					got += alg.at[i][k] * e[k]
+				}
+				for k := range g {
+					want += d[i+k] * g[k]
+				}
+				if math.Abs(got-want) > 1e-10 {
+					t.Fatalf("F(%d,%d): y[%d] = %v, want %v", alg.m, alg.r, i, got, want)
+				}
+			}
+		}
+	}
+}
 
 // TestWinogradErrorBound checks the rounding error of the Winograd path
 // against a forward error bound: every stage sums its terms in float32,
@@ -209,7 +295,7 @@ func winoAbsBound(wc *winoConv, x []float32) []float64 {
 		}
 		return o
 	}
-	per := p.C * wc.kp
+	per := p.C * wc.core.kp
 	out := make([]float64, p.OutC*wc.oh*wc.ow)
 	for ty := 0; ty < wc.th; ty++ {
 		for tx := 0; tx < wc.tw; tx++ {
@@ -238,7 +324,7 @@ func winoAbsBound(wc *winoConv, x []float32) []float64 {
 					v := absBT(rr[i])
 					for j := 0; j < 6; j++ {
 						for k := 0; k < p.OutC; k++ {
-							uu := math.Abs(float64(wc.u[(i*6+j)*per+packedBIndex(c, k, p.C, wc.kp, wc.mk.nr)]))
+							uu := math.Abs(float64(wc.core.u[(i*6+j)*per+packedBIndex(c, k, p.C, wc.core.kp, wc.core.mk.nr)]))
 							m[i*6+j][k] += uu * v[j]
 						}
 					}
@@ -309,4 +395,54 @@ func BenchmarkWinograd(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestWinograd1DError measures the rounding error of the 1-D Winograd
+// convs at Inception v3's channel counts against the exact result, in
+// ulps of Σ|x·w| per output, and requires it below 64 (about 4e-6
+// relative, the bound of the 2-D path's test).
+func TestWinograd1DError(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := newRNG(22)
+		for _, p := range []ConvParams{
+			{N: 1, C: 160, H: 17, W: 17, OutC: 16, KH: 1, KW: 7, StrideH: 1, StrideW: 1, PadL: 3, PadR: 3, DilH: 1, DilW: 1, Groups: 1},
+			{N: 1, C: 192, H: 17, W: 17, OutC: 16, KH: 7, KW: 1, StrideH: 1, StrideW: 1, PadT: 3, PadB: 3, DilH: 1, DilW: 1, Groups: 1},
+			{N: 1, C: 384, H: 8, W: 8, OutC: 16, KH: 1, KW: 3, StrideH: 1, StrideW: 1, PadL: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+		} {
+			x := randSlice(r, p.C*p.H*p.W, 1)
+			for i := range x {
+				x[i] += 0.5
+			}
+			taps := p.KH * p.KW
+			w := randSlice(r, p.OutC*p.C*taps, 1/math.Sqrt(float64(p.C*taps)))
+			want, oh, ow := refConv(p, to64(x), to64(w), nil, false)
+			y := make([]float32, p.OutC*oh*ow)
+			newConv(p, w, Epilogue{}, convWinograd1D).Run(1, x, y, p.OutC, 0)
+			const u = 1.0 / (1 << 24)
+			var worst float64
+			for k := 0; k < p.OutC; k++ {
+				for oy := 0; oy < oh; oy++ {
+					for ox := 0; ox < ow; ox++ {
+						var sabs float64
+						for c := 0; c < p.C; c++ {
+							for kh := 0; kh < p.KH; kh++ {
+								for kw := 0; kw < p.KW; kw++ {
+									iy, ix := oy-p.PadT+kh, ox-p.PadL+kw
+									if iy >= 0 && iy < p.H && ix >= 0 && ix < p.W {
+										sabs += math.Abs(float64(x[(c*p.H+iy)*p.W+ix]) * float64(w[((k*p.C+c)*p.KH+kh)*p.KW+kw]))
+									}
+								}
+							}
+						}
+						i := (k*oh+oy)*ow + ox
+						worst = max(worst, math.Abs(float64(y[i])-want[i])/(u*sabs))
+					}
+				}
+			}
+			t.Logf("%dx%d C=%d: max error %.2f u·Σ|x||w|", p.KH, p.KW, p.C, worst)
+			if worst > 64 || worst == 0 {
+				t.Errorf("%+v: max error %.2f u·Σ|x||w|, want in (0, 64]", p, worst)
+			}
+		}
+	})
 }

@@ -937,6 +937,170 @@ func genWinograd() {
 	genWinoIn(k, idx)
 	genWinoOut(k)
 	genPackATrans12()
+	bits := GLOBL("wino1Bits", RODATA|NOPTR)
+	for n := 0; n < 16; n++ {
+		DATA(4*n, U32(1<<n))
+	}
+	iota := GLOBL("wino1Iota", RODATA|NOPTR)
+	for n := 0; n < 16; n++ {
+		DATA(4*n, U32(n))
+	}
+	for _, a := range []int{6, 9} {
+		genWino1In(a, bits)
+	}
+	for _, ma := range [][2]int{{4, 6}, {3, 9}} {
+		genWino1Out(ma[0], ma[1], iota)
+	}
+}
+
+// genWino1In emits wino1In{a}AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec, step int, bt *float32):
+// the input transform of the 1-D Winograd conv with α = a for one channel
+// (see winograd1d.go): for each block i < nvec of 16 tiles and lane l,
+// tile t = 16i+l, d[n] = x[gidx[t] + n*step] if bit n of taps[t] is set,
+// else 0 (VGATHERDPS), and v[ξ*cs + t] = Σ_n bt[ξ*a+n]·d[n] for ξ < a,
+// summed in order n = 0, 1, ... (the first term a product, then FMAs).
+func genWino1In(a int, bits Mem) {
+	name := fmt.Sprintf("wino1In%dAVX512", a)
+	TEXT(name, NOSPLIT, "func(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec, step int, bt *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the input transform of the 1-D Winograd conv with α = %d (see genWino1In in internal/asm).", name, a))
+	v := Load(Param("v"), GP64())
+	cs := Load(Param("cs"), GP64())
+	x := Load(Param("x"), GP64())
+	gidx := Load(Param("gidx"), GP64())
+	taps := Load(Param("taps"), GP64())
+	nvec := Load(Param("nvec"), GP64())
+	step := Load(Param("step"), GP64())
+	bt := Load(Param("bt"), GP64())
+	SHLQ(U8(2), cs)
+	SHLQ(U8(2), step)
+	xn, vx := GP64(), GP64()
+	Label(name + "_loop")
+	TESTQ(nvec, nvec)
+	JE(LabelRef(name + "_done"))
+	zidx, ztm := ZMM(), ZMM()
+	VMOVDQU32(Mem{Base: gidx}, zidx)
+	VPMOVZXWD(Mem{Base: taps}, ztm)
+	d := make([]VecVirtual, a)
+	MOVQ(x, xn)
+	for n := 0; n < a; n++ {
+		if n > 0 {
+			ADDQ(step, xn)
+		}
+		d[n] = ZMM()
+		VPTESTMD_BCST(bits.Offset(4*n), ztm, K1)
+		VPXORD(d[n], d[n], d[n])
+		VGATHERDPS(Mem{Base: xn, Index: zidx, Scale: 4}, K1, d[n])
+	}
+	MOVQ(v, vx)
+	for xi := 0; xi < a; xi++ {
+		if xi > 0 {
+			ADDQ(cs, vx)
+		}
+		acc := ZMM()
+		VMULPS_BCST(Mem{Base: bt, Disp: 4 * (xi * a)}, d[0], acc)
+		for n := 1; n < a; n++ {
+			VFMADD231PS_BCST(Mem{Base: bt, Disp: 4 * (xi*a + n)}, d[n], acc)
+		}
+		VMOVUPS(acc, Mem{Base: vx})
+	}
+	ADDQ(U32(64), v)
+	ADDQ(U32(64), gidx)
+	ADDQ(U32(32), taps)
+	DECQ(nvec)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genWino1Out emits wino1Out{m}x{a}AVX512(y, mm *float32, ms, nk int, bias *float32, relu, ohw, outStep, nout int, at *float32):
+// the output transform of one tile of the 1-D Winograd conv F(m, ·) with
+// α = a for nk channels, 16 at a time (see winograd1d.go): for channel
+// k < nk and output b < nout, y[k*ohw + b*outStep] = Σ_ξ at[b*a+ξ]·M[ξ][k]
+// + bias[k], then max(·, 0) if relu != 0, where M[ξ][k] = mm[ξ*ms + k]
+// (mm and bias are read in whole blocks of 16), stored with VSCATTERDPS.
+func genWino1Out(m, a int, iota Mem) {
+	name := fmt.Sprintf("wino1Out%dx%dAVX512", m, a)
+	TEXT(name, NOSPLIT, "func(y, mm *float32, ms, nk int, bias *float32, relu, ohw, outStep, nout int, at *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the output transform of one tile of the 1-D Winograd conv F(%d, ·) (see genWino1Out in internal/asm).", name, m))
+	y := Load(Param("y"), GP64())
+	mm := Load(Param("mm"), GP64())
+	ms := Load(Param("ms"), GP64())
+	nk := Load(Param("nk"), GP64())
+	bias := Load(Param("bias"), GP64())
+	relu := Load(Param("relu"), GP64())
+	ohw := GP64()
+	Load(Param("ohw"), ohw)
+	outStep := Load(Param("outStep"), GP64())
+	nout := Load(Param("nout"), GP64())
+	at := Load(Param("at"), GP64())
+	SHLQ(U8(2), ms)
+	SHLQ(U8(2), outStep)
+	Comment("zidx = lane·ohw")
+	zidx := ZMM()
+	VPBROADCASTD(ohw.As32(), zidx)
+	VPMULLD(iota, zidx, zidx)
+	SHLQ(U8(6), ohw) // 16 planes in bytes
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	k0 := GP64()
+	XORQ(k0, k0)
+	mp, yb := GP64(), GP64()
+	Label(name + "_group")
+	CMPQ(k0, nk)
+	JGE(LabelRef(name + "_done"))
+	Comment("K3 = the channels of this group")
+	rem := GP64()
+	MOVQ(nk, rem)
+	SUBQ(k0, rem)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem, RCX)
+	CMOVQLT(rem, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K3)
+	mv := make([]VecVirtual, a)
+	LEAQ(Mem{Base: mm, Index: k0, Scale: 4}, mp)
+	for xi := 0; xi < a; xi++ {
+		if xi > 0 {
+			ADDQ(ms, mp)
+		}
+		mv[xi] = ZMM()
+		VMOVUPS(Mem{Base: mp}, mv[xi])
+	}
+	bv := ZMM()
+	VMOVUPS(Mem{Base: bias, Index: k0, Scale: 4}, bv)
+	MOVQ(y, yb)
+	for b := 0; b < m; b++ {
+		if b > 0 {
+			CMPQ(nout, U32(b))
+			JLE(LabelRef(name + "_next"))
+			ADDQ(outStep, yb)
+		}
+		acc := ZMM()
+		VMULPS_BCST(Mem{Base: at, Disp: 4 * (b * a)}, mv[0], acc)
+		for xi := 1; xi < a; xi++ {
+			VFMADD231PS_BCST(Mem{Base: at, Disp: 4 * (b*a + xi)}, mv[xi], acc)
+		}
+		VADDPS(bv, acc, acc)
+		lbl := fmt.Sprintf("%s_b%d", name, b)
+		TESTQ(relu, relu)
+		JE(LabelRef(lbl))
+		VMAXPS(acc, zero, acc)
+		Label(lbl)
+		KMOVW(K3, K2)
+		VSCATTERDPS(acc, K2, Mem{Base: yb, Index: zidx, Scale: 4})
+	}
+	Label(name + "_next")
+	ADDQ(U32(16), k0)
+	ADDQ(ohw, y)
+	JMP(LabelRef(name + "_group"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
 }
 
 // genPackATrans12 emits packATrans12AVX512(dst, src *float32, kb, lda, rows int):
