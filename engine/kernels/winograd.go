@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+)
 
 // Winograd F(4×4, 3×3) convolution (Lavin and Gray 2016, "Fast Algorithms
 // for Convolutional Neural Networks", section 4.2): the output is cut into
@@ -324,26 +327,32 @@ type winoOuter interface {
 // whose transformed input is v (nxi row-major C×tp matrices), in
 // parallel, each ending with o's output transform into y.
 func (wc *winoCore) multiply(o winoOuter, v, y []float32, tg0, nt, tp int) {
-	mr := wc.mk.mr
-	mb := min((nt+mr-1)/mr*mr, winoMB)
-	nb := min(wc.kp, winoNB)
-	mt, ntk := (nt+mb-1)/mb, (wc.k+nb-1)/nb
-	parallelArgs(winoMulPool, mt*ntk, 2*wc.nxi*mb*nb*wc.c, winoMulArgs{wc: wc, o: o, v: v, y: y,
-		tg0: tg0, nt: nt, tp: tp, mb: mb, nb: nb, mt: mt}, winoMulRange)
+	mr, nr := wc.mk.mr, wc.mk.nr
+	// Blocks of at most winoMB tiles by winoNB channels, as equal as
+	// possible (see tileGrid).
+	pm, pn := (nt+mr-1)/mr, (wc.k+nr-1)/nr
+	gm, gn := (pm*mr+winoMB-1)/winoMB, (pn*nr+winoNB-1)/winoNB
+	if procs := runtime.GOMAXPROCS(0); procs > 1 {
+		gm, gn = tileGrid(tileShape{pm: pm, pn: pn, gm0: gm, gn0: gn, k: wc.nxi * wc.c, mr: mr, nr: nr, rm: nt % mr, rn: wc.k % nr, procs: procs})
+	}
+	mb, nb := (pm+gm-1)/gm*mr, (pn+gn-1)/gn*nr
+	parallelArgs(winoMulPool, gm*gn, 2*wc.nxi*mb*nb*wc.c, winoMulArgs{wc: wc, o: o, v: v, y: y,
+		tg0: tg0, nt: nt, tp: tp, mb: mb, nb: nb, pm: pm, pn: pn, gm: gm, gn: gn}, winoMulRange)
 }
 
 type winoMulArgs struct {
-	wc          *winoCore
-	o           winoOuter
-	v, y        []float32
-	tg0, nt, tp int
-	mb, nb, mt  int
+	wc             *winoCore
+	o              winoOuter
+	v, y           []float32
+	tg0, nt, tp    int
+	mb, nb         int // the largest block: the size of M
+	pm, pn, gm, gn int // panels and blocks (see gemmTask)
 }
 
 var winoMulPool = newArgPool[winoMulArgs]()
 
-// winoMulRange runs the multiply tasks [lo, hi): task u covers the tiles
-// [(u%mt)*mb, +mb) of the chunk and the output channels [(u/mt)*nb, +nb).
+// winoMulRange runs the multiply tasks [lo, hi): task u covers the panels
+// of tiles and output channels of block (u%gm, u/gm) (see gemmTask).
 func winoMulRange(a *winoMulArgs, lo, hi int) {
 	wc := a.wc
 	mk := wc.mk
@@ -361,10 +370,10 @@ func winoMulRange(a *winoMulArgs, lo, hi int) {
 	cs := C * a.tp
 	simd := mk.name == PathAVX512
 	for u := lo; u < hi; u++ {
-		r0 := (u % a.mt) * a.mb
-		k0 := (u / a.mt) * a.nb
-		mbb := min(a.mb, a.nt-r0)
-		nbb := min(a.nb, K-k0)
+		ti, tj := u%a.gm, u/a.gm
+		r0, k0 := ti*a.pm/a.gm*mr, tj*a.pn/a.gn*mk.nr
+		mbb := min((ti+1)*a.pm/a.gm*mr, a.nt) - r0
+		nbb := min((tj+1)*a.pn/a.gn*mk.nr, K) - k0
 		for xi := 0; xi < wc.nxi; xi++ {
 			vx := a.v[xi*cs : (xi+1)*cs]
 			ux := wc.u[xi*uper : (xi+1)*uper]
