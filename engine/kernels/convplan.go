@@ -24,6 +24,7 @@ type Conv struct {
 	wFull []float32  // original weights (direct path only)
 	wino  *winoConv  // set when the conv runs on the Winograd path
 	wino1 *wino1Conv // set when the conv runs on the 1-D Winograd path
+	wino2 *wino2Conv // set when the conv runs on the F(2×2, r×r) Winograd path
 	tr    *convTr    // set when the conv runs as the transposed GEMM
 }
 
@@ -37,6 +38,7 @@ const (
 	convWinograd            // Winograd F(4×4, 3×3); only for winoEligible shapes
 	convTransposed          // the transposed implicit GEMM (see convTr); one group only
 	convWinograd1D          // 1-D Winograd F(3, 7) / F(4, 3); only for wino1Eligible shapes
+	convWinograd2           // Winograd F(2×2, 3×3) / F(2×2, 5×5); only for wino2Eligible shapes
 )
 
 // NewConv prepares the convolution p (p.N is ignored) with weights w
@@ -69,6 +71,13 @@ func newConv(p ConvParams, w []float32, ep Epilogue, algo convAlgo) *Conv {
 			panic(fmt.Sprintf("kernels.NewConv: Winograd requested for an ineligible conv %+v", p))
 		}
 		c.wino = newWinoConv(mk, p, oh, ow, w, ep)
+		return c
+	}
+	if algo == convWinograd2 || algo == convAuto && wino2Eligible(p) && wino2Pays(mk, p, oh, ow) {
+		if !wino2Eligible(p) {
+			panic(fmt.Sprintf("kernels.NewConv: F(2x2) Winograd requested for an ineligible conv %+v", p))
+		}
+		c.wino2 = newWino2Conv(mk, p, oh, ow, w, ep)
 		return c
 	}
 	if algo == convWinograd1D || algo == convAuto && wino1Eligible(p) && wino1Pays(mk, p, oh, ow) {
@@ -116,6 +125,12 @@ func (c *Conv) Run(n int, x, y []float32, dstC, dstOff int) {
 	if c.wino != nil {
 		for i := 0; i < n; i++ {
 			c.wino.run(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
+		}
+		return
+	}
+	if c.wino2 != nil {
+		for i := 0; i < n; i++ {
+			c.wino2.run(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
 		}
 		return
 	}

@@ -173,3 +173,29 @@ func wino1OutAVX512(m, a int, y, mm *float32, ms, nk int, bias *float32, relu, o
 		panic("kernels: no 1-D Winograd output transform for this F(m, r)")
 	}
 }
+
+// wino2InAVX512 runs the F(2x2, r x r) Winograd input transform with α = a
+// (4 or 6, see genWino2In in internal/asm).
+func wino2InAVX512(a int, rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int, bt *float32) {
+	switch a {
+	case 4:
+		wino2In4AVX512(rows, n, r, rs, padL, v, cs, tw, bt)
+	case 6:
+		wino2In6AVX512(rows, n, r, rs, padL, v, cs, tw, bt)
+	default:
+		panic("kernels: no F(2x2, r x r) input transform for this α")
+	}
+}
+
+// wino2OutAVX512 runs the F(2x2, r x r) Winograd output transform with
+// α = a (see genWino2Out in internal/asm).
+func wino2OutAVX512(a int, y, mm *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int, at *float32) {
+	switch a {
+	case 4:
+		wino2Out4AVX512(y, mm, ms, nk, bias, relu, ohw, ow, rows, cols, at)
+	case 6:
+		wino2Out6AVX512(y, mm, ms, nk, bias, relu, ohw, ow, rows, cols, at)
+	default:
+		panic("kernels: no F(2x2, r x r) output transform for this α")
+	}
+}

@@ -163,3 +163,23 @@ func wino1Out4x6AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, r
 //
 //go:noescape
 func wino1Out3x9AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, relu int, ohw int, outStep int, nout int, at *float32)
+
+// wino2In4AVX512 is the input transform of one tile row of one channel of the F(2x2, r x r) Winograd conv with α = 4 (see genWino2In in internal/asm).
+//
+//go:noescape
+func wino2In4AVX512(rows *[6]*float32, n int, r *float32, rs int, padL int, v *float32, cs int, tw int, bt *float32)
+
+// wino2Out4AVX512 is the output transform of one tile of the F(2x2, r x r) Winograd conv with α = 4 (see genWino2Out in internal/asm).
+//
+//go:noescape
+func wino2Out4AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, relu int, ohw int, ow int, rows int, cols int, at *float32)
+
+// wino2In6AVX512 is the input transform of one tile row of one channel of the F(2x2, r x r) Winograd conv with α = 6 (see genWino2In in internal/asm).
+//
+//go:noescape
+func wino2In6AVX512(rows *[6]*float32, n int, r *float32, rs int, padL int, v *float32, cs int, tw int, bt *float32)
+
+// wino2Out6AVX512 is the output transform of one tile of the F(2x2, r x r) Winograd conv with α = 6 (see genWino2Out in internal/asm).
+//
+//go:noescape
+func wino2Out6AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, relu int, ohw int, ow int, rows int, cols int, at *float32)

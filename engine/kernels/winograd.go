@@ -491,9 +491,9 @@ func (wc *winoConv) outTransform(m []float32, ms, ldm, tg0, r0, mb, k0, nb int, 
 // winoPays reports whether the Winograd path is expected to be faster than
 // the implicit GEMM for an eligible conv with an oh×ow output on path mk:
 // only with the avx512 transforms (the pure-Go ones cost more than the
-// multiplications saved), and with at least 16 tiles (on 8×8 and smaller
-// planes the 4× larger transformed weights, read once per image, cost more
-// than the multiplications saved).
+// multiplications saved), and with at least 9 tiles (12×12 planes; on 8×8
+// and smaller planes the 4× larger transformed weights, read once per
+// image, cost more than F(2×2, 3×3) does, see wino2Pays).
 func winoPays(mk *microKernel, p ConvParams, oh, ow int) bool {
-	return mk.name == PathAVX512 && p.C >= 8 && p.OutC >= 8 && ((oh+3)/4)*((ow+3)/4) >= 16
+	return mk.name == PathAVX512 && p.C >= 8 && p.OutC >= 8 && ((oh+3)/4)*((ow+3)/4) >= 9
 }

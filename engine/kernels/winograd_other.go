@@ -26,3 +26,11 @@ func wino1InAVX512(a int, v *float32, cs int, x *float32, gidx *int32, taps *uin
 func wino1OutAVX512(m, a int, y, mm *float32, ms, nk int, bias *float32, relu, ohw, outStep, nout int, at *float32) {
 	panic(noAVX512)
 }
+
+func wino2InAVX512(a int, rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int, bt *float32) {
+	panic(noAVX512)
+}
+
+func wino2OutAVX512(a int, y, mm *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int, at *float32) {
+	panic(noAVX512)
+}

@@ -110,7 +110,7 @@ func runWinoAlgo(t *testing.T, r *rand.Rand, p ConvParams, withBias, relu bool, 
 	}
 	want, oh, ow := refConv(p, to64(x), to64(w), bias64, relu)
 	c := newConv(p, w, Epilogue{Bias: bias, ReLU: relu}, algo)
-	if c.wino == nil && c.wino1 == nil {
+	if c.wino == nil && c.wino1 == nil && c.wino2 == nil {
 		t.Fatalf("%s: not on a Winograd path", name)
 	}
 	dstC := before + p.OutC + after
@@ -409,40 +409,89 @@ func TestWinograd1DError(t *testing.T) {
 			{N: 1, C: 192, H: 17, W: 17, OutC: 16, KH: 7, KW: 1, StrideH: 1, StrideW: 1, PadT: 3, PadB: 3, DilH: 1, DilW: 1, Groups: 1},
 			{N: 1, C: 384, H: 8, W: 8, OutC: 16, KH: 1, KW: 3, StrideH: 1, StrideW: 1, PadL: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
 		} {
-			x := randSlice(r, p.C*p.H*p.W, 1)
-			for i := range x {
-				x[i] += 0.5
-			}
-			taps := p.KH * p.KW
-			w := randSlice(r, p.OutC*p.C*taps, 1/math.Sqrt(float64(p.C*taps)))
-			want, oh, ow := refConv(p, to64(x), to64(w), nil, false)
-			y := make([]float32, p.OutC*oh*ow)
-			newConv(p, w, Epilogue{}, convWinograd1D).Run(1, x, y, p.OutC, 0)
-			const u = 1.0 / (1 << 24)
-			var worst float64
-			for k := 0; k < p.OutC; k++ {
-				for oy := 0; oy < oh; oy++ {
-					for ox := 0; ox < ow; ox++ {
-						var sabs float64
-						for c := 0; c < p.C; c++ {
-							for kh := 0; kh < p.KH; kh++ {
-								for kw := 0; kw < p.KW; kw++ {
-									iy, ix := oy-p.PadT+kh, ox-p.PadL+kw
-									if iy >= 0 && iy < p.H && ix >= 0 && ix < p.W {
-										sabs += math.Abs(float64(x[(c*p.H+iy)*p.W+ix]) * float64(w[((k*p.C+c)*p.KH+kh)*p.KW+kw]))
-									}
-								}
-							}
-						}
-						i := (k*oh+oy)*ow + ox
-						worst = max(worst, math.Abs(float64(y[i])-want[i])/(u*sabs))
-					}
-				}
-			}
-			t.Logf("%dx%d C=%d: max error %.2f u·Σ|x||w|", p.KH, p.KW, p.C, worst)
-			if worst > 64 || worst == 0 {
-				t.Errorf("%+v: max error %.2f u·Σ|x||w|, want in (0, 64]", p, worst)
-			}
+			checkWinoError(t, r, p, convWinograd1D)
 		}
 	})
 }
+
+// TestWinograd2Error does the same for the F(2×2, 3×3) and F(2×2, 5×5)
+// convs at Inception channel counts.
+func TestWinograd2Error(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := newRNG(23)
+		for _, p := range []ConvParams{
+			{N: 1, C: 384, H: 8, W: 8, OutC: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+			{N: 1, C: 48, H: 35, W: 35, OutC: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, DilH: 1, DilW: 1, Groups: 1},
+		} {
+			checkWinoError(t, r, p, convWinograd2)
+		}
+	})
+}
+
+// checkWinoError runs p with algo on positive-biased random data and
+// requires the largest error to lie in (0, 64] ulps of Σ|x·w|.
+func checkWinoError(t *testing.T, r *rand.Rand, p ConvParams, algo convAlgo) {
+	t.Helper()
+	x := randSlice(r, p.C*p.H*p.W, 1)
+	for i := range x {
+		x[i] += 0.5
+	}
+	taps := p.KH * p.KW
+	w := randSlice(r, p.OutC*p.C*taps, 1/math.Sqrt(float64(p.C*taps)))
+	want, oh, ow := refConv(p, to64(x), to64(w), nil, false)
+	y := make([]float32, p.OutC*oh*ow)
+	newConv(p, w, Epilogue{}, algo).Run(1, x, y, p.OutC, 0)
+	const u = 1.0 / (1 << 24)
+	var worst float64
+	for k := 0; k < p.OutC; k++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				var sabs float64
+				for c := 0; c < p.C; c++ {
+					for kh := 0; kh < p.KH; kh++ {
+						for kw := 0; kw < p.KW; kw++ {
+							iy, ix := oy-p.PadT+kh, ox-p.PadL+kw
+							if iy >= 0 && iy < p.H && ix >= 0 && ix < p.W {
+								sabs += math.Abs(float64(x[(c*p.H+iy)*p.W+ix]) * float64(w[((k*p.C+c)*p.KH+kh)*p.KW+kw]))
+							}
+						}
+					}
+				}
+				i := (k*oh+oy)*ow + ox
+				worst = max(worst, math.Abs(float64(y[i])-want[i])/(u*sabs))
+			}
+		}
+	}
+	t.Logf("%dx%d C=%d at %dx%d: max error %.2f u·Σ|x||w|", p.KH, p.KW, p.C, p.H, p.W, worst)
+	if worst > 64 || worst == 0 {
+		t.Errorf("%+v: max error %.2f u·Σ|x||w|, want in (0, 64]", p, worst)
+	}
+}
+
+// wino2Cases are convs of the F(2×2) paths: 3×3 convs of small planes
+// (7×7, 8×8, 6×6, 12×12, 3×3), 5×5 "same" convs, valid and asymmetric
+// pads, odd planes (partial tiles), C > 256 and a chunked plane.
+var wino2Cases = []ConvParams{
+	{N: 1, C: 16, H: 7, W: 7, OutC: 40, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 2, C: 24, H: 8, W: 8, OutC: 20, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 20, H: 3, W: 3, OutC: 18, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 17, H: 12, W: 13, OutC: 19, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 0, PadL: 2, PadB: 1, PadR: 0, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 16, H: 35, W: 35, OutC: 24, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 18, H: 14, W: 11, OutC: 33, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 4, PadL: 1, PadB: 0, PadR: 3, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 270, H: 6, W: 6, OutC: 50, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 16, H: 9, W: 9, OutC: 16, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	{N: 1, C: 60, H: 80, W: 80, OutC: 17, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1},
+}
+
+func testWinograd2Conv(t *testing.T) {
+	r := newRNG(13)
+	for _, p := range wino2Cases {
+		if raceEnabled && p.C*p.H*p.W > 100000 {
+			continue
+		}
+		runWinoAlgo(t, r, p, true, true, 3, 2, convWinograd2)
+		runWinoAlgo(t, r, p, false, false, 0, 0, convWinograd2)
+	}
+}
+
+func TestWinograd2Conv(t *testing.T) { forEachPath(t, testWinograd2Conv) }

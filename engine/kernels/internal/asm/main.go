@@ -951,6 +951,290 @@ func genWinograd() {
 	for _, ma := range [][2]int{{4, 6}, {3, 9}} {
 		genWino1Out(ma[0], ma[1], iota)
 	}
+	w2even := GLOBL("wino2Even", RODATA|NOPTR)
+	for l := 0; l < 16; l++ {
+		DATA(4*l, U32(2*l))
+	}
+	w2odd := GLOBL("wino2Odd", RODATA|NOPTR)
+	for l := 0; l < 16; l++ {
+		DATA(4*l, U32(2*l+1))
+	}
+	for _, a := range []int{4, 6} {
+		genWino2In(a, w2even, w2odd)
+		genWino2Out(a, iota)
+	}
+}
+
+// genWino2In emits wino2In{a}AVX512(rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int, bt *float32):
+// the input transform of one tile row of one channel of the F(2×2, r×r)
+// Winograd conv with α = a (see winograd2.go). Vertical pass:
+// R[i][padL+x] = Σ_q bt[i*a+q]·rows[q][x] for x < n (R row i at r[i*rs:];
+// its other columns are left alone and must be zero). Horizontal pass,
+// 16 tiles at a time (VGATHERDPS of R's columns 2tx+q):
+// v[(a·i+j)*cs + tx] = Σ_q bt[j*a+q]·R[i][2tx+q] for tx < tw (R's rows are
+// read up to 2·16·ceil(tw/16) + a - 1).
+func genWino2In(a int, evenIdx, oddIdx Mem) {
+	name := fmt.Sprintf("wino2In%dAVX512", a)
+	TEXT(name, NOSPLIT, "func(rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int, bt *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the input transform of one tile row of one channel of the F(2x2, r x r) Winograd conv with α = %d (see genWino2In in internal/asm).", name, a))
+	rowsP := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	r := Load(Param("r"), GP64())
+	rs := Load(Param("rs"), GP64())
+	padL := Load(Param("padL"), GP64())
+	bt := Load(Param("bt"), GP64())
+	SHLQ(U8(2), rs)
+	dst := GP64()
+	LEAQ(Mem{Base: r, Index: padL, Scale: 4}, dst)
+	col := GP64()
+	XORQ(col, col)
+	vblock := func(masked bool) {
+		d := make([]VecVirtual, a)
+		src := GP64()
+		for q := range d {
+			d[q] = ZMM()
+			MOVQ(Mem{Base: rowsP, Disp: 8 * q}, src)
+			mem := Mem{Base: src, Index: col, Scale: 4}
+			if masked {
+				VMOVUPS_Z(mem, K1, d[q])
+			} else {
+				VMOVUPS(mem, d[q])
+			}
+		}
+		row := GP64()
+		MOVQ(dst, row)
+		for i := 0; i < a; i++ {
+			if i > 0 {
+				ADDQ(rs, row)
+			}
+			acc := ZMM()
+			VMULPS_BCST(Mem{Base: bt, Disp: 4 * (i * a)}, d[0], acc)
+			for q := 1; q < a; q++ {
+				VFMADD231PS_BCST(Mem{Base: bt, Disp: 4 * (i*a + q)}, d[q], acc)
+			}
+			mem := Mem{Base: row, Index: col, Scale: 4}
+			if masked {
+				VMOVUPS(acc, K1, mem)
+			} else {
+				VMOVUPS(acc, mem)
+			}
+		}
+	}
+	Label(name + "_vloop")
+	rem := GP64()
+	MOVQ(n, rem)
+	SUBQ(col, rem)
+	CMPQ(rem, U32(16))
+	JL(LabelRef(name + "_vtail"))
+	vblock(false)
+	ADDQ(U32(16), col)
+	JMP(LabelRef(name + "_vloop"))
+	Label(name + "_vtail")
+	TESTQ(rem, rem)
+	JLE(LabelRef(name + "_h"))
+	tailMask(rem)
+	vblock(true)
+
+	Label(name + "_h")
+	r = Load(Param("r"), GP64())
+	v := Load(Param("v"), GP64())
+	cs := Load(Param("cs"), GP64())
+	tw := Load(Param("tw"), GP64())
+	SHLQ(U8(2), cs)
+	Comment("even/odd: the deinterleaving permutations of a 32-float pair")
+	even, odd := ZMM(), ZMM()
+	VMOVDQU32(evenIdx, even)
+	VMOVDQU32(oddIdx, odd)
+	tx := GP64()
+	XORQ(tx, tx)
+	Label(name + "_hloop")
+	CMPQ(tx, tw)
+	JGE(LabelRef(name + "_done"))
+	Comment("K1 = the lanes of the tiles left in the row")
+	rem2 := GP64()
+	MOVQ(tw, rem2)
+	SUBQ(tx, rem2)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem2, RCX)
+	CMOVQLT(rem2, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	ri, vo := GP64(), GP64()
+	LEAQ(Mem{Base: r, Index: tx, Scale: 8}, ri) // R[0][2tx]
+	LEAQ(Mem{Base: v, Index: tx, Scale: 4}, vo)
+	for i := 0; i < a; i++ {
+		if i > 0 {
+			ADDQ(rs, ri)
+		}
+		Comment("d[q][l] = R[i][2(tx+l)+q]: even/odd phases of 64 columns, shifted")
+		w := make([]VecVirtual, 4)
+		for k := range w {
+			w[k] = ZMM()
+			VMOVUPS(Mem{Base: ri, Disp: 64 * k}, w[k])
+		}
+		ph := make([]VecVirtual, 4) // even, odd of columns 0-31, then of 32-63
+		for k := range ph {
+			ph[k] = ZMM()
+			if k%2 == 0 {
+				VMOVAPS(even, ph[k])
+			} else {
+				VMOVAPS(odd, ph[k])
+			}
+			VPERMI2PS(w[2*(k/2)+1], w[2*(k/2)], ph[k])
+		}
+		d := make([]VecVirtual, a)
+		for q := 0; q < a; q++ {
+			lo, hi := ph[q%2], ph[2+q%2]
+			if q/2 == 0 {
+				d[q] = lo
+				continue
+			}
+			d[q] = ZMM()
+			VALIGND(U8(q/2), lo, hi, d[q])
+		}
+		for j := 0; j < a; j++ {
+			if i > 0 || j > 0 {
+				ADDQ(cs, vo)
+			}
+			acc := ZMM()
+			VMULPS_BCST(Mem{Base: bt, Disp: 4 * (j * a)}, d[0], acc)
+			for q := 1; q < a; q++ {
+				VFMADD231PS_BCST(Mem{Base: bt, Disp: 4 * (j*a + q)}, d[q], acc)
+			}
+			VMOVUPS(acc, K1, Mem{Base: vo})
+		}
+	}
+	ADDQ(U32(16), tx)
+	JMP(LabelRef(name + "_hloop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genWino2Out emits wino2Out{a}AVX512(y, mm *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int, at *float32):
+// the output transform of one tile of the F(2×2, r×r) Winograd conv with
+// α = a for nk channels, 16 at a time (see winograd2.go): with
+// M_k[i][j] = mm[(a·i+j)*ms + k] and Q = Aᵀ·M_k,
+// y[k*ohw + ra*ow + cb] = Σ_j at[cb*a+j]·Q[ra][j] + bias[k], then max(·, 0)
+// if relu != 0, for ra < rows and cb < cols (mm and bias read in whole
+// blocks of 16), stored with VSCATTERDPS.
+func genWino2Out(a int, iota Mem) {
+	name := fmt.Sprintf("wino2Out%dAVX512", a)
+	TEXT(name, NOSPLIT, "func(y, mm *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int, at *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the output transform of one tile of the F(2x2, r x r) Winograd conv with α = %d (see genWino2Out in internal/asm).", name, a))
+	y := Load(Param("y"), GP64())
+	mm := Load(Param("mm"), GP64())
+	ms := Load(Param("ms"), GP64())
+	nk := Load(Param("nk"), GP64())
+	bias := Load(Param("bias"), GP64())
+	ohw := GP64()
+	Load(Param("ohw"), ohw)
+	ow := Load(Param("ow"), GP64())
+	at := Load(Param("at"), GP64())
+	// relu, rows and cols are compared in memory (too few registers).
+	addr := func(name string) Mem {
+		b, err := Param(name).Resolve()
+		if err != nil {
+			panic(err)
+		}
+		return b.Addr
+	}
+	relu, rows, cols := addr("relu"), addr("rows"), addr("cols")
+	SHLQ(U8(2), ms)
+	SHLQ(U8(2), ow)
+	qa := GP64() // a·ms bytes: from M[i][j] to M[i+1][j]
+	IMUL3Q(U32(a), ms, qa)
+	zidx := ZMM()
+	VPBROADCASTD(ohw.As32(), zidx)
+	VPMULLD(iota, zidx, zidx)
+	SHLQ(U8(6), ohw) // 16 planes in bytes
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	k0 := GP64()
+	XORQ(k0, k0)
+	pj, pi, yb := GP64(), GP64(), GP64()
+	Label(name + "_group")
+	CMPQ(k0, nk)
+	JGE(LabelRef(name + "_done"))
+	Comment("K3 = the channels of this group")
+	rem := GP64()
+	MOVQ(nk, rem)
+	SUBQ(k0, rem)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem, RCX)
+	CMOVQLT(rem, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K3)
+	q := [2][]VecVirtual{make([]VecVirtual, a), make([]VecVirtual, a)}
+	LEAQ(Mem{Base: mm, Index: k0, Scale: 4}, pj)
+	for j := 0; j < a; j++ {
+		if j > 0 {
+			ADDQ(ms, pj)
+		}
+		MOVQ(pj, pi)
+		mv := make([]VecVirtual, a)
+		for i := 0; i < a; i++ {
+			if i > 0 {
+				ADDQ(qa, pi)
+			}
+			mv[i] = ZMM()
+			VMOVUPS(Mem{Base: pi}, mv[i])
+		}
+		for ra := 0; ra < 2; ra++ {
+			q[ra][j] = ZMM()
+			VMULPS_BCST(Mem{Base: at, Disp: 4 * (ra * a)}, mv[0], q[ra][j])
+			for i := 1; i < a; i++ {
+				VFMADD231PS_BCST(Mem{Base: at, Disp: 4 * (ra*a + i)}, mv[i], q[ra][j])
+			}
+		}
+	}
+	bv := ZMM()
+	VMOVUPS(Mem{Base: bias, Index: k0, Scale: 4}, bv)
+	for ra := 0; ra < 2; ra++ {
+		if ra > 0 {
+			CMPQ(rows, U32(ra))
+			JLE(LabelRef(name + "_next"))
+		}
+		for cb := 0; cb < 2; cb++ {
+			lbl := fmt.Sprintf("%s_%d%d", name, ra, cb)
+			if cb > 0 {
+				CMPQ(cols, U32(cb))
+				JLE(LabelRef(lbl + "_skip"))
+			}
+			acc := ZMM()
+			VMULPS_BCST(Mem{Base: at, Disp: 4 * (cb * a)}, q[ra][0], acc)
+			for j := 1; j < a; j++ {
+				VFMADD231PS_BCST(Mem{Base: at, Disp: 4 * (cb*a + j)}, q[ra][j], acc)
+			}
+			VADDPS(bv, acc, acc)
+			CMPQ(relu, U32(0))
+			JE(LabelRef(lbl))
+			VMAXPS(acc, zero, acc)
+			Label(lbl)
+			MOVQ(y, yb)
+			if ra > 0 {
+				ADDQ(ow, yb)
+			}
+			KMOVW(K3, K2)
+			VSCATTERDPS(acc, K2, Mem{Base: yb, Disp: 4 * cb, Index: zidx, Scale: 4})
+			if cb > 0 {
+				Label(lbl + "_skip")
+			}
+		}
+	}
+	Label(name + "_next")
+	ADDQ(U32(16), k0)
+	ADDQ(ohw, y)
+	JMP(LabelRef(name + "_group"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
 }
 
 // genWino1In emits wino1In{a}AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec, step int, bt *float32):
