@@ -301,7 +301,7 @@ func (g *gemmTask) run(lo, hi int) {
 			}
 			first := p0 == 0
 			last := p0+kb >= k
-			macroKernel(mk, mb, nb, kb, g.alpha, apan, bp, bd, bs.ldb, g.beta, first, last, g.c[i0*g.ldc+j0:], g.ldc, g.bias, i0, g.relu, tmp)
+			macroKernel(mk, mb, nb, kb, g.alpha, apan, kb*mr, bp, bd, bs.ldb, g.beta, first, last, g.c[i0*g.ldc+j0:], g.ldc, g.bias, i0, g.relu, tmp)
 		}
 	}
 	packPool.Put(bufp)
@@ -390,8 +390,9 @@ func packB(trans bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) 
 	}
 }
 
-// macroKernel multiplies a packed mb×kb A block by a kb×nb B block and
-// stores into C (c points at the block's top-left element). B panel jr is
+// macroKernel multiplies a packed mb×kb A block (panel i at ap[i*aps:],
+// kb×mr floats) by a kb×nb B block and stores into C (c points at the
+// block's top-left element). B panel jr is
 // read in place from bd[jr:] (row stride ldbd) when bd is set and the panel
 // is full, else from the packed bp[jr*kb:] (row stride nr). first selects
 // C = alpha*AB + beta*C, otherwise C += alpha*AB. last applies the epilogue
@@ -399,7 +400,7 @@ func packB(trans bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) 
 // beta == 0 on the first k block) are stored, epilogue included, by the
 // micro-kernel itself, edge tiles too when the path has an edge kernel;
 // other edge tiles and the general alpha/beta case go through tmp.
-func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp, bd []float32, ldbd int, beta float32, first, last bool, c []float32, ldc int, bias []float32, row0 int, relu bool, tmp []float32) {
+func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap []float32, aps int, bp, bd []float32, ldbd int, beta float32, first, last bool, c []float32, ldc int, bias []float32, row0 int, relu bool, tmp []float32) {
 	mr, nr := mk.mr, mk.nr
 	direct := alpha == 1 && (!first || beta == 0)
 	flags := 0
@@ -419,7 +420,7 @@ func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp, bd []fl
 			bpan, ldb = bd[jr:], ldbd
 		}
 		for ir := 0; ir < mb; ir += mr {
-			apan := ap[ir*kb : ir*kb+kb*mr]
+			apan := ap[ir/mr*aps : ir/mr*aps+kb*mr]
 			rows := min(mr, mb-ir)
 			if direct && rows == mr && cols == nr {
 				var bb []float32

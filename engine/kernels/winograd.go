@@ -139,11 +139,37 @@ func newWinoConv(mk *microKernel, p ConvParams, oh, ow int, w []float32, ep Epil
 // newWinoCore allocates the transformed weights of nxi GEMMs C × K on mk
 // and pads bias (len K or nil).
 func newWinoCore(mk *microKernel, c, k, nxi int, bias []float32) *winoCore {
-	wc := &winoCore{mk: mk, c: c, k: k, nxi: nxi, kp: (k + mk.nr - 1) / mk.nr * mk.nr}
+	wc := &winoCore{mk: mk, c: c, k: k, nxi: nxi, kp: (k + mk.nr - 1) / mk.nr * mk.nr, panels: mk.name == PathAVX512 && mk.mr == 12}
 	wc.u = make([]float32, nxi*c*wc.kp)
 	wc.biasPad = make([]float32, wc.kp)
 	copy(wc.biasPad, bias)
 	return wc
+}
+
+// vLayout returns, for a chunk of nt tiles, the ξ stride of V (its length
+// is nxi times that) and the row stride tp of the row-major layout.
+func (wc *winoCore) vLayout(nt int) (stride, tp int) {
+	if wc.panels {
+		return (nt + 11) / 12 * 12 * wc.c, 0
+	}
+	tp = (nt + 15) / 16 * 16
+	return wc.c * tp, tp
+}
+
+// scratchRow is the row stride of the per-channel scratch of the panel
+// layout: the input transform writes a channel's nxi rows of nt tiles
+// there (in whole blocks of 16), and copyPanels12SIMD moves them into
+// the panels (in whole panels of 12).
+func scratchRow(nt int) int { return (nt + 47) / 48 * 48 }
+
+// toPanels copies channel c's transformed rows s[ξ*sp:] (sp =
+// scratchRow(nt)) into the panel layout of v (ξ stride vs).
+func (wc *winoCore) toPanels(v, s []float32, c, nt, vs int) {
+	np := (nt + 11) / 12
+	sp := scratchRow(nt)
+	for xi := 0; xi < wc.nxi; xi++ {
+		copyPanels12SIMD(v[xi*vs+c*12:], s[xi*sp:], np, wc.c*12)
+	}
 }
 
 // packedBIndex returns the index of element (p, j) of a k×n matrix packed
@@ -155,7 +181,7 @@ func packedBIndex(p, j, k, npad, nr int) int {
 	return p0*npad + j/nr*nr*kb + (p-p0)*nr + j%nr
 }
 
-var winoVPool, winoMPool sync.Pool
+var winoVPool, winoMPool, winoSPool sync.Pool
 
 // poolGet returns a pooled buffer of at least n floats from p.
 func poolGet(p *sync.Pool, n int) *[]float32 {
@@ -183,20 +209,20 @@ func (wc *winoConv) run(x, y []float32, dstC, dstOff int) {
 	for ty0 := 0; ty0 < wc.th; ty0 += wc.rowsPerChunk {
 		rows := min(wc.rowsPerChunk, wc.th-ty0)
 		nt := rows * wc.tw
-		tp := (nt + 15) / 16 * 16
-		vb := poolGet(&winoVPool, winoN*C*tp)
+		vs, tp := wc.core.vLayout(nt)
+		vb := poolGet(&winoVPool, winoN*vs)
 		v := *vb
-		parallelArgs(winoInPool, C, winoN*nt*8, winoInArgs{wc: wc, x: x, v: v, ty0: ty0, rows: rows, tp: tp}, winoInRange)
-		wc.core.multiply(wc, v, y[dstOff*wc.oh*wc.ow:], ty0*wc.tw, nt, tp)
+		parallelArgs(winoInPool, C, winoN*nt*8, winoInArgs{wc: wc, x: x, v: v, ty0: ty0, rows: rows, nt: nt, tp: tp, vs: vs}, winoInRange)
+		wc.core.multiply(wc, v, y[dstOff*wc.oh*wc.ow:], ty0*wc.tw, nt)
 		winoVPool.Put(vb)
 	}
 }
 
 type winoInArgs struct {
-	wc        *winoConv
-	x, v      []float32
-	ty0, rows int
-	tp        int
+	wc            *winoConv
+	x, v          []float32
+	ty0, rows, nt int
+	tp, vs        int // V's row stride (row-major layout) and ξ stride
 }
 
 var winoInPool = newArgPool[winoInArgs]()
@@ -209,7 +235,7 @@ func winoInRange(a *winoInArgs, lo, hi int) {
 	tw := wc.tw
 	// R holds the 6 rows Bᵀ·d of one tile row (4·tw+2 columns each).
 	rw := 4*tw + 2
-	cs := p.C * a.tp // ξ stride of V
+	cs := a.vs // ξ stride of V
 	if wc.simd {
 		// R rows of rs floats: the horizontal pass reads whole blocks of
 		// 16 tiles plus one vector; the columns the vertical pass does not
@@ -218,9 +244,20 @@ func winoInRange(a *winoInArgs, lo, hi int) {
 		rb := poolGet(&winoRPool, 6*rs)
 		r := *rb
 		clear(r)
+		// The transform of a channel goes to the scratch s (ξ rows of sp)
+		// when V holds panels, else straight into V's row.
+		sp := scratchRow(a.nt)
+		var sb *[]float32
+		if wc.core.panels {
+			sb = poolGet(&winoSPool, winoN*sp)
+		}
 		var rows [6]*float32
 		for c := lo; c < hi; c++ {
 			xc := a.x[c*H*W : (c+1)*H*W]
+			dst, ds := a.v[c*a.tp:], cs
+			if sb != nil {
+				dst, ds = *sb, sp
+			}
 			for ty := a.ty0; ty < a.ty0+a.rows; ty++ {
 				for m := range rows {
 					rows[m] = &wc.zeroRow[0]
@@ -229,9 +266,15 @@ func winoInRange(a *winoInArgs, lo, hi int) {
 					}
 				}
 				t0 := (ty - a.ty0) * tw
-				_ = a.v[(winoN-1)*cs+c*a.tp+t0+tw-1]
-				winoInAVX512(&rows, W, &r[0], rs, p.PadL, &a.v[c*a.tp+t0], cs, tw)
+				_ = dst[(winoN-1)*ds+t0+tw-1]
+				winoInAVX512(&rows, W, &r[0], rs, p.PadL, &dst[t0], ds, tw)
 			}
+			if sb != nil {
+				wc.core.toPanels(a.v, *sb, c, a.nt, cs)
+			}
+		}
+		if sb != nil {
+			winoSPool.Put(sb)
 		}
 		winoRPool.Put(rb)
 		return
@@ -306,6 +349,11 @@ func at6(m [6]float32) (y [4]float32) {
 // winoCore is the multiply phase shared by the Winograd convs: nxi GEMMs
 // (one per transformed element ξ) of the chunk's tiles × C by C × OutC.
 type winoCore struct {
+	// panels: the transformed input is stored in the micro-kernel's A
+	// panel layout (avx512: V[ξ][P][c][12], P the panel of 12 tiles) and
+	// read in place by the multiply tasks; otherwise it is row-major
+	// (V[ξ][c][t], rows of tp floats) and packed by every task.
+	panels  bool
 	mk      *microKernel
 	c, k    int
 	kp      int       // k rounded up to mk.nr: the width of each U
@@ -326,7 +374,7 @@ type winoOuter interface {
 // multiply runs the multiply tasks of a chunk of nt tiles (first tile tg0)
 // whose transformed input is v (nxi row-major C×tp matrices), in
 // parallel, each ending with o's output transform into y.
-func (wc *winoCore) multiply(o winoOuter, v, y []float32, tg0, nt, tp int) {
+func (wc *winoCore) multiply(o winoOuter, v, y []float32, tg0, nt int) {
 	mr, nr := wc.mk.mr, wc.mk.nr
 	// Blocks of at most winoMB tiles by winoNB channels, as equal as
 	// possible (see tileGrid).
@@ -336,8 +384,9 @@ func (wc *winoCore) multiply(o winoOuter, v, y []float32, tg0, nt, tp int) {
 		gm, gn = tileGrid(tileShape{pm: pm, pn: pn, gm0: gm, gn0: gn, k: wc.nxi * wc.c, mr: mr, nr: nr, rm: nt % mr, rn: wc.k % nr, procs: procs})
 	}
 	mb, nb := (pm+gm-1)/gm*mr, (pn+gn-1)/gn*nr
+	vs, tp := wc.vLayout(nt)
 	parallelArgs(winoMulPool, gm*gn, 2*wc.nxi*mb*nb*wc.c, winoMulArgs{wc: wc, o: o, v: v, y: y,
-		tg0: tg0, nt: nt, tp: tp, mb: mb, nb: nb, pm: pm, pn: pn, gm: gm, gn: gn}, winoMulRange)
+		tg0: tg0, nt: nt, tp: tp, vs: vs, mb: mb, nb: nb, pm: pm, pn: pn, gm: gm, gn: gn}, winoMulRange)
 }
 
 type winoMulArgs struct {
@@ -345,6 +394,7 @@ type winoMulArgs struct {
 	o              winoOuter
 	v, y           []float32
 	tg0, nt, tp    int
+	vs             int // ξ stride of v
 	mb, nb         int // the largest block: the size of M
 	pm, pn, gm, gn int // panels and blocks (see gemmTask)
 }
@@ -367,7 +417,6 @@ func winoMulRange(a *winoMulArgs, lo, hi int) {
 	mbuf := poolGet(&winoMPool, wc.nxi*ms)
 	m := *mbuf
 	uper := C * wc.kp
-	cs := C * a.tp
 	simd := mk.name == PathAVX512
 	for u := lo; u < hi; u++ {
 		ti, tj := u%a.gm, u/a.gm
@@ -375,14 +424,20 @@ func winoMulRange(a *winoMulArgs, lo, hi int) {
 		mbb := min((ti+1)*a.pm/a.gm*mr, a.nt) - r0
 		nbb := min((tj+1)*a.pn/a.gn*mk.nr, K) - k0
 		for xi := 0; xi < wc.nxi; xi++ {
-			vx := a.v[xi*cs : (xi+1)*cs]
+			vx := a.v[xi*a.vs : (xi+1)*a.vs]
 			ux := wc.u[xi*uper : (xi+1)*uper]
 			mx := m[xi*ms : (xi+1)*ms]
 			for p0 := 0; p0 < C; p0 += gemmKC {
 				kb := min(gemmKC, C-p0)
-				packATrans(vx, a.tp, r0, p0, mbb, kb, mr, ap, simd)
+				apan, aps := ap, kb*mr
+				if wc.panels {
+					// Panel P of k block p0 at (P·C + p0)·12, in place.
+					apan, aps = vx[(r0/12*C+p0)*12:], C*12
+				} else {
+					packATrans(vx, a.tp, r0, p0, mbb, kb, mr, ap, simd)
+				}
 				bp := ux[p0*wc.kp+k0*kb:]
-				macroKernel(mk, mbb, nbb, kb, 1, ap, bp, nil, 0, 0, p0 == 0, p0+kb >= C, mx, nbp, nil, 0, false, tmp)
+				macroKernel(mk, mbb, nbb, kb, 1, apan, aps, bp, nil, 0, 0, p0 == 0, p0+kb >= C, mx, nbp, nil, 0, false, tmp)
 			}
 		}
 		a.o.outTransform(m, ms, nbp, a.tg0, r0, mbb, k0, nbb, a.y)

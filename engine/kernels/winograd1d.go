@@ -157,11 +157,11 @@ func (wc *wino1Conv) run(x, y []float32, dstC, dstOff int) {
 	for t0 := 0; t0 < wc.ta; t0 += wc.alongPerChunk {
 		tg0 := t0 * wc.across
 		nt := min(wc.alongPerChunk, wc.ta-t0) * wc.across
-		tp := (nt + 15) / 16 * 16
-		vb := poolGet(&winoVPool, a*C*tp)
+		vs, tp := wc.core.vLayout(nt)
+		vb := poolGet(&winoVPool, a*vs)
 		v := *vb
-		parallelArgs(wino1InPool, C, a*a*nt*2, wino1InArgs{wc: wc, x: x, v: v, tg0: tg0, nt: nt, tp: tp}, wino1InRange)
-		wc.core.multiply(wc, v, y[dstOff*wc.oh*wc.ow:], tg0, nt, tp)
+		parallelArgs(wino1InPool, C, a*a*nt*2, wino1InArgs{wc: wc, x: x, v: v, tg0: tg0, nt: nt, tp: tp, vs: vs}, wino1InRange)
+		wc.core.multiply(wc, v, y[dstOff*wc.oh*wc.ow:], tg0, nt)
 		winoVPool.Put(vb)
 	}
 }
@@ -170,6 +170,7 @@ type wino1InArgs struct {
 	wc          *wino1Conv
 	x, v        []float32
 	tg0, nt, tp int
+	vs          int // ξ stride of V
 }
 
 var wino1InPool = newArgPool[wino1InArgs]()
@@ -182,14 +183,27 @@ func wino1InRange(a *wino1InArgs, lo, hi int) {
 	alg := wc.alg
 	p := &wc.p
 	hw := p.H * p.W
-	cs := p.C * a.tp
+	cs := a.vs
 	nvec := (a.nt + 15) / 16
+	sp := scratchRow(a.nt)
+	var sb *[]float32
+	if wc.simd && wc.core.panels {
+		sb = poolGet(&winoSPool, alg.a*sp)
+		defer winoSPool.Put(sb)
+	}
 	for c := lo; c < hi; c++ {
 		xc := a.x[c*hw : (c+1)*hw]
 		if wc.simd {
-			_ = a.v[(alg.a-1)*cs+c*a.tp+16*nvec-1]
+			dst, ds := a.v[c*a.tp:], cs
+			if sb != nil {
+				dst, ds = *sb, sp
+			}
+			_ = dst[(alg.a-1)*ds+16*nvec-1]
 			_ = wc.gidx[a.tg0+16*nvec-1]
-			wino1InAVX512(alg.a, &a.v[c*a.tp], cs, &xc[0], &wc.gidx[a.tg0], &wc.taps[a.tg0], nvec, wc.step, &alg.bt32[0])
+			wino1InAVX512(alg.a, &dst[0], ds, &xc[0], &wc.gidx[a.tg0], &wc.taps[a.tg0], nvec, wc.step, &alg.bt32[0])
+			if sb != nil {
+				wc.core.toPanels(a.v, *sb, c, a.nt, cs)
+			}
 			continue
 		}
 		var d [16]float32

@@ -100,20 +100,20 @@ func (wc *wino2Conv) run(x, y []float32, dstC, dstOff int) {
 	for ty0 := 0; ty0 < wc.th; ty0 += wc.rowsPerChunk {
 		rows := min(wc.rowsPerChunk, wc.th-ty0)
 		nt := rows * wc.tw
-		tp := (nt + 15) / 16 * 16
-		vb := poolGet(&winoVPool, a*a*C*tp)
+		vs, tp := wc.core.vLayout(nt)
+		vb := poolGet(&winoVPool, a*a*vs)
 		v := *vb
-		parallelArgs(wino2InPool, C, a*a*nt*4, wino2InArgs{wc: wc, x: x, v: v, ty0: ty0, rows: rows, tp: tp}, wino2InRange)
-		wc.core.multiply(wc, v, y[dstOff*wc.oh*wc.ow:], ty0*wc.tw, nt, tp)
+		parallelArgs(wino2InPool, C, a*a*nt*4, wino2InArgs{wc: wc, x: x, v: v, ty0: ty0, rows: rows, nt: nt, tp: tp, vs: vs}, wino2InRange)
+		wc.core.multiply(wc, v, y[dstOff*wc.oh*wc.ow:], ty0*wc.tw, nt)
 		winoVPool.Put(vb)
 	}
 }
 
 type wino2InArgs struct {
-	wc        *wino2Conv
-	x, v      []float32
-	ty0, rows int
-	tp        int
+	wc            *wino2Conv
+	x, v          []float32
+	ty0, rows, nt int
+	tp, vs        int // V's row stride (row-major layout) and ξ stride
 }
 
 var wino2InPool = newArgPool[wino2InArgs]()
@@ -132,10 +132,20 @@ func wino2InRange(a *wino2InArgs, lo, hi int) {
 	rb := poolGet(&winoRPool, al*rs)
 	r := *rb
 	clear(r)
-	cs := p.C * a.tp
+	cs := a.vs
+	sp := scratchRow(a.nt)
+	var sb *[]float32
+	if wc.simd && wc.core.panels {
+		sb = poolGet(&winoSPool, al*al*sp)
+		defer winoSPool.Put(sb)
+	}
 	var rows [6]*float32
 	for c := lo; c < hi; c++ {
 		xc := a.x[c*H*W : (c+1)*H*W]
+		dst, ds := a.v[c*a.tp:], cs
+		if sb != nil {
+			dst, ds = *sb, sp
+		}
 		for ty := a.ty0; ty < a.ty0+a.rows; ty++ {
 			t0 := (ty - a.ty0) * tw
 			if wc.simd {
@@ -146,8 +156,8 @@ func wino2InRange(a *wino2InArgs, lo, hi int) {
 					}
 				}
 				n := min(W, rs-p.PadL)
-				_ = a.v[(al*al-1)*cs+c*a.tp+t0+tw-1]
-				wino2InAVX512(al, &rows, n, &r[0], rs, p.PadL, &a.v[c*a.tp+t0], cs, tw, &alg.bt32[0])
+				_ = dst[(al*al-1)*ds+t0+tw-1]
+				wino2InAVX512(al, &rows, n, &r[0], rs, p.PadL, &dst[t0], ds, tw, &alg.bt32[0])
 				continue
 			}
 			// Vertical pass.
@@ -179,6 +189,9 @@ func wino2InRange(a *wino2InArgs, lo, hi int) {
 					}
 				}
 			}
+		}
+		if sb != nil {
+			wc.core.toPanels(a.v, *sb, c, a.nt, cs)
 		}
 	}
 	winoRPool.Put(rb)
