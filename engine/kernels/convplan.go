@@ -343,8 +343,12 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 			// every offset is inside xs.
 			xs := xc[(oyA*sh+dy)*W-t:]
 			o := offs[:len(row)]
-			for k, v := range o {
-				row[k] = xs[v]
+			k := 0
+			if simd {
+				k = gatherSIMD(row, xs, o)
+			}
+			for ; k < len(o); k++ {
+				row[k] = xs[o[k]]
 			}
 		} else {
 			var md, r int // phase mode: tap -t reads phase r, shifted by md

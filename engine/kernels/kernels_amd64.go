@@ -199,3 +199,14 @@ func wino2OutAVX512(a int, y, mm *float32, ms, nk int, bias *float32, relu, ohw,
 		panic("kernels: no F(2x2, r x r) output transform for this α")
 	}
 }
+
+// gatherSIMD sets d[k] = s[o[k]] for as many leading blocks of 16 as d and
+// o allow and returns the number of elements gathered; every o[k] must
+// index s.
+func gatherSIMD(d, s []float32, o []int32) int {
+	blocks := min(len(d), len(o)) / 16
+	if blocks > 0 {
+		gatherAVX512(&d[0], &s[0], &o[0], blocks)
+	}
+	return 16 * blocks
+}

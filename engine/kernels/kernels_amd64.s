@@ -2695,6 +2695,31 @@ copyPanels12_done:
 	VZEROUPPER
 	RET
 
+// func gatherAVX512(dst *float32, src *float32, offs *int32, blocks int)
+// Requires: AVX, AVX512F
+TEXT ·gatherAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ offs+16(FP), DX
+	MOVQ blocks+24(FP), BX
+
+gather_loop:
+	TESTQ      BX, BX
+	JE         gather_done
+	VMOVDQU32  (DX), Z1
+	VPXORD     Z0, Z0, Z0
+	KXNORW     K1, K1, K1
+	VGATHERDPS (CX)(Z1*4), K1, Z0
+	VMOVUPS    Z0, (AX)
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000040, AX
+	DECQ       BX
+	JMP        gather_loop
+
+gather_done:
+	VZEROUPPER
+	RET
+
 // func transposeOutAVX512(y *float32, c *float32, npix int, nk int, ldc int, ohw int, bias *float32, relu int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·transposeOutAVX512(SB), NOSPLIT, $0-64

@@ -74,6 +74,11 @@ func copyPanelsAVX512(dst *float32, src *float32, n int, dstStride int)
 //go:noescape
 func copyPanels12AVX512(dst *float32, src *float32, n int, dstStride int)
 
+// gatherAVX512 sets dst[k] = src[offs[k]] for k < 16*blocks (see genGather in internal/asm).
+//
+//go:noescape
+func gatherAVX512(dst *float32, src *float32, offs *int32, blocks int)
+
 // transposeOutAVX512 stores 16 channels of a pixel-major GEMM result as NCHW planes (see genTransposeOut in internal/asm).
 //
 //go:noescape

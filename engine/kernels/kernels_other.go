@@ -48,3 +48,5 @@ func dotSIMD(a, b []float32) float32 { return dot(a, b) }
 
 func gather2SIMD(d, s []float32) int        { return 0 }
 func deint2SIMD(even, odd, s []float32) int { return 0 }
+
+func gatherSIMD(d, s []float32, o []int32) int { return 0 }

@@ -38,6 +38,7 @@ func main() {
 	genRowOps()
 	genCopyPanels()
 	genCopyPanels12()
+	genGather()
 	genTransposeOut()
 	genPoolOps()
 	genDot()
@@ -1885,6 +1886,34 @@ func genTransposeOut() {
 	ADDQ(row, c)
 	JMP(LabelRef("trOut_block"))
 	Label("trOut_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genGather emits gatherAVX512(dst, src *float32, offs *int32, blocks int):
+// dst[k] = src[offs[k]] for k < 16*blocks (VGATHERDPS), the table mode of
+// the im2col packer.
+func genGather() {
+	TEXT("gatherAVX512", NOSPLIT, "func(dst, src *float32, offs *int32, blocks int)")
+	Pragma("noescape")
+	Doc("gatherAVX512 sets dst[k] = src[offs[k]] for k < 16*blocks (see genGather in internal/asm).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	offs := Load(Param("offs"), GP64())
+	n := Load(Param("blocks"), GP64())
+	Label("gather_loop")
+	TESTQ(n, n)
+	JE(LabelRef("gather_done"))
+	VMOVDQU32(Mem{Base: offs}, Z1)
+	VPXORD(Z0, Z0, Z0)
+	KXNORW(K1, K1, K1)
+	VGATHERDPS(Mem{Base: src, Index: Z1, Scale: 4}, K1, Z0)
+	VMOVUPS(Z0, Mem{Base: dst})
+	ADDQ(U32(64), offs)
+	ADDQ(U32(64), dst)
+	DECQ(n)
+	JMP(LabelRef("gather_loop"))
+	Label("gather_done")
 	VZEROUPPER()
 	RET()
 }
