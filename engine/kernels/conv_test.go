@@ -310,3 +310,41 @@ func TestFoldBatchNorm(t *testing.T) {
 		}
 	}
 }
+
+// TestNewConvDoesNotRetainWeights overwrites the weights after NewConv on
+// every algorithm (implicit GEMM, transposed GEMM, depthwise direct loop,
+// the Winograd paths): the results must not change.
+func TestNewConvDoesNotRetainWeights(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := newRNG(31)
+		base := ConvParams{N: 1, C: 16, H: 9, W: 9, OutC: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1}
+		dw := base
+		dw.Groups = 16
+		w7 := base
+		w7.KH, w7.PadT, w7.PadB = 7, 3, 3
+		w7.KW, w7.PadL, w7.PadR = 1, 0, 0
+		cases := []struct {
+			p    ConvParams
+			algo convAlgo
+		}{{base, convGEMM}, {base, convTransposed}, {dw, convAuto}, {base, convWinograd}, {base, convWinograd2}, {w7, convWinograd1D}}
+		for _, c := range cases {
+			p := c.p
+			x := randSlice(r, p.C*p.H*p.W, 1)
+			w := randSlice(r, p.OutC*p.C/p.Groups*p.KH*p.KW, 0.3)
+			oh, ow := p.OutHW()
+			conv := newConv(p, w, Epilogue{}, c.algo)
+			want := make([]float32, p.OutC*oh*ow)
+			conv.Run(1, x, want, p.OutC, 0)
+			for i := range w {
+				w[i] = float32(math.NaN())
+			}
+			got := make([]float32, len(want))
+			conv.Run(1, x, got, p.OutC, 0)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v algo %d: output %d = %v after overwriting the weights, %v before", p, c.algo, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}

@@ -43,7 +43,8 @@ const (
 
 // NewConv prepares the convolution p (p.N is ignored) with weights w
 // ([OutC, C/Groups, KH, KW]) and epilogue ep (bias len OutC or nil, ReLU).
-// It panics on inconsistent arguments, like the other kernels.
+// It does not retain w (the caller may reuse it), only ep.Bias. It panics
+// on inconsistent arguments, like the other kernels.
 func NewConv(p ConvParams, w []float32, ep Epilogue) *Conv {
 	return newConv(p, w, ep, convAuto)
 }
@@ -62,7 +63,7 @@ func newConv(p ConvParams, w []float32, ep Epilogue, algo convAlgo) *Conv {
 	c := &Conv{p: p, oh: oh, ow: ow, kdim: kdim, ep: ep}
 	c.geom = newConvGeom(p, oh, ow)
 	if p.direct() {
-		c.wFull = w
+		c.wFull = append([]float32(nil), w[:p.OutC*kdim]...)
 		return c
 	}
 	mk := activeKernel()
