@@ -210,3 +210,17 @@ func gatherSIMD(d, s []float32, o []int32) int {
 	}
 	return 16 * blocks
 }
+
+// addScaledSIMD sets y[i] = x[i] + s*r[i] (then ReLU) for i < len(x) with
+// the avx512 kernel; r and y are at least as long as x.
+func addScaledSIMD(y, x, r []float32, s float32, relu bool) {
+	if n := len(x); n > 0 {
+		_ = r[n-1]
+		_ = y[n-1]
+		rl := 0
+		if relu {
+			rl = 1
+		}
+		addScaledAVX512(&y[0], &x[0], &r[0], n, s, rl)
+	}
+}

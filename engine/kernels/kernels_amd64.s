@@ -2720,6 +2720,66 @@ gather_done:
 	VZEROUPPER
 	RET
 
+// func addScaledAVX512(y *float32, x *float32, r *float32, n int, s float32, relu int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·addScaledAVX512(SB), NOSPLIT, $0-48
+	MOVQ         y+0(FP), DX
+	MOVQ         x+8(FP), BX
+	MOVQ         r+16(FP), SI
+	MOVQ         n+24(FP), AX
+	MOVSS        s+32(FP), X0
+	MOVQ         relu+40(FP), DI
+	VBROADCASTSS X0, Z31
+	VPXORD       Z30, Z30, Z30
+
+addScaled_loop:
+	CMPQ    AX, $0x00000010
+	JL      addScaled_tail
+	VMOVUPS (SI), Z1
+	VMOVUPS (BX), Z0
+	VMULPS  Z31, Z1, Z1
+	VADDPS  Z1, Z0, Z0
+	TESTQ   DI, DI
+	JE      addScaled_norelu
+
+	// VMAXPS returns its last Go operand (the sum) when either is NaN
+	VMAXPS Z0, Z30, Z0
+
+addScaled_norelu:
+	VMOVUPS Z0, (DX)
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, AX
+	JMP     addScaled_loop
+
+addScaled_tail:
+	TESTQ AX, AX
+	JE    addScaled_done
+
+	// K1 = (1<<n) - 1
+	MOVQ      AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K1
+	VMOVUPS.Z (SI), K1, Z1
+	VMOVUPS.Z (BX), K1, Z0
+	VMULPS    Z31, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	TESTQ     DI, DI
+	JE        addScaled_norelu_m
+
+	// VMAXPS returns its last Go operand (the sum) when either is NaN
+	VMAXPS Z0, Z30, Z0
+
+addScaled_norelu_m:
+	VMOVUPS Z0, K1, (DX)
+
+addScaled_done:
+	VZEROUPPER
+	RET
+
 // func transposeOutAVX512(y *float32, c *float32, npix int, nk int, ldc int, ohw int, bias *float32, relu int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·transposeOutAVX512(SB), NOSPLIT, $0-64

@@ -79,6 +79,11 @@ func copyPanels12AVX512(dst *float32, src *float32, n int, dstStride int)
 //go:noescape
 func gatherAVX512(dst *float32, src *float32, offs *int32, blocks int)
 
+// addScaledAVX512 sets y[i] = x[i] + s*r[i], then ReLU if relu != 0, for i < n (see genAddScaled in internal/asm).
+//
+//go:noescape
+func addScaledAVX512(y *float32, x *float32, r *float32, n int, s float32, relu int)
+
 // transposeOutAVX512 stores 16 channels of a pixel-major GEMM result as NCHW planes (see genTransposeOut in internal/asm).
 //
 //go:noescape

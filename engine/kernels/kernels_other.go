@@ -50,3 +50,5 @@ func gather2SIMD(d, s []float32) int        { return 0 }
 func deint2SIMD(even, odd, s []float32) int { return 0 }
 
 func gatherSIMD(d, s []float32, o []int32) int { return 0 }
+
+func addScaledSIMD(y, x, r []float32, s float32, relu bool) { panic(noAVX512) }

@@ -39,6 +39,7 @@ func main() {
 	genCopyPanels()
 	genCopyPanels12()
 	genGather()
+	genAddScaled()
 	genTransposeOut()
 	genPoolOps()
 	genDot()
@@ -1914,6 +1915,66 @@ func genGather() {
 	DECQ(n)
 	JMP(LabelRef("gather_loop"))
 	Label("gather_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genAddScaled emits addScaledAVX512(y, x, r *float32, n int, s float32, relu int):
+// y[i] = x[i] + s*r[i] (the product rounded, then the sum: the same bits as
+// the pure-Go loop), then max(·, 0) if relu != 0 (NaN kept), for i < n,
+// the last block masked.
+func genAddScaled() {
+	TEXT("addScaledAVX512", NOSPLIT, "func(y, x, r *float32, n int, s float32, relu int)")
+	Pragma("noescape")
+	Doc("addScaledAVX512 sets y[i] = x[i] + s*r[i], then ReLU if relu != 0, for i < n (see genAddScaled in internal/asm).")
+	y := Load(Param("y"), GP64())
+	x := Load(Param("x"), GP64())
+	r := Load(Param("r"), GP64())
+	n := Load(Param("n"), GP64())
+	sv := Load(Param("s"), XMM())
+	relu := Load(Param("relu"), GP64())
+	VBROADCASTSS(sv, Z31)
+	VPXORD(Z30, Z30, Z30)
+	block := func(masked bool) {
+		if masked {
+			VMOVUPS_Z(Mem{Base: r}, K1, Z1)
+			VMOVUPS_Z(Mem{Base: x}, K1, Z0)
+		} else {
+			VMOVUPS(Mem{Base: r}, Z1)
+			VMOVUPS(Mem{Base: x}, Z0)
+		}
+		VMULPS(Z31, Z1, Z1)
+		VADDPS(Z1, Z0, Z0)
+		lbl := "addScaled_norelu"
+		if masked {
+			lbl += "_m"
+		}
+		TESTQ(relu, relu)
+		JE(LabelRef(lbl))
+		Comment("VMAXPS returns its last Go operand (the sum) when either is NaN")
+		VMAXPS(Z0, Z30, Z0)
+		Label(lbl)
+		if masked {
+			VMOVUPS(Z0, K1, Mem{Base: y})
+		} else {
+			VMOVUPS(Z0, Mem{Base: y})
+		}
+	}
+	Label("addScaled_loop")
+	CMPQ(n, U32(16))
+	JL(LabelRef("addScaled_tail"))
+	block(false)
+	ADDQ(U32(64), x)
+	ADDQ(U32(64), r)
+	ADDQ(U32(64), y)
+	SUBQ(U32(16), n)
+	JMP(LabelRef("addScaled_loop"))
+	Label("addScaled_tail")
+	TESTQ(n, n)
+	JE(LabelRef("addScaled_done"))
+	tailMask(n)
+	block(true)
+	Label("addScaled_done")
 	VZEROUPPER()
 	RET()
 }
