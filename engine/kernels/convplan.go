@@ -265,9 +265,10 @@ const (
 // (c, kh, kw) is gathered into a contiguous row buffer that stays in L1
 // (segment by segment: copies for stride 1, an unrolled strided gather
 // otherwise, or contiguous copies from the input rows split into phases
-// for wide strided kernels, see phase below; or, when the row has no
-// padding in the block and the segments are short, through a table of
-// per-column input offsets), and the buffer is copied to the panels with
+// for wide strided kernels, see phase below; or, when the segments are
+// short, through a table of per-column input offsets: AVX-512 gathers,
+// masked by the plane's bounds when the row has padding), and the buffer
+// is copied to the panels with
 // whole-panel-row copies: writing the packed panels (L2-resident) with few
 // wide stores instead of scalar ones is what bounds the speed.
 func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float32) {
@@ -319,13 +320,21 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 		lim = packBTableMaxStrided
 	}
 	table := !phase && nb < lim*nseg
+	// simd table mode also covers rows with padding: it gathers with lane
+	// masks from the input row and column of every column (iys, ixs:
+	// oy*StrideH and ox*StrideW, before the kernel offsets).
+	var iys, ixs [packMaxNC]int32
+	simdTable := false
 	if table {
 		for i := range segs[:nseg] {
 			sg := &segs[i]
 			for k := range int(sg.n) {
 				offs[int(sg.j)+k] = sg.src + int32(k*sw)
+				iys[int(sg.j)+k] = sg.oy * int32(sh)
+				ixs[int(sg.j)+k] = (sg.ox + int32(k)) * int32(sw)
 			}
 		}
+		simdTable = nr != 12 && activeKernel().name == PathAVX512 && nb >= 16
 	}
 	// row holds the current im2col row of the block; row[nb:np*nr] stays 0.
 	var rowBuf [packMaxNC]float32
@@ -350,6 +359,16 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 			}
 			for ; k < len(o); k++ {
 				row[k] = xs[o[k]]
+			}
+		} else if simdTable {
+			// row[j] = xc[(iy+dy)*W + ix-t] inside the plane, else 0.
+			k := gatherMaskedSIMD(row, xc, iys[:nb], ixs[:nb], dy, -t, H, W)
+			for ; k < nb; k++ {
+				iy, ix := int(iys[k])+dy, int(ixs[k])-t
+				row[k] = 0
+				if iy >= 0 && iy < H && ix >= 0 && ix < W {
+					row[k] = xc[iy*W+ix]
+				}
 			}
 		} else {
 			var md, r int // phase mode: tap -t reads phase r, shifted by md

@@ -224,3 +224,16 @@ func addScaledSIMD(y, x, r []float32, s float32, relu bool) {
 		addScaledAVX512(&y[0], &x[0], &r[0], n, s, rl)
 	}
 }
+
+// gatherMaskedSIMD sets d[k] = s[(iys[k]+dy)*w + ixs[k]+dx] for the
+// elements inside the h×w plane s and 0 for the others, for as many
+// leading blocks of 16 as d, iys and ixs allow, and returns the number
+// of elements written.
+func gatherMaskedSIMD(d, s []float32, iys, ixs []int32, dy, dx, h, w int) int {
+	blocks := min(len(d), len(iys), len(ixs)) / 16
+	if blocks > 0 {
+		_ = s[h*w-1]
+		gatherMaskedAVX512(&d[0], &s[0], &iys[0], &ixs[0], blocks, dy, dx, h, w)
+	}
+	return 16 * blocks
+}

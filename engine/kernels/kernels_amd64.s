@@ -2720,6 +2720,50 @@ gather_done:
 	VZEROUPPER
 	RET
 
+// func gatherMaskedAVX512(dst *float32, src *float32, iys *int32, ixs *int32, blocks int, dy int, dx int, h int, w int)
+// Requires: AVX, AVX512F
+TEXT ·gatherMaskedAVX512(SB), NOSPLIT, $0-72
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         iys+16(FP), DX
+	MOVQ         ixs+24(FP), BX
+	MOVQ         blocks+32(FP), SI
+	MOVQ         dy+40(FP), DI
+	VPBROADCASTD DI, Z10
+	MOVQ         dx+48(FP), DI
+	VPBROADCASTD DI, Z11
+	MOVQ         h+56(FP), DI
+	VPBROADCASTD DI, Z12
+	MOVQ         w+64(FP), DI
+	VPBROADCASTD DI, Z13
+	VPXORD       Z14, Z14, Z14
+
+gatherMasked_loop:
+	TESTQ     SI, SI
+	JE        gatherMasked_done
+	VMOVDQU32 (DX), Z1
+	VMOVDQU32 (BX), Z2
+	VPADDD    Z10, Z1, Z1
+	VPADDD    Z11, Z2, Z2
+
+	// K1 = 0 <= iy < h and 0 <= ix < w (unsigned compares)
+	VPCMPUD    $0x01, Z12, Z1, K1
+	VPCMPUD    $0x01, Z13, Z2, K1, K1
+	VPMULLD    Z13, Z1, Z3
+	VPADDD     Z2, Z3, Z3
+	VPXORD     Z0, Z0, Z0
+	VGATHERDPS (CX)(Z3*4), K1, Z0
+	VMOVUPS    Z0, (AX)
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000040, BX
+	ADDQ       $0x00000040, AX
+	DECQ       SI
+	JMP        gatherMasked_loop
+
+gatherMasked_done:
+	VZEROUPPER
+	RET
+
 // func addScaledAVX512(y *float32, x *float32, r *float32, n int, s float32, relu int)
 // Requires: AVX, AVX512F, SSE
 TEXT ·addScaledAVX512(SB), NOSPLIT, $0-48

@@ -79,6 +79,11 @@ func copyPanels12AVX512(dst *float32, src *float32, n int, dstStride int)
 //go:noescape
 func gatherAVX512(dst *float32, src *float32, offs *int32, blocks int)
 
+// gatherMaskedAVX512 gathers the elements of a padded im2col row (see genGatherMasked in internal/asm).
+//
+//go:noescape
+func gatherMaskedAVX512(dst *float32, src *float32, iys *int32, ixs *int32, blocks int, dy int, dx int, h int, w int)
+
 // addScaledAVX512 sets y[i] = x[i] + s*r[i], then ReLU if relu != 0, for i < n (see genAddScaled in internal/asm).
 //
 //go:noescape

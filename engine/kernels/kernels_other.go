@@ -52,3 +52,5 @@ func deint2SIMD(even, odd, s []float32) int { return 0 }
 func gatherSIMD(d, s []float32, o []int32) int { return 0 }
 
 func addScaledSIMD(y, x, r []float32, s float32, relu bool) { panic(noAVX512) }
+
+func gatherMaskedSIMD(d, s []float32, iys, ixs []int32, dy, dx, h, w int) int { return 0 }

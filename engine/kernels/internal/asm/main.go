@@ -39,6 +39,7 @@ func main() {
 	genCopyPanels()
 	genCopyPanels12()
 	genGather()
+	genGatherMasked()
 	genAddScaled()
 	genTransposeOut()
 	genPoolOps()
@@ -1975,6 +1976,55 @@ func genAddScaled() {
 	tailMask(n)
 	block(true)
 	Label("addScaled_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genGatherMasked emits gatherMaskedAVX512(dst, src *float32, iys, ixs *int32, blocks, dy, dx, h, w int):
+// for k < 16*blocks, with iy = iys[k]+dy and ix = ixs[k]+dx,
+// dst[k] = src[iy*w + ix] when 0 <= iy < h and 0 <= ix < w, else 0
+// (VGATHERDPS under the lane mask of the inside elements): the padded
+// table mode of the im2col packer.
+func genGatherMasked() {
+	TEXT("gatherMaskedAVX512", NOSPLIT, "func(dst, src *float32, iys, ixs *int32, blocks, dy, dx, h, w int)")
+	Pragma("noescape")
+	Doc("gatherMaskedAVX512 gathers the elements of a padded im2col row (see genGatherMasked in internal/asm).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	iys := Load(Param("iys"), GP64())
+	ixs := Load(Param("ixs"), GP64())
+	n := Load(Param("blocks"), GP64())
+	t := GP64()
+	Load(Param("dy"), t)
+	VPBROADCASTD(t.As32(), Z10)
+	Load(Param("dx"), t)
+	VPBROADCASTD(t.As32(), Z11)
+	Load(Param("h"), t)
+	VPBROADCASTD(t.As32(), Z12)
+	Load(Param("w"), t)
+	VPBROADCASTD(t.As32(), Z13)
+	VPXORD(Z14, Z14, Z14)
+	Label("gatherMasked_loop")
+	TESTQ(n, n)
+	JE(LabelRef("gatherMasked_done"))
+	VMOVDQU32(Mem{Base: iys}, Z1)
+	VMOVDQU32(Mem{Base: ixs}, Z2)
+	VPADDD(Z10, Z1, Z1)
+	VPADDD(Z11, Z2, Z2)
+	Comment("K1 = 0 <= iy < h and 0 <= ix < w (unsigned compares)")
+	VPCMPUD(U8(1), Z12, Z1, K1) // iy < h, as unsigned: also iy >= 0
+	VPCMPUD(U8(1), Z13, Z2, K1, K1)
+	VPMULLD(Z13, Z1, Z3)
+	VPADDD(Z2, Z3, Z3)
+	VPXORD(Z0, Z0, Z0)
+	VGATHERDPS(Mem{Base: src, Index: Z3, Scale: 4}, K1, Z0)
+	VMOVUPS(Z0, Mem{Base: dst})
+	ADDQ(U32(64), iys)
+	ADDQ(U32(64), ixs)
+	ADDQ(U32(64), dst)
+	DECQ(n)
+	JMP(LabelRef("gatherMasked_loop"))
+	Label("gatherMasked_done")
 	VZEROUPPER()
 	RET()
 }
