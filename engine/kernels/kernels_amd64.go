@@ -55,15 +55,22 @@ func kernAVX512Edge(kc int, a, b []float32, ldb int, c []float32, ldc int, flags
 		_ = bias[rows-1]
 		bp = &bias[0]
 	}
-	// Compute only the 4, 8 or 12 rows and 16 or 32 columns the corner
+	// Compute only the 4, 8 or 12 rows and 8, 16 or 32 columns the corner
 	// needs.
-	edgeKernels[(rows-1)/4][(cols-1)/16](kc, &a[0], &b[0], ldb, &c[0], ldc, flags, bp, rows, cols)
+	edgeKernels[(rows-1)/4][edgeCols[cols]](kc, &a[0], &b[0], ldb, &c[0], ldc, flags, bp, rows, cols)
 }
 
-var edgeKernels = [3][2]func(kc int, a, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows, cols int){
-	{gemmKernAVX512Edge4x16, gemmKernAVX512Edge4x32},
-	{gemmKernAVX512Edge8x16, gemmKernAVX512Edge8x32},
-	{gemmKernAVX512Edge12x16, gemmKernAVX512Edge12x32},
+// edgeCols maps a column count (1..32) to the edgeKernels column class.
+var edgeCols = [33]uint8{
+	0, 0, 0, 0, 0, 0, 0, 0, 0, // 1-8: YMM
+	1, 1, 1, 1, 1, 1, 1, 1, // 9-16
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, // 17-32
+}
+
+var edgeKernels = [3][3]func(kc int, a, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows, cols int){
+	{gemmKernAVX512Edge4x8, gemmKernAVX512Edge4x16, gemmKernAVX512Edge4x32},
+	{gemmKernAVX512Edge8x8, gemmKernAVX512Edge8x16, gemmKernAVX512Edge8x32},
+	{gemmKernAVX512Edge12x8, gemmKernAVX512Edge12x16, gemmKernAVX512Edge12x32},
 }
 
 // The pooling row kernels of the avx512 path (see genRowOps in

@@ -612,6 +612,165 @@ gemmKernAVX512_store:
 	VZEROUPPER
 	RET
 
+// func gemmKernAVX512Edge4x8(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·gemmKernAVX512Edge4x8(SB), NOSPLIT, $0-80
+	MOVQ   kc+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   b+16(FP), DX
+	MOVQ   ldb+24(FP), BX
+	SHLQ   $0x02, BX
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+
+gemmKernAVX512Edge4x8_loopU:
+	CMPQ         AX, $0x00000002
+	JL           gemmKernAVX512Edge4x8_tail
+	VMOVUPS      (DX), Y24
+	ADDQ         BX, DX
+	VBROADCASTSS (CX), Y26
+	VFMADD231PS  Y24, Y26, Y0
+	VBROADCASTSS 4(CX), Y27
+	VFMADD231PS  Y24, Y27, Y1
+	VBROADCASTSS 8(CX), Y26
+	VFMADD231PS  Y24, Y26, Y2
+	VBROADCASTSS 12(CX), Y27
+	VFMADD231PS  Y24, Y27, Y3
+	VMOVUPS      (DX), Y24
+	ADDQ         BX, DX
+	VBROADCASTSS 48(CX), Y26
+	VFMADD231PS  Y24, Y26, Y0
+	VBROADCASTSS 52(CX), Y27
+	VFMADD231PS  Y24, Y27, Y1
+	VBROADCASTSS 56(CX), Y26
+	VFMADD231PS  Y24, Y26, Y2
+	VBROADCASTSS 60(CX), Y27
+	VFMADD231PS  Y24, Y27, Y3
+	ADDQ         $0x00000060, CX
+	SUBQ         $0x00000002, AX
+	JMP          gemmKernAVX512Edge4x8_loopU
+
+gemmKernAVX512Edge4x8_tail:
+	TESTQ        AX, AX
+	JE           gemmKernAVX512Edge4x8_epilogue
+	VMOVUPS      (DX), Y24
+	ADDQ         BX, DX
+	VBROADCASTSS (CX), Y26
+	VFMADD231PS  Y24, Y26, Y0
+	VBROADCASTSS 4(CX), Y27
+	VFMADD231PS  Y24, Y27, Y1
+	VBROADCASTSS 8(CX), Y26
+	VFMADD231PS  Y24, Y26, Y2
+	VBROADCASTSS 12(CX), Y27
+	VFMADD231PS  Y24, Y27, Y3
+	ADDQ         $0x00000030, CX
+	DECQ         AX
+	JMP          gemmKernAVX512Edge4x8_tail
+
+gemmKernAVX512Edge4x8_epilogue:
+	// K1, K2 = the low and high 16 bits of (1<<cols) - 1
+	MOVQ      cols+72(FP), CX
+	MOVQ      $0x00000001, AX
+	SHLQ      CL, AX
+	DECQ      AX
+	KMOVW     AX, K1
+	SHRQ      $0x10, AX
+	KMOVW     AX, K2
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      flags+48(FP), DX
+	MOVQ      rows+64(FP), BX
+	MOVQ      bias+56(FP), SI
+	VPXORD    Y25, Y25, Y25
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge4x8_r0_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y0, Y0
+
+gemmKernAVX512Edge4x8_r0_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge4x8_r0_relu
+	VBROADCASTSS (SI), Y26
+	VADDPS       Y26, Y0, Y0
+
+gemmKernAVX512Edge4x8_r0_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge4x8_r0_store
+	VMAXPS Y0, Y25, Y0
+
+gemmKernAVX512Edge4x8_r0_store:
+	VMOVUPS   Y0, K1, (AX)
+	CMPQ      BX, $0x00000001
+	JLE       gemmKernAVX512Edge4x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge4x8_r1_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y1, Y1
+
+gemmKernAVX512Edge4x8_r1_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge4x8_r1_relu
+	VBROADCASTSS 4(SI), Y26
+	VADDPS       Y26, Y1, Y1
+
+gemmKernAVX512Edge4x8_r1_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge4x8_r1_store
+	VMAXPS Y1, Y25, Y1
+
+gemmKernAVX512Edge4x8_r1_store:
+	VMOVUPS   Y1, K1, (AX)
+	CMPQ      BX, $0x00000002
+	JLE       gemmKernAVX512Edge4x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge4x8_r2_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y2, Y2
+
+gemmKernAVX512Edge4x8_r2_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge4x8_r2_relu
+	VBROADCASTSS 8(SI), Y26
+	VADDPS       Y26, Y2, Y2
+
+gemmKernAVX512Edge4x8_r2_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge4x8_r2_store
+	VMAXPS Y2, Y25, Y2
+
+gemmKernAVX512Edge4x8_r2_store:
+	VMOVUPS   Y2, K1, (AX)
+	CMPQ      BX, $0x00000003
+	JLE       gemmKernAVX512Edge4x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge4x8_r3_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y3, Y3
+
+gemmKernAVX512Edge4x8_r3_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge4x8_r3_relu
+	VBROADCASTSS 12(SI), Y26
+	VADDPS       Y26, Y3, Y3
+
+gemmKernAVX512Edge4x8_r3_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge4x8_r3_store
+	VMAXPS Y3, Y25, Y3
+
+gemmKernAVX512Edge4x8_r3_store:
+	VMOVUPS Y3, K1, (AX)
+
+gemmKernAVX512Edge4x8_done:
+	VZEROUPPER
+	RET
+
 // func gemmKernAVX512Edge4x16(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
 // Requires: AVX, AVX512F
 TEXT ·gemmKernAVX512Edge4x16(SB), NOSPLIT, $0-80
@@ -966,6 +1125,277 @@ gemmKernAVX512Edge4x32_r3_store:
 	VMOVUPS Z7, K2, 64(AX)
 
 gemmKernAVX512Edge4x32_done:
+	VZEROUPPER
+	RET
+
+// func gemmKernAVX512Edge8x8(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·gemmKernAVX512Edge8x8(SB), NOSPLIT, $0-80
+	MOVQ   kc+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   b+16(FP), DX
+	MOVQ   ldb+24(FP), BX
+	SHLQ   $0x02, BX
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+
+gemmKernAVX512Edge8x8_loopU:
+	CMPQ         AX, $0x00000002
+	JL           gemmKernAVX512Edge8x8_tail
+	VMOVUPS      (DX), Y24
+	ADDQ         BX, DX
+	VBROADCASTSS (CX), Y26
+	VFMADD231PS  Y24, Y26, Y0
+	VBROADCASTSS 4(CX), Y27
+	VFMADD231PS  Y24, Y27, Y1
+	VBROADCASTSS 8(CX), Y26
+	VFMADD231PS  Y24, Y26, Y2
+	VBROADCASTSS 12(CX), Y27
+	VFMADD231PS  Y24, Y27, Y3
+	VBROADCASTSS 16(CX), Y26
+	VFMADD231PS  Y24, Y26, Y4
+	VBROADCASTSS 20(CX), Y27
+	VFMADD231PS  Y24, Y27, Y5
+	VBROADCASTSS 24(CX), Y26
+	VFMADD231PS  Y24, Y26, Y6
+	VBROADCASTSS 28(CX), Y27
+	VFMADD231PS  Y24, Y27, Y7
+	VMOVUPS      (DX), Y24
+	ADDQ         BX, DX
+	VBROADCASTSS 48(CX), Y26
+	VFMADD231PS  Y24, Y26, Y0
+	VBROADCASTSS 52(CX), Y27
+	VFMADD231PS  Y24, Y27, Y1
+	VBROADCASTSS 56(CX), Y26
+	VFMADD231PS  Y24, Y26, Y2
+	VBROADCASTSS 60(CX), Y27
+	VFMADD231PS  Y24, Y27, Y3
+	VBROADCASTSS 64(CX), Y26
+	VFMADD231PS  Y24, Y26, Y4
+	VBROADCASTSS 68(CX), Y27
+	VFMADD231PS  Y24, Y27, Y5
+	VBROADCASTSS 72(CX), Y26
+	VFMADD231PS  Y24, Y26, Y6
+	VBROADCASTSS 76(CX), Y27
+	VFMADD231PS  Y24, Y27, Y7
+	ADDQ         $0x00000060, CX
+	SUBQ         $0x00000002, AX
+	JMP          gemmKernAVX512Edge8x8_loopU
+
+gemmKernAVX512Edge8x8_tail:
+	TESTQ        AX, AX
+	JE           gemmKernAVX512Edge8x8_epilogue
+	VMOVUPS      (DX), Y24
+	ADDQ         BX, DX
+	VBROADCASTSS (CX), Y26
+	VFMADD231PS  Y24, Y26, Y0
+	VBROADCASTSS 4(CX), Y27
+	VFMADD231PS  Y24, Y27, Y1
+	VBROADCASTSS 8(CX), Y26
+	VFMADD231PS  Y24, Y26, Y2
+	VBROADCASTSS 12(CX), Y27
+	VFMADD231PS  Y24, Y27, Y3
+	VBROADCASTSS 16(CX), Y26
+	VFMADD231PS  Y24, Y26, Y4
+	VBROADCASTSS 20(CX), Y27
+	VFMADD231PS  Y24, Y27, Y5
+	VBROADCASTSS 24(CX), Y26
+	VFMADD231PS  Y24, Y26, Y6
+	VBROADCASTSS 28(CX), Y27
+	VFMADD231PS  Y24, Y27, Y7
+	ADDQ         $0x00000030, CX
+	DECQ         AX
+	JMP          gemmKernAVX512Edge8x8_tail
+
+gemmKernAVX512Edge8x8_epilogue:
+	// K1, K2 = the low and high 16 bits of (1<<cols) - 1
+	MOVQ      cols+72(FP), CX
+	MOVQ      $0x00000001, AX
+	SHLQ      CL, AX
+	DECQ      AX
+	KMOVW     AX, K1
+	SHRQ      $0x10, AX
+	KMOVW     AX, K2
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      flags+48(FP), DX
+	MOVQ      rows+64(FP), BX
+	MOVQ      bias+56(FP), SI
+	VPXORD    Y25, Y25, Y25
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge8x8_r0_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y0, Y0
+
+gemmKernAVX512Edge8x8_r0_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge8x8_r0_relu
+	VBROADCASTSS (SI), Y26
+	VADDPS       Y26, Y0, Y0
+
+gemmKernAVX512Edge8x8_r0_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge8x8_r0_store
+	VMAXPS Y0, Y25, Y0
+
+gemmKernAVX512Edge8x8_r0_store:
+	VMOVUPS   Y0, K1, (AX)
+	CMPQ      BX, $0x00000001
+	JLE       gemmKernAVX512Edge8x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge8x8_r1_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y1, Y1
+
+gemmKernAVX512Edge8x8_r1_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge8x8_r1_relu
+	VBROADCASTSS 4(SI), Y26
+	VADDPS       Y26, Y1, Y1
+
+gemmKernAVX512Edge8x8_r1_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge8x8_r1_store
+	VMAXPS Y1, Y25, Y1
+
+gemmKernAVX512Edge8x8_r1_store:
+	VMOVUPS   Y1, K1, (AX)
+	CMPQ      BX, $0x00000002
+	JLE       gemmKernAVX512Edge8x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge8x8_r2_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y2, Y2
+
+gemmKernAVX512Edge8x8_r2_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge8x8_r2_relu
+	VBROADCASTSS 8(SI), Y26
+	VADDPS       Y26, Y2, Y2
+
+gemmKernAVX512Edge8x8_r2_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge8x8_r2_store
+	VMAXPS Y2, Y25, Y2
+
+gemmKernAVX512Edge8x8_r2_store:
+	VMOVUPS   Y2, K1, (AX)
+	CMPQ      BX, $0x00000003
+	JLE       gemmKernAVX512Edge8x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge8x8_r3_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y3, Y3
+
+gemmKernAVX512Edge8x8_r3_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge8x8_r3_relu
+	VBROADCASTSS 12(SI), Y26
+	VADDPS       Y26, Y3, Y3
+
+gemmKernAVX512Edge8x8_r3_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge8x8_r3_store
+	VMAXPS Y3, Y25, Y3
+
+gemmKernAVX512Edge8x8_r3_store:
+	VMOVUPS   Y3, K1, (AX)
+	CMPQ      BX, $0x00000004
+	JLE       gemmKernAVX512Edge8x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge8x8_r4_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y4, Y4
+
+gemmKernAVX512Edge8x8_r4_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge8x8_r4_relu
+	VBROADCASTSS 16(SI), Y26
+	VADDPS       Y26, Y4, Y4
+
+gemmKernAVX512Edge8x8_r4_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge8x8_r4_store
+	VMAXPS Y4, Y25, Y4
+
+gemmKernAVX512Edge8x8_r4_store:
+	VMOVUPS   Y4, K1, (AX)
+	CMPQ      BX, $0x00000005
+	JLE       gemmKernAVX512Edge8x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge8x8_r5_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y5, Y5
+
+gemmKernAVX512Edge8x8_r5_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge8x8_r5_relu
+	VBROADCASTSS 20(SI), Y26
+	VADDPS       Y26, Y5, Y5
+
+gemmKernAVX512Edge8x8_r5_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge8x8_r5_store
+	VMAXPS Y5, Y25, Y5
+
+gemmKernAVX512Edge8x8_r5_store:
+	VMOVUPS   Y5, K1, (AX)
+	CMPQ      BX, $0x00000006
+	JLE       gemmKernAVX512Edge8x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge8x8_r6_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y6, Y6
+
+gemmKernAVX512Edge8x8_r6_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge8x8_r6_relu
+	VBROADCASTSS 24(SI), Y26
+	VADDPS       Y26, Y6, Y6
+
+gemmKernAVX512Edge8x8_r6_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge8x8_r6_store
+	VMAXPS Y6, Y25, Y6
+
+gemmKernAVX512Edge8x8_r6_store:
+	VMOVUPS   Y6, K1, (AX)
+	CMPQ      BX, $0x00000007
+	JLE       gemmKernAVX512Edge8x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge8x8_r7_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y7, Y7
+
+gemmKernAVX512Edge8x8_r7_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge8x8_r7_relu
+	VBROADCASTSS 28(SI), Y26
+	VADDPS       Y26, Y7, Y7
+
+gemmKernAVX512Edge8x8_r7_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge8x8_r7_store
+	VMAXPS Y7, Y25, Y7
+
+gemmKernAVX512Edge8x8_r7_store:
+	VMOVUPS Y7, K1, (AX)
+
+gemmKernAVX512Edge8x8_done:
 	VZEROUPPER
 	RET
 
@@ -1583,6 +2013,389 @@ gemmKernAVX512Edge8x32_r7_store:
 	VMOVUPS Z15, K2, 64(AX)
 
 gemmKernAVX512Edge8x32_done:
+	VZEROUPPER
+	RET
+
+// func gemmKernAVX512Edge12x8(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·gemmKernAVX512Edge12x8(SB), NOSPLIT, $0-80
+	MOVQ   kc+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   b+16(FP), DX
+	MOVQ   ldb+24(FP), BX
+	SHLQ   $0x02, BX
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+	VPXORD Y8, Y8, Y8
+	VPXORD Y9, Y9, Y9
+	VPXORD Y10, Y10, Y10
+	VPXORD Y11, Y11, Y11
+
+gemmKernAVX512Edge12x8_loopU:
+	CMPQ         AX, $0x00000002
+	JL           gemmKernAVX512Edge12x8_tail
+	VMOVUPS      (DX), Y24
+	ADDQ         BX, DX
+	VBROADCASTSS (CX), Y26
+	VFMADD231PS  Y24, Y26, Y0
+	VBROADCASTSS 4(CX), Y27
+	VFMADD231PS  Y24, Y27, Y1
+	VBROADCASTSS 8(CX), Y26
+	VFMADD231PS  Y24, Y26, Y2
+	VBROADCASTSS 12(CX), Y27
+	VFMADD231PS  Y24, Y27, Y3
+	VBROADCASTSS 16(CX), Y26
+	VFMADD231PS  Y24, Y26, Y4
+	VBROADCASTSS 20(CX), Y27
+	VFMADD231PS  Y24, Y27, Y5
+	VBROADCASTSS 24(CX), Y26
+	VFMADD231PS  Y24, Y26, Y6
+	VBROADCASTSS 28(CX), Y27
+	VFMADD231PS  Y24, Y27, Y7
+	VBROADCASTSS 32(CX), Y26
+	VFMADD231PS  Y24, Y26, Y8
+	VBROADCASTSS 36(CX), Y27
+	VFMADD231PS  Y24, Y27, Y9
+	VBROADCASTSS 40(CX), Y26
+	VFMADD231PS  Y24, Y26, Y10
+	VBROADCASTSS 44(CX), Y27
+	VFMADD231PS  Y24, Y27, Y11
+	VMOVUPS      (DX), Y24
+	ADDQ         BX, DX
+	VBROADCASTSS 48(CX), Y26
+	VFMADD231PS  Y24, Y26, Y0
+	VBROADCASTSS 52(CX), Y27
+	VFMADD231PS  Y24, Y27, Y1
+	VBROADCASTSS 56(CX), Y26
+	VFMADD231PS  Y24, Y26, Y2
+	VBROADCASTSS 60(CX), Y27
+	VFMADD231PS  Y24, Y27, Y3
+	VBROADCASTSS 64(CX), Y26
+	VFMADD231PS  Y24, Y26, Y4
+	VBROADCASTSS 68(CX), Y27
+	VFMADD231PS  Y24, Y27, Y5
+	VBROADCASTSS 72(CX), Y26
+	VFMADD231PS  Y24, Y26, Y6
+	VBROADCASTSS 76(CX), Y27
+	VFMADD231PS  Y24, Y27, Y7
+	VBROADCASTSS 80(CX), Y26
+	VFMADD231PS  Y24, Y26, Y8
+	VBROADCASTSS 84(CX), Y27
+	VFMADD231PS  Y24, Y27, Y9
+	VBROADCASTSS 88(CX), Y26
+	VFMADD231PS  Y24, Y26, Y10
+	VBROADCASTSS 92(CX), Y27
+	VFMADD231PS  Y24, Y27, Y11
+	ADDQ         $0x00000060, CX
+	SUBQ         $0x00000002, AX
+	JMP          gemmKernAVX512Edge12x8_loopU
+
+gemmKernAVX512Edge12x8_tail:
+	TESTQ        AX, AX
+	JE           gemmKernAVX512Edge12x8_epilogue
+	VMOVUPS      (DX), Y24
+	ADDQ         BX, DX
+	VBROADCASTSS (CX), Y26
+	VFMADD231PS  Y24, Y26, Y0
+	VBROADCASTSS 4(CX), Y27
+	VFMADD231PS  Y24, Y27, Y1
+	VBROADCASTSS 8(CX), Y26
+	VFMADD231PS  Y24, Y26, Y2
+	VBROADCASTSS 12(CX), Y27
+	VFMADD231PS  Y24, Y27, Y3
+	VBROADCASTSS 16(CX), Y26
+	VFMADD231PS  Y24, Y26, Y4
+	VBROADCASTSS 20(CX), Y27
+	VFMADD231PS  Y24, Y27, Y5
+	VBROADCASTSS 24(CX), Y26
+	VFMADD231PS  Y24, Y26, Y6
+	VBROADCASTSS 28(CX), Y27
+	VFMADD231PS  Y24, Y27, Y7
+	VBROADCASTSS 32(CX), Y26
+	VFMADD231PS  Y24, Y26, Y8
+	VBROADCASTSS 36(CX), Y27
+	VFMADD231PS  Y24, Y27, Y9
+	VBROADCASTSS 40(CX), Y26
+	VFMADD231PS  Y24, Y26, Y10
+	VBROADCASTSS 44(CX), Y27
+	VFMADD231PS  Y24, Y27, Y11
+	ADDQ         $0x00000030, CX
+	DECQ         AX
+	JMP          gemmKernAVX512Edge12x8_tail
+
+gemmKernAVX512Edge12x8_epilogue:
+	// K1, K2 = the low and high 16 bits of (1<<cols) - 1
+	MOVQ      cols+72(FP), CX
+	MOVQ      $0x00000001, AX
+	SHLQ      CL, AX
+	DECQ      AX
+	KMOVW     AX, K1
+	SHRQ      $0x10, AX
+	KMOVW     AX, K2
+	MOVQ      c+32(FP), AX
+	MOVQ      ldc+40(FP), CX
+	SHLQ      $0x02, CX
+	MOVQ      flags+48(FP), DX
+	MOVQ      rows+64(FP), BX
+	MOVQ      bias+56(FP), SI
+	VPXORD    Y25, Y25, Y25
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r0_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y0, Y0
+
+gemmKernAVX512Edge12x8_r0_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r0_relu
+	VBROADCASTSS (SI), Y26
+	VADDPS       Y26, Y0, Y0
+
+gemmKernAVX512Edge12x8_r0_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r0_store
+	VMAXPS Y0, Y25, Y0
+
+gemmKernAVX512Edge12x8_r0_store:
+	VMOVUPS   Y0, K1, (AX)
+	CMPQ      BX, $0x00000001
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r1_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y1, Y1
+
+gemmKernAVX512Edge12x8_r1_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r1_relu
+	VBROADCASTSS 4(SI), Y26
+	VADDPS       Y26, Y1, Y1
+
+gemmKernAVX512Edge12x8_r1_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r1_store
+	VMAXPS Y1, Y25, Y1
+
+gemmKernAVX512Edge12x8_r1_store:
+	VMOVUPS   Y1, K1, (AX)
+	CMPQ      BX, $0x00000002
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r2_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y2, Y2
+
+gemmKernAVX512Edge12x8_r2_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r2_relu
+	VBROADCASTSS 8(SI), Y26
+	VADDPS       Y26, Y2, Y2
+
+gemmKernAVX512Edge12x8_r2_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r2_store
+	VMAXPS Y2, Y25, Y2
+
+gemmKernAVX512Edge12x8_r2_store:
+	VMOVUPS   Y2, K1, (AX)
+	CMPQ      BX, $0x00000003
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r3_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y3, Y3
+
+gemmKernAVX512Edge12x8_r3_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r3_relu
+	VBROADCASTSS 12(SI), Y26
+	VADDPS       Y26, Y3, Y3
+
+gemmKernAVX512Edge12x8_r3_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r3_store
+	VMAXPS Y3, Y25, Y3
+
+gemmKernAVX512Edge12x8_r3_store:
+	VMOVUPS   Y3, K1, (AX)
+	CMPQ      BX, $0x00000004
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r4_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y4, Y4
+
+gemmKernAVX512Edge12x8_r4_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r4_relu
+	VBROADCASTSS 16(SI), Y26
+	VADDPS       Y26, Y4, Y4
+
+gemmKernAVX512Edge12x8_r4_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r4_store
+	VMAXPS Y4, Y25, Y4
+
+gemmKernAVX512Edge12x8_r4_store:
+	VMOVUPS   Y4, K1, (AX)
+	CMPQ      BX, $0x00000005
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r5_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y5, Y5
+
+gemmKernAVX512Edge12x8_r5_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r5_relu
+	VBROADCASTSS 20(SI), Y26
+	VADDPS       Y26, Y5, Y5
+
+gemmKernAVX512Edge12x8_r5_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r5_store
+	VMAXPS Y5, Y25, Y5
+
+gemmKernAVX512Edge12x8_r5_store:
+	VMOVUPS   Y5, K1, (AX)
+	CMPQ      BX, $0x00000006
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r6_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y6, Y6
+
+gemmKernAVX512Edge12x8_r6_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r6_relu
+	VBROADCASTSS 24(SI), Y26
+	VADDPS       Y26, Y6, Y6
+
+gemmKernAVX512Edge12x8_r6_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r6_store
+	VMAXPS Y6, Y25, Y6
+
+gemmKernAVX512Edge12x8_r6_store:
+	VMOVUPS   Y6, K1, (AX)
+	CMPQ      BX, $0x00000007
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r7_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y7, Y7
+
+gemmKernAVX512Edge12x8_r7_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r7_relu
+	VBROADCASTSS 28(SI), Y26
+	VADDPS       Y26, Y7, Y7
+
+gemmKernAVX512Edge12x8_r7_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r7_store
+	VMAXPS Y7, Y25, Y7
+
+gemmKernAVX512Edge12x8_r7_store:
+	VMOVUPS   Y7, K1, (AX)
+	CMPQ      BX, $0x00000008
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r8_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y8, Y8
+
+gemmKernAVX512Edge12x8_r8_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r8_relu
+	VBROADCASTSS 32(SI), Y26
+	VADDPS       Y26, Y8, Y8
+
+gemmKernAVX512Edge12x8_r8_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r8_store
+	VMAXPS Y8, Y25, Y8
+
+gemmKernAVX512Edge12x8_r8_store:
+	VMOVUPS   Y8, K1, (AX)
+	CMPQ      BX, $0x00000009
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r9_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y9, Y9
+
+gemmKernAVX512Edge12x8_r9_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r9_relu
+	VBROADCASTSS 36(SI), Y26
+	VADDPS       Y26, Y9, Y9
+
+gemmKernAVX512Edge12x8_r9_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r9_store
+	VMAXPS Y9, Y25, Y9
+
+gemmKernAVX512Edge12x8_r9_store:
+	VMOVUPS   Y9, K1, (AX)
+	CMPQ      BX, $0x0000000a
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r10_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y10, Y10
+
+gemmKernAVX512Edge12x8_r10_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r10_relu
+	VBROADCASTSS 40(SI), Y26
+	VADDPS       Y26, Y10, Y10
+
+gemmKernAVX512Edge12x8_r10_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r10_store
+	VMAXPS Y10, Y25, Y10
+
+gemmKernAVX512Edge12x8_r10_store:
+	VMOVUPS   Y10, K1, (AX)
+	CMPQ      BX, $0x0000000b
+	JLE       gemmKernAVX512Edge12x8_done
+	ADDQ      CX, AX
+	TESTQ     $0x00000001, DX
+	JE        gemmKernAVX512Edge12x8_r11_bias
+	VMOVUPS.Z (AX), K1, Y24
+	VADDPS    Y24, Y11, Y11
+
+gemmKernAVX512Edge12x8_r11_bias:
+	TESTQ        $0x00000002, DX
+	JE           gemmKernAVX512Edge12x8_r11_relu
+	VBROADCASTSS 44(SI), Y26
+	VADDPS       Y26, Y11, Y11
+
+gemmKernAVX512Edge12x8_r11_relu:
+	TESTQ  $0x00000004, DX
+	JE     gemmKernAVX512Edge12x8_r11_store
+	VMAXPS Y11, Y25, Y11
+
+gemmKernAVX512Edge12x8_r11_store:
+	VMOVUPS Y11, K1, (AX)
+
+gemmKernAVX512Edge12x8_done:
 	VZEROUPPER
 	RET
 

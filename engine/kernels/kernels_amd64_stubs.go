@@ -14,6 +14,11 @@ func gemmKernAVX2(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, 
 //go:noescape
 func gemmKernAVX512(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32)
 
+// gemmKernAVX512Edge4x8 computes rows 0-3 and columns 0-7 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
+//
+//go:noescape
+func gemmKernAVX512Edge4x8(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+
 // gemmKernAVX512Edge4x16 computes rows 0-3 and columns 0-15 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
 //
 //go:noescape
@@ -24,6 +29,11 @@ func gemmKernAVX512Edge4x16(kc int, a *float32, b *float32, ldb int, c *float32,
 //go:noescape
 func gemmKernAVX512Edge4x32(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
 
+// gemmKernAVX512Edge8x8 computes rows 0-7 and columns 0-7 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
+//
+//go:noescape
+func gemmKernAVX512Edge8x8(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+
 // gemmKernAVX512Edge8x16 computes rows 0-7 and columns 0-15 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
 //
 //go:noescape
@@ -33,6 +43,11 @@ func gemmKernAVX512Edge8x16(kc int, a *float32, b *float32, ldb int, c *float32,
 //
 //go:noescape
 func gemmKernAVX512Edge8x32(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
+
+// gemmKernAVX512Edge12x8 computes rows 0-11 and columns 0-7 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
+//
+//go:noescape
+func gemmKernAVX512Edge12x8(kc int, a *float32, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows int, cols int)
 
 // gemmKernAVX512Edge12x16 computes rows 0-11 and columns 0-15 of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).
 //

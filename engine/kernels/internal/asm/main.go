@@ -29,10 +29,16 @@ func main() {
 		[]VecPhysical{Z24, Z25}, []VecPhysical{Z26, Z27}, 8)
 	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11,
 		Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23}
+	ys := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
 	for _, rows := range []int{4, 8, 12} {
+		// 8 columns in YMM registers: half the work of the 16-column
+		// variant for the last 1-8 columns of a row (Zen 4 runs two YMM
+		// FMAs per cycle and one ZMM).
+		genEdgeKernel(fmt.Sprintf("gemmKernAVX512Edge%dx8", rows), 8, rows, 1, ys[:rows],
+			[]VecPhysical{Y24}, []VecPhysical{Y26, Y27}, [3]VecPhysical{Y24, Y25, Y26})
 		for _, nv := range []int{1, 2} {
-			genEdgeKernel(fmt.Sprintf("gemmKernAVX512Edge%dx%d", rows, nv*16), rows, nv, zs[:rows*nv],
-				[]VecPhysical{Z24, Z25}, []VecPhysical{Z26, Z27})
+			genEdgeKernel(fmt.Sprintf("gemmKernAVX512Edge%dx%d", rows, nv*16), 16, rows, nv, zs[:rows*nv],
+				[]VecPhysical{Z24, Z25}, []VecPhysical{Z26, Z27}, [3]VecPhysical{Z24, Z25, Z26})
 		}
 	}
 	genRowOps()
@@ -312,13 +318,14 @@ func tailMask(n Register) {
 
 // genEdgeKernel emits an AVX-512F edge variant of the 12x32 micro-kernel
 // that computes only the first mr rows (of the 12-row A panel) and the
-// first nv*16 columns: the same k loop per element (and so the same bits)
-// as genKernel, but only the first rows rows (1..mr) and cols columns
-// (1..nv*16) of C are read (flagAccum), biased (bias has rows entries) and
-// stored, the columns through the K1 (lanes 0-15) and K2 (lanes 16-31)
-// masks.
-func genEdgeKernel(name string, mr, nv int, acc, bv, av []VecPhysical) {
-	const lanes, unroll, stride = 16, 2, 12 // stride: rows of the A panel
+// first nv*lanes columns (lanes 16 in ZMM or 8 in YMM registers): the same
+// k loop per element (and so the same bits) as genKernel, but only the
+// first rows rows (1..mr) and cols columns (1..nv*lanes) of C are read
+// (flagAccum), biased (bias has rows entries) and stored, the columns
+// through the K1 (lanes 0-15) and K2 (lanes 16-31) masks. tz holds three
+// scratch registers of the epilogue.
+func genEdgeKernel(name string, lanes, mr, nv int, acc, bv, av []VecPhysical, tz [3]VecPhysical) {
+	const unroll, stride = 2, 12 // stride: rows of the A panel
 	TEXT(name, NOSPLIT, "func(kc int, a, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows, cols int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes rows 0-%d and columns 0-%d of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).", name, mr-1, nv*lanes-1))
@@ -377,7 +384,7 @@ func genEdgeKernel(name string, mr, nv int, acc, bv, av []VecPhysical) {
 	rows := Load(Param("rows"), GP64())
 	bias := Load(Param("bias"), GP64())
 	masks := []Op{K1, K2}
-	tmp, zero, bb := Z24, Z25, Z26
+	tmp, zero, bb := tz[0], tz[1], tz[2]
 	VPXORD(zero, zero, zero)
 	for r := 0; r < mr; r++ {
 		if r > 0 {
