@@ -20,9 +20,10 @@
 // # Concurrency
 //
 // Every kernel is a pure function of its arguments: there is no hidden global
-// mutable state apart from internal pools of scratch buffers and a bounded,
-// concurrency-safe cache of the border tables of 3x3 pools (one per plane
-// size, at most 256), so kernels may be called concurrently from many
+// mutable state apart from internal pools of scratch buffers and bounded,
+// concurrency-safe caches of the border tables of 3x3 pools (one per plane
+// size, at most 256) and of the parallel GEMM tile grids (one per shape,
+// at most 4096), so kernels may be called concurrently from many
 // goroutines as long as the
 // callers' output slices (and workspaces) do not overlap. Large calls are
 // themselves split across runtime.GOMAXPROCS(0) goroutines; small calls run on

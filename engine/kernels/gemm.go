@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Cache-blocking parameters shared by all micro-kernel paths. The
@@ -524,14 +525,23 @@ type tileShape struct {
 	pm, pn, gm0, gn0, k, mr, nr, rm, rn, procs int
 }
 
-var tileGrids sync.Map // tileShape → [2]int
+var (
+	tileGrids       sync.Map // tileShape → [2]int
+	tileGridEntries atomic.Int32
+)
+
+// maxTileGrids bounds the cached grids (one per GEMM shape and core
+// count: a few hundred for all the registered models); past it grids are
+// computed on every call.
+const maxTileGrids = 4096
 
 // tileGrid returns the grid gm × gn (gm >= gm0, gn >= gn0) of balanced
 // blocks of panels for a parallel GEMM that minimises the modelled
 // completion time on procs cores: blocks go to the cores in the chunks
 // parallelRun makes, a block costing its micro-kernel work (edge panels
 // as the edge kernels compute them), a re-read of its A and B panels and
-// a fixed dispatch cost. Results are cached per shape.
+// a fixed dispatch cost. Results are cached per shape (at most
+// maxTileGrids shapes).
 func tileGrid(s tileShape) (gm, gn int) {
 	if v, ok := tileGrids.Load(s); ok {
 		g := v.([2]int)
@@ -591,6 +601,8 @@ func tileGrid(s tileShape) (gm, gn int) {
 			}
 		}
 	}
-	tileGrids.Store(s, [2]int{gm, gn})
+	if tileGridEntries.Add(1) <= maxTileGrids {
+		tileGrids.Store(s, [2]int{gm, gn})
+	}
 	return gm, gn
 }
