@@ -37,7 +37,7 @@ const (
 	convGEMM                // implicit GEMM (or the direct loop of depthwise convs)
 	convWinograd            // Winograd F(4×4, 3×3); only for winoEligible shapes
 	convTransposed          // the transposed implicit GEMM (see convTr); one group only
-	convWinograd1D          // 1-D Winograd F(3, 7) / F(4, 3); only for wino1Eligible shapes
+	convWinograd1D          // 1-D Winograd F(3, 7) / F(2, 3); only for wino1Eligible shapes
 	convWinograd2           // Winograd F(2×2, 3×3) / F(2×2, 5×5); only for wino2Eligible shapes
 )
 

@@ -65,8 +65,9 @@
 // tests; see TestWinogradErrorBound for the bound), and the results differ
 // from Conv2D's in the last bits. The factorised 1x7/7x1 and 1x3/3x1 convs
 // (at least 96 input and output channels) likewise run the 1-D algorithms
-// F(3, 7) and F(4, 3) (Toom-Cook matrices built exactly at init, see
-// toomCook): 2.3x and 2x fewer multiplications, errors of the same order.
+// F(3, 7) and F(2, 3) (Toom-Cook matrices built exactly at init, see
+// toomCook): 2.3x and 1.5x fewer multiplications, errors of the same
+// order.
 // 3x3 convs with fewer than 9 tiles of 4x4 (8x8 and smaller planes) and
 // 5x5 convs run F(2x2, 3x3) and F(2x2, 5x5) (2.25x and 2.8x fewer
 // multiplications; the 3x3 ones read 16/9 instead of 4 times the plain

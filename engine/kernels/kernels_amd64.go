@@ -155,12 +155,12 @@ func copyPanels12SIMD(dst, src []float32, n, stride int) {
 	}
 }
 
-// wino1InAVX512 runs the 1-D Winograd input transform with α = a (6 or 9,
+// wino1InAVX512 runs the 1-D Winograd input transform with α = a (4 or 9,
 // see genWino1In in internal/asm).
 func wino1InAVX512(a int, v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec, step int, bt *float32) {
 	switch a {
-	case 6:
-		wino1In6AVX512(v, cs, x, gidx, taps, nvec, step, bt)
+	case 4:
+		wino1In4AVX512(v, cs, x, gidx, taps, nvec, step, bt)
 	case 9:
 		wino1In9AVX512(v, cs, x, gidx, taps, nvec, step, bt)
 	default:
@@ -172,8 +172,8 @@ func wino1InAVX512(a int, v *float32, cs int, x *float32, gidx *int32, taps *uin
 // α = a (see genWino1Out in internal/asm).
 func wino1OutAVX512(m, a int, y, mm *float32, ms, nk int, bias *float32, relu, ohw, outStep, nout int, at *float32) {
 	switch {
-	case m == 4 && a == 6:
-		wino1Out4x6AVX512(y, mm, ms, nk, bias, relu, ohw, outStep, nout, at)
+	case m == 2 && a == 4:
+		wino1Out2x4AVX512(y, mm, ms, nk, bias, relu, ohw, outStep, nout, at)
 	case m == 3 && a == 9:
 		wino1Out3x9AVX512(y, mm, ms, nk, bias, relu, ohw, outStep, nout, at)
 	default:

@@ -5890,9 +5890,9 @@ DATA wino1Iota<>+56(SB)/4, $0x0000000e
 DATA wino1Iota<>+60(SB)/4, $0x0000000f
 GLOBL wino1Iota<>(SB), RODATA|NOPTR, $64
 
-// func wino1In6AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec int, step int, bt *float32)
+// func wino1In4AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec int, step int, bt *float32)
 // Requires: AVX, AVX512F
-TEXT ·wino1In6AVX512(SB), NOSPLIT, $0-64
+TEXT ·wino1In4AVX512(SB), NOSPLIT, $0-64
 	MOVQ v+0(FP), AX
 	MOVQ cs+8(FP), CX
 	MOVQ x+16(FP), DX
@@ -5904,9 +5904,9 @@ TEXT ·wino1In6AVX512(SB), NOSPLIT, $0-64
 	SHLQ $0x02, CX
 	SHLQ $0x02, R8
 
-wino1In6AVX512_loop:
+wino1In4AVX512_loop:
 	TESTQ            DI, DI
-	JE               wino1In6AVX512_done
+	JE               wino1In4AVX512_done
 	VMOVDQU32        (BX), Z0
 	VPMOVZXWD        (SI), Z1
 	MOVQ             DX, R10
@@ -5925,69 +5925,37 @@ wino1In6AVX512_loop:
 	VPTESTMD.BCST    wino1Bits<>+12(SB), Z1, K1
 	VPXORD           Z5, Z5, Z5
 	VGATHERDPS       (R10)(Z0*4), K1, Z5
-	ADDQ             R8, R10
-	VPTESTMD.BCST    wino1Bits<>+16(SB), Z1, K1
-	VPXORD           Z6, Z6, Z6
-	VGATHERDPS       (R10)(Z0*4), K1, Z6
-	ADDQ             R8, R10
-	VPTESTMD.BCST    wino1Bits<>+20(SB), Z1, K1
-	VPXORD           Z7, Z7, Z7
-	VGATHERDPS       (R10)(Z0*4), K1, Z7
 	MOVQ             AX, R10
 	VMULPS.BCST      (R9), Z2, Z0
 	VFMADD231PS.BCST 4(R9), Z3, Z0
 	VFMADD231PS.BCST 8(R9), Z4, Z0
 	VFMADD231PS.BCST 12(R9), Z5, Z0
-	VFMADD231PS.BCST 16(R9), Z6, Z0
-	VFMADD231PS.BCST 20(R9), Z7, Z0
 	VMOVUPS          Z0, (R10)
 	ADDQ             CX, R10
-	VMULPS.BCST      24(R9), Z2, Z0
-	VFMADD231PS.BCST 28(R9), Z3, Z0
-	VFMADD231PS.BCST 32(R9), Z4, Z0
-	VFMADD231PS.BCST 36(R9), Z5, Z0
-	VFMADD231PS.BCST 40(R9), Z6, Z0
-	VFMADD231PS.BCST 44(R9), Z7, Z0
+	VMULPS.BCST      16(R9), Z2, Z0
+	VFMADD231PS.BCST 20(R9), Z3, Z0
+	VFMADD231PS.BCST 24(R9), Z4, Z0
+	VFMADD231PS.BCST 28(R9), Z5, Z0
+	VMOVUPS          Z0, (R10)
+	ADDQ             CX, R10
+	VMULPS.BCST      32(R9), Z2, Z0
+	VFMADD231PS.BCST 36(R9), Z3, Z0
+	VFMADD231PS.BCST 40(R9), Z4, Z0
+	VFMADD231PS.BCST 44(R9), Z5, Z0
 	VMOVUPS          Z0, (R10)
 	ADDQ             CX, R10
 	VMULPS.BCST      48(R9), Z2, Z0
 	VFMADD231PS.BCST 52(R9), Z3, Z0
 	VFMADD231PS.BCST 56(R9), Z4, Z0
 	VFMADD231PS.BCST 60(R9), Z5, Z0
-	VFMADD231PS.BCST 64(R9), Z6, Z0
-	VFMADD231PS.BCST 68(R9), Z7, Z0
-	VMOVUPS          Z0, (R10)
-	ADDQ             CX, R10
-	VMULPS.BCST      72(R9), Z2, Z0
-	VFMADD231PS.BCST 76(R9), Z3, Z0
-	VFMADD231PS.BCST 80(R9), Z4, Z0
-	VFMADD231PS.BCST 84(R9), Z5, Z0
-	VFMADD231PS.BCST 88(R9), Z6, Z0
-	VFMADD231PS.BCST 92(R9), Z7, Z0
-	VMOVUPS          Z0, (R10)
-	ADDQ             CX, R10
-	VMULPS.BCST      96(R9), Z2, Z0
-	VFMADD231PS.BCST 100(R9), Z3, Z0
-	VFMADD231PS.BCST 104(R9), Z4, Z0
-	VFMADD231PS.BCST 108(R9), Z5, Z0
-	VFMADD231PS.BCST 112(R9), Z6, Z0
-	VFMADD231PS.BCST 116(R9), Z7, Z0
-	VMOVUPS          Z0, (R10)
-	ADDQ             CX, R10
-	VMULPS.BCST      120(R9), Z2, Z0
-	VFMADD231PS.BCST 124(R9), Z3, Z0
-	VFMADD231PS.BCST 128(R9), Z4, Z0
-	VFMADD231PS.BCST 132(R9), Z5, Z0
-	VFMADD231PS.BCST 136(R9), Z6, Z0
-	VFMADD231PS.BCST 140(R9), Z7, Z0
 	VMOVUPS          Z0, (R10)
 	ADDQ             $0x00000040, AX
 	ADDQ             $0x00000040, BX
 	ADDQ             $0x00000020, SI
 	DECQ             DI
-	JMP              wino1In6AVX512_loop
+	JMP              wino1In4AVX512_loop
 
-wino1In6AVX512_done:
+wino1In4AVX512_done:
 	VZEROUPPER
 	RET
 
@@ -6155,9 +6123,9 @@ wino1In9AVX512_done:
 	VZEROUPPER
 	RET
 
-// func wino1Out4x6AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, relu int, ohw int, outStep int, nout int, at *float32)
+// func wino1Out2x4AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, relu int, ohw int, outStep int, nout int, at *float32)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·wino1Out4x6AVX512(SB), NOSPLIT, $0-80
+TEXT ·wino1Out2x4AVX512(SB), NOSPLIT, $0-80
 	MOVQ y+0(FP), DX
 	MOVQ mm+8(FP), BX
 	MOVQ ms+16(FP), SI
@@ -6178,9 +6146,9 @@ TEXT ·wino1Out4x6AVX512(SB), NOSPLIT, $0-80
 	VPXORD       Z1, Z1, Z1
 	XORQ         R14, R14
 
-wino1Out4x6AVX512_group:
+wino1Out2x4AVX512_group:
 	CMPQ R14, DI
-	JGE  wino1Out4x6AVX512_done
+	JGE  wino1Out2x4AVX512_done
 
 	// K3 = the channels of this group
 	MOVQ             DI, AX
@@ -6200,84 +6168,42 @@ wino1Out4x6AVX512_group:
 	VMOVUPS          (AX), Z4
 	ADDQ             SI, AX
 	VMOVUPS          (AX), Z5
-	ADDQ             SI, AX
-	VMOVUPS          (AX), Z6
-	ADDQ             SI, AX
-	VMOVUPS          (AX), Z7
-	VMOVUPS          (R8)(R14*4), Z8
+	VMOVUPS          (R8)(R14*4), Z6
 	MOVQ             DX, AX
-	VMULPS.BCST      (R13), Z2, Z9
-	VFMADD231PS.BCST 4(R13), Z3, Z9
-	VFMADD231PS.BCST 8(R13), Z4, Z9
-	VFMADD231PS.BCST 12(R13), Z5, Z9
-	VFMADD231PS.BCST 16(R13), Z6, Z9
-	VFMADD231PS.BCST 20(R13), Z7, Z9
-	VADDPS           Z8, Z9, Z9
+	VMULPS.BCST      (R13), Z2, Z7
+	VFMADD231PS.BCST 4(R13), Z3, Z7
+	VFMADD231PS.BCST 8(R13), Z4, Z7
+	VFMADD231PS.BCST 12(R13), Z5, Z7
+	VADDPS           Z6, Z7, Z7
 	TESTQ            R9, R9
-	JE               wino1Out4x6AVX512_b0
-	VMAXPS           Z9, Z1, Z9
+	JE               wino1Out2x4AVX512_b0
+	VMAXPS           Z7, Z1, Z7
 
-wino1Out4x6AVX512_b0:
+wino1Out2x4AVX512_b0:
 	KMOVW            K3, K2
-	VSCATTERDPS      Z9, K2, (AX)(Z0*4)
+	VSCATTERDPS      Z7, K2, (AX)(Z0*4)
 	CMPQ             R12, $0x00000001
-	JLE              wino1Out4x6AVX512_next
+	JLE              wino1Out2x4AVX512_next
 	ADDQ             R11, AX
-	VMULPS.BCST      24(R13), Z2, Z9
-	VFMADD231PS.BCST 28(R13), Z3, Z9
-	VFMADD231PS.BCST 32(R13), Z4, Z9
-	VFMADD231PS.BCST 36(R13), Z5, Z9
-	VFMADD231PS.BCST 40(R13), Z6, Z9
-	VFMADD231PS.BCST 44(R13), Z7, Z9
-	VADDPS           Z8, Z9, Z9
+	VMULPS.BCST      16(R13), Z2, Z2
+	VFMADD231PS.BCST 20(R13), Z3, Z2
+	VFMADD231PS.BCST 24(R13), Z4, Z2
+	VFMADD231PS.BCST 28(R13), Z5, Z2
+	VADDPS           Z6, Z2, Z2
 	TESTQ            R9, R9
-	JE               wino1Out4x6AVX512_b1
-	VMAXPS           Z9, Z1, Z9
-
-wino1Out4x6AVX512_b1:
-	KMOVW            K3, K2
-	VSCATTERDPS      Z9, K2, (AX)(Z0*4)
-	CMPQ             R12, $0x00000002
-	JLE              wino1Out4x6AVX512_next
-	ADDQ             R11, AX
-	VMULPS.BCST      48(R13), Z2, Z9
-	VFMADD231PS.BCST 52(R13), Z3, Z9
-	VFMADD231PS.BCST 56(R13), Z4, Z9
-	VFMADD231PS.BCST 60(R13), Z5, Z9
-	VFMADD231PS.BCST 64(R13), Z6, Z9
-	VFMADD231PS.BCST 68(R13), Z7, Z9
-	VADDPS           Z8, Z9, Z9
-	TESTQ            R9, R9
-	JE               wino1Out4x6AVX512_b2
-	VMAXPS           Z9, Z1, Z9
-
-wino1Out4x6AVX512_b2:
-	KMOVW            K3, K2
-	VSCATTERDPS      Z9, K2, (AX)(Z0*4)
-	CMPQ             R12, $0x00000003
-	JLE              wino1Out4x6AVX512_next
-	ADDQ             R11, AX
-	VMULPS.BCST      72(R13), Z2, Z2
-	VFMADD231PS.BCST 76(R13), Z3, Z2
-	VFMADD231PS.BCST 80(R13), Z4, Z2
-	VFMADD231PS.BCST 84(R13), Z5, Z2
-	VFMADD231PS.BCST 88(R13), Z6, Z2
-	VFMADD231PS.BCST 92(R13), Z7, Z2
-	VADDPS           Z8, Z2, Z2
-	TESTQ            R9, R9
-	JE               wino1Out4x6AVX512_b3
+	JE               wino1Out2x4AVX512_b1
 	VMAXPS           Z2, Z1, Z2
 
-wino1Out4x6AVX512_b3:
+wino1Out2x4AVX512_b1:
 	KMOVW       K3, K2
 	VSCATTERDPS Z2, K2, (AX)(Z0*4)
 
-wino1Out4x6AVX512_next:
+wino1Out2x4AVX512_next:
 	ADDQ $0x00000010, R14
 	ADDQ R10, DX
-	JMP  wino1Out4x6AVX512_group
+	JMP  wino1Out2x4AVX512_group
 
-wino1Out4x6AVX512_done:
+wino1Out2x4AVX512_done:
 	VZEROUPPER
 	RET
 

@@ -174,20 +174,20 @@ func winoOutAVX512(y *float32, m *float32, ms int, nk int, bias *float32, relu i
 //go:noescape
 func packATrans12AVX512(dst *float32, src *float32, kb int, lda int, rows int)
 
-// wino1In6AVX512 is the input transform of the 1-D Winograd conv with α = 6 (see genWino1In in internal/asm).
+// wino1In4AVX512 is the input transform of the 1-D Winograd conv with α = 4 (see genWino1In in internal/asm).
 //
 //go:noescape
-func wino1In6AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec int, step int, bt *float32)
+func wino1In4AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec int, step int, bt *float32)
 
 // wino1In9AVX512 is the input transform of the 1-D Winograd conv with α = 9 (see genWino1In in internal/asm).
 //
 //go:noescape
 func wino1In9AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec int, step int, bt *float32)
 
-// wino1Out4x6AVX512 is the output transform of one tile of the 1-D Winograd conv F(4, ·) (see genWino1Out in internal/asm).
+// wino1Out2x4AVX512 is the output transform of one tile of the 1-D Winograd conv F(2, ·) (see genWino1Out in internal/asm).
 //
 //go:noescape
-func wino1Out4x6AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, relu int, ohw int, outStep int, nout int, at *float32)
+func wino1Out2x4AVX512(y *float32, mm *float32, ms int, nk int, bias *float32, relu int, ohw int, outStep int, nout int, at *float32)
 
 // wino1Out3x9AVX512 is the output transform of one tile of the 1-D Winograd conv F(3, ·) (see genWino1Out in internal/asm).
 //

@@ -955,10 +955,10 @@ func genWinograd() {
 	for n := 0; n < 16; n++ {
 		DATA(4*n, U32(n))
 	}
-	for _, a := range []int{6, 9} {
+	for _, a := range []int{4, 9} {
 		genWino1In(a, bits)
 	}
-	for _, ma := range [][2]int{{4, 6}, {3, 9}} {
+	for _, ma := range [][2]int{{2, 4}, {3, 9}} {
 		genWino1Out(ma[0], ma[1], iota)
 	}
 	w2even := GLOBL("wino2Even", RODATA|NOPTR)
