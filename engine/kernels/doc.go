@@ -54,7 +54,7 @@
 // # Winograd convolutions
 //
 // On the avx512 path NewConv computes 3x3 stride-1 convolutions
-// (undilated, ungrouped, with at least 16 output tiles of 4x4) with
+// (undilated, ungrouped, with at least 25 output tiles of 4x4) with
 // Winograd's F(4x4, 3x3) algorithm: 36 GEMMs over transformed 6x6 input
 // tiles and filters instead of one GEMM over im2col panels, 4x fewer
 // multiplications; the transformed weights take 4x the memory of the
@@ -68,8 +68,8 @@
 // F(3, 7) and F(2, 3) (Toom-Cook matrices built exactly at init, see
 // toomCook): 2.3x and 1.5x fewer multiplications, errors of the same
 // order.
-// 3x3 convs with fewer than 9 tiles of 4x4 (8x8 and smaller planes) and
-// 5x5 convs run F(2x2, 3x3) and F(2x2, 5x5) (2.25x and 2.8x fewer
+// 3x3 convs with fewer than 25 tiles of 4x4 (14x14 and smaller planes)
+// and 5x5 convs run F(2x2, 3x3) and F(2x2, 5x5) (2.25x and 2.8x fewer
 // multiplications; the 3x3 ones read 16/9 instead of 4 times the plain
 // weights per image).
 //

@@ -546,9 +546,13 @@ func (wc *winoConv) outTransform(m []float32, ms, ldm, tg0, r0, mb, k0, nb int, 
 // winoPays reports whether the Winograd path is expected to be faster than
 // the implicit GEMM for an eligible conv with an oh×ow output on path mk:
 // only with the avx512 transforms (the pure-Go ones cost more than the
-// multiplications saved), and with at least 9 tiles (12×12 planes; on 8×8
-// and smaller planes the 4× larger transformed weights, read once per
-// image, cost more than F(2×2, 3×3) does, see wino2Pays).
+// multiplications saved), and with at least 25 tiles (17×17 planes and
+// larger). Against F(2×2, 3×3) (see wino2Pays) F(4×4, 3×3) saves
+// (⌈oh/2⌉⌈ow/2⌉·16 - ⌈oh/4⌉⌈ow/4⌉·36)·C·K multiply-adds per image and reads
+// 20·C·K more weight floats: at 14×14 that is 208·C·K for 80·C·K bytes, a
+// wash in whole models (inception-v1-tv and BN-Inception within ±1% at
+// batch 1, measured both ways) for 14-21 MiB more memory; at 17×17 it is
+// 396·C·K.
 func winoPays(mk *microKernel, p ConvParams, oh, ow int) bool {
-	return mk.name == PathAVX512 && p.C >= 8 && p.OutC >= 8 && ((oh+3)/4)*((ow+3)/4) >= 9
+	return mk.name == PathAVX512 && p.C >= 8 && p.OutC >= 8 && ((oh+3)/4)*((ow+3)/4) >= 25
 }
