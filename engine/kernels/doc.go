@@ -80,7 +80,10 @@
 // Helpers poll for the next job for 100 µs before they block, and a caller
 // polls for its helpers as long before it blocks: the kernels of a forward
 // pass follow each other within microseconds, and waking a parked
-// goroutine costs tens. A parallel call made while another one is running
+// goroutine costs tens. The polling yields the goroutine and, every 8th
+// time, the thread (sched_yield on linux), so that on a busy machine a
+// waiting thread that shares a core with the one it waits for gives it
+// the core. A parallel call made while another one is running
 // (a nested call, or another goroutine's) runs on its caller, since the
 // cores are busy already; Parallel exposes the same loop to the engine,
 // which runs the images of a batch with it. The hot kernels describe their
