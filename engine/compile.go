@@ -56,6 +56,9 @@ type compiler struct {
 	cons  [][]int // consumers, with -1 for a model output
 	owner []int   // node ID → ID of the step output it is folded into (or itself)
 	view  []int   // node ID → node whose storage it shares (identity ops, in-place ops)
+	// wbuf is reused for the folded weights of every conv (kernels.NewConv
+	// does not retain them), so that a load makes no garbage per layer.
+	wbuf []float32
 }
 
 func (c *compiler) single(id int) (int, bool) {
@@ -239,8 +242,14 @@ func (c *compiler) chainAffine(chain []*nn.Node, skipHead bool) (a kernels.Affin
 // per-channel affines of the chain folded in (kernels.Affine.Fold), and
 // whether the chain ends in a ReLU.
 func (c *compiler) fold(chain []*nn.Node) (w, b []float32, relu bool) {
+	return c.foldInto(chain, nil)
+}
+
+// foldInto is fold writing the weights into dst when it is long enough
+// (see kernels.Affine.FoldInto).
+func (c *compiler) foldInto(chain []*nn.Node, dst []float32) (w, b []float32, relu bool) {
 	head := chain[0]
 	a, relu := c.chainAffine(chain, true)
-	w, b = a.Fold(c.param(head, nn.Weight), c.param(head, nn.Bias), head.Out[0])
+	w, b = a.FoldInto(dst, c.param(head, nn.Weight), c.param(head, nn.Bias), head.Out[0])
 	return w, b, relu
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 
@@ -15,6 +16,12 @@ type StepTime struct {
 	Op   string        // op type of that node, e.g. "Conv"
 	MACs int64         // multiply-accumulates per image (Conv and Linear only)
 	Time time.Duration // median time per image over the timed runs
+	// CPU is the median CPU time per image that the calling thread spent
+	// in the step (0 where the platform has no per-thread clock). With
+	// GOMAXPROCS 1 the whole step runs on that thread, and CPU, unlike
+	// Time, does not count the time other processes on a busy machine
+	// held the core.
+	CPU time.Duration
 }
 
 // MaxProfileRuns bounds the runs argument of Profile.
@@ -35,16 +42,22 @@ func (m *Model) Profile(x *tensor.Tensor, runs int) ([]StepTime, error) {
 	}
 	ws := m.get(1)
 	defer m.put(ws)
+	// The thread clock measures the thread the steps run on.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	inSz := len(x.Data) / n
 	times := make([][]time.Duration, len(m.steps))
+	cpus := make([][]time.Duration, len(m.steps))
 	for r := -1; r < runs; r++ {
 		for i := 0; i < n; i++ {
 			ws.args = runArgs{x: x.Data[i*inSz : (i+1)*inSz], m: m}
 			for s := range m.steps {
+				c0 := threadCPU()
 				t0 := time.Now()
 				m.steps[s].run(ws, &ws.args)
 				if r >= 0 {
 					times[s] = append(times[s], time.Since(t0))
+					cpus[s] = append(cpus[s], threadCPU()-c0)
 				}
 			}
 		}
@@ -52,7 +65,8 @@ func (m *Model) Profile(x *tensor.Tensor, runs int) ([]StepTime, error) {
 	out := make([]StepTime, len(m.steps))
 	for s, st := range m.steps {
 		slices.Sort(times[s])
-		out[s] = StepTime{Name: st.name, Op: st.kind, MACs: st.macs, Time: times[s][len(times[s])/2]}
+		slices.Sort(cpus[s])
+		out[s] = StepTime{Name: st.name, Op: st.kind, MACs: st.macs, Time: times[s][len(times[s])/2], CPU: cpus[s][len(cpus[s])/2]}
 	}
 	return out, nil
 }

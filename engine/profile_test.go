@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/inceptionzoo/inception/nn"
@@ -23,6 +24,9 @@ func TestProfile(t *testing.T) {
 		}
 		if s.Time <= 0 {
 			t.Errorf("step %s time = %v, want > 0", s.Name, s.Time)
+		}
+		if s.CPU < 0 || (runtime.GOOS == "linux" && s.CPU == 0 && s.Op == "Conv") {
+			t.Errorf("step %s CPU = %v, want > 0 on linux", s.Name, s.CPU)
 		}
 		if s.Op == "Conv" {
 			convs++

@@ -26,7 +26,8 @@ func (c *compiler) makeStep(n *nn.Node, chain []*nn.Node) (*step, error) {
 	_ = slot
 	switch op := n.Op.(type) {
 	case nn.Conv:
-		w, b, relu := c.fold(chain)
+		w, b, relu := c.foldInto(chain, c.wbuf)
+		c.wbuf = w
 		p := kernels.ConvParams{
 			C: inShape[0], H: inShape[1], W: inShape[2],
 			OutC: op.Out, KH: op.Kernel[0], KW: op.Kernel[1],

@@ -97,6 +97,7 @@ func benchCmd() *cobra.Command {
 	var asJSON bool
 	var child, onnxPath string
 	var layers int
+	var cpuTime bool
 	cmd := &cobra.Command{
 		Use:   "bench [NAMES...]",
 		Short: "Measure forward latency, throughput, GFLOP/s and peak memory",
@@ -122,7 +123,9 @@ to ONNX Runtime's.
 
 With --layers N it prints instead, per model at batch 1, where our engine
 spends its time: the time per op type and the N slowest kernel calls
-(median over --runs passes) with their GFLOP/s.`,
+(median over --runs passes) with their GFLOP/s. With --cpu as well the
+steps run on one core (GOMAXPROCS 1) and are timed by the CPU time of
+its thread, which other processes on a busy machine do not inflate.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bs, err := parseBatches(batches)
 			if err != nil {
@@ -140,9 +143,12 @@ spends its time: the time per op type and the N slowest kernel calls
 			if len(args) == 0 {
 				args = []string{"inception-v1-tv", "inception-v3"}
 			}
+			if cpuTime && layers == 0 {
+				return fmt.Errorf("%w: --cpu needs --layers", errBenchFlag)
+			}
 			if layers > 0 {
 				for _, name := range args {
-					if err := profileModel(cmd.OutOrStdout(), name, layers, cfg); err != nil {
+					if err := profileModel(cmd.OutOrStdout(), name, layers, cpuTime, cfg); err != nil {
 						return err
 					}
 				}
@@ -172,6 +178,7 @@ spends its time: the time per op type and the N slowest kernel calls
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", zoo.DefaultSeed, "seed for weights and input")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().IntVar(&layers, "layers", 0, "profile batch 1 instead: time per op type and the N slowest layers")
+	cmd.Flags().BoolVar(&cpuTime, "cpu", false, "with --layers: run on one core and time the steps by thread CPU time")
 	addTrainBench(cmd) // --train: bench_train.go
 	return cmd
 }
@@ -464,15 +471,26 @@ func writeBenchTable(w io.Writer, rows []benchResult) error {
 }
 
 // profileModel prints where the engine spends its time on name at batch 1:
-// the total per op type, then the top slowest steps.
-func profileModel(w io.Writer, name string, top int, cfg benchConfig) error {
+// the total per op type, then the top slowest steps; with cpuTime, on one
+// core and by the thread CPU time of each step.
+func profileModel(w io.Writer, name string, top int, cpuTime bool, cfg benchConfig) error {
 	m, err := zoo.Load(name, zoo.WithSeed(cfg.Seed))
 	if err != nil {
 		return err
 	}
+	if cpuTime {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	}
 	steps, err := m.Profile(DeterministicInput(m.Spec.Input, 1, cfg.Seed), cfg.Runs)
 	if err != nil {
 		return err
+	}
+	clock := "time"
+	if cpuTime {
+		clock = "thread CPU time"
+		for i := range steps {
+			steps[i].Time = steps[i].CPU
+		}
 	}
 	var total time.Duration
 	byOp := map[string]time.Duration{}
@@ -486,8 +504,8 @@ func profileModel(w io.Writer, name string, top int, cfg benchConfig) error {
 	}
 	sort.SliceStable(ops, func(i, j int) bool { return byOp[ops[i]] > byOp[ops[j]] })
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
-	fmt.Fprintf(w, "%s, batch 1: %d steps, sum of their medians %.2f ms (GEMM path %s, GOMAXPROCS %d)\n",
-		name, len(steps), ms(total), kernels.KernelPath(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "%s, batch 1: %d steps, sum of their median %s %.2f ms (GEMM path %s, GOMAXPROCS %d)\n",
+		name, len(steps), clock, ms(total), kernels.KernelPath(), runtime.GOMAXPROCS(0))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OP\tSTEPS\tms\tSHARE\t")
 	for _, op := range ops {

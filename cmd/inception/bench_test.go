@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,6 +130,26 @@ func TestBenchLayers(t *testing.T) {
 	out, err := run(t, "bench", "inception-v1-d2l", "--layers", "3", "--runs", "2")
 	require.NoError(t, err)
 	require.Contains(t, out, "inception-v1-d2l, batch 1: ")
+	checkLayers(t, out)
+}
+
+// TestBenchLayersCPU profiles on one core by thread CPU time (Linux has
+// the per-thread clock).
+func TestBenchLayersCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("per-thread CPU clock used on linux only")
+	}
+	prev := runtime.GOMAXPROCS(0)
+	out, err := run(t, "bench", "inception-v1-d2l", "--layers", "3", "--runs", "2", "--cpu")
+	require.NoError(t, err)
+	require.Contains(t, out, "median thread CPU time")
+	require.Contains(t, out, "GOMAXPROCS 1)")
+	require.Equal(t, prev, runtime.GOMAXPROCS(0), "GOMAXPROCS not restored")
+	checkLayers(t, out)
+}
+
+func checkLayers(t *testing.T, out string) {
+	t.Helper()
 	lines := strings.Split(out, "\n")
 	at := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "LAYER") })
 	require.GreaterOrEqual(t, at, 0, "no LAYER header in:\n%s", out)
@@ -160,6 +181,7 @@ func TestBenchErrors(t *testing.T) {
 		{"bench", "inception-v1-d2l", "--runs", "0"},
 		{"bench", "inception-v1-d2l", "--warmup", "-1"},
 		{"bench", "inception-v1-d2l", "--layers", "2", "--runs", "0"},
+		{"bench", "inception-v1-d2l", "--cpu"},
 	} {
 		if _, err := run(t, args...); err == nil {
 			t.Errorf("%s: err = nil", strings.Join(args, " "))

@@ -82,24 +82,52 @@ func runConvCase(t *testing.T, r *rand.Rand, p ConvParams, withBias, relu bool, 
 		ws[i] = float32(math.NaN()) // workspace contents must not matter
 	}
 	Conv2D(p, x, w, y, dstC, extraBefore, ws, Epilogue{Bias: bias, ReLU: relu})
-	// The prepared Conv (pre-packed weights, implicit GEMM) must give the
-	// same bits as Conv2D, sentinels included.
+	// The prepared Conv on the implicit GEMM (pre-packed weights) must give
+	// the same bits as Conv2D, sentinels included.
 	y2 := make([]float32, len(y))
 	for i := range y2 {
 		y2[i] = sentinel
 	}
-	NewConv(p, w, Epilogue{Bias: bias, ReLU: relu}).Run(p.N, x, y2, dstC, extraBefore)
+	newConv(p, w, Epilogue{Bias: bias, ReLU: relu}, convGEMM).Run(p.N, x, y2, dstC, extraBefore)
 	for i := range y {
 		if math.Float32bits(y[i]) != math.Float32bits(y2[i]) {
 			t.Fatalf("%s: Conv.Run index %d = %v, Conv2D gave %v", name, i, y2[i], y[i])
 		}
 	}
-	ohw := oh * ow
+	checkSlice(t, name, y, want, p, dstC, extraBefore, oh*ow)
+	// The transposed GEMM sums in the same order: the same bits again.
+	if p.Groups == 1 {
+		for i := range y2 {
+			y2[i] = sentinel
+		}
+		newConv(p, w, Epilogue{Bias: bias, ReLU: relu}, convTransposed).Run(p.N, x, y2, dstC, extraBefore)
+		for i := range y {
+			if math.Float32bits(y[i]) != math.Float32bits(y2[i]) {
+				t.Fatalf("%s: transposed Conv.Run index %d = %v, Conv2D gave %v", name, i, y2[i], y[i])
+			}
+		}
+	}
+	// NewConv picks its algorithm: when that is Winograd, the results
+	// differ from Conv2D's by rounding only.
+	if c := NewConv(p, w, Epilogue{Bias: bias, ReLU: relu}); c.wino != nil {
+		for i := range y2 {
+			y2[i] = sentinel
+		}
+		c.Run(p.N, x, y2, dstC, extraBefore)
+		checkSlice(t, name+" (Winograd)", y2, want, p, dstC, extraBefore, oh*ow)
+	}
+}
+
+// checkSlice compares channels [before, before+OutC) of y (N images of
+// dstC channels of ohw values) with want and checks that the other
+// channels still hold the sentinel.
+func checkSlice(t *testing.T, name string, y []float32, want []float64, p ConvParams, dstC, before, ohw int) {
+	t.Helper()
 	got := make([]float32, 0, len(want))
 	for n := 0; n < p.N; n++ {
 		for c := 0; c < dstC; c++ {
 			plane := y[(n*dstC+c)*ohw : (n*dstC+c+1)*ohw]
-			if c >= extraBefore && c < extraBefore+p.OutC {
+			if c >= before && c < before+p.OutC {
 				got = append(got, plane...)
 				continue
 			}
@@ -281,4 +309,42 @@ func TestFoldBatchNorm(t *testing.T) {
 			checkClose(t, fmt.Sprintf("FoldBatchNorm(bias=%v,gamma=%v)", withBias, withGamma), y, want)
 		}
 	}
+}
+
+// TestNewConvDoesNotRetainWeights overwrites the weights after NewConv on
+// every algorithm (implicit GEMM, transposed GEMM, depthwise direct loop,
+// the Winograd paths): the results must not change.
+func TestNewConvDoesNotRetainWeights(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := newRNG(31)
+		base := ConvParams{N: 1, C: 16, H: 9, W: 9, OutC: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1, Groups: 1}
+		dw := base
+		dw.Groups = 16
+		w7 := base
+		w7.KH, w7.PadT, w7.PadB = 7, 3, 3
+		w7.KW, w7.PadL, w7.PadR = 1, 0, 0
+		cases := []struct {
+			p    ConvParams
+			algo convAlgo
+		}{{base, convGEMM}, {base, convTransposed}, {dw, convAuto}, {base, convWinograd}, {base, convWinograd2}, {w7, convWinograd1D}}
+		for _, c := range cases {
+			p := c.p
+			x := randSlice(r, p.C*p.H*p.W, 1)
+			w := randSlice(r, p.OutC*p.C/p.Groups*p.KH*p.KW, 0.3)
+			oh, ow := p.OutHW()
+			conv := newConv(p, w, Epilogue{}, c.algo)
+			want := make([]float32, p.OutC*oh*ow)
+			conv.Run(1, x, want, p.OutC, 0)
+			for i := range w {
+				w[i] = float32(math.NaN())
+			}
+			got := make([]float32, len(want))
+			conv.Run(1, x, got, p.OutC, 0)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v algo %d: output %d = %v after overwriting the weights, %v before", p, c.algo, i, got[i], want[i])
+				}
+			}
+		}
+	})
 }

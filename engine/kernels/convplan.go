@@ -10,8 +10,9 @@ import (
 // is used for every Run, so results stay bit-reproducible even if the
 // active path changes), and non-pointwise convs are computed as an implicit
 // GEMM whose B panels are packed straight from the input, so no im2col
-// matrix is ever written. Run needs no workspace. A Conv is immutable and
-// safe for concurrent use.
+// matrix is ever written; 3x3 stride-1 convs with enough output tiles run
+// Winograd's F(4x4, 3x3) instead (see the package doc). Run needs no
+// workspace. A Conv is immutable and safe for concurrent use.
 type Conv struct {
 	p     ConvParams // N unused
 	oh    int
@@ -21,12 +22,34 @@ type Conv struct {
 	ep    Epilogue
 	w     []*packedA // per group
 	wFull []float32  // original weights (direct path only)
+	wino  *winoConv  // set when the conv runs on the Winograd path
+	wino1 *wino1Conv // set when the conv runs on the 1-D Winograd path
+	wino2 *wino2Conv // set when the conv runs on the F(2×2, r×r) Winograd path
+	tr    *convTr    // set when the conv runs as the transposed GEMM
 }
+
+// convAlgo selects how a prepared conv computes: convAuto picks Winograd
+// for the shapes where it pays (winoPays), the implicit GEMM otherwise.
+type convAlgo int
+
+const (
+	convAuto       convAlgo = iota
+	convGEMM                // implicit GEMM (or the direct loop of depthwise convs)
+	convWinograd            // Winograd F(4×4, 3×3); only for winoEligible shapes
+	convTransposed          // the transposed implicit GEMM (see convTr); one group only
+	convWinograd1D          // 1-D Winograd F(3, 7) / F(2, 3); only for wino1Eligible shapes
+	convWinograd2           // Winograd F(2×2, 3×3) / F(2×2, 5×5); only for wino2Eligible shapes
+)
 
 // NewConv prepares the convolution p (p.N is ignored) with weights w
 // ([OutC, C/Groups, KH, KW]) and epilogue ep (bias len OutC or nil, ReLU).
-// It panics on inconsistent arguments, like the other kernels.
+// It does not retain w (the caller may reuse it), only ep.Bias. It panics
+// on inconsistent arguments, like the other kernels.
 func NewConv(p ConvParams, w []float32, ep Epilogue) *Conv {
+	return newConv(p, w, ep, convAuto)
+}
+
+func newConv(p ConvParams, w []float32, ep Epilogue, algo convAlgo) *Conv {
 	p.N = 1
 	oh, ow := p.OutHW()
 	cg, og := p.C/p.Groups, p.OutC/p.Groups
@@ -40,10 +63,38 @@ func NewConv(p ConvParams, w []float32, ep Epilogue) *Conv {
 	c := &Conv{p: p, oh: oh, ow: ow, kdim: kdim, ep: ep}
 	c.geom = newConvGeom(p, oh, ow)
 	if p.direct() {
-		c.wFull = w
+		c.wFull = append([]float32(nil), w[:p.OutC*kdim]...)
 		return c
 	}
 	mk := activeKernel()
+	if algo == convWinograd || algo == convAuto && winoEligible(p) && winoPays(mk, p, oh, ow) {
+		if !winoEligible(p) {
+			panic(fmt.Sprintf("kernels.NewConv: Winograd requested for an ineligible conv %+v", p))
+		}
+		c.wino = newWinoConv(mk, p, oh, ow, w, ep)
+		return c
+	}
+	if algo == convWinograd2 || algo == convAuto && wino2Eligible(p) && wino2Pays(mk, p, oh, ow) {
+		if !wino2Eligible(p) {
+			panic(fmt.Sprintf("kernels.NewConv: F(2x2) Winograd requested for an ineligible conv %+v", p))
+		}
+		c.wino2 = newWino2Conv(mk, p, oh, ow, w, ep)
+		return c
+	}
+	if algo == convWinograd1D || algo == convAuto && wino1Eligible(p) && wino1Pays(mk, p, oh, ow) {
+		if !wino1Eligible(p) {
+			panic(fmt.Sprintf("kernels.NewConv: 1-D Winograd requested for an ineligible conv %+v", p))
+		}
+		c.wino1 = newWino1Conv(mk, p, oh, ow, w, ep)
+		return c
+	}
+	if algo == convTransposed || algo == convAuto && p.Groups == 1 && trPays(mk, p, oh, ow) {
+		if p.Groups != 1 {
+			panic(fmt.Sprintf("kernels.NewConv: transposed GEMM requested for a grouped conv %+v", p))
+		}
+		c.tr = newConvTr(mk, p, w, kdim)
+		return c
+	}
 	for g := 0; g < p.Groups; g++ {
 		c.w = append(c.w, packWeights(mk, og, kdim, w[g*og*kdim:(g+1)*og*kdim], kdim))
 	}
@@ -70,6 +121,30 @@ func (c *Conv) Run(n int, x, y []float32, dstC, dstOff int) {
 	}
 	if p.direct() {
 		convDirect(p, c.oh, c.ow, x, c.wFull, y, dstC, dstOff, c.ep)
+		return
+	}
+	if c.wino != nil {
+		for i := 0; i < n; i++ {
+			c.wino.run(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
+		}
+		return
+	}
+	if c.wino2 != nil {
+		for i := 0; i < n; i++ {
+			c.wino2.run(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
+		}
+		return
+	}
+	if c.wino1 != nil {
+		for i := 0; i < n; i++ {
+			c.wino1.run(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
+		}
+		return
+	}
+	if c.tr != nil {
+		for i := 0; i < n; i++ {
+			c.runTr(x[i*p.C*hw:(i+1)*p.C*hw], y[i*dstC*ohw:(i+1)*dstC*ohw], dstC, dstOff)
+		}
 		return
 	}
 	cg, og := p.C/p.Groups, p.OutC/p.Groups
@@ -190,9 +265,10 @@ const (
 // (c, kh, kw) is gathered into a contiguous row buffer that stays in L1
 // (segment by segment: copies for stride 1, an unrolled strided gather
 // otherwise, or contiguous copies from the input rows split into phases
-// for wide strided kernels, see phase below; or, when the row has no
-// padding in the block and the segments are short, through a table of
-// per-column input offsets), and the buffer is copied to the panels with
+// for wide strided kernels, see phase below; or, when the segments are
+// short, through a table of per-column input offsets: AVX-512 gathers,
+// masked by the plane's bounds when the row has padding), and the buffer
+// is copied to the panels with
 // whole-panel-row copies: writing the packed panels (L2-resident) with few
 // wide stores instead of scalar ones is what bounds the speed.
 func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float32) {
@@ -244,19 +320,27 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 		lim = packBTableMaxStrided
 	}
 	table := !phase && nb < lim*nseg
+	// simd table mode also covers rows with padding: it gathers with lane
+	// masks from the input row and column of every column (iys, ixs:
+	// oy*StrideH and ox*StrideW, before the kernel offsets).
+	var iys, ixs [packMaxNC]int32
+	simdTable := false
 	if table {
 		for i := range segs[:nseg] {
 			sg := &segs[i]
 			for k := range int(sg.n) {
 				offs[int(sg.j)+k] = sg.src + int32(k*sw)
+				iys[int(sg.j)+k] = sg.oy * int32(sh)
+				ixs[int(sg.j)+k] = (sg.ox + int32(k)) * int32(sw)
 			}
 		}
+		simdTable = nr != 12 && activeKernel().name == PathAVX512 && nb >= 16
 	}
 	// row holds the current im2col row of the block; row[nb:np*nr] stays 0.
 	var rowBuf [packMaxNC]float32
 	row := rowBuf[:nb]
 	full := nb / nr
-	simd := nr == 32 && activeKernel().name == PathAVX512
+	simd := (nr == 32 || nr == 12) && activeKernel().name == PathAVX512
 	kw := p0 % p.KW
 	kh := (p0 / p.KW) % p.KH
 	c := p0 / (p.KW * p.KH)
@@ -269,8 +353,22 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 			// every offset is inside xs.
 			xs := xc[(oyA*sh+dy)*W-t:]
 			o := offs[:len(row)]
-			for k, v := range o {
-				row[k] = xs[v]
+			k := 0
+			if simd {
+				k = gatherSIMD(row, xs, o)
+			}
+			for ; k < len(o); k++ {
+				row[k] = xs[o[k]]
+			}
+		} else if simdTable {
+			// row[j] = xc[(iy+dy)*W + ix-t] inside the plane, else 0.
+			k := gatherMaskedSIMD(row, xc, iys[:nb], ixs[:nb], dy, -t, H, W)
+			for ; k < nb; k++ {
+				iy, ix := int(iys[k])+dy, int(ixs[k])-t
+				row[k] = 0
+				if iy >= 0 && iy < H && ix >= 0 && ix < W {
+					row[k] = xc[iy*W+ix]
+				}
 			}
 		} else {
 			var md, r int // phase mode: tap -t reads phase r, shifted by md
@@ -330,8 +428,11 @@ func (g *convGeom) packBGeneral(x []float32, p0, j0, kb, nb, nr int, dst []float
 		qo := q * nr
 		i := 0
 		switch {
-		case simd:
+		case simd && nr == 32:
 			copyPanelsSIMD(dst[qo:], rowBuf[:], full, nr*kb)
+			i = full
+		case simd:
+			copyPanels12SIMD(dst[qo:], rowBuf[:], full, nr*kb)
 			i = full
 		case nr == 32:
 			for ; i < full; i++ {
@@ -467,7 +568,7 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 		// Panels [i0, i1) are full and lie inside the plane: one call
 		// copies them on the avx512 path.
 		i0, i1 := 0, 0
-		if simd && nr == 32 {
+		if simd && (nr == 32 || nr == 12) {
 			S := j0 + base // s0 of panel 0; panel i starts at S + i*nr
 			if S < 0 {
 				i0 = min((-S+nr-1)/nr, np)
@@ -475,8 +576,10 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 			if rest := hw - nr - S; rest >= 0 {
 				i1 = min(rest/nr+1, nb/nr)
 			}
-			if i1 > i0 {
+			if i1 > i0 && nr == 32 {
 				copyPanelsSIMD(dst[i0*nr*kb+q*nr:], xc[S+i0*nr:], i1-i0, nr*kb)
+			} else if i1 > i0 {
+				copyPanels12SIMD(dst[i0*nr*kb+q*nr:], xc[S+i0*nr:], i1-i0, nr*kb)
 			}
 		}
 		for i := 0; i < np; i++ {
@@ -487,7 +590,7 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 				}
 				zm := g.zmask[kw]
 				for f := i0; f < i1; f++ {
-					zeroBits(dst[f*nr*kb+q*nr:f*nr*kb+q*nr+nr], zm[oxs[f]])
+					zeroBits(dst[f*nr*kb+q*nr:f*nr*kb+q*nr+nr], zm[oxs[f]]&(1<<nr-1))
 				}
 				continue
 			}
@@ -501,6 +604,11 @@ func (g *convGeom) packBFlat(x []float32, p0, j0, kb, nb, nr int, dst []float32)
 					*(*[32]float32)(dd) = *(*[32]float32)(xc[s0 : s0+32])
 				case 16:
 					*(*[16]float32)(dd) = *(*[16]float32)(xc[s0 : s0+16])
+				case 12:
+					s := xc[s0 : s0+12]
+					*(*[4]float32)(dd) = *(*[4]float32)(s)
+					*(*[4]float32)(dd[4:]) = *(*[4]float32)(s[4:])
+					*(*[4]float32)(dd[8:]) = *(*[4]float32)(s[8:])
 				default:
 					copy(dd, xc[s0:s0+nr])
 				}

@@ -20,9 +20,10 @@
 // # Concurrency
 //
 // Every kernel is a pure function of its arguments: there is no hidden global
-// mutable state apart from internal pools of scratch buffers and a bounded,
-// concurrency-safe cache of the border tables of 3x3 pools (one per plane
-// size, at most 256), so kernels may be called concurrently from many
+// mutable state apart from internal pools of scratch buffers and bounded,
+// concurrency-safe caches of the border tables of 3x3 pools (one per plane
+// size, at most 256) and of the parallel GEMM tile grids (one per shape,
+// at most 4096), so kernels may be called concurrently from many
 // goroutines as long as the
 // callers' output slices (and workspaces) do not overlap. Large calls are
 // themselves split across runtime.GOMAXPROCS(0) goroutines; small calls run on
@@ -48,7 +49,29 @@
 // workspace are needed. Full B panels of a 1x1 stride-1 conv (and of a plain
 // Sgemm) are read in place by the micro-kernel, which also applies bias and
 // ReLU in its store. Conv.Run gives the same bits as Conv2D on the same
-// path.
+// path, except for the convs NewConv puts on the Winograd path.
+//
+// # Winograd convolutions
+//
+// On the avx512 path NewConv computes 3x3 stride-1 convolutions
+// (undilated, ungrouped, with at least 25 output tiles of 4x4) with
+// Winograd's F(4x4, 3x3) algorithm: 36 GEMMs over transformed 6x6 input
+// tiles and filters instead of one GEMM over im2col panels, 4x fewer
+// multiplications; the transformed weights take 4x the memory of the
+// plain ones. The input and output transforms are AVX-512 assembly (the
+// pure-Go versions, which the tests run on every path, are slower than
+// the implicit GEMM). The rounding error is larger than the implicit GEMM's by a small
+// factor (within 64 ulp of Σ|x·w| per output, about 4e-6 relative, in the
+// tests; see TestWinogradErrorBound for the bound), and the results differ
+// from Conv2D's in the last bits. The factorised 1x7/7x1 and 1x3/3x1 convs
+// (at least 96 input and output channels) likewise run the 1-D algorithms
+// F(3, 7) and F(2, 3) (Toom-Cook matrices built exactly at init, see
+// toomCook): 2.3x and 1.5x fewer multiplications, errors of the same
+// order.
+// 3x3 convs with fewer than 25 tiles of 4x4 (14x14 and smaller planes)
+// and 5x5 convs run F(2x2, 3x3) and F(2x2, 5x5) (2.25x and 2.8x fewer
+// multiplications; the 3x3 ones read 16/9 instead of 4 times the plain
+// weights per image).
 //
 // # Parallelism
 //
@@ -57,7 +80,10 @@
 // Helpers poll for the next job for 100 µs before they block, and a caller
 // polls for its helpers as long before it blocks: the kernels of a forward
 // pass follow each other within microseconds, and waking a parked
-// goroutine costs tens. A parallel call made while another one is running
+// goroutine costs tens. The polling yields the goroutine and, every 8th
+// time, the thread (sched_yield on linux), so that on a busy machine a
+// waiting thread that shares a core with the one it waits for gives it
+// the core. A parallel call made while another one is running
 // (a nested call, or another goroutine's) runs on its caller, since the
 // cores are busy already; Parallel exposes the same loop to the engine,
 // which runs the images of a batch with it. The hot kernels describe their

@@ -288,6 +288,10 @@ func addRange(a *addArgs, lo, hi int) {
 	x, r, y, s, relu := a.x, a.r, a.y, a.s, a.relu
 	i0, i1 := lo*elemChunk, min(hi*elemChunk, len(x))
 	xs, rs, ys := x[i0:i1], r[i0:i1], y[i0:i1]
+	if activeKernel().name == PathAVX512 {
+		addScaledSIMD(ys, xs, rs, s, relu)
+		return
+	}
 	for i, v := range xs {
 		v += s * rs[i]
 		if relu && v < 0 {

@@ -109,7 +109,9 @@ func TestChannelAffine(t *testing.T) {
 	}
 }
 
-func TestReLUAndAddScaled(t *testing.T) {
+func TestReLUAndAddScaled(t *testing.T) { forEachPath(t, testReLUAndAddScaled) }
+
+func testReLUAndAddScaled(t *testing.T) {
 	r := newRNG(24)
 	for _, n := range []int{0, 1, 5, 4096, 100003} {
 		x := randSlice(r, n, 1)
@@ -152,6 +154,35 @@ func TestReLUAndAddScaled(t *testing.T) {
 	}
 	mustPanic(t, "ReLU short y", func() { ReLU(make([]float32, 3), make([]float32, 2)) })
 	mustPanic(t, "AddScaled short r", func() { AddScaled(make([]float32, 3), make([]float32, 2), 1, false, make([]float32, 3)) })
+}
+
+// TestAddScaledPathsAgree checks that the avx512 AddScaled gives the bits
+// of the pure-Go loop (product rounded, then the sum), NaN kept by ReLU.
+func TestAddScaledPathsAgree(t *testing.T) {
+	if lookupKernel(PathAVX512) == nil {
+		t.Skip("no avx512 path on this CPU")
+	}
+	r := newRNG(26)
+	x := randSlice(r, 1037, 3)
+	rr := randSlice(r, 1037, 3)
+	x[5] = float32(math.NaN())
+	for _, relu := range []bool{false, true} {
+		run := func(path string) []float32 {
+			defer setPath(path)()
+			y := make([]float32, len(x))
+			AddScaled(x, rr, 0.37, relu, y)
+			return y
+		}
+		g, v := run(PathGeneric), run(PathAVX512)
+		for i := range g {
+			if math.Float32bits(g[i]) != math.Float32bits(v[i]) && !(math.IsNaN(float64(g[i])) && math.IsNaN(float64(v[i]))) {
+				t.Fatalf("relu=%v: y[%d] = %v on avx512, %v on generic", relu, i, v[i], g[i])
+			}
+		}
+		if !math.IsNaN(float64(v[5])) {
+			t.Errorf("relu=%v: NaN input gave %v", relu, v[5])
+		}
+	}
 }
 
 func TestLinear(t *testing.T) { forEachPath(t, testLinear) }

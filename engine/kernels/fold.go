@@ -67,11 +67,23 @@ func (a Affine) Then(b Affine) Affine {
 // w'[o,...] = w[o,...]·Scale[o] and b'[o] = b[o]·Scale[o] + Shift[o],
 // computed in float64 and rounded once.
 func (a Affine) Fold(w, bias []float32, outC int) (newW, newBias []float32) {
+	return a.FoldInto(nil, w, bias, outC)
+}
+
+// FoldInto is Fold writing the weights into dst when it has the capacity
+// (newW is then dst[:len(w)], a new slice otherwise); the bias is always a
+// new slice. A compiler that hands the weights to something that does not
+// retain them (NewConv) can fold every layer into one reused buffer.
+func (a Affine) FoldInto(dst, w, bias []float32, outC int) (newW, newBias []float32) {
 	if outC <= 0 || len(w)%outC != 0 || len(a.Scale) != outC || len(a.Shift) != outC || (bias != nil && len(bias) < outC) {
 		panic(fmt.Sprintf("kernels.Affine.Fold: outC=%d len(w)=%d len(bias)=%d channels=%d", outC, len(w), len(bias), len(a.Scale)))
 	}
 	per := len(w) / outC
-	newW = make([]float32, len(w))
+	if cap(dst) >= len(w) {
+		newW = dst[:len(w)]
+	} else {
+		newW = make([]float32, len(w))
+	}
 	newBias = make([]float32, outC)
 	for o := 0; o < outC; o++ {
 		s := a.Scale[o]

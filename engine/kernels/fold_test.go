@@ -73,3 +73,35 @@ func TestAffineFold(t *testing.T) {
 		}
 	}
 }
+
+// TestAffineFoldInto checks that FoldInto writes Fold's values into a
+// long enough buffer (and allocates for a short one).
+func TestAffineFoldInto(t *testing.T) {
+	r := newRNG(6)
+	const outC, in = 5, 7
+	w := randSlice(r, outC*in, 1)
+	bias := randSlice(r, outC, 0.5)
+	a := IdentityAffine(outC)
+	for i := range a.Scale {
+		a.Scale[i], a.Shift[i] = float64(r.Float64()+0.5), r.Float64()
+	}
+	wantW, wantB := a.Fold(w, bias, outC)
+	buf := make([]float32, outC*in+3)
+	gotW, gotB := a.FoldInto(buf, w, bias, outC)
+	if &gotW[0] != &buf[0] || len(gotW) != outC*in {
+		t.Fatalf("FoldInto did not write into the buffer (len %d)", len(gotW))
+	}
+	for i := range wantW {
+		if gotW[i] != wantW[i] {
+			t.Fatalf("w[%d] = %v, Fold gives %v", i, gotW[i], wantW[i])
+		}
+	}
+	for i := range wantB {
+		if gotB[i] != wantB[i] {
+			t.Fatalf("b[%d] = %v, Fold gives %v", i, gotB[i], wantB[i])
+		}
+	}
+	if short, _ := a.FoldInto(make([]float32, 3), w, bias, outC); len(short) != outC*in {
+		t.Fatalf("FoldInto with a short buffer: len %d, want %d", len(short), outC*in)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Cache-blocking parameters shared by all micro-kernel paths. The
@@ -85,6 +86,10 @@ type aSrc struct {
 	lda   int
 	trans bool
 	pk    *packedA
+	// conv, when set, makes op(A) the transposed implicit im2col matrix
+	// of the single image a under conv (row i = output pixel i), packed
+	// straight from the input like an implicit B.
+	conv *convGeom
 }
 
 // bSrc is the B operand: a row-major matrix (op(B) = B or Bᵀ) or, when conv
@@ -140,33 +145,19 @@ func gemm(mk *microKernel, m, n, k int, alpha float32, as aSrc, bs bSrc, beta fl
 	// gemmKC, each reduced in order by the micro-kernel), never on the tiling
 	// or the number of goroutines, so results are bit-reproducible.
 	mr, nr := mk.mr, mk.nr
-	// Split m into equal blocks of at most mk.mc rows (rounded up to mr).
-	mc := (m + mk.mc - 1) / mk.mc
-	mc = ((m+mc-1)/mc + mr - 1) / mr * mr
-	nc := mk.nc
-	if n < nc {
-		nc = (n + nr - 1) / nr * nr
-	}
-	mt := (m + mc - 1) / mc
+	// The tiles are a grid of gm × gn blocks of whole micro-tile panels
+	// (as equal as possible), at most mk.mc rows and mk.nc columns; a
+	// parallel call picks the grid with tileGrid.
+	pm, pn := (m+mr-1)/mr, (n+nr-1)/nr
+	gm, gn := (pm*mr+mk.mc-1)/mk.mc, (pn*nr+mk.nc-1)/mk.nc
 	work := 2 * m * n * k
 	procs := runtime.GOMAXPROCS(0)
-	if work >= 4*minParallelWork && procs > 1 {
-		// Make enough tiles to keep every core busy (shrink nc down to 2*nr).
-		for mt*((n+nc-1)/nc) < 4*procs && nc > 2*nr {
-			nc = (nc/2 + nr - 1) / nr * nr
-		}
+	par := work >= 4*minParallelWork && procs > 1
+	if par {
+		gm, gn = tileGrid(tileShape{pm: pm, pn: pn, gm0: gm, gn0: gn, k: k, mr: mr, nr: nr, rm: m % mr, rn: n % nr, procs: procs})
 	}
-	nt := (n + nc - 1) / nc
-	if work >= 4*minParallelWork && procs > 1 {
-		// Narrow outputs (7x7 and smaller planes) leave too few column
-		// tiles: split m finer (down to mr rows) so that every core gets
-		// at least two tiles.
-		for mt*nt < 2*procs && mc > mr {
-			mc = (mc/2 + mr - 1) / mr * mr
-			mt = (m + mc - 1) / mc
-		}
-	}
-	g := gemmTask{mk: mk, m: m, n: n, k: k, mc: mc, nc: nc, mt: mt, nt: nt, alpha: alpha, beta: beta,
+	mt, nt := gm, gn
+	g := gemmTask{mk: mk, m: m, n: n, k: k, pm: pm, pn: pn, mt: mt, nt: nt, alpha: alpha, beta: beta,
 		as: as, bs: bs, c: c, ldc: ldc, bias: bias, relu: relu}
 	// An implicit im2col B needed by several row tiles is packed once,
 	// shared by all of them, instead of once per tile.
@@ -176,10 +167,10 @@ func gemm(mk *microKernel, m, n, k int, alpha float32, as aSrc, bs bSrc, beta fl
 		if k*npad <= maxSharedB {
 			shared = sharedB(k * npad)
 			g.bs = bSrc{packed: (*shared)[:k*npad], npad: npad}
-			packShared(bs.conv, bs.b, k, n, npad, nr, nc, g.bs.packed, work >= 4*minParallelWork)
+			packShared(bs.conv, bs.b, k, n, npad, nr, min(mk.nc, npad), g.bs.packed, par)
 		}
 	}
-	if work < 4*minParallelWork || mt*nt == 1 {
+	if !par || mt*nt == 1 {
 		g.run(0, mt*nt)
 	} else {
 		t := gemmTasks.Get().(*gemmTask)
@@ -245,14 +236,16 @@ func packRange(a *packArgs, lo, hi int) {
 
 var gemmTasks = sync.Pool{New: func() any { return new(gemmTask) }}
 
-// gemmTask computes output tiles of one gemm call; tile t covers rows
-// [(t/nt)*mc, +mc) and columns [(t%nt)*nc, +nc), or, when B is packed
-// ahead (bs.packed), rows [(t%mt)*mc, +mc) and columns [(t/mt)*nc, +nc),
-// so that consecutive tiles share their B columns.
+// gemmTask computes output tiles of one gemm call: the rows are cut into
+// mt blocks of whole mr-row panels (pm in all, block i holds panels
+// [i*pm/mt, (i+1)*pm/mt)) and the columns into nt blocks of nr-column
+// panels likewise; tile t is block (t/nt, t%nt), or, when B is packed
+// ahead (bs.packed), (t%mt, t/mt), so that consecutive tiles share their B
+// columns.
 type gemmTask struct {
 	mk             *microKernel
 	m, n, k        int
-	mc, nc, mt, nt int
+	pm, pn, mt, nt int
 	alpha, beta    float32
 	as             aSrc
 	bs             bSrc
@@ -271,22 +264,25 @@ func (g *gemmTask) run(lo, hi int) {
 	bp := buf[packMaxMC*gemmKC : packMaxMC*gemmKC+gemmKC*packMaxNC]
 	tmp := buf[packMaxMC*gemmKC+gemmKC*packMaxNC:]
 	for t := lo; t < hi; t++ {
-		i0 := (t / g.nt) * g.mc
-		j0 := (t % g.nt) * g.nc
+		ti, tj := t/g.nt, t%g.nt
 		if bs.packed != nil {
-			i0 = (t % g.mt) * g.mc
-			j0 = (t / g.mt) * g.nc
+			ti, tj = t%g.mt, t/g.mt
 		}
-		mb := min(g.mc, m-i0)
-		nb := min(g.nc, n-j0)
+		i0, i1 := ti*g.pm/g.mt*mr, min((ti+1)*g.pm/g.mt*mr, m)
+		j0, j1 := tj*g.pn/g.nt*nr, min((tj+1)*g.pn/g.nt*nr, n)
+		mb, nb := i1-i0, j1-j0
 		for p0 := 0; p0 < k; p0 += gemmKC {
 			kb := min(gemmKC, k-p0)
 			apan := ap
 			if pk := as.pk; pk != nil {
 				off := p0*pk.mpad + i0*kb
 				apan = pk.data[off : off+(mb+mr-1)/mr*mr*kb]
+			} else if as.conv != nil {
+				as.conv.packB(as.a, p0, i0, kb, mb, mr, ap)
+			} else if as.trans {
+				packATrans(as.a, as.lda, i0, p0, mb, kb, mr, ap, mk.name == PathAVX512)
 			} else {
-				packA(as.trans, as.a, as.lda, i0, p0, mb, kb, mr, ap)
+				packA(false, as.a, as.lda, i0, p0, mb, kb, mr, ap)
 			}
 			// Full B panels of a plain row-major B are read in place;
 			// only a last partial panel is packed (at its usual place).
@@ -306,7 +302,7 @@ func (g *gemmTask) run(lo, hi int) {
 			}
 			first := p0 == 0
 			last := p0+kb >= k
-			macroKernel(mk, mb, nb, kb, g.alpha, apan, bp, bd, bs.ldb, g.beta, first, last, g.c[i0*g.ldc+j0:], g.ldc, g.bias, i0, g.relu, tmp)
+			macroKernel(mk, mb, nb, kb, g.alpha, apan, kb*mr, bp, bd, bs.ldb, g.beta, first, last, g.c[i0*g.ldc+j0:], g.ldc, g.bias, i0, g.relu, tmp)
 		}
 	}
 	packPool.Put(bufp)
@@ -395,8 +391,9 @@ func packB(trans bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) 
 	}
 }
 
-// macroKernel multiplies a packed mb×kb A block by a kb×nb B block and
-// stores into C (c points at the block's top-left element). B panel jr is
+// macroKernel multiplies a packed mb×kb A block (panel i at ap[i*aps:],
+// kb×mr floats) by a kb×nb B block and stores into C (c points at the
+// block's top-left element). B panel jr is
 // read in place from bd[jr:] (row stride ldbd) when bd is set and the panel
 // is full, else from the packed bp[jr*kb:] (row stride nr). first selects
 // C = alpha*AB + beta*C, otherwise C += alpha*AB. last applies the epilogue
@@ -404,7 +401,7 @@ func packB(trans bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) 
 // beta == 0 on the first k block) are stored, epilogue included, by the
 // micro-kernel itself, edge tiles too when the path has an edge kernel;
 // other edge tiles and the general alpha/beta case go through tmp.
-func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp, bd []float32, ldbd int, beta float32, first, last bool, c []float32, ldc int, bias []float32, row0 int, relu bool, tmp []float32) {
+func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap []float32, aps int, bp, bd []float32, ldbd int, beta float32, first, last bool, c []float32, ldc int, bias []float32, row0 int, relu bool, tmp []float32) {
 	mr, nr := mk.mr, mk.nr
 	direct := alpha == 1 && (!first || beta == 0)
 	flags := 0
@@ -424,7 +421,7 @@ func macroKernel(mk *microKernel, mb, nb, kb int, alpha float32, ap, bp, bd []fl
 			bpan, ldb = bd[jr:], ldbd
 		}
 		for ir := 0; ir < mb; ir += mr {
-			apan := ap[ir*kb : ir*kb+kb*mr]
+			apan := ap[ir/mr*aps : ir/mr*aps+kb*mr]
 			rows := min(mr, mb-ir)
 			if direct && rows == mr && cols == nr {
 				var bb []float32
@@ -519,4 +516,93 @@ func kern4x2(kc int, a, b []float32, ldb int, acc *[8]float32) {
 	acc[2], acc[3] = c10, c11
 	acc[4], acc[5] = c20, c21
 	acc[6], acc[7] = c30, c31
+}
+
+// tileShape is what tileGrid decides from: pm × pn micro-tile panels (the
+// last row panel holds rm rows, the last column panel rn columns, 0 for
+// full ones), at least gm0 × gn0 blocks, k, the panel size and the cores.
+type tileShape struct {
+	pm, pn, gm0, gn0, k, mr, nr, rm, rn, procs int
+}
+
+var (
+	tileGrids       sync.Map // tileShape → [2]int
+	tileGridEntries atomic.Int32
+)
+
+// maxTileGrids bounds the cached grids (one per GEMM shape and core
+// count: a few hundred for all the registered models); past it grids are
+// computed on every call.
+const maxTileGrids = 4096
+
+// tileGrid returns the grid gm × gn (gm >= gm0, gn >= gn0) of balanced
+// blocks of panels for a parallel GEMM that minimises the modelled
+// completion time on procs cores: blocks go to the cores in the chunks
+// parallelRun makes, a block costing its micro-kernel work (edge panels
+// as the edge kernels compute them), a re-read of its A and B panels and
+// a fixed dispatch cost. Results are cached per shape (at most
+// maxTileGrids shapes).
+func tileGrid(s tileShape) (gm, gn int) {
+	if v, ok := tileGrids.Load(s); ok {
+		g := v.([2]int)
+		return g[0], g[1]
+	}
+	rows := func(p0, p1 int) (eff, pad float64) {
+		r := (p1 - p0) * s.mr
+		if p1 == s.pm && s.rm != 0 && s.mr == 12 {
+			r -= s.mr - (s.rm+3)/4*4 // the 4- and 8-row edge kernels
+		}
+		return float64(r), float64((p1 - p0) * s.mr)
+	}
+	cols := func(p0, p1 int) (eff, pad float64) {
+		c := (p1 - p0) * s.nr
+		if p1 == s.pn && s.rn != 0 && s.nr == 32 && s.rn <= 16 {
+			c -= 11 // a 16-column edge panel at three quarters of the speed
+		}
+		return float64(c), float64((p1 - p0) * s.nr)
+	}
+	const dispatch = 1000 // cycles per block
+	k := float64(s.k)
+	best := -1.0
+	gm, gn = s.gm0, s.gn0
+	maxTiles := 8 * s.procs
+	for a := s.gm0; a <= min(s.pm, 4*s.gm0+2*s.procs); a++ {
+		for b := s.gn0; b <= min(s.pn, 4*s.gn0+2*s.procs); b++ {
+			n := a * b
+			if n > maxTiles && !(a == s.gm0 && b == s.gn0) {
+				continue
+			}
+			chunks := min(s.procs*4, n)
+			chunk := (n + chunks - 1) / chunks
+			var free [64]float64
+			var c float64
+			for t := 0; t < n; t++ {
+				i, j := t/b, t%b
+				re, rp := rows(i*s.pm/a, (i+1)*s.pm/a)
+				ce, cp := cols(j*s.pn/b, (j+1)*s.pn/b)
+				c += k/16*(re*ce+rp+cp) + dispatch
+				if (t+1)%chunk == 0 || t == n-1 {
+					w := 0
+					for q := 1; q < min(s.procs, len(free)); q++ {
+						if free[q] < free[w] {
+							w = q
+						}
+					}
+					free[w] += c
+					c = 0
+				}
+			}
+			var span float64
+			for _, f := range free[:min(s.procs, len(free))] {
+				span = max(span, f)
+			}
+			if best < 0 || span < best {
+				best, gm, gn = span, a, b
+			}
+		}
+	}
+	if tileGridEntries.Add(1) <= maxTileGrids {
+		tileGrids.Store(s, [2]int{gm, gn})
+	}
+	return gm, gn
 }

@@ -190,3 +190,32 @@ func testGemmEpi(t *testing.T) {
 		}
 	}
 }
+
+// TestTileGrid checks tileGrid's grids on random shapes: at least the
+// minimal grid, at most one block per panel, every block within the
+// packing buffers (mc rows, nc columns), and the same grid twice (cache).
+func TestTileGrid(t *testing.T) {
+	r := newRNG(51)
+	for _, mk := range kernelPaths {
+		for iter := 0; iter < 300; iter++ {
+			m, n, k := 1+r.IntN(900), 1+r.IntN(3000), 1+r.IntN(2000)
+			procs := 2 + r.IntN(7)
+			pm, pn := (m+mk.mr-1)/mk.mr, (n+mk.nr-1)/mk.nr
+			gm0, gn0 := (pm*mk.mr+mk.mc-1)/mk.mc, (pn*mk.nr+mk.nc-1)/mk.nc
+			s := tileShape{pm: pm, pn: pn, gm0: gm0, gn0: gn0, k: k, mr: mk.mr, nr: mk.nr, rm: m % mk.mr, rn: n % mk.nr, procs: procs}
+			gm, gn := tileGrid(s)
+			if gm < gm0 || gn < gn0 || gm > pm || gn > pn {
+				t.Fatalf("%s m=%d n=%d procs=%d: grid %dx%d outside [%d,%d]x[%d,%d]", mk.name, m, n, procs, gm, gn, gm0, pm, gn0, pn)
+			}
+			if rows := (pm + gm - 1) / gm * mk.mr; rows > mk.mc {
+				t.Fatalf("%s m=%d n=%d: blocks of %d rows > mc %d", mk.name, m, n, rows, mk.mc)
+			}
+			if cols := (pn + gn - 1) / gn * mk.nr; cols > mk.nc {
+				t.Fatalf("%s m=%d n=%d: blocks of %d columns > nc %d", mk.name, m, n, cols, mk.nc)
+			}
+			if gm2, gn2 := tileGrid(s); gm2 != gm || gn2 != gn {
+				t.Fatalf("%s m=%d n=%d: grid %dx%d, then %dx%d", mk.name, m, n, gm, gn, gm2, gn2)
+			}
+		}
+	}
+}

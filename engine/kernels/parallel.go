@@ -102,7 +102,16 @@ func poll() *job {
 				return nil
 			}
 		}
-		runtime.Gosched()
+		spinPause(i)
+	}
+}
+
+// spinPause is one wait of a spin loop: the goroutine yields (a woken
+// helper may be queued on this P), and every 8th time the thread too.
+func spinPause(i int) {
+	runtime.Gosched()
+	if i%8 == 7 {
+		osYield()
 	}
 }
 
@@ -117,7 +126,7 @@ func (j *job) wait() {
 				break
 			}
 		}
-		runtime.Gosched()
+		spinPause(i)
 	}
 	<-j.done
 }

@@ -1,11 +1,14 @@
-// Command asm generates the amd64 GEMM micro-kernels and the AVX-512
-// pooling row kernels of package kernels (gemm_amd64.s and
-// gemm_amd64_stubs.go) with avo. Run it through
-// `go generate ./engine/kernels` (see the go:generate line in gemm_amd64.go).
+// Command asm generates the amd64 assembly of package kernels with avo
+// (kernels_amd64.s and kernels_amd64_stubs.go): the GEMM micro-kernels,
+// the AVX-512 pooling, dot-product and im2col gather kernels and the
+// Winograd transforms. Run it through `go generate ./engine/kernels` (see
+// the go:generate line in kernels_amd64.go); TestGeneratedAssembly checks
+// that the committed files are its output.
 package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -26,17 +29,29 @@ func main() {
 		[]VecPhysical{Z24, Z25}, []VecPhysical{Z26, Z27}, 8)
 	zs := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11,
 		Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23}
+	ys := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
 	for _, rows := range []int{4, 8, 12} {
+		// 8 columns in YMM registers: half the work of the 16-column
+		// variant for the last 1-8 columns of a row (Zen 4 runs two YMM
+		// FMAs per cycle and one ZMM).
+		genEdgeKernel(fmt.Sprintf("gemmKernAVX512Edge%dx8", rows), 8, rows, 1, ys[:rows],
+			[]VecPhysical{Y24}, []VecPhysical{Y26, Y27}, [3]VecPhysical{Y24, Y25, Y26})
 		for _, nv := range []int{1, 2} {
-			genEdgeKernel(fmt.Sprintf("gemmKernAVX512Edge%dx%d", rows, nv*16), rows, nv, zs[:rows*nv],
-				[]VecPhysical{Z24, Z25}, []VecPhysical{Z26, Z27})
+			genEdgeKernel(fmt.Sprintf("gemmKernAVX512Edge%dx%d", rows, nv*16), 16, rows, nv, zs[:rows*nv],
+				[]VecPhysical{Z24, Z25}, []VecPhysical{Z26, Z27}, [3]VecPhysical{Z24, Z25, Z26})
 		}
 	}
 	genRowOps()
 	genCopyPanels()
+	genCopyPanels12()
+	genGather()
+	genGatherMasked()
+	genAddScaled()
+	genTransposeOut()
 	genPoolOps()
 	genDot()
 	genDeinterleave()
+	genWinograd()
 	Generate()
 }
 
@@ -303,13 +318,14 @@ func tailMask(n Register) {
 
 // genEdgeKernel emits an AVX-512F edge variant of the 12x32 micro-kernel
 // that computes only the first mr rows (of the 12-row A panel) and the
-// first nv*16 columns: the same k loop per element (and so the same bits)
-// as genKernel, but only the first rows rows (1..mr) and cols columns
-// (1..nv*16) of C are read (flagAccum), biased (bias has rows entries) and
-// stored, the columns through the K1 (lanes 0-15) and K2 (lanes 16-31)
-// masks.
-func genEdgeKernel(name string, mr, nv int, acc, bv, av []VecPhysical) {
-	const lanes, unroll, stride = 16, 2, 12 // stride: rows of the A panel
+// first nv*lanes columns (lanes 16 in ZMM or 8 in YMM registers): the same
+// k loop per element (and so the same bits) as genKernel, but only the
+// first rows rows (1..mr) and cols columns (1..nv*lanes) of C are read
+// (flagAccum), biased (bias has rows entries) and stored, the columns
+// through the K1 (lanes 0-15) and K2 (lanes 16-31) masks. tz holds three
+// scratch registers of the epilogue.
+func genEdgeKernel(name string, lanes, mr, nv int, acc, bv, av []VecPhysical, tz [3]VecPhysical) {
+	const unroll, stride = 2, 12 // stride: rows of the A panel
 	TEXT(name, NOSPLIT, "func(kc int, a, b *float32, ldb int, c *float32, ldc int, flags int, bias *float32, rows, cols int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes rows 0-%d and columns 0-%d of the AVX-512F 12x32 micro-tile and stores its first rows x cols corner (see genEdgeKernel in internal/asm).", name, mr-1, nv*lanes-1))
@@ -368,7 +384,7 @@ func genEdgeKernel(name string, mr, nv int, acc, bv, av []VecPhysical) {
 	rows := Load(Param("rows"), GP64())
 	bias := Load(Param("bias"), GP64())
 	masks := []Op{K1, K2}
-	tmp, zero, bb := Z24, Z25, Z26
+	tmp, zero, bb := tz[0], tz[1], tz[2]
 	VPXORD(zero, zero, zero)
 	for r := 0; r < mr; r++ {
 		if r > 0 {
@@ -890,6 +906,1132 @@ func genDeinterleave() {
 	DECQ(n)
 	JMP(LabelRef("deint2_loop"))
 	Label("deint2_done")
+	VZEROUPPER()
+	RET()
+}
+
+// winoConsts is the RODATA table of the Winograd transforms' constants,
+// broadcast from memory by the FMAs: offsets (bytes) of 4, -5, 2, 8.
+type winoConsts struct{ four, minusFive, two, eight Mem }
+
+// genWinograd emits the AVX-512 transforms of the Winograd F(4×4, 3×3)
+// convolution (see winograd.go in package kernels):
+//
+//   - winoInAVX512(rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int):
+//     the input transform of one tile row of one channel. Vertical pass:
+//     R[i][padL+x] = Σ_m Bᵀ[i][m]·rows[m][x] for x < n (R row i at
+//     r[i*rs:]; its other columns are left alone and must be zero).
+//     Horizontal pass: for every tile tx < tw and i, j < 6,
+//     v[(6i+j)*cs + tx] = Σ_n Bᵀ[j][n]·R[i][4tx+n], 16 tiles at a time
+//     (R's row is read up to 4·roundup(tw, 16)+16 columns).
+//   - winoOutAVX512(y, m *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int):
+//     the output transform of one tile for nk channels (16 at a time; m's
+//     rows are read in whole blocks of 16 and bias too): for channel k and
+//     a < rows, b < cols, y[k*ohw + a*ow + b] = (Aᵀ·M_k·A)[a][b] + bias[k],
+//     then max(·, 0) if relu != 0, where M_k[i][j] = m[(6i+j)*ms + k].
+//
+// Bᵀ·d and Aᵀ·m are computed in the operation order of bt6 and at6 in
+// winograd.go, the constant multiplications fused into FMAs.
+func genWinograd() {
+	tbl := GLOBL("winoConst", RODATA|NOPTR)
+	for i, v := range []float32{4, -5, 2, 8} {
+		DATA(4*i, U32(math.Float32bits(v)))
+	}
+	k := winoConsts{four: tbl, minusFive: tbl.Offset(4), two: tbl.Offset(8), eight: tbl.Offset(12)}
+	idx := GLOBL("winoDeintIdx", RODATA|NOPTR)
+	for n := 0; n < 4; n++ {
+		for l := 0; l < 16; l++ {
+			DATA(64*n+4*l, U32(4*(l%8)+n))
+		}
+	}
+	genWinoIn(k, idx)
+	genWinoOut(k)
+	genPackATrans12()
+	bits := GLOBL("wino1Bits", RODATA|NOPTR)
+	for n := 0; n < 16; n++ {
+		DATA(4*n, U32(1<<n))
+	}
+	iota := GLOBL("wino1Iota", RODATA|NOPTR)
+	for n := 0; n < 16; n++ {
+		DATA(4*n, U32(n))
+	}
+	for _, a := range []int{4, 9} {
+		genWino1In(a, bits)
+	}
+	for _, ma := range [][2]int{{2, 4}, {3, 9}} {
+		genWino1Out(ma[0], ma[1], iota)
+	}
+	w2even := GLOBL("wino2Even", RODATA|NOPTR)
+	for l := 0; l < 16; l++ {
+		DATA(4*l, U32(2*l))
+	}
+	w2odd := GLOBL("wino2Odd", RODATA|NOPTR)
+	for l := 0; l < 16; l++ {
+		DATA(4*l, U32(2*l+1))
+	}
+	for _, a := range []int{4, 6} {
+		genWino2In(a, w2even, w2odd)
+		genWino2Out(a, iota)
+	}
+}
+
+// genWino2In emits wino2In{a}AVX512(rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int, bt *float32):
+// the input transform of one tile row of one channel of the F(2×2, r×r)
+// Winograd conv with α = a (see winograd2.go). Vertical pass:
+// R[i][padL+x] = Σ_q bt[i*a+q]·rows[q][x] for x < n (R row i at r[i*rs:];
+// its other columns are left alone and must be zero). Horizontal pass,
+// 16 tiles at a time (VGATHERDPS of R's columns 2tx+q):
+// v[(a·i+j)*cs + tx] = Σ_q bt[j*a+q]·R[i][2tx+q] for tx < tw (R's rows are
+// read up to 2·16·ceil(tw/16) + a - 1).
+func genWino2In(a int, evenIdx, oddIdx Mem) {
+	name := fmt.Sprintf("wino2In%dAVX512", a)
+	TEXT(name, NOSPLIT, "func(rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int, bt *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the input transform of one tile row of one channel of the F(2x2, r x r) Winograd conv with α = %d (see genWino2In in internal/asm).", name, a))
+	rowsP := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	r := Load(Param("r"), GP64())
+	rs := Load(Param("rs"), GP64())
+	padL := Load(Param("padL"), GP64())
+	bt := Load(Param("bt"), GP64())
+	SHLQ(U8(2), rs)
+	dst := GP64()
+	LEAQ(Mem{Base: r, Index: padL, Scale: 4}, dst)
+	col := GP64()
+	XORQ(col, col)
+	vblock := func(masked bool) {
+		d := make([]VecVirtual, a)
+		src := GP64()
+		for q := range d {
+			d[q] = ZMM()
+			MOVQ(Mem{Base: rowsP, Disp: 8 * q}, src)
+			mem := Mem{Base: src, Index: col, Scale: 4}
+			if masked {
+				VMOVUPS_Z(mem, K1, d[q])
+			} else {
+				VMOVUPS(mem, d[q])
+			}
+		}
+		row := GP64()
+		MOVQ(dst, row)
+		for i := 0; i < a; i++ {
+			if i > 0 {
+				ADDQ(rs, row)
+			}
+			acc := ZMM()
+			VMULPS_BCST(Mem{Base: bt, Disp: 4 * (i * a)}, d[0], acc)
+			for q := 1; q < a; q++ {
+				VFMADD231PS_BCST(Mem{Base: bt, Disp: 4 * (i*a + q)}, d[q], acc)
+			}
+			mem := Mem{Base: row, Index: col, Scale: 4}
+			if masked {
+				VMOVUPS(acc, K1, mem)
+			} else {
+				VMOVUPS(acc, mem)
+			}
+		}
+	}
+	Label(name + "_vloop")
+	rem := GP64()
+	MOVQ(n, rem)
+	SUBQ(col, rem)
+	CMPQ(rem, U32(16))
+	JL(LabelRef(name + "_vtail"))
+	vblock(false)
+	ADDQ(U32(16), col)
+	JMP(LabelRef(name + "_vloop"))
+	Label(name + "_vtail")
+	TESTQ(rem, rem)
+	JLE(LabelRef(name + "_h"))
+	tailMask(rem)
+	vblock(true)
+
+	Label(name + "_h")
+	r = Load(Param("r"), GP64())
+	v := Load(Param("v"), GP64())
+	cs := Load(Param("cs"), GP64())
+	tw := Load(Param("tw"), GP64())
+	SHLQ(U8(2), cs)
+	Comment("even/odd: the deinterleaving permutations of a 32-float pair")
+	even, odd := ZMM(), ZMM()
+	VMOVDQU32(evenIdx, even)
+	VMOVDQU32(oddIdx, odd)
+	tx := GP64()
+	XORQ(tx, tx)
+	Label(name + "_hloop")
+	CMPQ(tx, tw)
+	JGE(LabelRef(name + "_done"))
+	Comment("K1 = the lanes of the tiles left in the row")
+	rem2 := GP64()
+	MOVQ(tw, rem2)
+	SUBQ(tx, rem2)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem2, RCX)
+	CMOVQLT(rem2, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	ri, vo := GP64(), GP64()
+	LEAQ(Mem{Base: r, Index: tx, Scale: 8}, ri) // R[0][2tx]
+	LEAQ(Mem{Base: v, Index: tx, Scale: 4}, vo)
+	for i := 0; i < a; i++ {
+		if i > 0 {
+			ADDQ(rs, ri)
+		}
+		Comment("d[q][l] = R[i][2(tx+l)+q]: even/odd phases of 64 columns, shifted")
+		w := make([]VecVirtual, 4)
+		for k := range w {
+			w[k] = ZMM()
+			VMOVUPS(Mem{Base: ri, Disp: 64 * k}, w[k])
+		}
+		ph := make([]VecVirtual, 4) // even, odd of columns 0-31, then of 32-63
+		for k := range ph {
+			ph[k] = ZMM()
+			if k%2 == 0 {
+				VMOVAPS(even, ph[k])
+			} else {
+				VMOVAPS(odd, ph[k])
+			}
+			VPERMI2PS(w[2*(k/2)+1], w[2*(k/2)], ph[k])
+		}
+		d := make([]VecVirtual, a)
+		for q := 0; q < a; q++ {
+			lo, hi := ph[q%2], ph[2+q%2]
+			if q/2 == 0 {
+				d[q] = lo
+				continue
+			}
+			d[q] = ZMM()
+			VALIGND(U8(q/2), lo, hi, d[q])
+		}
+		for j := 0; j < a; j++ {
+			if i > 0 || j > 0 {
+				ADDQ(cs, vo)
+			}
+			acc := ZMM()
+			VMULPS_BCST(Mem{Base: bt, Disp: 4 * (j * a)}, d[0], acc)
+			for q := 1; q < a; q++ {
+				VFMADD231PS_BCST(Mem{Base: bt, Disp: 4 * (j*a + q)}, d[q], acc)
+			}
+			VMOVUPS(acc, K1, Mem{Base: vo})
+		}
+	}
+	ADDQ(U32(16), tx)
+	JMP(LabelRef(name + "_hloop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genWino2Out emits wino2Out{a}AVX512(y, mm *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int, at *float32):
+// the output transform of one tile of the F(2×2, r×r) Winograd conv with
+// α = a for nk channels, 16 at a time (see winograd2.go): with
+// M_k[i][j] = mm[(a·i+j)*ms + k] and Q = Aᵀ·M_k,
+// y[k*ohw + ra*ow + cb] = Σ_j at[cb*a+j]·Q[ra][j] + bias[k], then max(·, 0)
+// if relu != 0, for ra < rows and cb < cols (mm and bias read in whole
+// blocks of 16), stored with VSCATTERDPS.
+func genWino2Out(a int, iota Mem) {
+	name := fmt.Sprintf("wino2Out%dAVX512", a)
+	TEXT(name, NOSPLIT, "func(y, mm *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int, at *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the output transform of one tile of the F(2x2, r x r) Winograd conv with α = %d (see genWino2Out in internal/asm).", name, a))
+	y := Load(Param("y"), GP64())
+	mm := Load(Param("mm"), GP64())
+	ms := Load(Param("ms"), GP64())
+	nk := Load(Param("nk"), GP64())
+	bias := Load(Param("bias"), GP64())
+	ohw := GP64()
+	Load(Param("ohw"), ohw)
+	ow := Load(Param("ow"), GP64())
+	at := Load(Param("at"), GP64())
+	// relu, rows and cols are compared in memory (too few registers).
+	addr := func(name string) Mem {
+		b, err := Param(name).Resolve()
+		if err != nil {
+			panic(err)
+		}
+		return b.Addr
+	}
+	relu, rows, cols := addr("relu"), addr("rows"), addr("cols")
+	SHLQ(U8(2), ms)
+	SHLQ(U8(2), ow)
+	qa := GP64() // a·ms bytes: from M[i][j] to M[i+1][j]
+	IMUL3Q(U32(a), ms, qa)
+	zidx := ZMM()
+	VPBROADCASTD(ohw.As32(), zidx)
+	VPMULLD(iota, zidx, zidx)
+	SHLQ(U8(6), ohw) // 16 planes in bytes
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	k0 := GP64()
+	XORQ(k0, k0)
+	pj, pi, yb := GP64(), GP64(), GP64()
+	Label(name + "_group")
+	CMPQ(k0, nk)
+	JGE(LabelRef(name + "_done"))
+	Comment("K3 = the channels of this group")
+	rem := GP64()
+	MOVQ(nk, rem)
+	SUBQ(k0, rem)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem, RCX)
+	CMOVQLT(rem, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K3)
+	q := [2][]VecVirtual{make([]VecVirtual, a), make([]VecVirtual, a)}
+	LEAQ(Mem{Base: mm, Index: k0, Scale: 4}, pj)
+	for j := 0; j < a; j++ {
+		if j > 0 {
+			ADDQ(ms, pj)
+		}
+		MOVQ(pj, pi)
+		mv := make([]VecVirtual, a)
+		for i := 0; i < a; i++ {
+			if i > 0 {
+				ADDQ(qa, pi)
+			}
+			mv[i] = ZMM()
+			VMOVUPS(Mem{Base: pi}, mv[i])
+		}
+		for ra := 0; ra < 2; ra++ {
+			q[ra][j] = ZMM()
+			VMULPS_BCST(Mem{Base: at, Disp: 4 * (ra * a)}, mv[0], q[ra][j])
+			for i := 1; i < a; i++ {
+				VFMADD231PS_BCST(Mem{Base: at, Disp: 4 * (ra*a + i)}, mv[i], q[ra][j])
+			}
+		}
+	}
+	bv := ZMM()
+	VMOVUPS(Mem{Base: bias, Index: k0, Scale: 4}, bv)
+	for ra := 0; ra < 2; ra++ {
+		if ra > 0 {
+			CMPQ(rows, U32(ra))
+			JLE(LabelRef(name + "_next"))
+		}
+		for cb := 0; cb < 2; cb++ {
+			lbl := fmt.Sprintf("%s_%d%d", name, ra, cb)
+			if cb > 0 {
+				CMPQ(cols, U32(cb))
+				JLE(LabelRef(lbl + "_skip"))
+			}
+			acc := ZMM()
+			VMULPS_BCST(Mem{Base: at, Disp: 4 * (cb * a)}, q[ra][0], acc)
+			for j := 1; j < a; j++ {
+				VFMADD231PS_BCST(Mem{Base: at, Disp: 4 * (cb*a + j)}, q[ra][j], acc)
+			}
+			VADDPS(bv, acc, acc)
+			CMPQ(relu, U32(0))
+			JE(LabelRef(lbl))
+			VMAXPS(acc, zero, acc)
+			Label(lbl)
+			MOVQ(y, yb)
+			if ra > 0 {
+				ADDQ(ow, yb)
+			}
+			KMOVW(K3, K2)
+			VSCATTERDPS(acc, K2, Mem{Base: yb, Disp: 4 * cb, Index: zidx, Scale: 4})
+			if cb > 0 {
+				Label(lbl + "_skip")
+			}
+		}
+	}
+	Label(name + "_next")
+	ADDQ(U32(16), k0)
+	ADDQ(ohw, y)
+	JMP(LabelRef(name + "_group"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genWino1In emits wino1In{a}AVX512(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec, step int, bt *float32):
+// the input transform of the 1-D Winograd conv with α = a for one channel
+// (see winograd1d.go): for each block i < nvec of 16 tiles and lane l,
+// tile t = 16i+l, d[n] = x[gidx[t] + n*step] if bit n of taps[t] is set,
+// else 0 (VGATHERDPS), and v[ξ*cs + t] = Σ_n bt[ξ*a+n]·d[n] for ξ < a,
+// summed in order n = 0, 1, ... (the first term a product, then FMAs).
+func genWino1In(a int, bits Mem) {
+	name := fmt.Sprintf("wino1In%dAVX512", a)
+	TEXT(name, NOSPLIT, "func(v *float32, cs int, x *float32, gidx *int32, taps *uint16, nvec, step int, bt *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the input transform of the 1-D Winograd conv with α = %d (see genWino1In in internal/asm).", name, a))
+	v := Load(Param("v"), GP64())
+	cs := Load(Param("cs"), GP64())
+	x := Load(Param("x"), GP64())
+	gidx := Load(Param("gidx"), GP64())
+	taps := Load(Param("taps"), GP64())
+	nvec := Load(Param("nvec"), GP64())
+	step := Load(Param("step"), GP64())
+	bt := Load(Param("bt"), GP64())
+	SHLQ(U8(2), cs)
+	SHLQ(U8(2), step)
+	xn, vx := GP64(), GP64()
+	Label(name + "_loop")
+	TESTQ(nvec, nvec)
+	JE(LabelRef(name + "_done"))
+	zidx, ztm := ZMM(), ZMM()
+	VMOVDQU32(Mem{Base: gidx}, zidx)
+	VPMOVZXWD(Mem{Base: taps}, ztm)
+	d := make([]VecVirtual, a)
+	MOVQ(x, xn)
+	for n := 0; n < a; n++ {
+		if n > 0 {
+			ADDQ(step, xn)
+		}
+		d[n] = ZMM()
+		VPTESTMD_BCST(bits.Offset(4*n), ztm, K1)
+		VPXORD(d[n], d[n], d[n])
+		VGATHERDPS(Mem{Base: xn, Index: zidx, Scale: 4}, K1, d[n])
+	}
+	MOVQ(v, vx)
+	for xi := 0; xi < a; xi++ {
+		if xi > 0 {
+			ADDQ(cs, vx)
+		}
+		acc := ZMM()
+		VMULPS_BCST(Mem{Base: bt, Disp: 4 * (xi * a)}, d[0], acc)
+		for n := 1; n < a; n++ {
+			VFMADD231PS_BCST(Mem{Base: bt, Disp: 4 * (xi*a + n)}, d[n], acc)
+		}
+		VMOVUPS(acc, Mem{Base: vx})
+	}
+	ADDQ(U32(64), v)
+	ADDQ(U32(64), gidx)
+	ADDQ(U32(32), taps)
+	DECQ(nvec)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genWino1Out emits wino1Out{m}x{a}AVX512(y, mm *float32, ms, nk int, bias *float32, relu, ohw, outStep, nout int, at *float32):
+// the output transform of one tile of the 1-D Winograd conv F(m, ·) with
+// α = a for nk channels, 16 at a time (see winograd1d.go): for channel
+// k < nk and output b < nout, y[k*ohw + b*outStep] = Σ_ξ at[b*a+ξ]·M[ξ][k]
+// + bias[k], then max(·, 0) if relu != 0, where M[ξ][k] = mm[ξ*ms + k]
+// (mm and bias are read in whole blocks of 16), stored with VSCATTERDPS.
+func genWino1Out(m, a int, iota Mem) {
+	name := fmt.Sprintf("wino1Out%dx%dAVX512", m, a)
+	TEXT(name, NOSPLIT, "func(y, mm *float32, ms, nk int, bias *float32, relu, ohw, outStep, nout int, at *float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the output transform of one tile of the 1-D Winograd conv F(%d, ·) (see genWino1Out in internal/asm).", name, m))
+	y := Load(Param("y"), GP64())
+	mm := Load(Param("mm"), GP64())
+	ms := Load(Param("ms"), GP64())
+	nk := Load(Param("nk"), GP64())
+	bias := Load(Param("bias"), GP64())
+	relu := Load(Param("relu"), GP64())
+	ohw := GP64()
+	Load(Param("ohw"), ohw)
+	outStep := Load(Param("outStep"), GP64())
+	nout := Load(Param("nout"), GP64())
+	at := Load(Param("at"), GP64())
+	SHLQ(U8(2), ms)
+	SHLQ(U8(2), outStep)
+	Comment("zidx = lane·ohw")
+	zidx := ZMM()
+	VPBROADCASTD(ohw.As32(), zidx)
+	VPMULLD(iota, zidx, zidx)
+	SHLQ(U8(6), ohw) // 16 planes in bytes
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	k0 := GP64()
+	XORQ(k0, k0)
+	mp, yb := GP64(), GP64()
+	Label(name + "_group")
+	CMPQ(k0, nk)
+	JGE(LabelRef(name + "_done"))
+	Comment("K3 = the channels of this group")
+	rem := GP64()
+	MOVQ(nk, rem)
+	SUBQ(k0, rem)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem, RCX)
+	CMOVQLT(rem, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K3)
+	mv := make([]VecVirtual, a)
+	LEAQ(Mem{Base: mm, Index: k0, Scale: 4}, mp)
+	for xi := 0; xi < a; xi++ {
+		if xi > 0 {
+			ADDQ(ms, mp)
+		}
+		mv[xi] = ZMM()
+		VMOVUPS(Mem{Base: mp}, mv[xi])
+	}
+	bv := ZMM()
+	VMOVUPS(Mem{Base: bias, Index: k0, Scale: 4}, bv)
+	MOVQ(y, yb)
+	for b := 0; b < m; b++ {
+		if b > 0 {
+			CMPQ(nout, U32(b))
+			JLE(LabelRef(name + "_next"))
+			ADDQ(outStep, yb)
+		}
+		acc := ZMM()
+		VMULPS_BCST(Mem{Base: at, Disp: 4 * (b * a)}, mv[0], acc)
+		for xi := 1; xi < a; xi++ {
+			VFMADD231PS_BCST(Mem{Base: at, Disp: 4 * (b*a + xi)}, mv[xi], acc)
+		}
+		VADDPS(bv, acc, acc)
+		lbl := fmt.Sprintf("%s_b%d", name, b)
+		TESTQ(relu, relu)
+		JE(LabelRef(lbl))
+		VMAXPS(acc, zero, acc)
+		Label(lbl)
+		KMOVW(K3, K2)
+		VSCATTERDPS(acc, K2, Mem{Base: yb, Index: zidx, Scale: 4})
+	}
+	Label(name + "_next")
+	ADDQ(U32(16), k0)
+	ADDQ(ohw, y)
+	JMP(LabelRef(name + "_group"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genPackATrans12 emits packATrans12AVX512(dst, src *float32, kb, lda, rows int):
+// one A panel of the 12x32 micro-kernel packed from a transposed A, for
+// p < kb: dst[12p+r] = src[p*lda+r] for r < rows (1..12), 0 for rows <= r < 12.
+func genPackATrans12() {
+	TEXT("packATrans12AVX512", NOSPLIT, "func(dst, src *float32, kb, lda, rows int)")
+	Pragma("noescape")
+	Doc("packATrans12AVX512 packs one 12-row A panel from a transposed A (see genPackATrans12 in internal/asm).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	kb := Load(Param("kb"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	Load(Param("rows"), RCX)
+	Comment("K1 = the low rows bits (loads), K2 = the low 12 bits (stores)")
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	MOVL(U32(0xfff), EAX)
+	KMOVW(EAX, K2)
+	Label("packAT12_loop4")
+	CMPQ(kb, U32(4))
+	JL(LabelRef("packAT12_tail"))
+	for u := 0; u < 4; u++ {
+		z := []VecPhysical{Z0, Z1, Z2, Z3}[u]
+		VMOVUPS_Z(Mem{Base: src}, K1, z)
+		ADDQ(lda, src)
+		VMOVUPS(z, K2, Mem{Base: dst, Disp: 48 * u})
+	}
+	ADDQ(U32(4*48), dst)
+	SUBQ(U32(4), kb)
+	JMP(LabelRef("packAT12_loop4"))
+	Label("packAT12_tail")
+	TESTQ(kb, kb)
+	JE(LabelRef("packAT12_done"))
+	VMOVUPS_Z(Mem{Base: src}, K1, Z0)
+	ADDQ(lda, src)
+	VMOVUPS(Z0, K2, Mem{Base: dst})
+	ADDQ(U32(48), dst)
+	DECQ(kb)
+	JMP(LabelRef("packAT12_tail"))
+	Label("packAT12_done")
+	VZEROUPPER()
+	RET()
+}
+
+// bt6Z sets o[j] = (Bᵀ·d)[j] for vectors d[0..5] (d is left intact).
+func bt6Z(k winoConsts, d []VecVirtual) []VecVirtual {
+	o := make([]VecVirtual, 6)
+	for i := range o {
+		o[i] = ZMM()
+	}
+	// o0 = 4·d0 + (-5·d2 + d4); o5 = 4·d1 + (-5·d3 + d5)
+	VMOVAPS(d[4], o[0])
+	VFMADD231PS_BCST(k.minusFive, d[2], o[0])
+	VFMADD231PS_BCST(k.four, d[0], o[0])
+	VMOVAPS(d[5], o[5])
+	VFMADD231PS_BCST(k.minusFive, d[3], o[5])
+	VFMADD231PS_BCST(k.four, d[1], o[5])
+	// o1 = (d3 + d4) - 4·(d1 + d2); o2 = (d4 - d3) + 4·(d1 - d2)
+	s, e := ZMM(), ZMM()
+	VADDPS(d[2], d[1], s)
+	VSUBPS(d[2], d[1], e)
+	VADDPS(d[4], d[3], o[1])
+	VFNMADD231PS_BCST(k.four, s, o[1])
+	VSUBPS(d[3], d[4], o[2])
+	VFMADD231PS_BCST(k.four, e, o[2])
+	// o3 = (d4 - d2) + 2·(d3 - d1); o4 = (d4 - d2) - 2·(d3 - d1)
+	g, h := ZMM(), ZMM()
+	VSUBPS(d[2], d[4], g)
+	VSUBPS(d[1], d[3], h)
+	VMOVAPS(g, o[3])
+	VFMADD231PS_BCST(k.two, h, o[3])
+	VMOVAPS(g, o[4])
+	VFNMADD231PS_BCST(k.two, h, o[4])
+	return o
+}
+
+// at6Z returns (Aᵀ·m)[0..3] for vectors m[0..5] (m is left intact).
+func at6Z(k winoConsts, m []VecVirtual) []VecVirtual {
+	s12, d12, s34, d34 := ZMM(), ZMM(), ZMM(), ZMM()
+	VADDPS(m[2], m[1], s12)
+	VSUBPS(m[2], m[1], d12)
+	VADDPS(m[4], m[3], s34)
+	VSUBPS(m[4], m[3], d34)
+	y := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+	// y0 = (m0 + s12) + s34
+	VADDPS(s12, m[0], y[0])
+	VADDPS(s34, y[0], y[0])
+	// y1 = d12 + 2·d34; y2 = s12 + 4·s34; y3 = (d12 + 8·d34) + m5
+	VMOVAPS(d12, y[1])
+	VFMADD231PS_BCST(k.two, d34, y[1])
+	VMOVAPS(s12, y[2])
+	VFMADD231PS_BCST(k.four, s34, y[2])
+	VMOVAPS(d12, y[3])
+	VFMADD231PS_BCST(k.eight, d34, y[3])
+	VADDPS(m[5], y[3], y[3])
+	return y
+}
+
+func genWinoIn(k winoConsts, idx Mem) {
+	TEXT("winoInAVX512", NOSPLIT, "func(rows *[6]*float32, n int, r *float32, rs, padL int, v *float32, cs, tw int)")
+	Pragma("noescape")
+	Doc("winoInAVX512 is the Winograd input transform of one tile row of one channel (see genWinograd in internal/asm).")
+	rowsP := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	r := Load(Param("r"), GP64())
+	rs := Load(Param("rs"), GP64())
+	padL := Load(Param("padL"), GP64())
+	SHLQ(U8(2), rs)
+	src := make([]GPVirtual, 6)
+	for m := range src {
+		src[m] = GP64()
+		MOVQ(Mem{Base: rowsP, Disp: 8 * m}, src[m])
+	}
+	Comment("Vertical pass: R[i][padL+x] = (Bᵀ·rows[·][x])[i], 16 columns at a time, the last block masked.")
+	dst := GP64()
+	LEAQ(Mem{Base: r, Index: padL, Scale: 4}, dst)
+	col := GP64()
+	XORQ(col, col)
+	vblock := func(masked bool) {
+		d := make([]VecVirtual, 6)
+		for m := range d {
+			d[m] = ZMM()
+			mem := Mem{Base: src[m], Index: col, Scale: 4}
+			if masked {
+				VMOVUPS_Z(mem, K1, d[m])
+			} else {
+				VMOVUPS(mem, d[m])
+			}
+		}
+		o := bt6Z(k, d)
+		row := GP64()
+		MOVQ(dst, row)
+		for i := range o {
+			if i > 0 {
+				ADDQ(rs, row)
+			}
+			mem := Mem{Base: row, Index: col, Scale: 4}
+			if masked {
+				VMOVUPS(o[i], K1, mem)
+			} else {
+				VMOVUPS(o[i], mem)
+			}
+		}
+	}
+	Label("winoIn_vloop")
+	rem := GP64()
+	MOVQ(n, rem)
+	SUBQ(col, rem)
+	CMPQ(rem, U32(16))
+	JL(LabelRef("winoIn_vtail"))
+	vblock(false)
+	ADDQ(U32(16), col)
+	JMP(LabelRef("winoIn_vloop"))
+	Label("winoIn_vtail")
+	TESTQ(rem, rem)
+	JLE(LabelRef("winoIn_h"))
+	tailMask(rem)
+	vblock(true)
+
+	Label("winoIn_h")
+	Comment("Horizontal pass over 16 tiles at a time: d_n[l] = R[i][4(tx+l)+n].")
+	v := Load(Param("v"), GP64())
+	cs := Load(Param("cs"), GP64())
+	tw := Load(Param("tw"), GP64())
+	SHLQ(U8(2), cs)
+	cs6 := GP64() // 6·cs: from V's ξ block 6i to 6(i+1)
+	LEAQ(Mem{Base: cs, Index: cs, Scale: 2}, cs6)
+	SHLQ(U8(1), cs6)
+	Comment("K2 = lanes 8-15")
+	MOVL(U32(0xff00), EAX)
+	KMOVW(EAX, K2)
+	ix := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+	for q := range ix {
+		VMOVUPS(idx.Offset(64*q), ix[q])
+	}
+	tx := GP64()
+	XORQ(tx, tx)
+	Label("winoIn_hloop")
+	CMPQ(tx, tw)
+	JGE(LabelRef("winoIn_done"))
+	Comment("K1 = the lanes of the tiles left in the row")
+	rem2 := GP64()
+	MOVQ(tw, rem2)
+	SUBQ(tx, rem2)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem2, RCX)
+	CMOVQLT(rem2, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	ri := GP64()
+	LEAQ(Mem{Base: r, Index: tx, Scale: 8}, ri)
+	LEAQ(Mem{Base: ri, Index: tx, Scale: 8}, ri) // r + 16·tx bytes = R[0][4tx]
+	vi := GP64()
+	LEAQ(Mem{Base: v, Index: tx, Scale: 4}, vi)
+	for i := 0; i < 6; i++ {
+		w := make([]VecVirtual, 5)
+		for q := range w {
+			w[q] = ZMM()
+			VMOVUPS(Mem{Base: ri, Disp: 64 * q}, w[q])
+		}
+		d := make([]VecVirtual, 6)
+		for nn := 0; nn < 4; nn++ {
+			lo, hi := ZMM(), ZMM()
+			VMOVAPS(ix[nn], lo)
+			VPERMI2PS(w[1], w[0], lo)
+			VMOVAPS(ix[nn], hi)
+			VPERMI2PS(w[3], w[2], hi)
+			VMOVAPS(hi, K2, lo)
+			d[nn] = lo
+		}
+		d[4], d[5] = ZMM(), ZMM()
+		VALIGND(U8(1), d[0], w[4], d[4])
+		w4s := ZMM()
+		VALIGND(U8(1), w[4], w[4], w4s)
+		VALIGND(U8(1), d[1], w4s, d[5])
+		o := bt6Z(k, d)
+		// V[(6i+j)*cs + tx]: j = 0, 1, 2 at vi + cs·j; 3, 4, 5 at vi + 18cs... per i.
+		b0, b3 := GP64(), GP64()
+		MOVQ(vi, b0)
+		LEAQ(Mem{Base: vi, Index: cs, Scale: 1}, b3)
+		ADDQ(cs, b3)
+		ADDQ(cs, b3) // vi + 3cs
+		for j := 0; j < 6; j++ {
+			base := b0
+			if j >= 3 {
+				base = b3
+			}
+			var mem Mem
+			switch j % 3 {
+			case 0:
+				mem = Mem{Base: base}
+			case 1:
+				mem = Mem{Base: base, Index: cs, Scale: 1}
+			case 2:
+				mem = Mem{Base: base, Index: cs, Scale: 2}
+			}
+			VMOVUPS(o[j], K1, mem)
+		}
+		if i < 5 {
+			ADDQ(rs, ri)
+			ADDQ(cs6, vi)
+		}
+	}
+	ADDQ(U32(16), tx)
+	JMP(LabelRef("winoIn_hloop"))
+	Label("winoIn_done")
+	VZEROUPPER()
+	RET()
+}
+
+func genWinoOut(k winoConsts) {
+	TEXT("winoOutAVX512", NOSPLIT, "func(y, m *float32, ms, nk int, bias *float32, relu, ohw, ow, rows, cols int)")
+	Pragma("noescape")
+	Doc("winoOutAVX512 is the Winograd output transform of one tile (see genWinograd in internal/asm).")
+	y := Load(Param("y"), GP64())
+	m := Load(Param("m"), GP64())
+	ms := Load(Param("ms"), GP64())
+	nk := Load(Param("nk"), GP64())
+	bias := Load(Param("bias"), GP64())
+	ohw := Load(Param("ohw"), GP64())
+	ow := Load(Param("ow"), GP64())
+	SHLQ(U8(2), ms)
+	SHLQ(U8(2), ohw)
+	SHLQ(U8(2), ow)
+	q := GP64() // 6·ms: from M[i][j] to M[i+1][j]
+	LEAQ(Mem{Base: ms, Index: ms, Scale: 2}, q)
+	SHLQ(U8(1), q)
+	q3 := GP64()
+	LEAQ(Mem{Base: q, Index: q, Scale: 2}, q3)
+	Comment("K2 = the low cols bits")
+	Load(Param("cols"), RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K2)
+	k0 := GP64()
+	XORQ(k0, k0)
+	Label("winoOut_group")
+	CMPQ(k0, nk)
+	JGE(LabelRef("winoOut_done"))
+	// Column transform: t[a][j] = (Aᵀ·M[·][j])[a].
+	t := make([][]VecVirtual, 4)
+	for a := range t {
+		t[a] = make([]VecVirtual, 6)
+	}
+	pj, pk := GP64(), GP64()
+	LEAQ(Mem{Base: m, Index: k0, Scale: 4}, pj)
+	for j := 0; j < 6; j++ {
+		LEAQ(Mem{Base: pj, Index: q3, Scale: 1}, pk)
+		mm := make([]VecVirtual, 6)
+		mems := []Mem{{Base: pj}, {Base: pj, Index: q, Scale: 1}, {Base: pj, Index: q, Scale: 2},
+			{Base: pk}, {Base: pk, Index: q, Scale: 1}, {Base: pk, Index: q, Scale: 2}}
+		for i := range mm {
+			mm[i] = ZMM()
+			VMOVUPS(mems[i], mm[i])
+		}
+		col := at6Z(k, mm)
+		for a := 0; a < 4; a++ {
+			t[a][j] = col[a]
+		}
+		if j < 5 {
+			ADDQ(ms, pj)
+		}
+	}
+	bv := ZMM()
+	VMOVUPS(Mem{Base: bias, Index: k0, Scale: 4}, bv)
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	relu := GP64()
+	Load(Param("relu"), relu)
+	rows := GP64()
+	Load(Param("rows"), rows)
+	nv := GP64() // channels in this group
+	MOVQ(nk, nv)
+	SUBQ(k0, nv)
+	ya := GP64()
+	MOVQ(k0, ya)
+	IMULQ(ohw, ya)
+	ADDQ(y, ya) // channel k0, row 0
+	for a := 0; a < 4; a++ {
+		if a > 0 {
+			CMPQ(rows, U32(a))
+			JLE(LabelRef("winoOut_next"))
+			ADDQ(ow, ya)
+		}
+		yv := at6Z(k, t[a])
+		lbl := fmt.Sprintf("winoOut_a%d", a)
+		for b := range yv {
+			VADDPS(bv, yv[b], yv[b])
+		}
+		TESTQ(relu, relu)
+		JE(LabelRef(lbl + "_t"))
+		for b := range yv {
+			VMAXPS(yv[b], zero, yv[b])
+		}
+		Label(lbl + "_t")
+		Comment("Transpose 4×4 within each 128-bit lane: z[s] lane q = channel 4q+s, columns 0-3.")
+		t0, t1, t2, t3 := ZMM(), ZMM(), ZMM(), ZMM()
+		VUNPCKLPS(yv[1], yv[0], t0)
+		VUNPCKHPS(yv[1], yv[0], t1)
+		VUNPCKLPS(yv[3], yv[2], t2)
+		VUNPCKHPS(yv[3], yv[2], t3)
+		z := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+		VUNPCKLPD(t2, t0, z[0])
+		VUNPCKHPD(t2, t0, z[1])
+		VUNPCKLPD(t3, t1, z[2])
+		VUNPCKHPD(t3, t1, z[3])
+		pc := GP64()
+		MOVQ(ya, pc)
+		for ch := 0; ch < 16; ch++ {
+			if ch > 0 {
+				CMPQ(nv, U32(ch))
+				JLE(LabelRef(lbl + "_end"))
+				ADDQ(ohw, pc)
+			}
+			VEXTRACTF32X4(U8(ch/4), z[ch%4], K2, Mem{Base: pc})
+		}
+		Label(lbl + "_end")
+	}
+	Label("winoOut_next")
+	ADDQ(U32(16), k0)
+	JMP(LabelRef("winoOut_group"))
+	Label("winoOut_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genCopyPanels12 emits copyPanels12AVX512(dst, src *float32, n, dstStride int):
+// for i < n, the 12 float32s at src+12i go to dst+i*dstStride (the
+// 12-pixel A panels of the transposed conv GEMM, see convtr.go).
+func genCopyPanels12() {
+	TEXT("copyPanels12AVX512", NOSPLIT, "func(dst, src *float32, n, dstStride int)")
+	Pragma("noescape")
+	Doc("copyPanels12AVX512 copies src[12i : 12i+12] to dst[i*dstStride:] for i < n (see genCopyPanels12 in internal/asm).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	st := Load(Param("dstStride"), GP64())
+	SHLQ(U8(2), st)
+	MOVL(U32(0xfff), EAX)
+	KMOVW(EAX, K1)
+	Label("copyPanels12_loop")
+	TESTQ(n, n)
+	JE(LabelRef("copyPanels12_done"))
+	VMOVUPS_Z(Mem{Base: src}, K1, Z0)
+	VMOVUPS(Z0, K1, Mem{Base: dst})
+	ADDQ(U32(48), src)
+	ADDQ(st, dst)
+	DECQ(n)
+	JMP(LabelRef("copyPanels12_loop"))
+	Label("copyPanels12_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genTransposeOut emits transposeOutAVX512(y, c *float32, npix, nk, ldc, ohw int, bias *float32, relu int):
+// for channels k < nk (1..16) and pixels i < npix,
+// y[k*ohw + i] = c[i*ldc + k] + bias[k], then max(·, 0) if relu != 0,
+// in blocks of 16 pixels × 16 channels transposed in registers (c's rows
+// are read in whole blocks of 16 rows and 16 columns; bias has 16 entries).
+func genTransposeOut() {
+	TEXT("transposeOutAVX512", NOSPLIT, "func(y, c *float32, npix, nk, ldc, ohw int, bias *float32, relu int)")
+	Pragma("noescape")
+	Doc("transposeOutAVX512 stores 16 channels of a pixel-major GEMM result as NCHW planes (see genTransposeOut in internal/asm).")
+	y := Load(Param("y"), GP64())
+	c := Load(Param("c"), GP64())
+	npix := Load(Param("npix"), GP64())
+	nk := Load(Param("nk"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	ohw := Load(Param("ohw"), GP64())
+	bias := Load(Param("bias"), GP64())
+	relu := Load(Param("relu"), GP64())
+	SHLQ(U8(2), ldc)
+	SHLQ(U8(2), ohw)
+	i := GP64()
+	XORQ(i, i)
+	Label("trOut_block")
+	CMPQ(i, npix)
+	JGE(LabelRef("trOut_done"))
+	Comment("K1 = the pixels left in this block")
+	rem := GP64()
+	MOVQ(npix, rem)
+	SUBQ(i, rem)
+	MOVQ(U32(16), RCX)
+	CMPQ(rem, RCX)
+	CMOVQLT(rem, RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	r := make([]VecVirtual, 16)
+	row := GP64()
+	MOVQ(c, row)
+	for k := range r {
+		r[k] = ZMM()
+		VMOVUPS(Mem{Base: row}, r[k])
+		if k < 15 {
+			ADDQ(ldc, row)
+		}
+	}
+	// 32-bit then 64-bit interleaves within 128-bit lanes.
+	t := make([]VecVirtual, 16)
+	for k := 0; k < 16; k += 2 {
+		t[k], t[k+1] = ZMM(), ZMM()
+		VUNPCKLPS(r[k+1], r[k], t[k])
+		VUNPCKHPS(r[k+1], r[k], t[k+1])
+	}
+	u := make([]VecVirtual, 16)
+	for g := 0; g < 16; g += 4 {
+		u[g], u[g+1], u[g+2], u[g+3] = ZMM(), ZMM(), ZMM(), ZMM()
+		VUNPCKLPD(t[g+2], t[g], u[g])
+		VUNPCKHPD(t[g+2], t[g], u[g+1])
+		VUNPCKLPD(t[g+3], t[g+1], u[g+2])
+		VUNPCKHPD(t[g+3], t[g+1], u[g+3])
+	}
+	// u[4q+s] lane L holds rows 4q..4q+3 of column 4L+s; gather the lanes.
+	v := make([]VecVirtual, 16)
+	for sI := 0; sI < 4; sI++ {
+		w0, w1, w2, w3 := ZMM(), ZMM(), ZMM(), ZMM()
+		VSHUFF32X4(U8(0x44), u[4+sI], u[sI], w0)
+		VSHUFF32X4(U8(0xEE), u[4+sI], u[sI], w1)
+		VSHUFF32X4(U8(0x44), u[12+sI], u[8+sI], w2)
+		VSHUFF32X4(U8(0xEE), u[12+sI], u[8+sI], w3)
+		v[sI], v[4+sI], v[8+sI], v[12+sI] = ZMM(), ZMM(), ZMM(), ZMM()
+		VSHUFF32X4(U8(0x88), w2, w0, v[sI])
+		VSHUFF32X4(U8(0xDD), w2, w0, v[4+sI])
+		VSHUFF32X4(U8(0x88), w3, w1, v[8+sI])
+		VSHUFF32X4(U8(0xDD), w3, w1, v[12+sI])
+	}
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	dst := GP64()
+	LEAQ(Mem{Base: y, Index: i, Scale: 4}, dst)
+	for k := 0; k < 16; k++ {
+		if k > 0 {
+			CMPQ(nk, U32(k))
+			JLE(LabelRef("trOut_next"))
+			ADDQ(ohw, dst)
+		}
+		VADDPS_BCST(Mem{Base: bias, Disp: 4 * k}, v[k], v[k])
+		lbl := fmt.Sprintf("trOut_s%d", k)
+		TESTQ(relu, relu)
+		JE(LabelRef(lbl))
+		VMAXPS(v[k], zero, v[k])
+		Label(lbl)
+		VMOVUPS(v[k], K1, Mem{Base: dst})
+	}
+	Label("trOut_next")
+	ADDQ(U32(16), i)
+	MOVQ(ldc, row)
+	SHLQ(U8(4), row)
+	ADDQ(row, c)
+	JMP(LabelRef("trOut_block"))
+	Label("trOut_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genGather emits gatherAVX512(dst, src *float32, offs *int32, blocks int):
+// dst[k] = src[offs[k]] for k < 16*blocks (VGATHERDPS), the table mode of
+// the im2col packer.
+func genGather() {
+	TEXT("gatherAVX512", NOSPLIT, "func(dst, src *float32, offs *int32, blocks int)")
+	Pragma("noescape")
+	Doc("gatherAVX512 sets dst[k] = src[offs[k]] for k < 16*blocks (see genGather in internal/asm).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	offs := Load(Param("offs"), GP64())
+	n := Load(Param("blocks"), GP64())
+	Label("gather_loop")
+	TESTQ(n, n)
+	JE(LabelRef("gather_done"))
+	VMOVDQU32(Mem{Base: offs}, Z1)
+	VPXORD(Z0, Z0, Z0)
+	KXNORW(K1, K1, K1)
+	VGATHERDPS(Mem{Base: src, Index: Z1, Scale: 4}, K1, Z0)
+	VMOVUPS(Z0, Mem{Base: dst})
+	ADDQ(U32(64), offs)
+	ADDQ(U32(64), dst)
+	DECQ(n)
+	JMP(LabelRef("gather_loop"))
+	Label("gather_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genAddScaled emits addScaledAVX512(y, x, r *float32, n int, s float32, relu int):
+// y[i] = x[i] + s*r[i] (the product rounded, then the sum: the same bits as
+// the pure-Go loop), then max(·, 0) if relu != 0 (NaN kept), for i < n,
+// the last block masked.
+func genAddScaled() {
+	TEXT("addScaledAVX512", NOSPLIT, "func(y, x, r *float32, n int, s float32, relu int)")
+	Pragma("noescape")
+	Doc("addScaledAVX512 sets y[i] = x[i] + s*r[i], then ReLU if relu != 0, for i < n (see genAddScaled in internal/asm).")
+	y := Load(Param("y"), GP64())
+	x := Load(Param("x"), GP64())
+	r := Load(Param("r"), GP64())
+	n := Load(Param("n"), GP64())
+	sv := Load(Param("s"), XMM())
+	relu := Load(Param("relu"), GP64())
+	VBROADCASTSS(sv, Z31)
+	VPXORD(Z30, Z30, Z30)
+	block := func(masked bool) {
+		if masked {
+			VMOVUPS_Z(Mem{Base: r}, K1, Z1)
+			VMOVUPS_Z(Mem{Base: x}, K1, Z0)
+		} else {
+			VMOVUPS(Mem{Base: r}, Z1)
+			VMOVUPS(Mem{Base: x}, Z0)
+		}
+		VMULPS(Z31, Z1, Z1)
+		VADDPS(Z1, Z0, Z0)
+		lbl := "addScaled_norelu"
+		if masked {
+			lbl += "_m"
+		}
+		TESTQ(relu, relu)
+		JE(LabelRef(lbl))
+		Comment("VMAXPS returns its last Go operand (the sum) when either is NaN")
+		VMAXPS(Z0, Z30, Z0)
+		Label(lbl)
+		if masked {
+			VMOVUPS(Z0, K1, Mem{Base: y})
+		} else {
+			VMOVUPS(Z0, Mem{Base: y})
+		}
+	}
+	Label("addScaled_loop")
+	CMPQ(n, U32(16))
+	JL(LabelRef("addScaled_tail"))
+	block(false)
+	ADDQ(U32(64), x)
+	ADDQ(U32(64), r)
+	ADDQ(U32(64), y)
+	SUBQ(U32(16), n)
+	JMP(LabelRef("addScaled_loop"))
+	Label("addScaled_tail")
+	TESTQ(n, n)
+	JE(LabelRef("addScaled_done"))
+	tailMask(n)
+	block(true)
+	Label("addScaled_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genGatherMasked emits gatherMaskedAVX512(dst, src *float32, iys, ixs *int32, blocks, dy, dx, h, w int):
+// for k < 16*blocks, with iy = iys[k]+dy and ix = ixs[k]+dx,
+// dst[k] = src[iy*w + ix] when 0 <= iy < h and 0 <= ix < w, else 0
+// (VGATHERDPS under the lane mask of the inside elements): the padded
+// table mode of the im2col packer.
+func genGatherMasked() {
+	TEXT("gatherMaskedAVX512", NOSPLIT, "func(dst, src *float32, iys, ixs *int32, blocks, dy, dx, h, w int)")
+	Pragma("noescape")
+	Doc("gatherMaskedAVX512 gathers the elements of a padded im2col row (see genGatherMasked in internal/asm).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	iys := Load(Param("iys"), GP64())
+	ixs := Load(Param("ixs"), GP64())
+	n := Load(Param("blocks"), GP64())
+	t := GP64()
+	Load(Param("dy"), t)
+	VPBROADCASTD(t.As32(), Z10)
+	Load(Param("dx"), t)
+	VPBROADCASTD(t.As32(), Z11)
+	Load(Param("h"), t)
+	VPBROADCASTD(t.As32(), Z12)
+	Load(Param("w"), t)
+	VPBROADCASTD(t.As32(), Z13)
+	VPXORD(Z14, Z14, Z14)
+	Label("gatherMasked_loop")
+	TESTQ(n, n)
+	JE(LabelRef("gatherMasked_done"))
+	VMOVDQU32(Mem{Base: iys}, Z1)
+	VMOVDQU32(Mem{Base: ixs}, Z2)
+	VPADDD(Z10, Z1, Z1)
+	VPADDD(Z11, Z2, Z2)
+	Comment("K1 = 0 <= iy < h and 0 <= ix < w (unsigned compares)")
+	VPCMPUD(U8(1), Z12, Z1, K1) // iy < h, as unsigned: also iy >= 0
+	VPCMPUD(U8(1), Z13, Z2, K1, K1)
+	VPMULLD(Z13, Z1, Z3)
+	VPADDD(Z2, Z3, Z3)
+	VPXORD(Z0, Z0, Z0)
+	VGATHERDPS(Mem{Base: src, Index: Z3, Scale: 4}, K1, Z0)
+	VMOVUPS(Z0, Mem{Base: dst})
+	ADDQ(U32(64), iys)
+	ADDQ(U32(64), ixs)
+	ADDQ(U32(64), dst)
+	DECQ(n)
+	JMP(LabelRef("gatherMasked_loop"))
+	Label("gatherMasked_done")
 	VZEROUPPER()
 	RET()
 }

@@ -14,6 +14,12 @@ func max3RowSIMD(dst, src []float32)              { max3RowGo(dst, src) }
 func addRowSIMD(dst, src []float32)               { addRowGo(dst, src) }
 func avg3RowSIMD(dst, src []float32, div float32) { avg3RowGo(dst, src, div) }
 
+func copyPanels12SIMD(dst, src []float32, n, stride int) {
+	for i := 0; i < n; i++ {
+		copy(dst[i*stride:i*stride+12], src[12*i:12*i+12])
+	}
+}
+
 func copyPanelsSIMD(dst, src []float32, n, stride int) {
 	for i := 0; i < n; i++ {
 		copy(dst[i*stride:i*stride+32], src[32*i:32*i+32])
@@ -42,3 +48,9 @@ func dotSIMD(a, b []float32) float32 { return dot(a, b) }
 
 func gather2SIMD(d, s []float32) int        { return 0 }
 func deint2SIMD(even, odd, s []float32) int { return 0 }
+
+func gatherSIMD(d, s []float32, o []int32) int { return 0 }
+
+func addScaledSIMD(y, x, r []float32, s float32, relu bool) { panic(noAVX512) }
+
+func gatherMaskedSIMD(d, s []float32, iys, ixs []int32, dy, dx, h, w int) int { return 0 }
