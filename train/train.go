@@ -26,6 +26,7 @@
 package train
 
 import (
+	"context"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -48,6 +49,8 @@ import (
 var (
 	// ErrCheckpoint reports a checkpoint that does not fit the run.
 	ErrCheckpoint = errors.New("train: checkpoint does not fit")
+	// ErrInterrupted reports a run stopped by Config.Context.
+	ErrInterrupted = errors.New("train: interrupted")
 	// ErrConfig reports an invalid configuration.
 	ErrConfig = errors.New("train: invalid configuration")
 	// ErrLocked reports a checkpoint directory in use by another trainer.
@@ -79,6 +82,10 @@ type Config struct {
 	LogEvery        int       // steps between progress lines; 0 means 50
 	// MaxSteps stops after this many steps of this process (0: no limit).
 	MaxSteps int
+	// Context, if not nil, stops the run between two steps when it is
+	// done: Run saves a checkpoint (with CheckpointDir) and returns an
+	// error wrapping ErrInterrupted and the context's error.
+	Context context.Context
 }
 
 // EpochStats summarises one epoch.
@@ -216,6 +223,17 @@ func Run(cfg Config) (Result, error) {
 				res.Stopped = true
 				res.Steps = stepsDone
 				return res, save(epoch, b, stepsDone)
+			}
+			if cfg.Context != nil && cfg.Context.Err() != nil {
+				res.Steps = stepsDone
+				if err := save(epoch, b, stepsDone); err != nil {
+					return res, err
+				}
+				where := ""
+				if cfg.CheckpointDir != "" {
+					where = "; checkpoint saved in " + cfg.CheckpointDir
+				}
+				return res, fmt.Errorf("%w at epoch %d, batch %d (step %d)%s: %w", ErrInterrupted, epoch+1, b, stepsDone, where, context.Cause(cfg.Context))
 			}
 			cfg.Train.Fill(perm[b*cfg.Batch:(b+1)*cfg.Batch], x, labels)
 			loss, correct, err := net.Step(x, labels)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/png"
@@ -122,6 +123,51 @@ func TestResumeExact(t *testing.T) {
 	res, err = Run(cfg(p3, g3, dir, 0))
 	require.NoError(t, err)
 	require.EqualValues(t, 12, res.Steps)
+	for k, v := range p1 {
+		require.Equal(t, v.Data, p3[k].Data, "parameter %s", k)
+	}
+}
+
+// stopAfter is a context whose Err is Canceled from its n+1st call on
+// (Run asks once before every step).
+type stopAfter struct {
+	context.Context
+	n int
+}
+
+func (c *stopAfter) Err() error {
+	if c.n <= 0 {
+		return context.Canceled
+	}
+	c.n--
+	return nil
+}
+
+// TestInterruptResumes: a run whose context is cancelled stops between
+// two steps with ErrInterrupted, leaves a checkpoint, and a new run from
+// it ends exactly where an uninterrupted run does.
+func TestInterruptResumes(t *testing.T) {
+	set := randomSet(t, 32, nn.Shape{1, 8, 8}, 3, 9)
+	cfg := func(p nn.Params, g *nn.Graph, dir string, ctx context.Context) Config {
+		return Config{Model: "tiny", Graph: g, Params: p, Train: set, Epochs: 2, Batch: 8,
+			Optimizer: &SGD{Momentum: 0.9}, Schedule: Schedule{Base: 0.02, Kind: "const"}, Seed: 4,
+			CheckpointDir: dir, Context: ctx}
+	}
+	g1, p1 := tinyGraph(t)
+	_, err := Run(cfg(p1, g1, "", nil))
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	g2, p2 := tinyGraph(t)
+	res, err := Run(cfg(p2, g2, dir, &stopAfter{Context: context.Background(), n: 6}))
+	require.ErrorIs(t, err, ErrInterrupted)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Contains(t, err.Error(), "step 6")
+	require.EqualValues(t, 6, res.Steps)
+	g3, p3 := tinyGraph(t)
+	res, err = Run(cfg(p3, g3, dir, context.Background()))
+	require.NoError(t, err)
+	require.EqualValues(t, 8, res.Steps)
 	for k, v := range p1 {
 		require.Equal(t, v.Data, p3[k].Data, "parameter %s", k)
 	}

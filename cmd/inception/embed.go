@@ -36,8 +36,9 @@ type embedFlags struct {
 func embedCmd(e env) *cobra.Command {
 	var f embedFlags
 	cmd := &cobra.Command{
-		Use:   "embed [--model NAME] [--weights F | --pretrained] [--layer PATH] [--pool avg|none] [--batch N] [--json] IMAGE|DIR|GLOB... --out FILE",
-		Short: "Write the embeddings (or a layer's outputs) of images to .npy or JSON lines",
+		Use:         "embed [--model NAME] [--weights F | --pretrained] [--layer PATH] [--pool avg|none] [--batch N] [--json] IMAGE|DIR|GLOB... --out FILE",
+		Annotations: stopsOnSignal,
+		Short:       "Write the embeddings (or a layer's outputs) of images to .npy or JSON lines",
 		Long: `Write the embedding of each image: the model's pooled features, the input of
 its classifier (1024 values for inception-v1, 2048 for inception-v3, 1536 for
 inception-v4 and inception-resnet-v2, facenet's L2-normalised 512 for

@@ -54,8 +54,9 @@ func fetchCmd(e env) *cobra.Command {
 	var file, cache string
 	var verify bool
 	cmd := &cobra.Command{
-		Use:   "fetch NAME[.TAG] [--file TAG] [--cache DIR] | fetch --verify [NAME[.TAG]]",
-		Short: "Download a model's pretrained weights into the cache and print the path",
+		Use:         "fetch NAME[.TAG] [--file TAG] [--cache DIR] | fetch --verify [NAME[.TAG]]",
+		Annotations: stopsOnSignal,
+		Short:       "Download a model's pretrained weights into the cache and print the path",
 		Long: `Download the weight file of one of a model's pretrained tags (the tag in
 NAME.TAG, or --file TAG, else the model's default tag; 'inception info NAME'
 lists them) into the weight cache, verify its size and SHA-256 (or the digest

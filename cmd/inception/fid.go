@@ -212,8 +212,9 @@ func fidCmd(e env) *cobra.Command {
 	var f metricFlags
 	var saveStats bool
 	cmd := &cobra.Command{
-		Use:   "fid PATH_A PATH_B | fid --save-stats PATH OUT.npz  [--model " + fidModel + "] [--weights F] [--dims 64|192|768|2048] [--batch N] [--json]",
-		Short: "Frechet Inception Distance between two image folders or pytorch-fid statistics",
+		Use:         "fid PATH_A PATH_B | fid --save-stats PATH OUT.npz  [--model " + fidModel + "] [--weights F] [--dims 64|192|768|2048] [--batch N] [--json]",
+		Annotations: stopsOnSignal,
+		Short:       "Frechet Inception Distance between two image folders or pytorch-fid statistics",
 		Long: `Frechet Inception Distance as pytorch-fid computes it.
 
 Each PATH is a folder of images (the files with pytorch-fid's extensions

@@ -21,8 +21,9 @@ func finetuneCmd() *cobra.Command {
 	var model, weights string
 	var unfreeze []string
 	cmd := &cobra.Command{
-		Use:   "finetune --model NAME --weights FILE.onnx --data DIR [--unfreeze BLOCK...]",
-		Short: "Replace a model's classifier head and train it on an image folder",
+		Use:         "finetune --model NAME --weights FILE.onnx --data DIR [--unfreeze BLOCK...]",
+		Annotations: stopsOnSignal,
+		Short:       "Replace a model's classifier head and train it on an image folder",
 		Long: `Loads NAME with the weights of FILE.onnx (zoo.WithWeights), builds the
 model with one class per sub-folder of DIR, copies every weight except the
 classifier head (re-initialised Xavier-uniform), and trains the head and

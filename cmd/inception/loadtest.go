@@ -66,8 +66,9 @@ type loadResult struct {
 func loadtestCmd() *cobra.Command {
 	var f loadtestFlags
 	cmd := &cobra.Command{
-		Use:   "loadtest --model NAME [--url URL | --grpc-addr HOST:PORT] [--concurrency 1,8,32] [--duration 30s]",
-		Short: "Drive an inference server at fixed concurrencies; report throughput and p50/p99 latency",
+		Use:         "loadtest --model NAME [--url URL | --grpc-addr HOST:PORT] [--concurrency 1,8,32] [--duration 30s]",
+		Annotations: stopsOnSignal,
+		Short:       "Drive an inference server at fixed concurrencies; report throughput and p50/p99 latency",
 		Long: `Drive an Open Inference Protocol server (inception serve, Triton, KServe)
 with closed-loop clients: at each concurrency, that many clients send one
 inference request after another (after --warmup, unmeasured) for

@@ -43,17 +43,55 @@ func main() {
 			return
 		}
 	}
-	// Ctrl-C or SIGTERM cancels the command's context (cmd.Context()),
-	// which downloads and loads honour; a second signal kills as usual.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := newRoot()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		signal.Stop(sigs) // a second signal has its default effect
+		if !stopsCleanly(root, os.Args[1:]) {
+			os.Exit(signalExit(s))
+		}
+		fmt.Fprintf(os.Stderr, "inception: %v: stopping (again to stop at once)\n", s)
+		cancel(fmt.Errorf("%w: %v", errSignal, s))
+	}()
 	err := root.ExecuteContext(ctx)
-	stop()
 	if err != nil {
 		verbose, _ := root.PersistentFlags().GetBool("verbose")
 		fmt.Fprintln(os.Stderr, "inception:", errorText(err, verbose))
 		os.Exit(exitCode(err))
 	}
+}
+
+// stopsOnSignal annotates the commands that honour their context: the
+// first Ctrl-C or SIGTERM cancels cmd.Context() and they stop cleanly
+// (train and finetune after a checkpoint, serve after draining, embed and
+// fid between batches, downloads without a partial file). Every other
+// command exits at once, as without a handler, with 130 or 143.
+var stopsOnSignal = map[string]string{"stops-on-signal": "true"}
+
+// errSignal is the cause of a context cancelled by a signal.
+var errSignal = errors.New("signal")
+
+// stopsCleanly reports whether the command that args run, or one of its
+// parents, is annotated with stopsOnSignal.
+func stopsCleanly(root *cobra.Command, args []string) bool {
+	c, _, err := root.Find(args)
+	for ; err == nil && c != nil; c = c.Parent() {
+		if c.Annotations["stops-on-signal"] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// signalExit is the shell's exit status of a process killed by s.
+func signalExit(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return 128 + int(syscall.SIGTERM)
+	}
+	return 128 + 2 // SIGINT
 }
 
 // errorText is the one-line message of err, or with verbose the details
@@ -83,8 +121,11 @@ var cliNames = strings.NewReplacer(
 // exitCode is 2 for usage errors (unknown flags, missing or contradictory
 // arguments), 1 for everything else.
 func exitCode(err error) int {
+	if errors.Is(err, errSignal) || errors.Is(err, context.Canceled) {
+		return 130
+	}
 	var u usageError
-	if errors.As(err, &u) {
+	if errors.As(err, &u) || errors.Is(err, errBenchFlag) {
 		return 2
 	}
 	return 1

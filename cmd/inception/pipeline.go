@@ -97,8 +97,9 @@ type pipelineFlags struct {
 
 func pipelineCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "pipeline classify|embed|fid-stats --input GLOB --output FILE [flags] [Beam flags]",
-		Short: "Classify, embed or compute FID statistics of an image set as an Apache Beam pipeline",
+		Use:         "pipeline classify|embed|fid-stats --input GLOB --output FILE [flags] [Beam flags]",
+		Annotations: stopsOnSignal,
+		Short:       "Classify, embed or compute FID statistics of an image set as an Apache Beam pipeline",
 		Long: `Classify, embed or compute FID statistics of an image set as an Apache Beam
 pipeline: locally on the prism runner (the default, in this process), or
 unchanged on Google Cloud Dataflow, Apache Flink or Apache Spark.

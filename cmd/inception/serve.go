@@ -32,8 +32,9 @@ type serveFlags struct {
 func serveCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--addr HOST:PORT] [--grpc-addr HOST:PORT] MODEL[=WEIGHTS]...",
-		Short: "Serve models over the Open Inference Protocol (KServe v2 REST and gRPC, as Triton speaks it)",
+		Use:         "serve [--addr HOST:PORT] [--grpc-addr HOST:PORT] MODEL[=WEIGHTS]...",
+		Annotations: stopsOnSignal,
+		Short:       "Serve models over the Open Inference Protocol (KServe v2 REST and gRPC, as Triton speaks it)",
 		Long: `Serve models over the Open Inference Protocol (KServe v2): the REST API
 on --addr and the gRPC service inference.GRPCInferenceService on
 --grpc-addr, as NVIDIA Triton, KServe and Seldon MLServer speak them, so

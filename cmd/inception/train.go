@@ -192,9 +192,10 @@ func trainCmd() *cobra.Command {
 	var f trainFlags
 	var model, initKind string
 	cmd := &cobra.Command{
-		Use:   "train --model NAME --data DIR|fashion-mnist --epochs N",
-		Short: "Train a model from scratch with the gorgonia back end",
-		Args:  cobra.NoArgs,
+		Use:         "train --model NAME --data DIR|fashion-mnist --epochs N",
+		Annotations: stopsOnSignal,
+		Short:       "Train a model from scratch with the gorgonia back end",
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.validate(); err != nil {
 				return err
@@ -310,7 +311,7 @@ func runTraining(cmd *cobra.Command, f trainFlags, spec registry.Entry, b nn.Blo
 		Schedule: train.Schedule{Base: f.lr, Kind: f.schedule, Total: steps},
 		Seed:     f.seed, Trainable: trainable, DropoutAsIdentity: f.dropoutIdentity, AuxWeight: auxWeight,
 		CheckpointDir: ckDir, CheckpointEvery: ckEvery,
-		Log: w, LogEvery: f.logEvery, MaxSteps: f.maxSteps,
+		Log: w, LogEvery: f.logEvery, MaxSteps: f.maxSteps, Context: cmd.Context(),
 	})
 	if err != nil {
 		return err
