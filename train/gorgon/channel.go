@@ -2,6 +2,7 @@ package gorgon
 
 import (
 	"fmt"
+	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -214,6 +215,13 @@ func reluMask(y, dy *G.Node) (*G.Node, error) {
 
 func reluMaskFn[T float](dx []T, in [][]T) {
 	y, dy := in[0], in[1]
+	if y32, ok := any(y).([]float32); ok {
+		dx32, dy32 := any(dx).([]float32), any(dy).([]float32)
+		parallelFor((len(dx)+4095)/4096, func(lo, hi int) {
+			reluMask32(dx32[lo*4096:min(hi*4096, len(dx))], y32[lo*4096:], dy32[lo*4096:])
+		})
+		return
+	}
 	parallelFor((len(dx)+4095)/4096, func(lo, hi int) {
 		for i := lo * 4096; i < min(hi*4096, len(dx)); i++ {
 			if y[i] > 0 {
@@ -223,6 +231,21 @@ func reluMaskFn[T float](dx []T, in [][]T) {
 			}
 		}
 	})
+}
+
+// reluMask32 is reluMaskFn's loop in float32 without a branch on the sign
+// of y (random in a ReLU's output, so a branch mispredicts half the time):
+// y > 0 exactly when its bits, as an integer minus one, are below those
+// of +Inf (zeros, negatives and NaNs are not).
+func reluMask32(dx, y, dy []float32) {
+	y, dy = y[:len(dx)], dy[:len(dx)]
+	for i := range dx {
+		m := uint32(0)
+		if math.Float32bits(y[i])-1 < 0x7f800000 {
+			m = ^uint32(0)
+		}
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & m)
+	}
 }
 
 // addScaled returns a + s·b, then ReLU if reluOut (nn.Add, the residual
