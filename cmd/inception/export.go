@@ -61,8 +61,15 @@ DIR/NAME/labels.txt, each written atomically (see docs/serving.md).`,
 			if err != nil {
 				return err
 			}
+			src := fmt.Sprintf("seeded weights (seed %d; not trained, recorded as such)", seed)
+			switch {
+			case weights != "" && m.Seeded():
+				src = "weights from " + weights + " (seeded, not trained, recorded as such)"
+			case weights != "":
+				src = "weights from " + weights
+			}
 			if tritonDir != "" {
-				return exportTriton(cmd, m, tritonDir, triton.Options{Name: args[0], MaxBatch: maxBatch, Opset: opset})
+				return exportTriton(cmd, m, tritonDir, src, triton.Options{Name: args[0], MaxBatch: maxBatch, Opset: opset})
 			}
 			var size int64
 			err = atomicfile.WriteFile(out, 0o644, func(w io.Writer) error {
@@ -75,13 +82,6 @@ DIR/NAME/labels.txt, each written atomically (see docs/serving.md).`,
 				return fmt.Errorf("export: %w", err)
 			}
 			params, buffers, _ := m.Graph.Totals()
-			src := fmt.Sprintf("seeded weights (seed %d; not trained, recorded as such)", seed)
-			switch {
-			case weights != "" && m.Seeded():
-				src = "weights from " + weights + " (seeded, not trained, recorded as such)"
-			case weights != "":
-				src = "weights from " + weights
-			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: wrote %s (%s bytes): %s params + %s buffers, %s, opset %d (IR %d)\n",
 				m.Spec.Name, out, group(size), group(params), group(buffers), src, opset, convert.IRVersion(opset))
 			return nil
@@ -90,7 +90,7 @@ DIR/NAME/labels.txt, each written atomically (see docs/serving.md).`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (required)")
 	cmd.Flags().IntVar(&opset, "opset", convert.DefaultExportOpset, "ONNX opset (9 to 21)")
 	cmd.Flags().Uint64Var(&seed, "seed", zoo.DefaultSeed, "seed of the weights (without --weights)")
-	cmd.Flags().StringVar(&weights, "weights", "", "take the weights from this ONNX file")
+	cmd.Flags().StringVar(&weights, "weights", "", "take the weights from this file (ONNX, PyTorch checkpoint or safetensors)")
 	cmd.Flags().BoolVar(&aux, "aux", false, "include the auxiliary heads as extra outputs")
 	cmd.Flags().BoolVar(&transform, "transform-input", false, "prepend torchvision's transform_input")
 	cmd.Flags().StringVar(&tritonDir, "triton", "", "write a Triton model repository: DIR/NAME/config.pbtxt, DIR/NAME/1/model.onnx, DIR/NAME/labels.txt")
@@ -110,13 +110,14 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// exportTriton writes m as a Triton model repository (see package triton).
-func exportTriton(cmd *cobra.Command, m *zoo.Model, dir string, o triton.Options) error {
+// exportTriton writes m as a Triton model repository (see package triton);
+// src says where its weights come from.
+func exportTriton(cmd *cobra.Command, m *zoo.Model, dir, src string, o triton.Options) error {
 	modelDir, err := triton.WriteRepository(dir, m, o)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: wrote the Triton model %s (%s, %s/model.onnx, platform %s)\n",
-		m.Spec.Name, modelDir, triton.ConfigFile, triton.Version, triton.Platform)
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: wrote the Triton model %s (%s, %s/model.onnx, platform %s): %s\n",
+		m.Spec.Name, modelDir, triton.ConfigFile, triton.Version, triton.Platform, src)
 	return nil
 }
