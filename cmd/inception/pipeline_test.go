@@ -78,19 +78,7 @@ func TestPipelineClassifyMatchesClassify(t *testing.T) {
 	require.GreaterOrEqual(t, batches, 3)
 	require.LessOrEqual(t, batches, 12)
 
-	clsOut, err := run(t, append([]string{"classify", "--json", "--top", "3", "--model", "inception-v1-d2l", "--weights", model}, good...)...)
-	require.NoError(t, err)
-	var cls struct {
-		Images []struct {
-			File string           `json:"file"`
-			Top  []jsonPrediction `json:"top"`
-		} `json:"images"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(clsOut[strings.Index(clsOut, "{"):]), &cls))
-	want := map[string][]jsonPrediction{}
-	for _, im := range cls.Images {
-		want[im.File] = im.Top
-	}
+	want := classifyTop(t, append([]string{"--top", "3", "--model", "inception-v1-d2l", "--weights", model}, good...)...)
 	require.Len(t, want, len(good))
 
 	got := map[string][]jsonPrediction{}
@@ -234,4 +222,24 @@ func TestPipelineUsageErrors(t *testing.T) {
 		_, err := run(t, append([]string{"pipeline"}, tc.args...)...)
 		require.ErrorContains(t, err, tc.want, "%v", tc.args)
 	}
+}
+
+// classifyTop runs `inception classify --json ARGS...` and returns each
+// image's top predictions by file.
+func classifyTop(t *testing.T, args ...string) map[string][]jsonPrediction {
+	t.Helper()
+	clsOut, err := run(t, append([]string{"classify", "--json"}, args...)...)
+	require.NoError(t, err)
+	var cls struct {
+		Images []struct {
+			File string           `json:"file"`
+			Top  []jsonPrediction `json:"top"`
+		} `json:"images"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(clsOut[strings.Index(clsOut, "{"):]), &cls))
+	want := map[string][]jsonPrediction{}
+	for _, im := range cls.Images {
+		want[im.File] = im.Top
+	}
+	return want
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,19 +73,7 @@ exec `+boot+` --id="$id" "$@"
 	require.Contains(t, log, "Worker exited successfully!") // printed by the worker process's harness
 	require.Contains(t, log, "images 12, errors 1")
 
-	clsOut, err := run(t, append([]string{"classify", "--json", "--model", "inception-v1-d2l", "--weights", model}, good...)...)
-	require.NoError(t, err)
-	var cls struct {
-		Images []struct {
-			File string           `json:"file"`
-			Top  []jsonPrediction `json:"top"`
-		} `json:"images"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(clsOut[strings.Index(clsOut, "{"):]), &cls))
-	want := map[string][]jsonPrediction{}
-	for _, im := range cls.Images {
-		want[im.File] = im.Top
-	}
+	want := classifyTop(t, append([]string{"--model", "inception-v1-d2l", "--weights", model}, good...)...)
 	got := map[string][]jsonPrediction{}
 	for _, line := range nonEmptyLines(t, out) {
 		var r struct {
