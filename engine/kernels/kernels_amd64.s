@@ -3637,6 +3637,228 @@ addScaled_done:
 	VZEROUPPER
 	RET
 
+// func tapGatherAVX512(dst *float32, src *float32, off int, masks *uint16, mstep int, mspan int, blocks int, tail int)
+// Requires: AVX, AVX512F
+TEXT ·tapGatherAVX512(SB), NOSPLIT, $0-64
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   off+16(FP), DX
+	MOVQ   masks+24(FP), BX
+	MOVQ   mstep+32(FP), SI
+	MOVQ   mspan+40(FP), DI
+	MOVQ   blocks+48(FP), R8
+	MOVQ   tail+56(FP), R9
+	LEAQ   (BX)(DI*1), R10
+	LEAQ   (CX)(DX*4), CX
+	KXNORW K1, K1, K1
+
+tapGather_loop:
+	TESTQ R8, R8
+	JNE   tapGather_body
+	TESTQ R9, R9
+	JE    tapGather_done
+	KMOVW R9, K1
+	XORQ  R9, R9
+	INCQ  R8
+
+tapGather_body:
+	KMOVW     (BX), K2
+	KANDW     K1, K2, K2
+	VMOVUPS.Z (CX), K2, Z0
+	VMOVUPS   Z0, K1, (AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, AX
+	ADDQ      SI, BX
+	CMPQ      BX, R10
+	JNE       tapGather_nowrap
+	SUBQ      DI, BX
+
+tapGather_nowrap:
+	DECQ R8
+	JMP  tapGather_loop
+
+tapGather_done:
+	VZEROUPPER
+	RET
+
+// func tapSumAVX512(dst *float32, src *float32, rel *int32, masks *uint16, nt int, mstep int, mspan int, blocks int, tail int)
+// Requires: AVX, AVX512F
+TEXT ·tapSumAVX512(SB), NOSPLIT, $0-72
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   rel+16(FP), DX
+	MOVQ   masks+24(FP), BX
+	MOVQ   nt+32(FP), SI
+	MOVQ   mstep+40(FP), DI
+	MOVQ   mspan+48(FP), R8
+	MOVQ   blocks+56(FP), R9
+	MOVQ   tail+64(FP), R10
+	LEAQ   (BX)(R8*1), R11
+	KXNORW K1, K1, K1
+
+tapSum_loop:
+	TESTQ R9, R9
+	JNE   tapSum_body
+	TESTQ R10, R10
+	JE    tapSum_done
+	KMOVW R10, K1
+	XORQ  R10, R10
+	INCQ  R9
+
+tapSum_body:
+	VPXORD Z0, Z0, Z0
+	XORQ   R12, R12
+
+tapSum_tap:
+	MOVWLZX (BX)(R12*2), R13
+	KMOVW   R13, K2
+	KANDW   K1, K2, K2
+	MOVLQSX (DX)(R12*4), R13
+	VADDPS  (CX)(R13*4), Z0, K2, Z0
+	INCQ    R12
+	CMPQ    R12, SI
+	JL      tapSum_tap
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, AX
+	ADDQ    DI, BX
+	CMPQ    BX, R11
+	JNE     tapSum_nowrap
+	SUBQ    R8, BX
+
+tapSum_nowrap:
+	DECQ R9
+	JMP  tapSum_loop
+
+tapSum_done:
+	VZEROUPPER
+	RET
+
+// func tapMaxArgAVX512(arg *int32, x *float32, y *float32, offs *int32, masks *uint16, nt int, mstep int, mspan int, blocks int, tail int)
+// Requires: AVX, AVX512F
+TEXT ·tapMaxArgAVX512(SB), NOSPLIT, $0-80
+	MOVQ   arg+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   y+16(FP), DX
+	MOVQ   offs+24(FP), BX
+	MOVQ   masks+32(FP), SI
+	MOVQ   nt+40(FP), DI
+	MOVQ   mstep+48(FP), R8
+	MOVQ   mspan+56(FP), R9
+	MOVQ   blocks+64(FP), R10
+	MOVQ   tail+72(FP), R11
+	LEAQ   (SI)(R9*1), R12
+	VPXORD Z31, Z31, Z31
+	KXNORW K1, K1, K1
+
+tapMaxArg_loop:
+	TESTQ R10, R10
+	JNE   tapMaxArg_body
+	TESTQ R11, R11
+	JE    tapMaxArg_done
+	KMOVW R11, K1
+	XORQ  R11, R11
+	INCQ  R10
+
+tapMaxArg_body:
+	VMOVUPS.Z  (DX), K1, Z1
+	VADDPS     Z31, Z1, Z1
+	VPTERNLOGD $0xff, Z2, Z2, Z2
+	KXORW      K3, K3, K3
+	XORQ       R13, R13
+
+tapMaxArg_tap:
+	MOVWLZX   (SI)(R13*2), R14
+	KMOVW     R14, K2
+	KANDW     K1, K2, K2
+	MOVLQSX   (BX)(R13*4), R14
+	VMOVUPS.Z (CX)(R14*4), K2, Z0
+	VADDPS    Z31, Z0, Z0
+	VPCMPEQD  Z1, Z0, K2, K4
+
+	// K4 = K4 &^ K3 (not found before), K3 |= K4
+	KANDNW       K4, K3, K4
+	KORW         K4, K3, K3
+	VPBROADCASTD R13, K4, Z2
+	INCQ         R13
+	CMPQ         R13, DI
+	JL           tapMaxArg_tap
+	VMOVDQU32    Z2, K1, (AX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, AX
+	ADDQ         R8, SI
+	CMPQ         SI, R12
+	JNE          tapMaxArg_nowrap
+	SUBQ         R9, SI
+
+tapMaxArg_nowrap:
+	DECQ R10
+	JMP  tapMaxArg_loop
+
+tapMaxArg_done:
+	VZEROUPPER
+	RET
+
+// func tapMaxGradAVX512(dx *float32, dy *float32, arg *int32, rel *int32, ids *int32, masks *uint16, nt int, mstep int, mspan int, blocks int, tail int)
+// Requires: AVX, AVX512F
+TEXT ·tapMaxGradAVX512(SB), NOSPLIT, $0-88
+	MOVQ   dx+0(FP), AX
+	MOVQ   dy+8(FP), CX
+	MOVQ   arg+16(FP), DX
+	MOVQ   rel+24(FP), BX
+	MOVQ   ids+32(FP), SI
+	MOVQ   masks+40(FP), DI
+	MOVQ   nt+48(FP), R8
+	MOVQ   mstep+56(FP), R9
+	MOVQ   mspan+64(FP), R10
+	MOVQ   blocks+72(FP), R11
+	MOVQ   tail+80(FP), R12
+	LEAQ   (DI)(R10*1), R13
+	KXNORW K1, K1, K1
+
+tapMaxGrad_loop:
+	TESTQ R11, R11
+	JNE   tapMaxGrad_body
+	TESTQ R12, R12
+	JE    tapMaxGrad_done
+	KMOVW R12, K1
+	XORQ  R12, R12
+	INCQ  R11
+
+tapMaxGrad_body:
+	VPXORD Z0, Z0, Z0
+	XORQ   R14, R14
+
+tapMaxGrad_tap:
+	MOVWLZX      (DI)(R14*2), R15
+	KMOVW        R15, K2
+	KANDW        K1, K2, K2
+	VPBROADCASTD (SI)(R14*4), Z1
+	MOVLQSX      (BX)(R14*4), R15
+	VMOVDQU32.Z  (DX)(R15*4), K2, Z2
+	VPCMPEQD     Z2, Z1, K2, K3
+	VADDPS       (CX)(R15*4), Z0, K3, Z0
+	INCQ         R14
+	CMPQ         R14, R8
+	JL           tapMaxGrad_tap
+	VMOVUPS      Z0, K1, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         R9, DI
+	CMPQ         DI, R13
+	JNE          tapMaxGrad_nowrap
+	SUBQ         R10, DI
+
+tapMaxGrad_nowrap:
+	DECQ R11
+	JMP  tapMaxGrad_loop
+
+tapMaxGrad_done:
+	VZEROUPPER
+	RET
+
 // func transposeOutAVX512(y *float32, c *float32, npix int, nk int, ldc int, ohw int, bias *float32, relu int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·transposeOutAVX512(SB), NOSPLIT, $0-64

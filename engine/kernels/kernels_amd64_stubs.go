@@ -104,6 +104,26 @@ func gatherMaskedAVX512(dst *float32, src *float32, iys *int32, ixs *int32, bloc
 //go:noescape
 func addScaledAVX512(y *float32, x *float32, r *float32, n int, s float32, relu int)
 
+// tapGatherAVX512 copies one tap of a stencil with zeros outside the planes (see genTaps in internal/asm).
+//
+//go:noescape
+func tapGatherAVX512(dst *float32, src *float32, off int, masks *uint16, mstep int, mspan int, blocks int, tail int)
+
+// tapSumAVX512 sums the taps of a stencil that land on each element (see genTaps in internal/asm).
+//
+//go:noescape
+func tapSumAVX512(dst *float32, src *float32, rel *int32, masks *uint16, nt int, mstep int, mspan int, blocks int, tail int)
+
+// tapMaxArgAVX512 finds the tap of each max-pool output's window that holds its maximum (see genTaps in internal/asm).
+//
+//go:noescape
+func tapMaxArgAVX512(arg *int32, x *float32, y *float32, offs *int32, masks *uint16, nt int, mstep int, mspan int, blocks int, tail int)
+
+// tapMaxGradAVX512 gathers the max-pool gradient of each input element (see genTaps in internal/asm).
+//
+//go:noescape
+func tapMaxGradAVX512(dx *float32, dy *float32, arg *int32, rel *int32, ids *int32, masks *uint16, nt int, mstep int, mspan int, blocks int, tail int)
+
 // transposeOutAVX512 stores 16 channels of a pixel-major GEMM result as NCHW planes (see genTransposeOut in internal/asm).
 //
 //go:noescape

@@ -54,3 +54,16 @@ func gatherSIMD(d, s []float32, o []int32) int { return 0 }
 func addScaledSIMD(y, x, r []float32, s float32, relu bool) { panic(noAVX512) }
 
 func gatherMaskedSIMD(d, s []float32, iys, ixs []int32, dy, dx, h, w int) int { return 0 }
+
+func tapGatherAVX512(dst, src *float32, off int, masks *uint16, mstep, mspan, blocks, tail int) {
+	panic(noAVX512)
+}
+func tapSumAVX512(dst, src *float32, rel *int32, masks *uint16, nt, mstep, mspan, blocks, tail int) {
+	panic(noAVX512)
+}
+func tapMaxArgAVX512(arg *int32, x, y *float32, offs *int32, masks *uint16, nt, mstep, mspan, blocks, tail int) {
+	panic(noAVX512)
+}
+func tapMaxGradAVX512(dx, dy *float32, arg, rel, ids *int32, masks *uint16, nt, mstep, mspan, blocks, tail int) {
+	panic(noAVX512)
+}

@@ -164,6 +164,12 @@ type convPlan struct {
 	// cell read (−1: padding): im2col and col2im gather and scatter
 	// through it instead of copying rows of a few cells.
 	idx []int32
+	// same, for a stride-1 convolution whose output planes are its input
+	// planes' size (the 3×3 and 5×5 convolutions of an Inception module),
+	// is its taps as a kernels.Taps stencil: on the avx512 path im2col
+	// and col2im of float32 run through it, vectorised across the planes
+	// of all the chunk's images at once.
+	same *kernels.Taps
 }
 
 // gatherBelow is the output width under which im2col gathers through
@@ -196,6 +202,13 @@ func newConvPlan(g convGeom) convPlan {
 		t := p.taps[0]
 		p.direct = t[0]*g.DH == g.T && t[1]*g.DW == g.L
 	}
+	if !p.direct && g.SH == 1 && g.SW == 1 && g.OH == g.H && g.OW == g.W {
+		st := make([][2]int, len(p.taps))
+		for i, t := range p.taps {
+			st[i] = [2]int{t[0]*g.DH - g.T, t[1]*g.DW - g.L}
+		}
+		p.same = kernels.NewTaps(g.H, g.W, st)
+	}
 	if !p.direct && g.OW < gatherBelow {
 		p.idx = make([]int32, 0, len(p.taps)*g.ohw())
 		for _, t := range p.taps {
@@ -213,6 +226,13 @@ func newConvPlan(g convGeom) convPlan {
 		}
 	}
 	return p
+}
+
+// fast reports whether im2col and col2im run through p.same: a "same"
+// convolution on the avx512 path (elsewhere the row copies below are
+// faster than the stencil's pure-Go loops).
+func (p convPlan) fast() bool {
+	return p.same != nil && kernels.KernelPath() == kernels.PathAVX512
 }
 
 // chunk returns the number of images per column-matrix chunk.
@@ -259,6 +279,16 @@ func im2col[T float](p convPlan, x []T, gi, n0, n1 int, col []T) {
 	cols := (n1 - n0) * ohw
 	nt := len(p.taps)
 	c0 := gi * g.cg()
+	if x32, ok := any(x).([]float32); ok && p.fast() {
+		col32 := any(col).([]float32)
+		parallelFor(p.kc, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				c := c0 + r/nt
+				p.same.Gather(col32[r*cols:(r+1)*cols], x32[(c*g.N+n0)*hw:(c*g.N+n1)*hw], r%nt)
+			}
+		})
+		return
+	}
 	parallelFor(p.kc, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			c, tap := c0+r/nt, p.taps[r%nt]
@@ -328,6 +358,16 @@ func col2im[T float](p convPlan, col []T, gi, n0, n1 int, dx []T) {
 	cols := (n1 - n0) * ohw
 	nt := len(p.taps)
 	c0 := gi * g.cg()
+	if dx32, ok := any(dx).([]float32); ok && p.fast() {
+		col32 := any(col).([]float32)
+		parallelFor(g.cg(), func(lo, hi int) {
+			for cc := lo; cc < hi; cc++ {
+				c := c0 + cc
+				p.same.Sum(dx32[(c*g.N+n0)*hw:(c*g.N+n1)*hw], col32[cc*nt*cols:(cc+1)*nt*cols], cols)
+			}
+		})
+		return
+	}
 	parallelFor(g.cg(), func(lo, hi int) {
 		for cc := lo; cc < hi; cc++ {
 			c := c0 + cc

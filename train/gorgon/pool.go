@@ -111,6 +111,54 @@ func maxPoolFwd[T float](g poolGeom) func([]T, [][]T) {
 	}
 }
 
+// sameTaps returns g's window as a kernels.Taps stencil when g keeps the
+// plane size with stride 1 (the 3×3 pools of an Inception module), else
+// nil; taps that never read the plane are left out (they never win).
+func (g poolGeom) sameTaps() *kernels.Taps {
+	if g.SH != 1 || g.SW != 1 || g.OH != g.H || g.OW != g.W {
+		return nil
+	}
+	var taps [][2]int
+	for kh := 0; kh < g.KH; kh++ {
+		for kw := 0; kw < g.KW; kw++ {
+			dy, dx := kh*g.DH-g.T, kw*g.DW-g.L
+			if dy > -g.H && dy < g.H && dx > -g.W && dx < g.W {
+				taps = append(taps, [2]int{dy, dx})
+			}
+		}
+	}
+	if len(taps) == 0 {
+		return nil
+	}
+	return kernels.NewTaps(g.H, g.W, taps)
+}
+
+// maxPoolBwdSame is maxPoolBwd (float32) for a stride-1 pool that keeps
+// the plane size, through the stencil st on the avx512 path: per chunk of
+// planes, the window tap of every output's first maximum (MaxArg), then
+// each input's gradient as the sum over the outputs that picked it, in
+// output order (MaxGrad): maxPoolBwd's result, bit for bit.
+func maxPoolBwdSame(g poolGeom, st *kernels.Taps) func([]float32, [][]float32) {
+	var arg []int32
+	slow := maxPoolBwd[float32](g)
+	return func(dx []float32, in [][]float32) {
+		if kernels.KernelPath() != kernels.PathAVX512 {
+			slow(dx, in)
+			return
+		}
+		x, y, dy := in[0], in[1], in[2]
+		hw := g.H * g.W
+		if len(arg) < g.N*g.C*hw {
+			arg = make([]int32, g.N*g.C*hw)
+		}
+		parallelFor(g.N*g.C, func(lo, hi int) {
+			a, b := lo*hw, hi*hw
+			st.MaxArg(arg[a:b], x[a:b], y[a:b])
+			st.MaxGrad(dx[a:b], arg[a:b], dy[a:b])
+		})
+	}
+}
+
 // maxPoolBwd: dx gets each output's gradient at the window's first cell
 // equal to the output (the cell a max pool that keeps the first maximum
 // picks; ties are exact copies). Inputs: x, y, dy.
@@ -134,24 +182,23 @@ func maxPoolBwd[T float](g poolGeom) func([]T, [][]T) {
 	}
 }
 
-// firstEqual returns the first cell o of w with x[o] == m, or −1. In
-// float32 it compares bits, scanning backwards without branching (the
-// position of a window's maximum is unpredictable; a float comparison
-// cannot be a conditional move), and falls back to a float comparison
-// when no cell has m's bits (a maximum of +0 and −0).
+// firstEqual returns the first cell o of w whose x[o] equals m, or −1.
+// In float32 it compares the bits of x[o]+0 and m+0 (so −0 equals +0 and
+// a NaN equals a NaN of the same bits, as kernels.Taps.MaxArg does),
+// scanning backwards without branching (the position of a window's
+// maximum is unpredictable; a float comparison cannot be a conditional
+// move).
 func firstEqual[T float](x []T, w []int32, m T) int32 {
 	if x32, ok := any(x).([]float32); ok {
-		mb := math.Float32bits(float32(m))
+		mb := math.Float32bits(float32(m) + 0)
 		sel := int32(-1)
 		for i := len(w) - 1; i >= 0; i-- {
 			o := w[i]
-			if math.Float32bits(x32[o]) == mb {
+			if math.Float32bits(x32[o]+0) == mb {
 				sel = o
 			}
 		}
-		if sel >= 0 {
-			return sel
-		}
+		return sel
 	}
 	for _, o := range w {
 		if x[o] == m {
@@ -253,11 +300,15 @@ func maxPool(x *G.Node, g poolGeom) (*G.Node, error) {
 		k:      both(f32, maxPoolFwd[float64](g)),
 	}
 	fwd.grad = func(in G.Nodes, y, dy *G.Node) (G.Nodes, error) {
+		bwd32 := maxPoolBwd[float32](g)
+		if st := g.sameTaps(); st != nil {
+			bwd32 = maxPoolBwdSame(g, st)
+		}
 		bwd := &kop{
 			name:   "MaxPoolGrad{" + g.String() + "}",
 			inDims: []int{4, 4, 4},
 			out:    g.inShape(),
-			k:      both(maxPoolBwd[float32](g), maxPoolBwd[float64](g)),
+			k:      both(bwd32, maxPoolBwd[float64](g)),
 		}
 		dx, err := apply(bwd, in[0], y, dy)
 		return G.Nodes{dx}, err

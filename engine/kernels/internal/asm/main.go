@@ -47,6 +47,7 @@ func main() {
 	genGather()
 	genGatherMasked()
 	genAddScaled()
+	genTaps()
 	genTransposeOut()
 	genPoolOps()
 	genDot()
@@ -2034,4 +2035,204 @@ func genGatherMasked() {
 	Label("gatherMasked_done")
 	VZEROUPPER()
 	RET()
+}
+
+// tapLoop emits the block loop shared by the flat stencil kernels of Taps
+// (taps.go): blocks full blocks of 16 lanes (K1 all set), then one block
+// with K1 = tail if tail != 0. body emits one block (K1 the lanes to
+// write); next advances the pointers by one block. The mask table pointer
+// mcur moves by mstep bytes per block and wraps back by mspan at mend.
+func tapLoop(name string, blocks, tail, mcur, mend, mspan Register, body, next func()) {
+	KXNORW(K1, K1, K1)
+	Label(name + "_loop")
+	TESTQ(blocks, blocks)
+	JNE(LabelRef(name + "_body"))
+	TESTQ(tail, tail)
+	JE(LabelRef(name + "_done"))
+	KMOVW(tail.(GPVirtual).As32(), K1)
+	XORQ(tail, tail)
+	INCQ(blocks)
+	Label(name + "_body")
+	body()
+	next()
+	CMPQ(mcur, mend)
+	JNE(LabelRef(name + "_nowrap"))
+	SUBQ(mspan, mcur)
+	Label(name + "_nowrap")
+	DECQ(blocks)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genTaps emits the AVX-512 kernels of Taps (taps.go): stencils of kernel
+// taps over whole H×W planes stored one after another, vectorised over
+// the flat element index f (16 lanes, across plane boundaries), each tap
+// t an element offset offs[t] valid on the lanes of a periodic mask table
+// (masks[v*nt+t] for block v of a period of blocks; the table pointer
+// steps mstep bytes per block and wraps by mspan). Lanes outside a mask
+// are never loaded (masked loads: no fault).
+func genTaps() {
+	// tapGather: dst[f] = src[f+off] on the mask's lanes, else 0.
+	TEXT("tapGatherAVX512", NOSPLIT, "func(dst, src *float32, off int, masks *uint16, mstep, mspan, blocks, tail int)")
+	Pragma("noescape")
+	Doc("tapGatherAVX512 copies one tap of a stencil with zeros outside the planes (see genTaps in internal/asm).")
+	{
+		dst := Load(Param("dst"), GP64())
+		src := Load(Param("src"), GP64())
+		off := Load(Param("off"), GP64())
+		mcur := Load(Param("masks"), GP64())
+		mstep := Load(Param("mstep"), GP64())
+		mspan := Load(Param("mspan"), GP64())
+		blocks := Load(Param("blocks"), GP64())
+		tail := Load(Param("tail"), GP64())
+		mend := GP64()
+		LEAQ(Mem{Base: mcur, Index: mspan, Scale: 1}, mend)
+		LEAQ(Mem{Base: src, Index: off, Scale: 4}, src)
+		tapLoop("tapGather", blocks, tail, mcur, mend, mspan, func() {
+			KMOVW(Mem{Base: mcur}, K2)
+			KANDW(K1, K2, K2)
+			VMOVUPS_Z(Mem{Base: src}, K2, Z0)
+			VMOVUPS(Z0, K1, Mem{Base: dst})
+		}, func() {
+			ADDQ(U32(64), src)
+			ADDQ(U32(64), dst)
+			ADDQ(mstep, mcur)
+		})
+	}
+
+	// tapSum: dst[f] = Σ_t src[rel[t]+f] over the taps t < nt whose mask
+	// has lane f, added in order t = 0, 1, ... starting from +0.
+	TEXT("tapSumAVX512", NOSPLIT, "func(dst, src *float32, rel *int32, masks *uint16, nt, mstep, mspan, blocks, tail int)")
+	Pragma("noescape")
+	Doc("tapSumAVX512 sums the taps of a stencil that land on each element (see genTaps in internal/asm).")
+	{
+		dst := Load(Param("dst"), GP64())
+		src := Load(Param("src"), GP64())
+		rel := Load(Param("rel"), GP64())
+		mcur := Load(Param("masks"), GP64())
+		nt := Load(Param("nt"), GP64())
+		mstep := Load(Param("mstep"), GP64())
+		mspan := Load(Param("mspan"), GP64())
+		blocks := Load(Param("blocks"), GP64())
+		tail := Load(Param("tail"), GP64())
+		mend := GP64()
+		LEAQ(Mem{Base: mcur, Index: mspan, Scale: 1}, mend)
+		t, o := GP64(), GP64()
+		tapLoop("tapSum", blocks, tail, mcur, mend, mspan, func() {
+			VPXORD(Z0, Z0, Z0)
+			XORQ(t, t)
+			Label("tapSum_tap")
+			MOVWLZX(Mem{Base: mcur, Index: t, Scale: 2}, o.As32())
+			KMOVW(o.As32(), K2)
+			KANDW(K1, K2, K2)
+			MOVLQSX(Mem{Base: rel, Index: t, Scale: 4}, o)
+			VADDPS(Mem{Base: src, Index: o, Scale: 4}, Z0, K2, Z0)
+			INCQ(t)
+			CMPQ(t, nt)
+			JL(LabelRef("tapSum_tap"))
+			VMOVUPS(Z0, K1, Mem{Base: dst})
+		}, func() {
+			ADDQ(U32(64), src)
+			ADDQ(U32(64), dst)
+			ADDQ(mstep, mcur)
+		})
+	}
+
+	// tapMaxArg: arg[f] = the first tap t (in table order) whose mask has
+	// lane f and with key(x[f+offs[t]]) == key(y[f]), key(v) the bits of
+	// v+0 (−0 and +0 alike, a NaN equal to itself), else −1.
+	TEXT("tapMaxArgAVX512", NOSPLIT, "func(arg *int32, x, y *float32, offs *int32, masks *uint16, nt, mstep, mspan, blocks, tail int)")
+	Pragma("noescape")
+	Doc("tapMaxArgAVX512 finds the tap of each max-pool output's window that holds its maximum (see genTaps in internal/asm).")
+	{
+		arg := Load(Param("arg"), GP64())
+		x := Load(Param("x"), GP64())
+		y := Load(Param("y"), GP64())
+		offs := Load(Param("offs"), GP64())
+		mcur := Load(Param("masks"), GP64())
+		nt := Load(Param("nt"), GP64())
+		mstep := Load(Param("mstep"), GP64())
+		mspan := Load(Param("mspan"), GP64())
+		blocks := Load(Param("blocks"), GP64())
+		tail := Load(Param("tail"), GP64())
+		mend := GP64()
+		LEAQ(Mem{Base: mcur, Index: mspan, Scale: 1}, mend)
+		t, o := GP64(), GP64()
+		VPXORD(Z31, Z31, Z31)
+		tapLoop("tapMaxArg", blocks, tail, mcur, mend, mspan, func() {
+			VMOVUPS_Z(Mem{Base: y}, K1, Z1)
+			VADDPS(Z31, Z1, Z1)
+			VPTERNLOGD(U8(0xff), Z2, Z2, Z2) // arg = −1
+			KXORW(K3, K3, K3)                // found
+			XORQ(t, t)
+			Label("tapMaxArg_tap")
+			MOVWLZX(Mem{Base: mcur, Index: t, Scale: 2}, o.As32())
+			KMOVW(o.As32(), K2)
+			KANDW(K1, K2, K2)
+			MOVLQSX(Mem{Base: offs, Index: t, Scale: 4}, o)
+			VMOVUPS_Z(Mem{Base: x, Index: o, Scale: 4}, K2, Z0)
+			VADDPS(Z31, Z0, Z0)
+			VPCMPEQD(Z1, Z0, K2, K4)
+			Comment("K4 = K4 &^ K3 (not found before), K3 |= K4")
+			KANDNW(K4, K3, K4)
+			KORW(K4, K3, K3)
+			VPBROADCASTD(t.As32(), K4, Z2)
+			INCQ(t)
+			CMPQ(t, nt)
+			JL(LabelRef("tapMaxArg_tap"))
+			VMOVDQU32(Z2, K1, Mem{Base: arg})
+		}, func() {
+			ADDQ(U32(64), x)
+			ADDQ(U32(64), y)
+			ADDQ(U32(64), arg)
+			ADDQ(mstep, mcur)
+		})
+	}
+
+	// tapMaxGrad: dx[f] = Σ_i dy[f+rel[i]] over the entries i < nt whose
+	// mask has lane f and with arg[f+rel[i]] == ids[i], in order i = 0,
+	// 1, ... starting from +0.
+	TEXT("tapMaxGradAVX512", NOSPLIT, "func(dx, dy *float32, arg, rel, ids *int32, masks *uint16, nt, mstep, mspan, blocks, tail int)")
+	Pragma("noescape")
+	Doc("tapMaxGradAVX512 gathers the max-pool gradient of each input element (see genTaps in internal/asm).")
+	{
+		dx := Load(Param("dx"), GP64())
+		dy := Load(Param("dy"), GP64())
+		arg := Load(Param("arg"), GP64())
+		rel := Load(Param("rel"), GP64())
+		ids := Load(Param("ids"), GP64())
+		mcur := Load(Param("masks"), GP64())
+		nt := Load(Param("nt"), GP64())
+		mstep := Load(Param("mstep"), GP64())
+		mspan := Load(Param("mspan"), GP64())
+		blocks := Load(Param("blocks"), GP64())
+		tail := Load(Param("tail"), GP64())
+		mend := GP64()
+		LEAQ(Mem{Base: mcur, Index: mspan, Scale: 1}, mend)
+		t, o := GP64(), GP64()
+		tapLoop("tapMaxGrad", blocks, tail, mcur, mend, mspan, func() {
+			VPXORD(Z0, Z0, Z0)
+			XORQ(t, t)
+			Label("tapMaxGrad_tap")
+			MOVWLZX(Mem{Base: mcur, Index: t, Scale: 2}, o.As32())
+			KMOVW(o.As32(), K2)
+			KANDW(K1, K2, K2)
+			VPBROADCASTD(Mem{Base: ids, Index: t, Scale: 4}, Z1)
+			MOVLQSX(Mem{Base: rel, Index: t, Scale: 4}, o)
+			VMOVDQU32_Z(Mem{Base: arg, Index: o, Scale: 4}, K2, Z2)
+			VPCMPEQD(Z2, Z1, K2, K3)
+			VADDPS(Mem{Base: dy, Index: o, Scale: 4}, Z0, K3, Z0)
+			INCQ(t)
+			CMPQ(t, nt)
+			JL(LabelRef("tapMaxGrad_tap"))
+			VMOVUPS(Z0, K1, Mem{Base: dx})
+		}, func() {
+			ADDQ(U32(64), dx)
+			ADDQ(U32(64), dy)
+			ADDQ(U32(64), arg)
+			ADDQ(mstep, mcur)
+		})
+	}
 }
