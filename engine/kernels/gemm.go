@@ -335,6 +335,10 @@ func packA(trans bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) 
 	for ir := 0; ir < mb; ir += mr {
 		d := dst[ir*kb : ir*kb+kb*mr]
 		rows := min(mr, mb-ir)
+		if !trans && mr == 12 && activeKernel().name == PathAVX512 &&
+			packTransSIMD(d, a[(i0+ir)*lda+p0:], kb, lda, rows, mr) {
+			continue
+		}
 		if !trans {
 			for r := 0; r < mr; r++ {
 				if r >= rows {
@@ -375,6 +379,10 @@ func packB(trans bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) 
 			}
 		} else {
 			// op(B)[p][j] = b[j*ldb+p]
+			if nr == 32 && activeKernel().name == PathAVX512 &&
+				packTransSIMD(d, b[(j0+jr)*ldb+p0:], kb, ldb, cols, nr) {
+				continue
+			}
 			for cc := 0; cc < nr; cc++ {
 				if cc >= cols {
 					for p := 0; p < kb; p++ {

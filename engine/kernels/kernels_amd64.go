@@ -244,3 +244,23 @@ func gatherMaskedSIMD(d, s []float32, iys, ixs []int32, dy, dx, h, w int) int {
 	}
 	return 16 * blocks
 }
+
+// packTransSIMD sets dst[p*nr + r] = src[r*ld + p] for p < kb and r < rows
+// (0 for rows <= r < nr), nr 32 or 12, with the avx512 gather kernels, and
+// reports whether it did (not for row strides whose offsets overflow
+// int32).
+func packTransSIMD(dst, src []float32, kb, ld, rows, nr int) bool {
+	if kb <= 0 || rows <= 0 || ld > 1<<24 {
+		return false
+	}
+	_ = src[(rows-1)*ld+kb-1]
+	_ = dst[(kb-1)*nr+nr-1]
+	m1 := 1<<min(rows, 16) - 1
+	m2 := 1<<max(rows-16, 0) - 1
+	if nr == 32 {
+		packTrans32AVX512(&dst[0], &src[0], kb, ld, m1, m2)
+	} else {
+		packTrans12AVX512(&dst[0], &src[0], kb, ld, m1, 0)
+	}
+	return true
+}

@@ -3859,6 +3859,96 @@ tapMaxGrad_done:
 	VZEROUPPER
 	RET
 
+DATA packTransIota<>+0(SB)/4, $0x00000000
+DATA packTransIota<>+4(SB)/4, $0x00000001
+DATA packTransIota<>+8(SB)/4, $0x00000002
+DATA packTransIota<>+12(SB)/4, $0x00000003
+DATA packTransIota<>+16(SB)/4, $0x00000004
+DATA packTransIota<>+20(SB)/4, $0x00000005
+DATA packTransIota<>+24(SB)/4, $0x00000006
+DATA packTransIota<>+28(SB)/4, $0x00000007
+DATA packTransIota<>+32(SB)/4, $0x00000008
+DATA packTransIota<>+36(SB)/4, $0x00000009
+DATA packTransIota<>+40(SB)/4, $0x0000000a
+DATA packTransIota<>+44(SB)/4, $0x0000000b
+DATA packTransIota<>+48(SB)/4, $0x0000000c
+DATA packTransIota<>+52(SB)/4, $0x0000000d
+DATA packTransIota<>+56(SB)/4, $0x0000000e
+DATA packTransIota<>+60(SB)/4, $0x0000000f
+GLOBL packTransIota<>(SB), RODATA|NOPTR, $64
+
+// func packTrans32AVX512(dst *float32, src *float32, kb int, ld int, m1 int, m2 int)
+// Requires: AVX, AVX512F
+TEXT ·packTrans32AVX512(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         kb+16(FP), DX
+	MOVQ         ld+24(FP), BX
+	MOVQ         m1+32(FP), SI
+	MOVQ         m2+40(FP), DI
+	VPBROADCASTD BX, Z2
+	VPMULLD      packTransIota<>+0(SB), Z2, Z0
+	SHLQ         $0x04, BX
+	VPBROADCASTD BX, Z3
+	VPADDD       Z3, Z0, Z1
+	KMOVW        SI, K1
+	KMOVW        DI, K2
+
+packTrans32AVX512_loop:
+	TESTQ      DX, DX
+	JE         packTrans32AVX512_done
+	VPXORD     Z4, Z4, Z4
+	KMOVW      K1, K3
+	VGATHERDPS (CX)(Z0*4), K3, Z4
+	VPXORD     Z5, Z5, Z5
+	KMOVW      K2, K4
+	VGATHERDPS (CX)(Z1*4), K4, Z5
+	VMOVUPS    Z4, (AX)
+	VMOVUPS    Z5, 64(AX)
+	ADDQ       $0x00000004, CX
+	ADDQ       $0x00000080, AX
+	DECQ       DX
+	JMP        packTrans32AVX512_loop
+
+packTrans32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func packTrans12AVX512(dst *float32, src *float32, kb int, ld int, m1 int, m2 int)
+// Requires: AVX, AVX512F
+TEXT ·packTrans12AVX512(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         kb+16(FP), DX
+	MOVQ         ld+24(FP), BX
+	MOVQ         m1+32(FP), SI
+	MOVQ         m2+40(FP), DI
+	VPBROADCASTD BX, Z2
+	VPMULLD      packTransIota<>+0(SB), Z2, Z0
+	SHLQ         $0x04, BX
+	VPBROADCASTD BX, Z3
+	VPADDD       Z3, Z0, Z1
+	KMOVW        SI, K1
+	KMOVW        DI, K2
+	MOVL         $0x00000fff, DI
+	KMOVW        DI, K5
+
+packTrans12AVX512_loop:
+	TESTQ      DX, DX
+	JE         packTrans12AVX512_done
+	VPXORD     Z4, Z4, Z4
+	KMOVW      K1, K3
+	VGATHERDPS (CX)(Z0*4), K3, Z4
+	VMOVUPS    Z4, K5, (AX)
+	ADDQ       $0x00000004, CX
+	ADDQ       $0x00000030, AX
+	DECQ       DX
+	JMP        packTrans12AVX512_loop
+
+packTrans12AVX512_done:
+	VZEROUPPER
+	RET
+
 // func transposeOutAVX512(y *float32, c *float32, npix int, nk int, ldc int, ohw int, bias *float32, relu int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·transposeOutAVX512(SB), NOSPLIT, $0-64

@@ -124,6 +124,16 @@ func tapMaxArgAVX512(arg *int32, x *float32, y *float32, offs *int32, masks *uin
 //go:noescape
 func tapMaxGradAVX512(dx *float32, dy *float32, arg *int32, rel *int32, ids *int32, masks *uint16, nt int, mstep int, mspan int, blocks int, tail int)
 
+// packTrans32AVX512 packs a transposed panel (see genPackTrans in internal/asm).
+//
+//go:noescape
+func packTrans32AVX512(dst *float32, src *float32, kb int, ld int, m1 int, m2 int)
+
+// packTrans12AVX512 packs a transposed panel (see genPackTrans in internal/asm).
+//
+//go:noescape
+func packTrans12AVX512(dst *float32, src *float32, kb int, ld int, m1 int, m2 int)
+
 // transposeOutAVX512 stores 16 channels of a pixel-major GEMM result as NCHW planes (see genTransposeOut in internal/asm).
 //
 //go:noescape

@@ -67,3 +67,5 @@ func tapMaxArgAVX512(arg *int32, x, y *float32, offs *int32, masks *uint16, nt, 
 func tapMaxGradAVX512(dx, dy *float32, arg, rel, ids *int32, masks *uint16, nt, mstep, mspan, blocks, tail int) {
 	panic(noAVX512)
 }
+
+func packTransSIMD(dst, src []float32, kb, ld, rows, nr int) bool { return false }

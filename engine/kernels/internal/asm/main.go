@@ -48,6 +48,7 @@ func main() {
 	genGatherMasked()
 	genAddScaled()
 	genTaps()
+	genPackTrans()
 	genTransposeOut()
 	genPoolOps()
 	genDot()
@@ -2234,5 +2235,67 @@ func genTaps() {
 			ADDQ(U32(64), arg)
 			ADDQ(mstep, mcur)
 		})
+	}
+}
+
+// genPackTrans emits packTrans32AVX512 and packTrans12AVX512(dst, src
+// *float32, kb, ld, m1, m2 int): the transposing pack of a GEMM operand
+// whose reduction index is contiguous in memory (B stored n×k, or A
+// stored m×k, packed into panels of nr = 32 or 12 rows):
+// dst[p*nr + r] = src[r*ld + p] for p < kb, gathered 16 rows at a time
+// (VGATHERDPS, rows r*ld apart) under the lane masks m1 (rows 0-15) and
+// m2 (rows 16-31) of the rows that exist; the others are 0.
+func genPackTrans() {
+	iota := GLOBL("packTransIota", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(i))
+	}
+	for _, nr := range []int{32, 12} {
+		name := fmt.Sprintf("packTrans%dAVX512", nr)
+		TEXT(name, NOSPLIT, "func(dst, src *float32, kb, ld, m1, m2 int)")
+		Pragma("noescape")
+		Doc(name + " packs a transposed panel (see genPackTrans in internal/asm).")
+		dst := Load(Param("dst"), GP64())
+		src := Load(Param("src"), GP64())
+		kb := Load(Param("kb"), GP64())
+		ld := GP64()
+		Load(Param("ld"), ld)
+		m1 := GP64()
+		Load(Param("m1"), m1)
+		m2 := GP64()
+		Load(Param("m2"), m2)
+		VPBROADCASTD(ld.As32(), Z2)
+		VPMULLD(iota, Z2, Z0) // lane r: r*ld
+		SHLQ(U8(4), ld)
+		VPBROADCASTD(ld.As32(), Z3)
+		VPADDD(Z3, Z0, Z1) // lane r: (16+r)*ld
+		KMOVW(m1.As32(), K1)
+		KMOVW(m2.As32(), K2)
+		if nr == 12 {
+			MOVL(U32(0xfff), m2.As32())
+			KMOVW(m2.As32(), K5)
+		}
+		Label(name + "_loop")
+		TESTQ(kb, kb)
+		JE(LabelRef(name + "_done"))
+		VPXORD(Z4, Z4, Z4)
+		KMOVW(K1, K3)
+		VGATHERDPS(Mem{Base: src, Index: Z0, Scale: 4}, K3, Z4)
+		if nr == 32 {
+			VPXORD(Z5, Z5, Z5)
+			KMOVW(K2, K4)
+			VGATHERDPS(Mem{Base: src, Index: Z1, Scale: 4}, K4, Z5)
+			VMOVUPS(Z4, Mem{Base: dst})
+			VMOVUPS(Z5, Mem{Base: dst, Disp: 64})
+		} else {
+			VMOVUPS(Z4, K5, Mem{Base: dst})
+		}
+		ADDQ(U32(4), src)
+		ADDQ(U32(4*nr), dst)
+		DECQ(kb)
+		JMP(LabelRef(name + "_loop"))
+		Label(name + "_done")
+		VZEROUPPER()
+		RET()
 	}
 }
