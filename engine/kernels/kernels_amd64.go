@@ -257,8 +257,22 @@ func packTransSIMD(dst, src []float32, kb, ld, rows, nr int) bool {
 	_ = dst[(kb-1)*nr+nr-1]
 	m1 := 1<<min(rows, 16) - 1
 	m2 := 1<<max(rows-16, 0) - 1
-	if nr == 32 {
+	if nr == 32 && rows == 32 && kb >= 16 {
+		// full panels: 16 columns at a time transposed in registers, the
+		// rest gathered
+		blocks := kb / 16
+		packTrans32TAVX512(&dst[0], &src[0], blocks, ld)
+		if kb%16 != 0 {
+			packTrans32AVX512(&dst[16*blocks*32], &src[16*blocks], kb%16, ld, m1, m2)
+		}
+	} else if nr == 32 {
 		packTrans32AVX512(&dst[0], &src[0], kb, ld, m1, m2)
+	} else if rows == 12 && kb >= 16 {
+		blocks := kb / 16
+		packTrans12TAVX512(&dst[0], &src[0], blocks, ld)
+		if kb%16 != 0 {
+			packTrans12AVX512(&dst[16*blocks*12], &src[16*blocks], kb%16, ld, m1, 0)
+		}
 	} else {
 		packTrans12AVX512(&dst[0], &src[0], kb, ld, m1, 0)
 	}

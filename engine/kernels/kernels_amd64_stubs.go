@@ -134,6 +134,16 @@ func packTrans32AVX512(dst *float32, src *float32, kb int, ld int, m1 int, m2 in
 //go:noescape
 func packTrans12AVX512(dst *float32, src *float32, kb int, ld int, m1 int, m2 int)
 
+// packTrans32TAVX512 packs full transposed panels 16 columns at a time (see genPackTransT in internal/asm).
+//
+//go:noescape
+func packTrans32TAVX512(dst *float32, src *float32, blocks int, ld int)
+
+// packTrans12TAVX512 packs full transposed panels 16 columns at a time (see genPackTransT in internal/asm).
+//
+//go:noescape
+func packTrans12TAVX512(dst *float32, src *float32, blocks int, ld int)
+
 // transposeOutAVX512 stores 16 channels of a pixel-major GEMM result as NCHW planes (see genTransposeOut in internal/asm).
 //
 //go:noescape

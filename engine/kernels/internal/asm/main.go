@@ -49,6 +49,7 @@ func main() {
 	genAddScaled()
 	genTaps()
 	genPackTrans()
+	genPackTransT()
 	genTransposeOut()
 	genPoolOps()
 	genDot()
@@ -2293,6 +2294,89 @@ func genPackTrans() {
 		ADDQ(U32(4), src)
 		ADDQ(U32(4*nr), dst)
 		DECQ(kb)
+		JMP(LabelRef(name + "_loop"))
+		Label(name + "_done")
+		VZEROUPPER()
+		RET()
+	}
+}
+
+// transpose16 transposes the 16×16 block held in r (r[i] = row i) in
+// place, using t as scratch: unpacks of 32- and 64-bit elements, then two
+// rounds of 128-bit lane shuffles; afterwards r[i] holds column i.
+func transpose16(r, t []VecPhysical) {
+	for i := 0; i < 16; i += 2 {
+		VUNPCKLPS(r[i+1], r[i], t[i])
+		VUNPCKHPS(r[i+1], r[i], t[i+1])
+	}
+	for i := 0; i < 16; i += 4 {
+		VUNPCKLPD(t[i+2], t[i], r[i])
+		VUNPCKHPD(t[i+2], t[i], r[i+1])
+		VUNPCKLPD(t[i+3], t[i+1], r[i+2])
+		VUNPCKHPD(t[i+3], t[i+1], r[i+3])
+	}
+	for _, b := range []int{0, 8} {
+		for i := 0; i < 4; i++ {
+			VSHUFF32X4(U8(0x88), r[b+4+i], r[b+i], t[b+i])
+			VSHUFF32X4(U8(0xdd), r[b+4+i], r[b+i], t[b+4+i])
+		}
+	}
+	for i := 0; i < 8; i++ {
+		VSHUFF32X4(U8(0x88), t[8+i], t[i], r[i])
+		VSHUFF32X4(U8(0xdd), t[8+i], t[i], r[8+i])
+	}
+}
+
+// genPackTransT emits packTrans32TAVX512 and packTrans12TAVX512(dst,
+// src *float32, blocks, ld int): the full panels of genPackTrans (32 or
+// 12 rows), 16 columns p at a time: dst[p*nr + r] = src[r*ld + p] for
+// p < 16*blocks and r < nr, by loading 16 rows of 16 contiguous elements
+// (12 rows and 4 zero registers for nr 12) and transposing them in
+// registers.
+func genPackTransT() {
+	for _, nr := range []int{32, 12} {
+		name := fmt.Sprintf("packTrans%dTAVX512", nr)
+		TEXT(name, NOSPLIT, "func(dst, src *float32, blocks, ld int)")
+		Pragma("noescape")
+		Doc(name + " packs full transposed panels 16 columns at a time (see genPackTransT in internal/asm).")
+		dst := Load(Param("dst"), GP64())
+		src := Load(Param("src"), GP64())
+		n := Load(Param("blocks"), GP64())
+		ld := Load(Param("ld"), GP64())
+		SHLQ(U8(2), ld)
+		rp := GP64()
+		r := []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}
+		t := []VecPhysical{Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
+		if nr == 12 {
+			m := GP32()
+			MOVL(U32(0xfff), m)
+			KMOVW(m, K1)
+		}
+		Label(name + "_loop")
+		TESTQ(n, n)
+		JE(LabelRef(name + "_done"))
+		MOVQ(src, rp)
+		for h := 0; h < (nr+15)/16; h++ {
+			for i := 0; i < 16; i++ {
+				if h*16+i >= nr {
+					VPXORD(r[i], r[i], r[i])
+					continue
+				}
+				VMOVUPS(Mem{Base: rp}, r[i])
+				ADDQ(ld, rp)
+			}
+			transpose16(r, t)
+			for i := 0; i < 16; i++ {
+				if nr == 12 {
+					VMOVUPS(r[i], K1, Mem{Base: dst, Disp: 4 * nr * i})
+				} else {
+					VMOVUPS(r[i], Mem{Base: dst, Disp: 4*nr*i + 64*h})
+				}
+			}
+		}
+		ADDQ(U32(64), src)
+		ADDQ(U32(16*4*nr), dst)
+		DECQ(n)
 		JMP(LabelRef(name + "_loop"))
 		Label(name + "_done")
 		VZEROUPPER()
