@@ -11,6 +11,31 @@ import (
 type tapsCase struct {
 	h, w, planes int
 	taps         [][2]int
+	// sy, sx: the stride of a strided stencil (0: 1), whose outputs are
+	// the anchors (sy·i, sx·j) with i < oh, j < ow
+	sy, sx, oh, ow int
+}
+
+// stride returns c's stride and output size, filling in the defaults.
+func (c tapsCase) stride() (sy, sx, oh, ow int) {
+	if c.sy == 0 {
+		return 1, 1, c.h, c.w
+	}
+	return c.sy, c.sx, c.oh, c.ow
+}
+
+// output reports whether cell (y, x) is an output of c.
+func (c tapsCase) output(y, x int) bool {
+	sy, sx, oh, ow := c.stride()
+	return y%sy == 0 && x%sx == 0 && y/sy < oh && x/sx < ow
+}
+
+// newTaps builds c's stencil.
+func (c tapsCase) newTaps() *Taps {
+	if c.sy == 0 {
+		return NewTaps(c.h, c.w, c.taps)
+	}
+	return NewStridedTaps(c.h, c.w, c.oh, c.ow, c.sy, c.sx, c.taps)
 }
 
 // square returns the taps of a k×k window centred on the cell, row-major.
@@ -36,11 +61,27 @@ func tapsCases() []tapsCase {
 				}
 			}
 			for _, planes := range []int{1, 3, 7} {
-				cs = append(cs, tapsCase{hw[0], hw[1], planes, ok})
+				cs = append(cs, tapsCase{h: hw[0], w: hw[1], planes: planes, taps: ok})
 			}
 		}
 		// an uncentred, pruned stencil
-		cs = append(cs, tapsCase{hw[0], hw[1], 5, [][2]int{{0, 0}, {0, min(1, hw[1]-1)}, {min(1, hw[0]-1), 0}}})
+		cs = append(cs, tapsCase{h: hw[0], w: hw[1], planes: 5, taps: [][2]int{{0, 0}, {0, min(1, hw[1]-1)}, {min(1, hw[0]-1), 0}}})
+		// stride-2 3x3 windows with padding 1 (floor), and stride 2x3
+		// windows anchored at their corner
+		sq := tapsCase{h: hw[0], w: hw[1], sy: 2, sx: 2, oh: (hw[0]-1)/2 + 1, ow: (hw[1]-1)/2 + 1}
+		for _, t := range square(3) {
+			if t[0] > -hw[0] && t[0] < hw[0] && t[1] > -hw[1] && t[1] < hw[1] {
+				sq.taps = append(sq.taps, t)
+			}
+		}
+		for _, planes := range []int{1, 4} {
+			sq.planes = planes
+			cs = append(cs, sq)
+		}
+		if hw[0] >= 2 && hw[1] >= 2 {
+			cs = append(cs, tapsCase{h: hw[0], w: hw[1], planes: 3, sy: 2, sx: 3, oh: (hw[0]-2)/2 + 1, ow: (hw[1]-2)/3 + 1,
+				taps: [][2]int{{0, 0}, {0, 1}, {1, 0}, {1, 1}}})
+		}
 	}
 	return cs
 }
@@ -60,9 +101,9 @@ func tapsData(r *rand.Rand, n int) []float32 {
 }
 
 // refTap returns the cell read by tap (dy, dx) of cell (y, x) of plane p,
-// or -1 outside the plane.
+// or -1 outside the plane or when (y, x) is not an output.
 func (c tapsCase) refTap(p, y, x, dy, dx int) int {
-	if y+dy < 0 || y+dy >= c.h || x+dx < 0 || x+dx >= c.w {
+	if !c.output(y, x) || y+dy < 0 || y+dy >= c.h || x+dx < 0 || x+dx >= c.w {
 		return -1
 	}
 	return p*c.h*c.w + (y+dy)*c.w + x + dx
@@ -71,8 +112,9 @@ func (c tapsCase) refTap(p, y, x, dy, dx int) int {
 func testTaps(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, c := range tapsCases() {
-		t.Run(fmt.Sprintf("%dx%d/%dtaps/%dplanes", c.h, c.w, len(c.taps), c.planes), func(t *testing.T) {
-			s := NewTaps(c.h, c.w, c.taps)
+		sy, sx, _, _ := c.stride()
+		t.Run(fmt.Sprintf("%dx%d/%dtaps/stride%dx%d/%dplanes", c.h, c.w, len(c.taps), sy, sx, c.planes), func(t *testing.T) {
+			s := c.newTaps()
 			hw := c.h * c.w
 			n := c.planes * hw
 			nt := len(c.taps)
@@ -133,13 +175,16 @@ func testTaps(t *testing.T) {
 
 			// MaxArg and MaxGrad: a max pool over the taps keeping the
 			// first maximum, its gradient scattered output by output.
-			y := make([]float32, n)
+			y := tapsData(r, n) // values at cells that are not outputs are never read
 			wantArg := make([]int32, n)
 			for p := range c.planes {
 				for yy := range c.h {
 					for xx := range c.w {
 						f := p*hw + yy*c.w + xx
 						wantArg[f] = -1
+						if !c.output(yy, xx) {
+							continue
+						}
 						for ti, tp := range c.taps {
 							o := c.refTap(p, yy, xx, tp[0], tp[1])
 							if o >= 0 && (wantArg[f] < 0 || x[o] > y[f]) {
@@ -197,6 +242,7 @@ func TestNewTapsPanics(t *testing.T) {
 		{"empty plane", 0, 3, square(3)},
 		{"tap never inside", 2, 2, [][2]int{{0, 2}}},
 		{"too many taps", 9, 9, square(9)},
+		{"negative", -1, 3, square(3)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {

@@ -442,3 +442,66 @@ func TestReluMask32(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolBwdTaps: the max-pool gradient through kernels.Taps (the
+// avx512 path: stride-1 pools that keep the plane size, strided pools via
+// their anchors) equals the window scan of maxPoolBwd bit for bit, on
+// inputs with many ties (±0 among them) and odd geometries.
+func TestMaxPoolBwdTaps(t *testing.T) {
+	if kernels.KernelPath() != kernels.PathAVX512 {
+		t.Skipf("GEMM path %s: the stencil path runs only on avx512", kernels.KernelPath())
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct {
+		name string
+		g    poolGeom
+		ceil bool
+	}{
+		{"inception 3x3 s1", poolGeom{N: 3, C: 5, H: 12, W: 12, KH: 3, KW: 3, SH: 1, SW: 1, T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1}, false},
+		{"3x3 s1 on 3x3", poolGeom{N: 4, C: 3, H: 3, W: 3, KH: 3, KW: 3, SH: 1, SW: 1, T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1}, false},
+		{"3x3 s1 on 1x1", poolGeom{N: 5, C: 7, H: 1, W: 1, KH: 3, KW: 3, SH: 1, SW: 1, T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1}, false},
+		{"d2l 3x3 s2 p1", poolGeom{N: 3, C: 4, H: 48, W: 48, KH: 3, KW: 3, SH: 2, SW: 2, T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1}, false},
+		{"3x3 s2 p1 odd", poolGeom{N: 2, C: 3, H: 7, W: 5, KH: 3, KW: 3, SH: 2, SW: 2, T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1}, false},
+		{"caffe 3x3 s2 ceil", poolGeom{N: 2, C: 3, H: 9, W: 8, KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1}, true},
+		{"2x2 s2", poolGeom{N: 2, C: 2, H: 6, W: 7, KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1}, false},
+		{"dilated, stride 1x2", poolGeom{N: 1, C: 2, H: 7, W: 7, KH: 2, KW: 3, SH: 1, SW: 2, T: 1, L: 1, B: 1, R: 1, DH: 2, DW: 1}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := c.g
+			p := kernels.PoolParams{N: 1, C: g.N * g.C, H: g.H, W: g.W, KH: g.KH, KW: g.KW, StrideH: g.SH, StrideW: g.SW,
+				PadT: g.T, PadL: g.L, PadB: g.B, PadR: g.R, DilH: g.DH, DilW: g.DW, CeilMode: c.ceil}
+			g.OH, g.OW = p.OutHW()
+			st := g.taps()
+			if st == nil {
+				t.Fatalf("%s: no stencil", g)
+			}
+			n, no := g.N*g.C*g.H*g.W, g.N*g.C*g.OH*g.OW
+			x, dy := make([]float32, n), make([]float32, no)
+			for i := range x {
+				x[i] = float32(r.IntN(5)-2) * 0.25
+				if x[i] == 0 && r.IntN(2) == 0 {
+					x[i] = float32(math.Copysign(0, -1))
+				}
+			}
+			for i := range dy {
+				dy[i] = float32(r.NormFloat64())
+			}
+			y := make([]float32, no)
+			maxPoolFwd[float32](g)(y, [][]float32{x})
+			want, got := make([]float32, n), make([]float32, n)
+			maxPoolBwd[float32](g)(want, [][]float32{x, y, dy})
+			bwd := maxPoolBwdTaps(g, st)
+			for range 2 { // the second run reuses the scratch
+				for i := range got {
+					got[i] = 42
+				}
+				bwd(got, [][]float32{x, y, dy})
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s: dx[%d] = %v, want %v", g, i, got[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package gorgon
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -111,11 +112,13 @@ func maxPoolFwd[T float](g poolGeom) func([]T, [][]T) {
 	}
 }
 
-// sameTaps returns g's window as a kernels.Taps stencil when g keeps the
-// plane size with stride 1 (the 3×3 pools of an Inception module), else
-// nil; taps that never read the plane are left out (they never win).
-func (g poolGeom) sameTaps() *kernels.Taps {
-	if g.SH != 1 || g.SW != 1 || g.OH != g.H || g.OW != g.W {
+// taps returns g's window as a kernels.Taps stencil whose outputs are
+// the anchor cells (oy·SH, ox·SW) of the input planes (every cell for a
+// stride-1 pool that keeps the plane size, the 3×3 pools of an Inception
+// module), or nil when an anchor lies outside the plane; taps that never
+// read the plane are left out (they never win).
+func (g poolGeom) taps() *kernels.Taps {
+	if (g.OH-1)*g.SH >= g.H || (g.OW-1)*g.SW >= g.W {
 		return nil
 	}
 	var taps [][2]int
@@ -127,34 +130,98 @@ func (g poolGeom) sameTaps() *kernels.Taps {
 			}
 		}
 	}
-	if len(taps) == 0 {
+	if len(taps) == 0 || len(taps) > 64 {
 		return nil
 	}
-	return kernels.NewTaps(g.H, g.W, taps)
+	return kernels.NewStridedTaps(g.H, g.W, g.OH, g.OW, g.SH, g.SW, taps)
 }
 
-// maxPoolBwdSame is maxPoolBwd (float32) for a stride-1 pool that keeps
-// the plane size, through the stencil st on the avx512 path: per chunk of
-// planes, the window tap of every output's first maximum (MaxArg), then
-// each input's gradient as the sum over the outputs that picked it, in
-// output order (MaxGrad): maxPoolBwd's result, bit for bit.
-func maxPoolBwdSame(g poolGeom, st *kernels.Taps) func([]float32, [][]float32) {
-	var arg []int32
+// same reports whether the outputs of g are the cells of its input
+// planes (stride 1, the plane size kept).
+func (g poolGeom) same() bool { return g.SH == 1 && g.SW == 1 && g.OH == g.H && g.OW == g.W }
+
+// poolScratch holds, for a strided pool, a chunk of planes' outputs and
+// output gradients spread onto the input grid (at the anchors) and their
+// window taps.
+type poolScratch struct {
+	y, dy []float32
+	arg   []int32
+}
+
+// poolChunk is the number of input cells per chunk of planes in
+// maxPoolBwdTaps (its scratch: 12 bytes a cell).
+const poolChunk = 1 << 16
+
+// maxPoolBwdTaps is maxPoolBwd (float32) through the stencil st of g's
+// window on the avx512 path: per chunk of planes, the window tap of every
+// output's first maximum (MaxArg), then each input's gradient as the sum
+// over the outputs that picked it, in output order (MaxGrad):
+// maxPoolBwd's result, bit for bit. A strided pool's outputs and output
+// gradients are first spread onto the input grid at their anchors.
+func maxPoolBwdTaps(g poolGeom, st *kernels.Taps) func([]float32, [][]float32) {
 	slow := maxPoolBwd[float32](g)
+	hw, ohw := g.H*g.W, g.OH*g.OW
+	per := max(1, poolChunk/hw) // planes per chunk
+	planes := g.N * g.C
+	chunks := (planes + per - 1) / per
+	var arg []int32 // stride 1: one per cell, reused
+	// the scratch of the chunk loops running at once, kept across steps
+	var (
+		mu   sync.Mutex
+		free []*poolScratch
+	)
+	get := func() *poolScratch {
+		mu.Lock()
+		defer mu.Unlock()
+		if n := len(free); n > 0 {
+			s := free[n-1]
+			free = free[:n-1]
+			return s
+		}
+		return &poolScratch{y: make([]float32, per*hw), dy: make([]float32, per*hw), arg: make([]int32, per*hw)}
+	}
+	put := func(s *poolScratch) {
+		mu.Lock()
+		free = append(free, s)
+		mu.Unlock()
+	}
 	return func(dx []float32, in [][]float32) {
 		if kernels.KernelPath() != kernels.PathAVX512 {
 			slow(dx, in)
 			return
 		}
 		x, y, dy := in[0], in[1], in[2]
-		hw := g.H * g.W
-		if len(arg) < g.N*g.C*hw {
-			arg = make([]int32, g.N*g.C*hw)
+		if g.same() {
+			if len(arg) < planes*hw {
+				arg = make([]int32, planes*hw)
+			}
+			parallelFor(planes, func(lo, hi int) {
+				a, b := lo*hw, hi*hw
+				st.MaxArg(arg[a:b], x[a:b], y[a:b])
+				st.MaxGrad(dx[a:b], arg[a:b], dy[a:b])
+			})
+			return
 		}
-		parallelFor(g.N*g.C, func(lo, hi int) {
-			a, b := lo*hw, hi*hw
-			st.MaxArg(arg[a:b], x[a:b], y[a:b])
-			st.MaxGrad(dx[a:b], arg[a:b], dy[a:b])
+		parallelFor(chunks, func(lo, hi int) {
+			s := get()
+			defer put(s)
+			for c := lo; c < hi; c++ {
+				p0, p1 := c*per, min(planes, (c+1)*per)
+				n := (p1 - p0) * hw
+				for p := p0; p < p1; p++ {
+					ys, dys := y[p*ohw:(p+1)*ohw], dy[p*ohw:(p+1)*ohw]
+					ye, dye := s.y[(p-p0)*hw:(p-p0+1)*hw], s.dy[(p-p0)*hw:(p-p0+1)*hw]
+					for oy := 0; oy < g.OH; oy++ {
+						row := oy * g.SH * g.W
+						for ox := 0; ox < g.OW; ox++ {
+							ye[row+ox*g.SW] = ys[oy*g.OW+ox]
+							dye[row+ox*g.SW] = dys[oy*g.OW+ox]
+						}
+					}
+				}
+				st.MaxArg(s.arg[:n], x[p0*hw:p1*hw], s.y[:n])
+				st.MaxGrad(dx[p0*hw:p1*hw], s.arg[:n], s.dy[:n])
+			}
 		})
 	}
 }
@@ -301,8 +368,8 @@ func maxPool(x *G.Node, g poolGeom) (*G.Node, error) {
 	}
 	fwd.grad = func(in G.Nodes, y, dy *G.Node) (G.Nodes, error) {
 		bwd32 := maxPoolBwd[float32](g)
-		if st := g.sameTaps(); st != nil {
-			bwd32 = maxPoolBwdSame(g, st)
+		if st := g.taps(); st != nil {
+			bwd32 = maxPoolBwdTaps(g, st)
 		}
 		bwd := &kop{
 			name:   "MaxPoolGrad{" + g.String() + "}",
