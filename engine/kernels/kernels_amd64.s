@@ -3710,11 +3710,15 @@ tapSum_body:
 	XORQ   R12, R12
 
 tapSum_tap:
-	MOVWLZX (BX)(R12*2), R13
-	KMOVW   R13, K2
-	KANDW   K1, K2, K2
-	MOVLQSX (DX)(R12*4), R13
-	VADDPS  (CX)(R13*4), Z0, K2, Z0
+	MOVWLZX  (BX)(R12*2), R13
+	KMOVW    R13, K2
+	KANDW    K1, K2, K2
+	KORTESTW K2, K2
+	JE       tapSum_skip
+	MOVLQSX  (DX)(R12*4), R13
+	VADDPS   (CX)(R13*4), Z0, K2, Z0
+
+tapSum_skip:
 	INCQ    R12
 	CMPQ    R12, SI
 	JL      tapSum_tap
@@ -3771,6 +3775,8 @@ tapMaxArg_tap:
 	MOVWLZX   (SI)(R13*2), R14
 	KMOVW     R14, K2
 	KANDW     K1, K2, K2
+	KORTESTW  K2, K2
+	JE        tapMaxArg_skip
 	MOVLQSX   (BX)(R13*4), R14
 	VMOVUPS.Z (CX)(R14*4), K2, Z0
 	VADDPS    Z31, Z0, Z0
@@ -3780,17 +3786,19 @@ tapMaxArg_tap:
 	KANDNW       K4, K3, K4
 	KORW         K4, K3, K3
 	VPBROADCASTD R13, K4, Z2
-	INCQ         R13
-	CMPQ         R13, DI
-	JL           tapMaxArg_tap
-	VMOVDQU32    Z2, K1, (AX)
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	ADDQ         $0x00000040, AX
-	ADDQ         R8, SI
-	CMPQ         SI, R12
-	JNE          tapMaxArg_nowrap
-	SUBQ         R9, SI
+
+tapMaxArg_skip:
+	INCQ      R13
+	CMPQ      R13, DI
+	JL        tapMaxArg_tap
+	VMOVDQU32 Z2, K1, (AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000040, AX
+	ADDQ      R8, SI
+	CMPQ      SI, R12
+	JNE       tapMaxArg_nowrap
+	SUBQ      R9, SI
 
 tapMaxArg_nowrap:
 	DECQ R10
@@ -3834,22 +3842,26 @@ tapMaxGrad_tap:
 	MOVWLZX      (DI)(R14*2), R15
 	KMOVW        R15, K2
 	KANDW        K1, K2, K2
+	KORTESTW     K2, K2
+	JE           tapMaxGrad_skip
 	VPBROADCASTD (SI)(R14*4), Z1
 	MOVLQSX      (BX)(R14*4), R15
 	VMOVDQU32.Z  (DX)(R15*4), K2, Z2
 	VPCMPEQD     Z2, Z1, K2, K3
 	VADDPS       (CX)(R15*4), Z0, K3, Z0
-	INCQ         R14
-	CMPQ         R14, R8
-	JL           tapMaxGrad_tap
-	VMOVUPS      Z0, K1, (AX)
-	ADDQ         $0x00000040, AX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	ADDQ         R9, DI
-	CMPQ         DI, R13
-	JNE          tapMaxGrad_nowrap
-	SUBQ         R10, DI
+
+tapMaxGrad_skip:
+	INCQ    R14
+	CMPQ    R14, R8
+	JL      tapMaxGrad_tap
+	VMOVUPS Z0, K1, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	ADDQ    R9, DI
+	CMPQ    DI, R13
+	JNE     tapMaxGrad_nowrap
+	SUBQ    R10, DI
 
 tapMaxGrad_nowrap:
 	DECQ R11
