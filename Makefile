@@ -3,7 +3,7 @@ GO ?= go
 
 .PHONY: test setup check unit ort goldens race fuzz run
 
-## test: install the oracles, then vet, test (pure Go), check the shipped model's test accuracy, test against ONNX Runtime, race-test the engine, zoo and server, and fuzz the ONNX decoder, the state-dict readers and the inference-request decoders briefly, and run a Beam pipeline with its worker in a separate process
+## test: install the oracles, then vet, test (pure Go), check the shipped model's test accuracy, test against ONNX Runtime, race-test the engine, zoo, server and trainer, and fuzz the ONNX decoder, the state-dict readers and the inference-request decoders briefly, and run a Beam pipeline with its worker in a separate process
 test: setup check unit eval-d2l ort race fuzz beam-worker
 
 setup:
@@ -32,7 +32,7 @@ goldens:
 	CGO_ENABLED=1 $(GO) test -count=1 -tags ort ./conformance/ -run TestUpdateGoldens -update
 
 race:
-	$(GO) test -count=1 -race ./engine/... ./zoo/... ./serve/...
+	$(GO) test -count=1 -race ./engine/... ./zoo/... ./serve/... ./train/...
 
 # fuzz: the ONNX decoder (FuzzDecode) for FUZZTIME, the ONNX runner on
 # decoded models (FuzzLoad) and on random graphs against a float64

@@ -1,0 +1,5 @@
+//go:build !race
+
+package gorgon
+
+const raceEnabled = false
