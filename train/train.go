@@ -102,6 +102,27 @@ type Result struct {
 	Stopped  bool  // MaxSteps reached before the last epoch ended
 	LastLoss float64
 	LastAcc  float64 // training accuracy of the last logged window
+	// Ran is the number of steps this call ran, StepTime their wall time
+	// (batch, forward, backward, optimizer: no evaluation or checkpoint)
+	// and FirstStep that of the first one, which allocates the step's
+	// memory.
+	Ran       int
+	StepTime  time.Duration
+	FirstStep time.Duration
+	Batch     int
+}
+
+// ImagesPerSec returns the training throughput of the steps this call
+// ran: over all of them, and over all but the first (the steady state;
+// 0 with fewer than two steps).
+func (r Result) ImagesPerSec() (all, steady float64) {
+	if r.Ran > 0 && r.StepTime > 0 {
+		all = float64(r.Ran*r.Batch) / r.StepTime.Seconds()
+	}
+	if rest := r.StepTime - r.FirstStep; r.Ran > 1 && rest > 0 {
+		steady = float64((r.Ran-1)*r.Batch) / rest.Seconds()
+	}
+	return all, steady
 }
 
 // checkpoint is the gob payload.
@@ -129,7 +150,7 @@ const (
 
 // Run trains cfg.Graph on cfg.Train.
 func Run(cfg Config) (Result, error) {
-	var res Result
+	res := Result{Batch: cfg.Batch}
 	if cfg.Graph == nil || cfg.Params == nil || cfg.Train == nil || cfg.Optimizer == nil {
 		return res, fmt.Errorf("%w: graph, params, training set and optimizer are required", ErrConfig)
 	}
@@ -235,6 +256,7 @@ func Run(cfg Config) (Result, error) {
 				}
 				return res, fmt.Errorf("%w at epoch %d, batch %d (step %d)%s: %w", ErrInterrupted, epoch+1, b, stepsDone, where, context.Cause(cfg.Context))
 			}
+			ts := time.Now()
 			cfg.Train.Fill(perm[b*cfg.Batch:(b+1)*cfg.Batch], x, labels)
 			loss, correct, err := net.Step(x, labels)
 			if err != nil {
@@ -245,8 +267,14 @@ func Run(cfg Config) (Result, error) {
 				return res, err
 			}
 			cfg.Optimizer.Step(params, grads, cfg.Schedule.LR(stepsDone))
+			d := time.Since(ts)
+			if ran == 0 {
+				res.FirstStep = d
+			}
+			res.StepTime += d
 			stepsDone++
 			ran++
+			res.Ran = ran
 			sumLoss += loss * float64(cfg.Batch)
 			sumCorrect += correct
 			seen += cfg.Batch

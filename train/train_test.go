@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -119,10 +120,16 @@ func TestResumeExact(t *testing.T) {
 	res, err := Run(cfg(p2, g2, dir, 5))
 	require.NoError(t, err)
 	require.True(t, res.Stopped)
+	require.Equal(t, 5, res.Ran)
 	g3, p3 := tinyGraph(t) // fresh process: weights come from the checkpoint
 	res, err = Run(cfg(p3, g3, dir, 0))
 	require.NoError(t, err)
 	require.EqualValues(t, 12, res.Steps)
+	require.Equal(t, 7, res.Ran, "steps run by the resumed call")
+	all, steady := res.ImagesPerSec()
+	require.Positive(t, all)
+	require.Positive(t, steady)
+	require.Less(t, res.FirstStep, res.StepTime)
 	for k, v := range p1 {
 		require.Equal(t, v.Data, p3[k].Data, "parameter %s", k)
 	}
@@ -207,6 +214,24 @@ func writeStripes(t *testing.T, dir string, n, size int, seed uint64) {
 // TestFinetuneHead: inception-v1-d2l at 28×28 with a new two-class head,
 // only the head trained, on a synthetic stripes folder: accuracy on a
 // held-out folder rises well above the untrained head's (measured: 0.44 → 0.88).
+func TestImagesPerSec(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		r           Result
+		all, steady float64
+	}{
+		{"none", Result{Batch: 8}, 0, 0},
+		{"one step", Result{Ran: 1, Batch: 8, StepTime: time.Second, FirstStep: time.Second}, 8, 0},
+		{"warm-up excluded", Result{Ran: 5, Batch: 10, StepTime: 3 * time.Second, FirstStep: time.Second}, 50.0 / 3, 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			all, steady := c.r.ImagesPerSec()
+			require.InDelta(t, c.all, all, 1e-9)
+			require.InDelta(t, c.steady, steady, 1e-9)
+		})
+	}
+}
+
 func TestFinetuneHead(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode")

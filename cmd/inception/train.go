@@ -317,6 +317,10 @@ func runTraining(cmd *cobra.Command, f trainFlags, spec registry.Entry, b nn.Blo
 		return err
 	}
 	fmt.Fprintf(w, "%d steps in %s\n", res.Steps, time.Since(start).Round(time.Second))
+	if all, steady := res.ImagesPerSec(); res.Ran > 1 {
+		fmt.Fprintf(w, "throughput: %.1f img/s after the first step (%d steps of %d images in %.1f s; %.1f img/s with the first, which allocates the step's memory)\n",
+			steady, res.Ran-1, res.Batch, (res.StepTime - res.FirstStep).Seconds(), all)
+	}
 	if res.Stopped {
 		fmt.Fprintf(w, "stopped after --max-steps %d; resume with --checkpoint %s\n", f.maxSteps, ckDir)
 		if f.out != "" {
