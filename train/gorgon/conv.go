@@ -546,8 +546,9 @@ func convGradX[T float](p convPlan) func([]T, [][]T) {
 // conv2d convolves x [C,N,H,W] with w [Out, C/Groups, KH, KW], adds the
 // bias b [Out] if not nil and applies ReLU if relu (bias and ReLU fused
 // into the GEMM's store). The gradient masks dy by y > 0 once (for ReLU)
-// and feeds the data, weight and bias gradients.
-func conv2d(x, w, b *G.Node, g convGeom, relu bool) (*G.Node, error) {
+// and feeds the data, weight and bias gradients; without dx (the
+// network's input needs none) the data gradient is left out of the graph.
+func conv2d(x, w, b *G.Node, g convGeom, relu, dx bool) (*G.Node, error) {
 	if g.Groups <= 0 || g.C%g.Groups != 0 || g.Out%g.Groups != 0 {
 		return nil, fmt.Errorf("%w: %d input and %d output channels in %d groups", ErrGraph, g.C, g.Out, g.Groups)
 	}
@@ -577,14 +578,18 @@ func conv2d(x, w, b *G.Node, g convGeom, relu bool) (*G.Node, error) {
 				return nil, err
 			}
 		}
-		dx, err := apply(&kop{
-			name:   "ConvGradX" + tag,
-			inDims: []int{4, 4},
-			out:    xs,
-			k:      both(convGradX[float32](p), convGradX[float64](p)),
-		}, in[1], dz)
-		if err != nil {
-			return nil, err
+		var gx *G.Node
+		if dx {
+			var err error
+			gx, err = apply(&kop{
+				name:   "ConvGradX" + tag,
+				inDims: []int{4, 4},
+				out:    xs,
+				k:      both(convGradX[float32](p), convGradX[float64](p)),
+			}, in[1], dz)
+			if err != nil {
+				return nil, err
+			}
 		}
 		dw, err := apply(&kop{
 			name:   "ConvGradW" + tag,
@@ -596,10 +601,13 @@ func conv2d(x, w, b *G.Node, g convGeom, relu bool) (*G.Node, error) {
 			return nil, err
 		}
 		if len(in) == 2 {
-			return G.Nodes{dx, dw}, nil
+			return G.Nodes{gx, dw}, nil
 		}
 		db, err := channelSum(dz)
-		return G.Nodes{dx, dw, db}, err
+		return G.Nodes{gx, dw, db}, err
+	}
+	if !dx {
+		fwd.diffWRT = []bool{false, true, true}[:len(ins)]
 	}
 	return apply(fwd, ins...)
 }

@@ -373,7 +373,7 @@ func (b *builder) lower(n *nn.Node, in []*G.Node) (*G.Node, error) {
 		return conv2d(in[0], w, bias, convGeom{N: b.cfg.Batch, C: s[0], H: s[1], W: s[2], Out: op.Out, Groups: or1(op.Groups),
 			KH: op.Kernel[0], KW: op.Kernel[1], SH: or1(op.Stride[0]), SW: or1(op.Stride[1]),
 			T: op.Pad.T, L: op.Pad.L, B: op.Pad.B, R: op.Pad.R, DH: or1(op.Dilation[0]), DW: or1(op.Dilation[1]),
-			OH: n.Out[1], OW: n.Out[2]}, fuse)
+			OH: n.Out[1], OW: n.Out[2]}, fuse, in[0] != b.vals[0])
 	case nn.Linear:
 		w, _ := b.param(n, nn.Weight)
 		bias, _ := b.param(n, nn.Bias)

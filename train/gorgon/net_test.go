@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -58,7 +59,7 @@ func TestConvMatchesGorgonia(t *testing.T) {
 		var y *G.Node
 		var err error
 		if ours {
-			y, err = conv2d(xn, wn, nil, convGeom{N: n, C: c, H: h, W: w, Out: out, Groups: 1, KH: k, KW: k, SH: 2, SW: 1, T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: oh, OW: ow}, false)
+			y, err = conv2d(xn, wn, nil, convGeom{N: n, C: c, H: h, W: w, Out: out, Groups: 1, KH: k, KW: k, SH: 2, SW: 1, T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: oh, OW: ow}, false, true)
 		} else {
 			y, err = G.Conv2d(xn, wn, tensor.Shape{k, k}, []int{1, 1}, []int{2, 1}, []int{1, 1})
 		}
@@ -268,4 +269,32 @@ func TestStepAllocations(t *testing.T) {
 	if perStep > 1<<20 {
 		t.Fatalf("a step allocates %d bytes, want < 1 MiB", perStep)
 	}
+}
+
+// TestNoInputGradient: the graph computes no data gradient for a
+// convolution that reads the network's input (nothing needs it), and one
+// for every other convolution.
+func TestNoInputGradient(t *testing.T) {
+	blk, err := v1.D2L(nn.Options{})
+	require.NoError(t, err)
+	g, err := nn.Lower(blk, nn.Shape{1, 28, 28})
+	require.NoError(t, err)
+	n, err := Build(g, nn.InitParams(g, 1), Config{Batch: 2})
+	require.NoError(t, err)
+	defer n.Close()
+	convs, gradX := 0, 0
+	for _, node := range n.g.AllNodes() {
+		if node.Op() == nil {
+			continue
+		}
+		switch name := node.Op().String(); {
+		case strings.HasPrefix(name, "ConvGradX"):
+			gradX++
+			require.NotContains(t, name, "in=1x2x28x28", "a data gradient for the input")
+		case strings.HasPrefix(name, "ConvGradW"):
+			convs++
+		}
+	}
+	require.Positive(t, convs)
+	require.Equal(t, convs-1, gradX, "data gradients of %d convolutions", convs)
 }

@@ -163,48 +163,48 @@ func TestGradients(t *testing.T) {
 			build: func(in []*G.Node) (*G.Node, error) {
 				// H: (6+1+0-2*2-1)/2+1 = 2; W: (5+0+1-1-1)/1+1 = 5
 				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 3, H: 6, W: 5, Out: 4, Groups: 1, KH: 3, KW: 2, SH: 2, SW: 1,
-					T: 1, L: 0, B: 0, R: 1, DH: 2, DW: 1, OH: 2, OW: 5}, false)
+					T: 1, L: 0, B: 0, R: 1, DH: 2, DW: 1, OH: 2, OW: 5}, false, true)
 			}},
 		{name: "conv 1x1", shapes: []tensor.Shape{{3, 2, 3, 3}, {2, 3, 1, 1}},
 			build: func(in []*G.Node) (*G.Node, error) {
-				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 3, H: 3, W: 3, Out: 2, Groups: 1, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 3, OW: 3}, false)
+				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 3, H: 3, W: 3, Out: 2, Groups: 1, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 3, OW: 3}, false, true)
 			}},
 		{name: "conv 1x1 stride 2", shapes: []tensor.Shape{{3, 2, 5, 5}, {2, 3, 1, 1}},
 			build: func(in []*G.Node) (*G.Node, error) {
-				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 3, H: 5, W: 5, Out: 2, Groups: 1, KH: 1, KW: 1, SH: 2, SW: 2, DH: 1, DW: 1, OH: 3, OW: 3}, false)
+				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 3, H: 5, W: 5, Out: 2, Groups: 1, KH: 1, KW: 1, SH: 2, SW: 2, DH: 1, DW: 1, OH: 3, OW: 3}, false, true)
 			}},
 		{name: "conv bias relu", shapes: []tensor.Shape{{2, 3, 5, 4}, {3, 2, 3, 3}, {3}},
 			build: func(in []*G.Node) (*G.Node, error) {
 				return conv2d(in[0], in[1], in[2], convGeom{N: 3, C: 2, H: 5, W: 4, Out: 3, Groups: 1, KH: 3, KW: 3, SH: 1, SW: 1,
-					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 5, OW: 4}, true)
+					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 5, OW: 4}, true, true)
 			}},
 		{name: "conv 1x1 bias relu", shapes: []tensor.Shape{{4, 2, 3, 3}, {5, 4, 1, 1}, {5}},
 			build: func(in []*G.Node) (*G.Node, error) {
-				return conv2d(in[0], in[1], in[2], convGeom{N: 2, C: 4, H: 3, W: 3, Out: 5, Groups: 1, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 3, OW: 3}, true)
+				return conv2d(in[0], in[1], in[2], convGeom{N: 2, C: 4, H: 3, W: 3, Out: 5, Groups: 1, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 3, OW: 3}, true, true)
 			}},
 		{name: "grouped conv", shapes: []tensor.Shape{{4, 2, 5, 5}, {6, 2, 3, 3}, {6}},
 			build: func(in []*G.Node) (*G.Node, error) {
 				return conv2d(in[0], in[1], in[2], convGeom{N: 2, C: 4, H: 5, W: 5, Out: 6, Groups: 2, KH: 3, KW: 3, SH: 2, SW: 2,
-					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 3, OW: 3}, false)
+					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 3, OW: 3}, false, true)
 			}},
 		{name: "grouped conv 1x1 depthwise", shapes: []tensor.Shape{{3, 2, 3, 3}, {3, 1, 1, 1}},
 			build: func(in []*G.Node) (*G.Node, error) {
-				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 3, H: 3, W: 3, Out: 3, Groups: 3, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 3, OW: 3}, false)
+				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 3, H: 3, W: 3, Out: 3, Groups: 3, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 3, OW: 3}, false, true)
 			}},
 		{name: "conv 3x3 on 1x1 (centre tap only)", shapes: []tensor.Shape{{3, 2, 1, 1}, {4, 3, 3, 3}, {4}},
 			build: func(in []*G.Node) (*G.Node, error) {
 				return conv2d(in[0], in[1], in[2], convGeom{N: 2, C: 3, H: 1, W: 1, Out: 4, Groups: 1, KH: 3, KW: 3, SH: 1, SW: 1,
-					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 1, OW: 1}, true)
+					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 1, OW: 1}, true, true)
 			}},
 		{name: "conv 5x5 on 2x3 (pruned taps)", shapes: []tensor.Shape{{2, 2, 2, 3}, {3, 2, 5, 5}},
 			build: func(in []*G.Node) (*G.Node, error) {
 				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 2, H: 2, W: 3, Out: 3, Groups: 1, KH: 5, KW: 5, SH: 1, SW: 1,
-					T: 2, L: 2, B: 2, R: 2, DH: 1, DW: 1, OH: 2, OW: 3}, false)
+					T: 2, L: 2, B: 2, R: 2, DH: 1, DW: 1, OH: 2, OW: 3}, false, true)
 			}},
 		{name: "grouped conv 3x3 s2 on 2x2 (pruned taps)", shapes: []tensor.Shape{{4, 2, 2, 2}, {4, 2, 3, 3}},
 			build: func(in []*G.Node) (*G.Node, error) {
 				return conv2d(in[0], in[1], nil, convGeom{N: 2, C: 4, H: 2, W: 2, Out: 4, Groups: 2, KH: 3, KW: 3, SH: 2, SW: 2,
-					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 1, OW: 1}, false)
+					T: 1, L: 1, B: 1, R: 1, DH: 1, DW: 1, OH: 1, OW: 1}, false, true)
 			}},
 		{name: "linear", shapes: []tensor.Shape{{3, 5}, {4, 5}, {4}},
 			build: func(in []*G.Node) (*G.Node, error) { return linear(in[0], in[1], in[2]) }},
@@ -315,7 +315,7 @@ func TestForwardMatchesEngine(t *testing.T) {
 		want = make([]float32, 2*9*oh*ow)
 		kernels.Conv2D(cp, x, w, want, 9, 0, make([]float32, cp.WorkspaceLen()), kernels.Epilogue{Bias: b, ReLU: true})
 		got = runOp32(t, []tensor.Shape{{6, 2, 9, 7}, {9, 6 / groups, 3, 3}, {9}}, [][]float32{toCNHW(x, 2, 6, 9*7), w, b}, func(in []*G.Node) (*G.Node, error) {
-			return conv2d(in[0], in[1], in[2], convGeom{N: 2, C: 6, H: 9, W: 7, Out: 9, Groups: groups, KH: 3, KW: 3, SH: 2, SW: 1, T: 1, L: 0, B: 0, R: 1, DH: 1, DW: 2, OH: oh, OW: ow}, true)
+			return conv2d(in[0], in[1], in[2], convGeom{N: 2, C: 6, H: 9, W: 7, Out: 9, Groups: groups, KH: 3, KW: 3, SH: 2, SW: 1, T: 1, L: 0, B: 0, R: 1, DH: 1, DW: 2, OH: oh, OW: ow}, true, true)
 		})
 		near(t, fmt.Sprintf("conv groups %d", groups), toNCHW(got, 2, 9, oh*ow), want)
 	}
@@ -335,7 +335,7 @@ func TestForwardMatchesEngine(t *testing.T) {
 			T: cp.PadT, L: cp.PadL, B: cp.PadB, R: cp.PadR, DH: 1, DW: 1, OH: oh, OW: ow}
 		require.Less(t, len(newConvPlan(g).taps), cp.KH*cp.KW, "taps pruned")
 		got := runOp32(t, []tensor.Shape{{cp.C, cp.N, cp.H, cp.W}, {cp.OutC, cp.C / cp.Groups, cp.KH, cp.KW}, {cp.OutC}},
-			[][]float32{toCNHW(x, cp.N, cp.C, cp.H*cp.W), w, b}, func(in []*G.Node) (*G.Node, error) { return conv2d(in[0], in[1], in[2], g, false) })
+			[][]float32{toCNHW(x, cp.N, cp.C, cp.H*cp.W), w, b}, func(in []*G.Node) (*G.Node, error) { return conv2d(in[0], in[1], in[2], g, false, true) })
 		near(t, fmt.Sprintf("conv %dx%d on %dx%d", cp.KH, cp.KW, cp.H, cp.W), toNCHW(got, cp.N, cp.OutC, oh*ow), want)
 	}
 	// 1x1 conv over a batch large enough for the GEMM's tiling
@@ -346,7 +346,7 @@ func TestForwardMatchesEngine(t *testing.T) {
 	want = make([]float32, 5*33*36)
 	kernels.Conv2D(cp, x, w, want, 33, 0, nil, kernels.Epilogue{Bias: b})
 	got = runOp32(t, []tensor.Shape{{40, 5, 6, 6}, {33, 40, 1, 1}, {33}}, [][]float32{toCNHW(x, 5, 40, 36), w, b}, func(in []*G.Node) (*G.Node, error) {
-		return conv2d(in[0], in[1], in[2], convGeom{N: 5, C: 40, H: 6, W: 6, Out: 33, Groups: 1, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 6, OW: 6}, false)
+		return conv2d(in[0], in[1], in[2], convGeom{N: 5, C: 40, H: 6, W: 6, Out: 33, Groups: 1, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: 6, OW: 6}, false, true)
 	})
 	near(t, "conv 1x1", toNCHW(got, 5, 33, 36), want)
 	// Linear
