@@ -300,3 +300,45 @@ func addRange(a *addArgs, lo, hi int) {
 		ys[i] = v
 	}
 }
+
+// ReLUMask sets dx[i] = dy[i] where y[i] > 0 and +0 elsewhere (zeros,
+// negatives and NaNs of y): the gradient of a ReLU from its output.
+// y and dy are at least as long as dx. It runs on the calling goroutine.
+func ReLUMask(dx, y, dy []float32) {
+	n := len(dx)
+	if n == 0 {
+		return
+	}
+	y, dy = y[:n], dy[:n]
+	if activeKernel().name == PathAVX512 {
+		reluMaskSIMD(dx, y, dy)
+		return
+	}
+	for i := range dx {
+		// branch-free: y > 0 exactly when its bits minus one are below
+		// those of +Inf
+		m := uint32(0)
+		if math.Float32bits(y[i])-1 < 0x7f800000 {
+			m = ^uint32(0)
+		}
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & m)
+	}
+}
+
+// Sum64 returns the sum of x with every value and partial sum in float64
+// (in eight lanes and four accumulators on the avx512 path, in order
+// otherwise: the two differ by float64 rounding only). It runs on the
+// calling goroutine.
+func Sum64(x []float32) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	if activeKernel().name == PathAVX512 {
+		return sum64SIMD(x)
+	}
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}

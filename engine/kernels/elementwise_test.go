@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -223,3 +224,66 @@ func testLinear(t *testing.T) {
 	}
 	mustPanic(t, "Linear short w", func() { Linear(1, 2, 2, make([]float32, 2), make([]float32, 3), nil, false, make([]float32, 2)) })
 }
+
+func testReLUMask(t *testing.T) {
+	nan := float32(math.NaN())
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32,
+		math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.Inf(-1)), nan, -nan,
+		math.Float32frombits(0x7fffffff), math.Float32frombits(0xffffffff), 3.5e-39}
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 15, 16, 17, 33, 100} {
+		y, dy := make([]float32, n), make([]float32, n)
+		for i := range y {
+			y[i] = special[r.IntN(len(special))]
+			dy[i] = float32(r.NormFloat64())
+			if i%7 == 3 {
+				dy[i] = nan
+			}
+		}
+		got := make([]float32, n+3)
+		for i := range got {
+			got[i] = 42
+		}
+		ReLUMask(got[:n], y, dy)
+		for i := range n {
+			want := float32(0)
+			if y[i] > 0 {
+				want = dy[i]
+			}
+			if math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("n=%d: y = %v (%#x), dy = %v: got %v, want %v", n, y[i], math.Float32bits(y[i]), dy[i], got[i], want)
+			}
+		}
+		for i := n; i < n+3; i++ {
+			if got[i] != 42 {
+				t.Fatalf("n=%d: wrote dx[%d]", n, i)
+			}
+		}
+	}
+}
+
+func testSum64(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 100, 1000, 4099} {
+		x := make([]float32, n)
+		var want float64
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) * 1e3
+			want += float64(x[i])
+		}
+		if got := Sum64(x); math.Abs(got-want) > 1e-9*max(1, math.Abs(want)) {
+			t.Errorf("n=%d: Sum64 = %v, want %v", n, got, want)
+		}
+	}
+	// a sum whose float32 rounding per step would be far off
+	x := make([]float32, 1<<20)
+	for i := range x {
+		x[i] = 1 + 1.0/(1<<20)
+	}
+	if got, want := Sum64(x), float64(len(x))*(1+1.0/(1<<20)); got != want {
+		t.Errorf("Sum64 of %d equal values = %v, want %v", len(x), got, want)
+	}
+}
+
+func TestReLUMask(t *testing.T) { forEachPath(t, testReLUMask) }
+func TestSum64(t *testing.T)    { forEachPath(t, testSum64) }

@@ -278,3 +278,7 @@ func packTransSIMD(dst, src []float32, kb, ld, rows, nr int) bool {
 	}
 	return true
 }
+
+func reluMaskSIMD(dx, y, dy []float32) { reluMaskAVX512(&dx[0], &y[0], &dy[0], len(dx)) }
+
+func sum64SIMD(x []float32) float64 { return sum64AVX512(&x[0], len(x)) }

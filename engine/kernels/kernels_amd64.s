@@ -4339,6 +4339,109 @@ packTrans12TAVX512_done:
 	VZEROUPPER
 	RET
 
+// func reluMaskAVX512(dx *float32, y *float32, dy *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·reluMaskAVX512(SB), NOSPLIT, $0-32
+	MOVQ   dx+0(FP), DX
+	MOVQ   y+8(FP), BX
+	MOVQ   dy+16(FP), SI
+	MOVQ   n+24(FP), AX
+	VPXORD Z31, Z31, Z31
+
+reluMask_loop:
+	CMPQ      AX, $0x00000010
+	JL        reluMask_tail
+	VCMPPS    $0x11, (BX), Z31, K2
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS   Z0, (DX)
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000040, BX
+	ADDQ      $0x00000040, SI
+	SUBQ      $0x00000010, AX
+	JMP       reluMask_loop
+
+reluMask_tail:
+	TESTQ AX, AX
+	JE    reluMask_done
+
+	// K1 = (1<<n) - 1
+	MOVQ      AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K1
+	VMOVUPS.Z (BX), K1, Z1
+	VCMPPS    $0x11, Z1, Z31, K1, K2
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS   Z0, K1, (DX)
+
+reluMask_done:
+	VZEROUPPER
+	RET
+
+// func sum64AVX512(x *float32, n int) float64
+// Requires: AVX, AVX512F, AVX512VL, SSE2
+TEXT ·sum64AVX512(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), DX
+	MOVQ   n+8(FP), AX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+sum64_loop:
+	CMPQ      AX, $0x00000020
+	JL        sum64_tail
+	VCVTPS2PD (DX), Z4
+	VADDPD    Z4, Z0, Z0
+	VCVTPS2PD 32(DX), Z4
+	VADDPD    Z4, Z1, Z1
+	VCVTPS2PD 64(DX), Z4
+	VADDPD    Z4, Z2, Z2
+	VCVTPS2PD 96(DX), Z4
+	VADDPD    Z4, Z3, Z3
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000020, AX
+	JMP       sum64_loop
+
+sum64_tail:
+	// the last n < 32 values, 8 at a time, the last block masked
+sum64_tail8:
+	TESTQ     AX, AX
+	JE        sum64_reduce
+	CMPQ      AX, $0x00000008
+	JL        sum64_last
+	VCVTPS2PD (DX), Z4
+	VADDPD    Z4, Z0, Z0
+	ADDQ      $0x00000020, DX
+	SUBQ      $0x00000008, AX
+	JMP       sum64_tail8
+
+sum64_last:
+	// K1 = (1<<n) - 1
+	MOVQ      AX, CX
+	MOVL      $0x00000001, AX
+	SHLL      CL, AX
+	DECL      AX
+	KMOVW     AX, K1
+	VMOVUPS.Z (DX), K1, Y5
+	VCVTPS2PD Y5, Z4
+	VADDPD    Z4, Z1, Z1
+
+sum64_reduce:
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z3, Z2, Z2
+	VADDPD        Z2, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDSD        X1, X0, X0
+	MOVSD         X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
 // func transposeOutAVX512(y *float32, c *float32, npix int, nk int, ldc int, ohw int, bias *float32, relu int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·transposeOutAVX512(SB), NOSPLIT, $0-64

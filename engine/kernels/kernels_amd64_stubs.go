@@ -144,6 +144,16 @@ func packTrans32TAVX512(dst *float32, src *float32, blocks int, ld int)
 //go:noescape
 func packTrans12TAVX512(dst *float32, src *float32, blocks int, ld int)
 
+// reluMaskAVX512 passes dy where y > 0 and 0 elsewhere (see genReluMask in internal/asm).
+//
+//go:noescape
+func reluMaskAVX512(dx *float32, y *float32, dy *float32, n int)
+
+// sum64AVX512 sums float32 values in float64 (see genSum64 in internal/asm).
+//
+//go:noescape
+func sum64AVX512(x *float32, n int) float64
+
 // transposeOutAVX512 stores 16 channels of a pixel-major GEMM result as NCHW planes (see genTransposeOut in internal/asm).
 //
 //go:noescape

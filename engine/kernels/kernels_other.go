@@ -69,3 +69,7 @@ func tapMaxGradAVX512(dx, dy *float32, arg, rel, ids *int32, masks *uint16, nt, 
 }
 
 func packTransSIMD(dst, src []float32, kb, ld, rows, nr int) bool { return false }
+
+func reluMaskSIMD(dx, y, dy []float32) { panic(noAVX512) }
+
+func sum64SIMD(x []float32) float64 { panic(noAVX512) }

@@ -2,10 +2,11 @@ package gorgon
 
 import (
 	"fmt"
-	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/inceptionzoo/inception/engine/kernels"
 )
 
 // chanGeom views a tensor as [Outer, C, Inner] with the channel axis in
@@ -159,6 +160,10 @@ func chanReduce[T float](g chanGeom, dot bool) func([]T, [][]T) {
 				var s float64
 				for o := 0; o < g.Outer; o++ {
 					a := block(g, in[0], o, c)
+					if a32, ok := any(a).([]float32); ok && !dot && len(a) >= 64 {
+						s += kernels.Sum64(a32)
+						continue
+					}
 					if dot {
 						b := block(g, in[1], o, c)
 						for i, v := range a {
@@ -218,7 +223,7 @@ func reluMaskFn[T float](dx []T, in [][]T) {
 	if y32, ok := any(y).([]float32); ok {
 		dx32, dy32 := any(dx).([]float32), any(dy).([]float32)
 		parallelFor((len(dx)+4095)/4096, func(lo, hi int) {
-			reluMask32(dx32[lo*4096:min(hi*4096, len(dx))], y32[lo*4096:], dy32[lo*4096:])
+			kernels.ReLUMask(dx32[lo*4096:min(hi*4096, len(dx))], y32[lo*4096:], dy32[lo*4096:])
 		})
 		return
 	}
@@ -231,21 +236,6 @@ func reluMaskFn[T float](dx []T, in [][]T) {
 			}
 		}
 	})
-}
-
-// reluMask32 is reluMaskFn's loop in float32 without a branch on the sign
-// of y (random in a ReLU's output, so a branch mispredicts half the time):
-// y > 0 exactly when its bits, as an integer minus one, are below those
-// of +Inf (zeros, negatives and NaNs are not).
-func reluMask32(dx, y, dy []float32) {
-	y, dy = y[:len(dx)], dy[:len(dx)]
-	for i := range dx {
-		m := uint32(0)
-		if math.Float32bits(y[i])-1 < 0x7f800000 {
-			m = ^uint32(0)
-		}
-		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & m)
-	}
 }
 
 // addScaled returns a + s·b, then ReLU if reluOut (nn.Add, the residual

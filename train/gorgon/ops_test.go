@@ -418,31 +418,6 @@ func TestDropoutMask(t *testing.T) {
 	}
 }
 
-// TestReluMask32: the branch-free float32 mask passes dy exactly where
-// y > 0, including at ±0, ±Inf, NaNs and subnormals, as the plain loop.
-func TestReluMask32(t *testing.T) {
-	nan := float32(math.NaN())
-	ys := []float32{0, float32(math.Copysign(0, -1)), 1, -1, math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32,
-		math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.Inf(-1)), nan, -nan,
-		math.Float32frombits(0x7fffffff), math.Float32frombits(0xffffffff), 3.5e-39}
-	dys := make([]float32, len(ys))
-	for i := range dys {
-		dys[i] = float32(i) + 0.5
-	}
-	dys[2] = nan
-	got := make([]float32, len(ys))
-	reluMask32(got, ys, dys)
-	for i, y := range ys {
-		want := float32(0)
-		if y > 0 {
-			want = dys[i]
-		}
-		if math.Float32bits(got[i]) != math.Float32bits(want) {
-			t.Errorf("y = %v (%#x), dy = %v: got %v, want %v", y, math.Float32bits(y), dys[i], got[i], want)
-		}
-	}
-}
-
 // TestMaxPoolBwdTaps: the max-pool gradient through kernels.Taps (the
 // avx512 path: stride-1 pools that keep the plane size, strided pools via
 // their anchors) equals the window scan of maxPoolBwd bit for bit, on

@@ -50,6 +50,8 @@ func main() {
 	genTaps()
 	genPackTrans()
 	genPackTransT()
+	genReluMask()
+	genSum64()
 	genTransposeOut()
 	genPoolOps()
 	genDot()
@@ -2391,4 +2393,95 @@ func genPackTransT() {
 		VZEROUPPER()
 		RET()
 	}
+}
+
+// genReluMask emits reluMaskAVX512(dx, y, dy *float32, n int):
+// dx[i] = dy[i] where y[i] > 0 (ordered: not for NaN), else +0, the last
+// block masked: the gradient of a ReLU from its output.
+func genReluMask() {
+	TEXT("reluMaskAVX512", NOSPLIT, "func(dx, y, dy *float32, n int)")
+	Pragma("noescape")
+	Doc("reluMaskAVX512 passes dy where y > 0 and 0 elsewhere (see genReluMask in internal/asm).")
+	dx := Load(Param("dx"), GP64())
+	y := Load(Param("y"), GP64())
+	dy := Load(Param("dy"), GP64())
+	n := Load(Param("n"), GP64())
+	VPXORD(Z31, Z31, Z31)
+	Label("reluMask_loop")
+	CMPQ(n, U32(16))
+	JL(LabelRef("reluMask_tail"))
+	VCMPPS(U8(0x11), Mem{Base: y}, Z31, K2) // 0 < y, ordered quiet (LT_OQ)
+	VMOVUPS_Z(Mem{Base: dy}, K2, Z0)
+	VMOVUPS(Z0, Mem{Base: dx})
+	ADDQ(U32(64), dx)
+	ADDQ(U32(64), y)
+	ADDQ(U32(64), dy)
+	SUBQ(U32(16), n)
+	JMP(LabelRef("reluMask_loop"))
+	Label("reluMask_tail")
+	TESTQ(n, n)
+	JE(LabelRef("reluMask_done"))
+	tailMask(n)
+	VMOVUPS_Z(Mem{Base: y}, K1, Z1)
+	VCMPPS(U8(0x11), Z1, Z31, K1, K2)
+	VMOVUPS_Z(Mem{Base: dy}, K2, Z0)
+	VMOVUPS(Z0, K1, Mem{Base: dx})
+	Label("reluMask_done")
+	VZEROUPPER()
+	RET()
+}
+
+// genSum64 emits sum64AVX512(x *float32, n int) float64: the sum of the
+// n float32 values, each converted to float64, in eight float64 lanes per
+// accumulator (four accumulators), reduced at the end.
+func genSum64() {
+	TEXT("sum64AVX512", NOSPLIT, "func(x *float32, n int) float64")
+	Pragma("noescape")
+	Doc("sum64AVX512 sums float32 values in float64 (see genSum64 in internal/asm).")
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := []VecPhysical{Z0, Z1, Z2, Z3}
+	for _, a := range acc {
+		VPXORD(a, a, a)
+	}
+	Label("sum64_loop")
+	CMPQ(n, U32(32))
+	JL(LabelRef("sum64_tail"))
+	for i := 0; i < 4; i++ {
+		VCVTPS2PD(Mem{Base: x, Disp: 32 * i}, Z4)
+		VADDPD(Z4, acc[i], acc[i])
+	}
+	ADDQ(U32(128), x)
+	SUBQ(U32(32), n)
+	JMP(LabelRef("sum64_loop"))
+	Label("sum64_tail")
+	Comment("the last n < 32 values, 8 at a time, the last block masked")
+	Label("sum64_tail8")
+	TESTQ(n, n)
+	JE(LabelRef("sum64_reduce"))
+	CMPQ(n, U32(8))
+	JL(LabelRef("sum64_last"))
+	VCVTPS2PD(Mem{Base: x}, Z4)
+	VADDPD(Z4, Z0, Z0)
+	ADDQ(U32(32), x)
+	SUBQ(U32(8), n)
+	JMP(LabelRef("sum64_tail8"))
+	Label("sum64_last")
+	tailMask(n)
+	VMOVUPS_Z(Mem{Base: x}, K1, Y5)
+	VCVTPS2PD(Y5, Z4)
+	VADDPD(Z4, Z1, Z1)
+	Label("sum64_reduce")
+	VADDPD(Z1, Z0, Z0)
+	VADDPD(Z3, Z2, Z2)
+	VADDPD(Z2, Z0, Z0)
+	VEXTRACTF64X4(U8(1), Z0, Y1)
+	VADDPD(Y1, Y0, Y0)
+	VEXTRACTF128(U8(1), Y0, X1)
+	VADDPD(X1, X0, X0)
+	VPERMILPD(U8(1), X0, X1)
+	VADDSD(X1, X0, X0)
+	Store(X0, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }
