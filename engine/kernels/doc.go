@@ -117,4 +117,19 @@
 // bit-reproducible: each output element is summed in a fixed order that does
 // not depend on tiling, GOMAXPROCS or concurrent callers (different paths
 // round differently).
+//
+// # Training kernels
+//
+// The trainer (train/gorgon) keeps feature maps as [C, N, H, W], so the
+// planes of a channel for all images of a batch are contiguous. Taps
+// (NewTaps, NewStridedTaps) runs a stencil of kernel taps over such runs
+// of whole planes, vectorised over the flat element index across plane
+// boundaries (a periodic table of AVX-512 lane masks says which lanes each
+// tap reads): im2col rows (Gather), col2im (Sum, a gather rather than a
+// scatter), and the max-pool gradient (MaxArg, MaxGrad, the same bits as a
+// scatter in output order). ReLUMask and Sum64 are the ReLU and bias
+// gradients; GemmPacked's transposed operands (the weight gradients'
+// dy·colᵀ) are packed by transposing 16×16 blocks in registers. All of
+// them have pure-Go versions on the other paths with the same results
+// (Sum64: up to float64 rounding).
 package kernels
