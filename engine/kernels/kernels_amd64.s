@@ -3644,22 +3644,22 @@ TEXT ·tapGatherAVX512(SB), NOSPLIT, $0-64
 	MOVQ   src+8(FP), CX
 	MOVQ   off+16(FP), DX
 	MOVQ   masks+24(FP), BX
-	MOVQ   mstep+32(FP), SI
-	MOVQ   mspan+40(FP), DI
-	MOVQ   blocks+48(FP), R8
-	MOVQ   tail+56(FP), R9
-	LEAQ   (BX)(DI*1), R10
+	MOVQ   mstep+32(FP), DI
+	MOVQ   mspan+40(FP), R8
+	MOVQ   blocks+48(FP), R9
+	MOVQ   tail+56(FP), R10
+	LEAQ   (BX)(R8*1), SI
 	LEAQ   (CX)(DX*4), CX
 	KXNORW K1, K1, K1
 
 tapGather_loop:
-	TESTQ R8, R8
-	JNE   tapGather_body
 	TESTQ R9, R9
+	JNE   tapGather_body
+	TESTQ R10, R10
 	JE    tapGather_done
-	KMOVW R9, K1
-	XORQ  R9, R9
-	INCQ  R8
+	KMOVW R10, K1
+	XORQ  R10, R10
+	INCQ  R9
 
 tapGather_body:
 	KMOVW     (BX), K2
@@ -3668,13 +3668,13 @@ tapGather_body:
 	VMOVUPS   Z0, K1, (AX)
 	ADDQ      $0x00000040, CX
 	ADDQ      $0x00000040, AX
-	ADDQ      SI, BX
-	CMPQ      BX, R10
+	ADDQ      DI, BX
+	CMPQ      BX, SI
 	JNE       tapGather_nowrap
-	SUBQ      DI, BX
+	SUBQ      R8, BX
 
 tapGather_nowrap:
-	DECQ R8
+	DECQ R9
 	JMP  tapGather_loop
 
 tapGather_done:
@@ -3688,12 +3688,12 @@ TEXT ·tapSumAVX512(SB), NOSPLIT, $0-72
 	MOVQ   src+8(FP), CX
 	MOVQ   rel+16(FP), DX
 	MOVQ   masks+24(FP), BX
-	MOVQ   nt+32(FP), SI
+	MOVQ   nt+32(FP), R13
 	MOVQ   mstep+40(FP), DI
 	MOVQ   mspan+48(FP), R8
 	MOVQ   blocks+56(FP), R9
 	MOVQ   tail+64(FP), R10
-	LEAQ   (BX)(R8*1), R11
+	LEAQ   (BX)(R8*1), SI
 	KXNORW K1, K1, K1
 
 tapSum_loop:
@@ -3707,26 +3707,26 @@ tapSum_loop:
 
 tapSum_body:
 	VPXORD Z0, Z0, Z0
-	XORQ   R12, R12
+	XORQ   R11, R11
 
 tapSum_tap:
-	MOVWLZX  (BX)(R12*2), R13
-	KMOVW    R13, K2
+	MOVWLZX  (BX)(R11*2), R12
+	KMOVW    R12, K2
 	KANDW    K1, K2, K2
 	KORTESTW K2, K2
 	JE       tapSum_skip
-	MOVLQSX  (DX)(R12*4), R13
-	VADDPS   (CX)(R13*4), Z0, K2, Z0
+	MOVLQSX  (DX)(R11*4), R12
+	VADDPS   (CX)(R12*4), Z0, K2, Z0
 
 tapSum_skip:
-	INCQ    R12
-	CMPQ    R12, SI
+	INCQ    R11
+	CMPQ    R11, R13
 	JL      tapSum_tap
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, AX
 	ADDQ    DI, BX
-	CMPQ    BX, R11
+	CMPQ    BX, SI
 	JNE     tapSum_nowrap
 	SUBQ    R8, BX
 
@@ -3746,12 +3746,12 @@ TEXT ·tapMaxArgAVX512(SB), NOSPLIT, $0-80
 	MOVQ   y+16(FP), DX
 	MOVQ   offs+24(FP), BX
 	MOVQ   masks+32(FP), SI
-	MOVQ   nt+40(FP), DI
+	MOVQ   nt+40(FP), R14
 	MOVQ   mstep+48(FP), R8
 	MOVQ   mspan+56(FP), R9
 	MOVQ   blocks+64(FP), R10
 	MOVQ   tail+72(FP), R11
-	LEAQ   (SI)(R9*1), R12
+	LEAQ   (SI)(R9*1), DI
 	VPXORD Z31, Z31, Z31
 	KXNORW K1, K1, K1
 
@@ -3769,34 +3769,34 @@ tapMaxArg_body:
 	VADDPS     Z31, Z1, Z1
 	VPTERNLOGD $0xff, Z2, Z2, Z2
 	KXORW      K3, K3, K3
-	XORQ       R13, R13
+	XORQ       R12, R12
 
 tapMaxArg_tap:
-	MOVWLZX   (SI)(R13*2), R14
-	KMOVW     R14, K2
+	MOVWLZX   (SI)(R12*2), R13
+	KMOVW     R13, K2
 	KANDW     K1, K2, K2
 	KORTESTW  K2, K2
 	JE        tapMaxArg_skip
-	MOVLQSX   (BX)(R13*4), R14
-	VMOVUPS.Z (CX)(R14*4), K2, Z0
+	MOVLQSX   (BX)(R12*4), R13
+	VMOVUPS.Z (CX)(R13*4), K2, Z0
 	VADDPS    Z31, Z0, Z0
 	VPCMPEQD  Z1, Z0, K2, K4
 
 	// K4 = K4 &^ K3 (not found before), K3 |= K4
 	KANDNW       K4, K3, K4
 	KORW         K4, K3, K3
-	VPBROADCASTD R13, K4, Z2
+	VPBROADCASTD R12, K4, Z2
 
 tapMaxArg_skip:
-	INCQ      R13
-	CMPQ      R13, DI
+	INCQ      R12
+	CMPQ      R12, R14
 	JL        tapMaxArg_tap
 	VMOVDQU32 Z2, K1, (AX)
 	ADDQ      $0x00000040, CX
 	ADDQ      $0x00000040, DX
 	ADDQ      $0x00000040, AX
 	ADDQ      R8, SI
-	CMPQ      SI, R12
+	CMPQ      SI, DI
 	JNE       tapMaxArg_nowrap
 	SUBQ      R9, SI
 
@@ -3817,12 +3817,12 @@ TEXT ·tapMaxGradAVX512(SB), NOSPLIT, $0-88
 	MOVQ   rel+24(FP), BX
 	MOVQ   ids+32(FP), SI
 	MOVQ   masks+40(FP), DI
-	MOVQ   nt+48(FP), R8
+	MOVQ   nt+48(FP), R15
 	MOVQ   mstep+56(FP), R9
 	MOVQ   mspan+64(FP), R10
 	MOVQ   blocks+72(FP), R11
 	MOVQ   tail+80(FP), R12
-	LEAQ   (DI)(R10*1), R13
+	LEAQ   (DI)(R10*1), R8
 	KXNORW K1, K1, K1
 
 tapMaxGrad_loop:
@@ -3836,30 +3836,30 @@ tapMaxGrad_loop:
 
 tapMaxGrad_body:
 	VPXORD Z0, Z0, Z0
-	XORQ   R14, R14
+	XORQ   R13, R13
 
 tapMaxGrad_tap:
-	MOVWLZX      (DI)(R14*2), R15
-	KMOVW        R15, K2
+	MOVWLZX      (DI)(R13*2), R14
+	KMOVW        R14, K2
 	KANDW        K1, K2, K2
 	KORTESTW     K2, K2
 	JE           tapMaxGrad_skip
-	VPBROADCASTD (SI)(R14*4), Z1
-	MOVLQSX      (BX)(R14*4), R15
-	VMOVDQU32.Z  (DX)(R15*4), K2, Z2
+	VPBROADCASTD (SI)(R13*4), Z1
+	MOVLQSX      (BX)(R13*4), R14
+	VMOVDQU32.Z  (DX)(R14*4), K2, Z2
 	VPCMPEQD     Z2, Z1, K2, K3
-	VADDPS       (CX)(R15*4), Z0, K3, Z0
+	VADDPS       (CX)(R14*4), Z0, K3, Z0
 
 tapMaxGrad_skip:
-	INCQ    R14
-	CMPQ    R14, R8
+	INCQ    R13
+	CMPQ    R13, R15
 	JL      tapMaxGrad_tap
 	VMOVUPS Z0, K1, (AX)
 	ADDQ    $0x00000040, AX
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, DX
 	ADDQ    R9, DI
-	CMPQ    DI, R13
+	CMPQ    DI, R8
 	JNE     tapMaxGrad_nowrap
 	SUBQ    R10, DI
 

@@ -109,6 +109,25 @@ func (c tapsCase) refTap(p, y, x, dy, dx int) int {
 	return p*c.h*c.w + (y+dy)*c.w + x + dx
 }
 
+// filled returns n elements that no method may leave as they are.
+func filled(n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = 42
+	}
+	return x
+}
+
+// sameBits fails unless got and want hold the same bits.
+func sameBits(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	for f := range want {
+		if math.Float32bits(got[f]) != math.Float32bits(want[f]) {
+			t.Fatalf("%s: element %d = %v, want %v", name, f, got[f], want[f])
+		}
+	}
+}
+
 func testTaps(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, c := range tapsCases() {
@@ -123,10 +142,7 @@ func testTaps(t *testing.T) {
 			// Gather: the im2col rows, by definition.
 			rows := make([]float32, nt*n)
 			for ti, tp := range c.taps {
-				got := make([]float32, n)
-				for i := range got {
-					got[i] = 42 // every element is written
-				}
+				got := filled(n) // every element is written
 				s.Gather(got, x, ti)
 				for p := range c.planes {
 					for y := range c.h {
@@ -162,16 +178,9 @@ func testTaps(t *testing.T) {
 					}
 				}
 			}
-			got := make([]float32, n)
-			for i := range got {
-				got[i] = 42
-			}
+			got := filled(n)
 			s.Sum(got, cols, n)
-			for f := range got {
-				if math.Float32bits(got[f]) != math.Float32bits(want[f]) {
-					t.Fatalf("Sum: element %d = %v, want %v", f, got[f], want[f])
-				}
-			}
+			sameBits(t, "Sum", got, want)
 
 			// MaxArg and MaxGrad: a max pool over the taps keeping the
 			// first maximum, its gradient scattered output by output.
@@ -216,16 +225,9 @@ func testTaps(t *testing.T) {
 					}
 				}
 			}
-			dx := make([]float32, n)
-			for i := range dx {
-				dx[i] = 42
-			}
+			dx := filled(n)
 			s.MaxGrad(dx, arg, dy)
-			for f := range dx {
-				if math.Float32bits(dx[f]) != math.Float32bits(want[f]) {
-					t.Fatalf("MaxGrad: element %d = %v, want %v", f, dx[f], want[f])
-				}
-			}
+			sameBits(t, "MaxGrad", dx, want)
 		})
 	}
 }

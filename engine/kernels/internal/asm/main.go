@@ -2041,39 +2041,81 @@ func genGatherMasked() {
 	RET()
 }
 
-// tapLoop emits the block loop shared by the flat stencil kernels of Taps
-// (taps.go): blocks full blocks of 16 lanes (K1 all set), then one block
-// with K1 = tail if tail != 0. body emits one block (K1 the lanes to
-// write); next advances the pointers by one block. The mask table pointer
-// mcur moves by mstep bytes per block and wraps back by mspan at mend.
-func tapLoop(name string, blocks, tail, mcur, mend, mspan Register, body, next func()) {
+// tapRegs are the loop registers shared by the flat stencil kernels of
+// Taps (taps.go): the mask table pointer mcur (moving mstep bytes per
+// block, wrapping back by mspan at mend), the tap count nt, the block
+// counts, and the tap index t with a scratch register o.
+type tapRegs struct {
+	mcur, mend, mstep, mspan, nt, blocks, tail, t, o GPVirtual
+}
+
+// loadTapRegs loads the parameters masks, mstep, mspan, blocks, tail and
+// (withNT) nt.
+func loadTapRegs(withNT bool) tapRegs {
+	r := tapRegs{mcur: GP64(), mend: GP64(), mstep: GP64(), mspan: GP64(), blocks: GP64(), tail: GP64(), t: GP64(), o: GP64()}
+	Load(Param("masks"), r.mcur)
+	if withNT {
+		r.nt = GP64()
+		Load(Param("nt"), r.nt)
+	}
+	Load(Param("mstep"), r.mstep)
+	Load(Param("mspan"), r.mspan)
+	Load(Param("blocks"), r.blocks)
+	Load(Param("tail"), r.tail)
+	LEAQ(Mem{Base: r.mcur, Index: r.mspan, Scale: 1}, r.mend)
+	return r
+}
+
+// tapLoop emits the block loop: blocks full blocks of 16 lanes (K1 all
+// set), then one block with K1 = tail if tail != 0. body emits one block
+// (K1 the lanes to write); advance moves the data pointers by one block.
+func tapLoop(name string, r tapRegs, body, advance func()) {
 	KXNORW(K1, K1, K1)
 	Label(name + "_loop")
-	TESTQ(blocks, blocks)
+	TESTQ(r.blocks, r.blocks)
 	JNE(LabelRef(name + "_body"))
-	TESTQ(tail, tail)
+	TESTQ(r.tail, r.tail)
 	JE(LabelRef(name + "_done"))
-	KMOVW(tail.(GPVirtual).As32(), K1)
-	XORQ(tail, tail)
-	INCQ(blocks)
+	KMOVW(r.tail.As32(), K1)
+	XORQ(r.tail, r.tail)
+	INCQ(r.blocks)
 	Label(name + "_body")
 	body()
-	next()
-	CMPQ(mcur, mend)
+	advance()
+	ADDQ(r.mstep, r.mcur)
+	CMPQ(r.mcur, r.mend)
 	JNE(LabelRef(name + "_nowrap"))
-	SUBQ(mspan, mcur)
+	SUBQ(r.mspan, r.mcur)
 	Label(name + "_nowrap")
-	DECQ(blocks)
+	DECQ(r.blocks)
 	JMP(LabelRef(name + "_loop"))
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
 }
 
+// eachTap emits, inside a block, the loop over the taps t < nt: K2 = the
+// lanes of K1 that tap t reads (a tap with none is skipped), then body,
+// which may use o.
+func eachTap(name string, r tapRegs, body func()) {
+	XORQ(r.t, r.t)
+	Label(name + "_tap")
+	MOVWLZX(Mem{Base: r.mcur, Index: r.t, Scale: 2}, r.o.As32())
+	KMOVW(r.o.As32(), K2)
+	KANDW(K1, K2, K2)
+	KORTESTW(K2, K2) // no lane reads this tap: skip it
+	JE(LabelRef(name + "_skip"))
+	body()
+	Label(name + "_skip")
+	INCQ(r.t)
+	CMPQ(r.t, r.nt)
+	JL(LabelRef(name + "_tap"))
+}
+
 // genTaps emits the AVX-512 kernels of Taps (taps.go): stencils of kernel
 // taps over whole H×W planes stored one after another, vectorised over
 // the flat element index f (16 lanes, across plane boundaries), each tap
-// t an element offset offs[t] valid on the lanes of a periodic mask table
+// t an element offset valid on the lanes of a periodic mask table
 // (masks[v*nt+t] for block v of a period of blocks; the table pointer
 // steps mstep bytes per block and wraps by mspan). Lanes outside a mask
 // are never loaded (masked loads: no fault).
@@ -2086,23 +2128,16 @@ func genTaps() {
 		dst := Load(Param("dst"), GP64())
 		src := Load(Param("src"), GP64())
 		off := Load(Param("off"), GP64())
-		mcur := Load(Param("masks"), GP64())
-		mstep := Load(Param("mstep"), GP64())
-		mspan := Load(Param("mspan"), GP64())
-		blocks := Load(Param("blocks"), GP64())
-		tail := Load(Param("tail"), GP64())
-		mend := GP64()
-		LEAQ(Mem{Base: mcur, Index: mspan, Scale: 1}, mend)
+		r := loadTapRegs(false)
 		LEAQ(Mem{Base: src, Index: off, Scale: 4}, src)
-		tapLoop("tapGather", blocks, tail, mcur, mend, mspan, func() {
-			KMOVW(Mem{Base: mcur}, K2)
+		tapLoop("tapGather", r, func() {
+			KMOVW(Mem{Base: r.mcur}, K2)
 			KANDW(K1, K2, K2)
 			VMOVUPS_Z(Mem{Base: src}, K2, Z0)
 			VMOVUPS(Z0, K1, Mem{Base: dst})
 		}, func() {
 			ADDQ(U32(64), src)
 			ADDQ(U32(64), dst)
-			ADDQ(mstep, mcur)
 		})
 	}
 
@@ -2115,35 +2150,17 @@ func genTaps() {
 		dst := Load(Param("dst"), GP64())
 		src := Load(Param("src"), GP64())
 		rel := Load(Param("rel"), GP64())
-		mcur := Load(Param("masks"), GP64())
-		nt := Load(Param("nt"), GP64())
-		mstep := Load(Param("mstep"), GP64())
-		mspan := Load(Param("mspan"), GP64())
-		blocks := Load(Param("blocks"), GP64())
-		tail := Load(Param("tail"), GP64())
-		mend := GP64()
-		LEAQ(Mem{Base: mcur, Index: mspan, Scale: 1}, mend)
-		t, o := GP64(), GP64()
-		tapLoop("tapSum", blocks, tail, mcur, mend, mspan, func() {
+		r := loadTapRegs(true)
+		tapLoop("tapSum", r, func() {
 			VPXORD(Z0, Z0, Z0)
-			XORQ(t, t)
-			Label("tapSum_tap")
-			MOVWLZX(Mem{Base: mcur, Index: t, Scale: 2}, o.As32())
-			KMOVW(o.As32(), K2)
-			KANDW(K1, K2, K2)
-			KORTESTW(K2, K2) // no lane reads this tap: skip it
-			JE(LabelRef("tapSum_skip"))
-			MOVLQSX(Mem{Base: rel, Index: t, Scale: 4}, o)
-			VADDPS(Mem{Base: src, Index: o, Scale: 4}, Z0, K2, Z0)
-			Label("tapSum_skip")
-			INCQ(t)
-			CMPQ(t, nt)
-			JL(LabelRef("tapSum_tap"))
+			eachTap("tapSum", r, func() {
+				MOVLQSX(Mem{Base: rel, Index: r.t, Scale: 4}, r.o)
+				VADDPS(Mem{Base: src, Index: r.o, Scale: 4}, Z0, K2, Z0)
+			})
 			VMOVUPS(Z0, K1, Mem{Base: dst})
 		}, func() {
 			ADDQ(U32(64), src)
 			ADDQ(U32(64), dst)
-			ADDQ(mstep, mcur)
 		})
 	}
 
@@ -2158,46 +2175,28 @@ func genTaps() {
 		x := Load(Param("x"), GP64())
 		y := Load(Param("y"), GP64())
 		offs := Load(Param("offs"), GP64())
-		mcur := Load(Param("masks"), GP64())
-		nt := Load(Param("nt"), GP64())
-		mstep := Load(Param("mstep"), GP64())
-		mspan := Load(Param("mspan"), GP64())
-		blocks := Load(Param("blocks"), GP64())
-		tail := Load(Param("tail"), GP64())
-		mend := GP64()
-		LEAQ(Mem{Base: mcur, Index: mspan, Scale: 1}, mend)
-		t, o := GP64(), GP64()
+		r := loadTapRegs(true)
 		VPXORD(Z31, Z31, Z31)
-		tapLoop("tapMaxArg", blocks, tail, mcur, mend, mspan, func() {
+		tapLoop("tapMaxArg", r, func() {
 			VMOVUPS_Z(Mem{Base: y}, K1, Z1)
 			VADDPS(Z31, Z1, Z1)
 			VPTERNLOGD(U8(0xff), Z2, Z2, Z2) // arg = −1
 			KXORW(K3, K3, K3)                // found
-			XORQ(t, t)
-			Label("tapMaxArg_tap")
-			MOVWLZX(Mem{Base: mcur, Index: t, Scale: 2}, o.As32())
-			KMOVW(o.As32(), K2)
-			KANDW(K1, K2, K2)
-			KORTESTW(K2, K2) // no lane reads this tap: skip it
-			JE(LabelRef("tapMaxArg_skip"))
-			MOVLQSX(Mem{Base: offs, Index: t, Scale: 4}, o)
-			VMOVUPS_Z(Mem{Base: x, Index: o, Scale: 4}, K2, Z0)
-			VADDPS(Z31, Z0, Z0)
-			VPCMPEQD(Z1, Z0, K2, K4)
-			Comment("K4 = K4 &^ K3 (not found before), K3 |= K4")
-			KANDNW(K4, K3, K4)
-			KORW(K4, K3, K3)
-			VPBROADCASTD(t.As32(), K4, Z2)
-			Label("tapMaxArg_skip")
-			INCQ(t)
-			CMPQ(t, nt)
-			JL(LabelRef("tapMaxArg_tap"))
+			eachTap("tapMaxArg", r, func() {
+				MOVLQSX(Mem{Base: offs, Index: r.t, Scale: 4}, r.o)
+				VMOVUPS_Z(Mem{Base: x, Index: r.o, Scale: 4}, K2, Z0)
+				VADDPS(Z31, Z0, Z0)
+				VPCMPEQD(Z1, Z0, K2, K4)
+				Comment("K4 = K4 &^ K3 (not found before), K3 |= K4")
+				KANDNW(K4, K3, K4)
+				KORW(K4, K3, K3)
+				VPBROADCASTD(r.t.As32(), K4, Z2)
+			})
 			VMOVDQU32(Z2, K1, Mem{Base: arg})
 		}, func() {
 			ADDQ(U32(64), x)
 			ADDQ(U32(64), y)
 			ADDQ(U32(64), arg)
-			ADDQ(mstep, mcur)
 		})
 	}
 
@@ -2213,39 +2212,21 @@ func genTaps() {
 		arg := Load(Param("arg"), GP64())
 		rel := Load(Param("rel"), GP64())
 		ids := Load(Param("ids"), GP64())
-		mcur := Load(Param("masks"), GP64())
-		nt := Load(Param("nt"), GP64())
-		mstep := Load(Param("mstep"), GP64())
-		mspan := Load(Param("mspan"), GP64())
-		blocks := Load(Param("blocks"), GP64())
-		tail := Load(Param("tail"), GP64())
-		mend := GP64()
-		LEAQ(Mem{Base: mcur, Index: mspan, Scale: 1}, mend)
-		t, o := GP64(), GP64()
-		tapLoop("tapMaxGrad", blocks, tail, mcur, mend, mspan, func() {
+		r := loadTapRegs(true)
+		tapLoop("tapMaxGrad", r, func() {
 			VPXORD(Z0, Z0, Z0)
-			XORQ(t, t)
-			Label("tapMaxGrad_tap")
-			MOVWLZX(Mem{Base: mcur, Index: t, Scale: 2}, o.As32())
-			KMOVW(o.As32(), K2)
-			KANDW(K1, K2, K2)
-			KORTESTW(K2, K2) // no lane reads this tap: skip it
-			JE(LabelRef("tapMaxGrad_skip"))
-			VPBROADCASTD(Mem{Base: ids, Index: t, Scale: 4}, Z1)
-			MOVLQSX(Mem{Base: rel, Index: t, Scale: 4}, o)
-			VMOVDQU32_Z(Mem{Base: arg, Index: o, Scale: 4}, K2, Z2)
-			VPCMPEQD(Z2, Z1, K2, K3)
-			VADDPS(Mem{Base: dy, Index: o, Scale: 4}, Z0, K3, Z0)
-			Label("tapMaxGrad_skip")
-			INCQ(t)
-			CMPQ(t, nt)
-			JL(LabelRef("tapMaxGrad_tap"))
+			eachTap("tapMaxGrad", r, func() {
+				VPBROADCASTD(Mem{Base: ids, Index: r.t, Scale: 4}, Z1)
+				MOVLQSX(Mem{Base: rel, Index: r.t, Scale: 4}, r.o)
+				VMOVDQU32_Z(Mem{Base: arg, Index: r.o, Scale: 4}, K2, Z2)
+				VPCMPEQD(Z2, Z1, K2, K3)
+				VADDPS(Mem{Base: dy, Index: r.o, Scale: 4}, Z0, K3, Z0)
+			})
 			VMOVUPS(Z0, K1, Mem{Base: dx})
 		}, func() {
 			ADDQ(U32(64), dx)
 			ADDQ(U32(64), dy)
 			ADDQ(U32(64), arg)
-			ADDQ(mstep, mcur)
 		})
 	}
 }
