@@ -39,8 +39,8 @@ func classifyCmd(e env) *cobra.Command {
 		Long: `Classify images: the top-K classes with labels per image.
 
 Without arguments, classify runs the model this project trained and ships
-inside the binary, ` + shippedRef + ` (the D2L GoogLeNet on Fashion-MNIST at
-28x28), offline on ten bundled Fashion-MNIST test images (named
+inside the binary, ` + shippedRef + ` (the D2L GoogLeNet trained on
+Fashion-MNIST as the book trains it, at 96x96), offline on ten bundled Fashion-MNIST test images (named
 LABEL-class.png), and prints its top-1 (or --top K) answer, the true label and
 the number correct. --weights FILE runs another inception-v1-d2l weight file
 on the same images instead.

@@ -19,7 +19,7 @@ import (
 
 // shippedRef is the weight tag of the model the command ships (embedded
 // from package assets) and classifies the bundled images with.
-const shippedRef = "inception-v1-d2l.fmnist28"
+const shippedRef = "inception-v1-d2l.fmnist96"
 
 // shippedResult is one bundled image's answer.
 type shippedResult struct {

@@ -47,7 +47,8 @@ MODEL is a registry name (see 'inception list'), with its weights:
 NAME may carry a tag (inception-v3.tv_in1k) and is the served name.
   NAME=pretrained   the published weights of NAME's tag (or its default
                     tag), from the weight cache (downloaded once); the
-                    shipped inception-v1-d2l.fmnist28 works offline
+                    shipped inception-v1-d2l.fmnist96 and .fmnist28
+                    work offline
   NAME              seeded (untrained) weights, only with --allow-seeded
 
 REST: GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME,

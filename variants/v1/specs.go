@@ -178,6 +178,24 @@ func Specs() []spec.Model {
 			},
 			Tags: []spec.Tag{
 				{
+					Name:        "fmnist96",
+					Description: "trained by this project as the D2L book trains it (96x96, SGD lr 0.1, batch 128, Xavier init, 10 epochs; 0.8938 test accuracy); shipped in the repository and embedded in the inception binary",
+					File: weights.File{
+						Name:   "inception-v1-d2l-fmnist96.onnx",
+						URL:    "https://raw.githubusercontent.com/inceptionzoo/inception/main/assets/inception-v1-d2l-fmnist96.onnx",
+						Size:   11983478,
+						SHA256: "9095fb80eddb47121408e69700c1ebb712d135ab76137130155f99c5d8fdc87b",
+					},
+					Format:     spec.ONNX,
+					Input:      nn.Shape{1, 96, 96},
+					Classes:    10,
+					Labels:     labels.SetFashionMNIST,
+					Preprocess: spec.Pipeline(96, 96, "bilinear", spec.Gray),
+					License:    "Apache-2.0 (this project); Fashion-MNIST data: MIT",
+					Source:     "this repository, assets/inception-v1-d2l-fmnist96.onnx (package assets embeds it); how it was trained: docs/training.md",
+					Notes:      "ONNX with float16 initializers named by parameter path; the book's run with the gorgonia back end (scripts/train-d2l-96.sh)",
+				},
+				{
 					Name:        "fmnist28",
 					Description: "trained by this project on Fashion-MNIST at 28x28 (0.8843 test accuracy); shipped in the repository and embedded in the inception binary",
 					File: weights.File{
