@@ -226,7 +226,6 @@ func Run(cfg Config) (Result, error) {
 	labels := make([]int, cfg.Batch)
 	stepsDone := start.Steps
 	net.SetStep(stepsDone)
-	ran := 0
 	for epoch := start.Epoch; epoch < cfg.Epochs; epoch++ {
 		perm := data.Perm(cfg.Train.Len(), cfg.Seed, epoch)
 		b0 := 0
@@ -240,7 +239,7 @@ func Run(cfg Config) (Result, error) {
 		var winCorrect, winSeen int
 		winStart := time.Now()
 		for b := b0; b < steps; b++ {
-			if cfg.MaxSteps > 0 && ran >= cfg.MaxSteps {
+			if cfg.MaxSteps > 0 && res.Ran >= cfg.MaxSteps {
 				res.Stopped = true
 				res.Steps = stepsDone
 				return res, save(epoch, b, stepsDone)
@@ -268,13 +267,12 @@ func Run(cfg Config) (Result, error) {
 			}
 			cfg.Optimizer.Step(params, grads, cfg.Schedule.LR(stepsDone))
 			d := time.Since(ts)
-			if ran == 0 {
+			if res.Ran == 0 {
 				res.FirstStep = d
 			}
 			res.StepTime += d
 			stepsDone++
-			ran++
-			res.Ran = ran
+			res.Ran++
 			sumLoss += loss * float64(cfg.Batch)
 			sumCorrect += correct
 			seen += cfg.Batch
@@ -289,7 +287,7 @@ func Run(cfg Config) (Result, error) {
 					float64(winSeen)/el, cfg.Schedule.LR(stepsDone-1))
 				winLoss, winCorrect, winSeen, winStart = 0, 0, 0, time.Now()
 			}
-			if cfg.CheckpointEvery > 0 && ran%cfg.CheckpointEvery == 0 && b+1 < steps {
+			if cfg.CheckpointEvery > 0 && res.Ran%cfg.CheckpointEvery == 0 && b+1 < steps {
 				if err := save(epoch, b+1, stepsDone); err != nil {
 					return res, err
 				}

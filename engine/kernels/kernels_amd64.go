@@ -246,9 +246,10 @@ func gatherMaskedSIMD(d, s []float32, iys, ixs []int32, dy, dx, h, w int) int {
 }
 
 // packTransSIMD sets dst[p*nr + r] = src[r*ld + p] for p < kb and r < rows
-// (0 for rows <= r < nr), nr 32 or 12, with the avx512 gather kernels, and
-// reports whether it did (not for row strides whose offsets overflow
-// int32).
+// (0 for rows <= r < nr), nr 32 or 12, with the avx512 kernels (full
+// panels 16 columns at a time transposed in registers, the rest gathered),
+// and reports whether it did (not for row strides whose gather offsets
+// overflow int32).
 func packTransSIMD(dst, src []float32, kb, ld, rows, nr int) bool {
 	if kb <= 0 || rows <= 0 || ld > 1<<24 {
 		return false

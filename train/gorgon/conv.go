@@ -546,8 +546,9 @@ func convGradX[T float](p convPlan) func([]T, [][]T) {
 // conv2d convolves x [C,N,H,W] with w [Out, C/Groups, KH, KW], adds the
 // bias b [Out] if not nil and applies ReLU if relu (bias and ReLU fused
 // into the GEMM's store). The gradient masks dy by y > 0 once (for ReLU)
-// and feeds the data, weight and bias gradients; without dx (the
-// network's input needs none) the data gradient is left out of the graph.
+// and feeds the data, weight and bias gradients; without dx (x depends on
+// no learned parameter: the network's input, a frozen layer's output) the
+// data gradient is left out of the graph.
 func conv2d(x, w, b *G.Node, g convGeom, relu, dx bool) (*G.Node, error) {
 	if g.Groups <= 0 || g.C%g.Groups != 0 || g.Out%g.Groups != 0 {
 		return nil, fmt.Errorf("%w: %d input and %d output channels in %d groups", ErrGraph, g.C, g.Out, g.Groups)

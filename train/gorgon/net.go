@@ -100,7 +100,7 @@ func Build(g *nn.Graph, p nn.Params, cfg Config) (*Net, error) {
 		return nil, fmt.Errorf("%w: input shape %v, want [C, H, W]", ErrGraph, in)
 	}
 	n := &Net{Graph: g, Params: p, Batch: cfg.Batch, in: in}
-	b := &builder{cfg: cfg, g: g, p: p, eg: G.NewGraph(), vals: map[int]*G.Node{}, step: &n.step, uses: uses(g)}
+	b := &builder{cfg: cfg, g: g, p: p, eg: G.NewGraph(), vals: map[int]*G.Node{}, step: &n.step, uses: uses(g), needs: map[int]bool{}}
 	n.g = b.eg
 	n.xv = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(in[0], cfg.Batch, in[1], in[2]))
 	n.x = G.NewTensor(b.eg, tensor.Float32, 4, G.WithShape(n.xv.Shape()...), G.WithName("input"), G.WithValue(n.xv))
@@ -279,6 +279,10 @@ type builder struct {
 	step       *int64
 	uses       []int
 	fused      map[int]bool // Conv nodes whose ReLU consumer is fused in
+	// needs holds the nodes whose value depends on a learned parameter:
+	// only their gradients are of use (the input's, or a frozen
+	// layer's output's, are not).
+	needs map[int]bool
 }
 
 // logits returns the [N, K] logits of node id: its value, or its input's
@@ -305,6 +309,7 @@ func (b *builder) param(n *nn.Node, kind nn.ParamKind) (*G.Node, bool) {
 	node := G.NewTensor(b.eg, tensor.Float32, len(t.Shape), G.WithShape(t.Shape...), G.WithName(s.Path), G.WithValue(v))
 	learned := s.Trainable() && (b.cfg.Trainable == nil || b.cfg.Trainable(s))
 	if learned {
+		b.needs[n.ID] = true
 		b.learn = append(b.learn, node)
 		b.learnSpecs = append(b.learnSpecs, s)
 	}
@@ -323,6 +328,7 @@ func (b *builder) node(id int) (*G.Node, error) {
 			return nil, err
 		}
 		ins[i] = v
+		b.needs[id] = b.needs[id] || b.needs[in]
 	}
 	v, err := b.lower(n, ins)
 	if err != nil {
@@ -373,7 +379,7 @@ func (b *builder) lower(n *nn.Node, in []*G.Node) (*G.Node, error) {
 		return conv2d(in[0], w, bias, convGeom{N: b.cfg.Batch, C: s[0], H: s[1], W: s[2], Out: op.Out, Groups: or1(op.Groups),
 			KH: op.Kernel[0], KW: op.Kernel[1], SH: or1(op.Stride[0]), SW: or1(op.Stride[1]),
 			T: op.Pad.T, L: op.Pad.L, B: op.Pad.B, R: op.Pad.R, DH: or1(op.Dilation[0]), DW: or1(op.Dilation[1]),
-			OH: n.Out[1], OW: n.Out[2]}, fuse, in[0] != b.vals[0])
+			OH: n.Out[1], OW: n.Out[2]}, fuse, b.needs[n.Inputs[0]])
 	case nn.Linear:
 		w, _ := b.param(n, nn.Weight)
 		bias, _ := b.param(n, nn.Bias)

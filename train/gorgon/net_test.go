@@ -272,29 +272,57 @@ func TestStepAllocations(t *testing.T) {
 }
 
 // TestNoInputGradient: the graph computes no data gradient for a
-// convolution that reads the network's input (nothing needs it), and one
-// for every other convolution.
+// convolution whose input depends on no learned parameter (the network's
+// input; with the first blocks frozen, their output), and one for every
+// other learned convolution.
 func TestNoInputGradient(t *testing.T) {
-	blk, err := v1.D2L(nn.Options{})
-	require.NoError(t, err)
-	g, err := nn.Lower(blk, nn.Shape{1, 28, 28})
-	require.NoError(t, err)
-	n, err := Build(g, nn.InitParams(g, 1), Config{Batch: 2})
-	require.NoError(t, err)
-	defer n.Close()
-	convs, gradX := 0, 0
-	for _, node := range n.g.AllNodes() {
-		if node.Op() == nil {
-			continue
-		}
-		switch name := node.Op().String(); {
-		case strings.HasPrefix(name, "ConvGradX"):
-			gradX++
-			require.NotContains(t, name, "in=1x2x28x28", "a data gradient for the input")
-		case strings.HasPrefix(name, "ConvGradW"):
-			convs++
+	frozen := func(prefixes ...string) func(nn.ParamSpec) bool {
+		return func(s nn.ParamSpec) bool {
+			for _, p := range prefixes {
+				if strings.HasPrefix(s.Path, p) {
+					return false
+				}
+			}
+			return true
 		}
 	}
-	require.Positive(t, convs)
-	require.Equal(t, convs-1, gradX, "data gradients of %d convolutions", convs)
+	for _, c := range []struct {
+		name      string
+		trainable func(nn.ParamSpec) bool
+		noGradX   string // the input shape of the convolutions without one
+		without   int
+	}{
+		{"all learned", nil, "in=1x2x28x28", 1},
+		// 3a's four branches read block 1's output (192x4x4) directly
+		{"blocks 0 and 1 frozen", frozen("0.", "1."), "in=192x2x4x4", 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			blk, err := v1.D2L(nn.Options{})
+			require.NoError(t, err)
+			g, err := nn.Lower(blk, nn.Shape{1, 28, 28})
+			require.NoError(t, err)
+			n, err := Build(g, nn.InitParams(g, 1), Config{Batch: 2, Trainable: c.trainable})
+			require.NoError(t, err)
+			defer n.Close()
+			convs, gradX, reading := 0, 0, 0
+			for _, node := range n.g.AllNodes() {
+				if node.Op() == nil {
+					continue
+				}
+				switch name := node.Op().String(); {
+				case strings.HasPrefix(name, "ConvGradX"):
+					gradX++
+					require.NotContains(t, name, c.noGradX, "a data gradient nothing needs")
+				case strings.HasPrefix(name, "ConvGradW"):
+					convs++
+					if strings.Contains(name, c.noGradX) {
+						reading++
+					}
+				}
+			}
+			require.Positive(t, convs)
+			require.Equal(t, c.without, reading, "learned convolutions reading %s", c.noGradX)
+			require.Equal(t, convs-c.without, gradX, "data gradients of %d learned convolutions", convs)
+		})
+	}
 }
