@@ -140,16 +140,16 @@ func (g poolGeom) taps() *kernels.Taps {
 // planes (stride 1, the plane size kept).
 func (g poolGeom) same() bool { return g.SH == 1 && g.SW == 1 && g.OH == g.H && g.OW == g.W }
 
-// poolScratch holds, for a strided pool, a chunk of planes' outputs and
-// output gradients spread onto the input grid (at the anchors) and their
-// window taps.
+// poolScratch holds a chunk of planes' window taps and, for a strided
+// pool, its outputs and output gradients spread onto the input grid (at
+// the anchors).
 type poolScratch struct {
 	y, dy []float32
 	arg   []int32
 }
 
 // poolChunk is the number of input cells per chunk of planes in
-// maxPoolBwdTaps (its scratch: 12 bytes a cell).
+// maxPoolBwdTaps (its scratch: 4 bytes a cell, 12 for a strided pool).
 const poolChunk = 1 << 16
 
 // maxPoolBwdTaps is maxPoolBwd (float32) through the stencil st of g's
@@ -164,7 +164,7 @@ func maxPoolBwdTaps(g poolGeom, st *kernels.Taps) func([]float32, [][]float32) {
 	per := max(1, poolChunk/hw) // planes per chunk
 	planes := g.N * g.C
 	chunks := (planes + per - 1) / per
-	var arg []int32 // stride 1: one per cell, reused
+	same := g.same()
 	// the scratch of the chunk loops running at once, kept across steps
 	var (
 		mu   sync.Mutex
@@ -178,7 +178,11 @@ func maxPoolBwdTaps(g poolGeom, st *kernels.Taps) func([]float32, [][]float32) {
 			free = free[:n-1]
 			return s
 		}
-		return &poolScratch{y: make([]float32, per*hw), dy: make([]float32, per*hw), arg: make([]int32, per*hw)}
+		s := &poolScratch{arg: make([]int32, per*hw)}
+		if !same {
+			s.y, s.dy = make([]float32, per*hw), make([]float32, per*hw)
+		}
+		return s
 	}
 	put := func(s *poolScratch) {
 		mu.Lock()
@@ -191,36 +195,31 @@ func maxPoolBwdTaps(g poolGeom, st *kernels.Taps) func([]float32, [][]float32) {
 			return
 		}
 		x, y, dy := in[0], in[1], in[2]
-		if g.same() {
-			if len(arg) < planes*hw {
-				arg = make([]int32, planes*hw)
-			}
-			parallelFor(planes, func(lo, hi int) {
-				a, b := lo*hw, hi*hw
-				st.MaxArg(arg[a:b], x[a:b], y[a:b])
-				st.MaxGrad(dx[a:b], arg[a:b], dy[a:b])
-			})
-			return
-		}
 		parallelFor(chunks, func(lo, hi int) {
 			s := get()
 			defer put(s)
 			for c := lo; c < hi; c++ {
 				p0, p1 := c*per, min(planes, (c+1)*per)
-				n := (p1 - p0) * hw
-				for p := p0; p < p1; p++ {
-					ys, dys := y[p*ohw:(p+1)*ohw], dy[p*ohw:(p+1)*ohw]
-					ye, dye := s.y[(p-p0)*hw:(p-p0+1)*hw], s.dy[(p-p0)*hw:(p-p0+1)*hw]
-					for oy := 0; oy < g.OH; oy++ {
-						row := oy * g.SH * g.W
-						for ox := 0; ox < g.OW; ox++ {
-							ye[row+ox*g.SW] = ys[oy*g.OW+ox]
-							dye[row+ox*g.SW] = dys[oy*g.OW+ox]
+				a, b := p0*hw, p1*hw
+				var ys, dys []float32
+				if same { // the outputs are the input cells
+					ys, dys = y[a:b], dy[a:b]
+				} else {
+					for p := p0; p < p1; p++ {
+						yp, dyp := y[p*ohw:(p+1)*ohw], dy[p*ohw:(p+1)*ohw]
+						ye, dye := s.y[(p-p0)*hw:(p-p0+1)*hw], s.dy[(p-p0)*hw:(p-p0+1)*hw]
+						for oy := 0; oy < g.OH; oy++ {
+							row := oy * g.SH * g.W
+							for ox := 0; ox < g.OW; ox++ {
+								ye[row+ox*g.SW] = yp[oy*g.OW+ox]
+								dye[row+ox*g.SW] = dyp[oy*g.OW+ox]
+							}
 						}
 					}
+					ys, dys = s.y[:b-a], s.dy[:b-a]
 				}
-				st.MaxArg(s.arg[:n], x[p0*hw:p1*hw], s.y[:n])
-				st.MaxGrad(dx[p0*hw:p1*hw], s.arg[:n], s.dy[:n])
+				st.MaxArg(s.arg[:b-a], x[a:b], ys)
+				st.MaxGrad(dx[a:b], s.arg[:b-a], dys)
 			}
 		})
 	}
