@@ -199,8 +199,9 @@ func (s *Taps) Sum(dst, rows []float32, stride int) {
 // MaxArg sets arg[f] to the first tap t, in order, of output f's window
 // inside its plane whose input x[f+offs[t]] equals y[f] (compared as the
 // bits of v+0: −0 equals +0 and a NaN equals a NaN of the same bits),
-// or −1 when none does or f is not an output: with y the max pool of x over the taps, the cell
-// of each window that a max pool keeping its first maximum picks.
+// or −1 when none does or f is not an output: with y the max pool of x
+// over the taps, the cell of each window that a max pool keeping its
+// first maximum picks.
 // len(y) is a whole number of planes; x and arg are at least as long.
 func (s *Taps) MaxArg(arg []int32, x, y []float32) {
 	s.planes("MaxArg", len(y))
